@@ -1,0 +1,5 @@
+mod layout;
+mod menus;
+
+pub use layout::{use_viewer, PortalLayout, ViewerResource, WithViewer};
+pub use menus::{AccountSwitcher, UserMenu};

@@ -1,0 +1,53 @@
+//! The error type every server function returns.
+//!
+//! Each variant's message is safe to show to a person: internals never travel to the
+//! browser. Unexpected failures carry only a request id that the server also logs, so a
+//! person can quote it and an operator can find the details.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No valid session: the person must sign in (again).
+    #[error("Your session has ended. Please sign in again.")]
+    Unauthenticated,
+    /// Wrong email or password. One message for every cause, so it reveals nothing.
+    #[error("Incorrect email or password")]
+    BadCredentials,
+    /// Too many failed attempts; try again after the given number of seconds.
+    #[error("Too many failed sign-in attempts. Try again in {}.", crate::format::wait_duration(*retry_after_secs))]
+    Throttled { retry_after_secs: u64 },
+    /// The person may not act on the object they named.
+    #[error("You do not have access to that.")]
+    Forbidden,
+    /// A specific, user-facing validation message.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something failed on the server; details are in the server log under this id.
+    #[error(
+        "Something went wrong on our side. If it keeps happening, quote reference {request_id}."
+    )]
+    Internal { request_id: String },
+    /// The request did not reach the server or its answer could not be read.
+    #[error("The portal could not be reached. Check your connection and try again.")]
+    Transport,
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::Transport,
+            // Bad arguments (e.g. a crafted request): report without echoing internals.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::Invalid("The request was malformed.".into())
+            }
+            _ => AppError::Transport,
+        }
+    }
+}

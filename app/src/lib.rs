@@ -1,0 +1,92 @@
+//! Connect Portal's user interface: pages, components, shared models and server
+//! functions. Compiled for the server (`ssr`), the browser (`hydrate`) and Trunk (`csr`).
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod format;
+pub mod models;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod validation;
+
+pub use error::AppError;
+pub use models::Secret;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{ParentRoute, Route, Router, Routes},
+    path,
+};
+
+/// The document around the app, rendered on the server for every page. It provides the
+/// CSP nonce used by Leptos' inline hydration scripts and sends the matching policy.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos::nonce::{provide_nonce, use_nonce};
+    provide_nonce();
+    if let (Some(nonce), Some(response)) =
+        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    {
+        let policy = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+             manifest-src 'self'; worker-src 'self'; form-action 'self'; object-src 'none'; \
+             base-uri 'none'; frame-ancestors 'none'"
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&policy) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The whole application: routes for the sign-in page and the portal.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portal.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Connect Portal".to_string() } else { format!("{page} · Connect Portal") }
+        } />
+        <Meta name="description" content="Manage your identity, preferences, security and sessions across your partner accounts." />
+        <Meta name="theme-color" content="#1d3f72" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Router>
+            <Routes fallback=pages::NotFound>
+                <Route path=path!("/login") view=pages::LoginPage />
+                <ParentRoute path=path!("") view=components::PortalLayout>
+                    <Route path=path!("") view=pages::HomePage />
+                    <Route path=path!("profile") view=pages::ProfilePage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Marks `<body data-hydrated="true">` once the browser has taken over, so tests (and
+/// styles) can tell a live page from server-rendered HTML.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

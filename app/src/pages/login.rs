@@ -1,0 +1,52 @@
+use crate::{api::SignIn, validation::safe_next_path};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// `/login`: email and password. One message for every failure; throttling messages say
+/// when to try again.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let query = use_query_map();
+    let next = move || {
+        query
+            .read()
+            .get("next")
+            .filter(|n| safe_next_path(n).is_some())
+            .unwrap_or_default()
+    };
+    let pending = action.pending();
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+
+    view! {
+        <Title text="Sign in" />
+        <main id="main" class="auth-page">
+            <section class="auth-card" aria-labelledby="signin-heading">
+                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
+                <h1 id="signin-heading">"Sign in"</h1>
+                <ActionForm action=action attr:class="stack" attr:novalidate="">
+                    <input type="hidden" name="next" value=next />
+                    <label for="email">"Email"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" required
+                        autofocus maxlength=crate::validation::MAX_EMAIL_LEN.to_string() />
+                    <label for="password">"Password"</label>
+                    <input id="password" name="password" type="password" autocomplete="current-password"
+                        required maxlength=crate::validation::MAX_PASSWORD_CHARS.to_string() />
+                    <div role="alert" class="form-error" aria-live="assertive">
+                        {move || error().map(|e| view! { <p>{e}</p> })}
+                    </div>
+                    <button type="submit" class="primary" disabled=pending aria-busy=move || pending.get().to_string()>
+                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                    </button>
+                </ActionForm>
+            </section>
+        </main>
+    }
+}

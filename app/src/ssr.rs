@@ -1,0 +1,80 @@
+//! The seam between the UI crate and the server: server functions reach the server's
+//! logic only through [`Backend`], provided as context by the server. The `app` crate
+//! therefore never links sqlx, argon2 or other server-only crates.
+
+use crate::{error::AppError, models::Viewer, Secret};
+use std::sync::Arc;
+
+/// What the server's request middleware learned about the current request. It is put in
+/// the request's extensions before any page or server function runs.
+#[derive(Debug, Clone)]
+pub struct RequestInfo {
+    /// Short random id, logged with every error and shown to the person.
+    pub request_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The resolved, still-valid session, if the request carried one.
+    pub session: Option<SessionRef>,
+}
+
+/// A valid session as resolved by the middleware (one indexed query per request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionRef {
+    pub session_id: i64,
+    pub user_id: i64,
+    /// The account active in this session (not yet checked against memberships).
+    pub active_account_id: Option<i64>,
+}
+
+/// The server's operations, as the UI's server functions need them. Every method acts
+/// only for the person of `req.session`; object ids from the browser are checked here.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// The signed-in person, or [`AppError::Unauthenticated`].
+    async fn viewer(&self, req: &RequestInfo) -> Result<Viewer, AppError>;
+    /// Checks the credentials (with throttling) and starts a session. Returns the
+    /// `Set-Cookie` header value carrying the new session token.
+    async fn sign_in(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        password: &Secret,
+    ) -> Result<String, AppError>;
+    /// Ends the current session. Returns the `Set-Cookie` value that clears the cookie.
+    async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError>;
+    /// Makes one of the person's accounts the active account of this session.
+    async fn switch_account(&self, req: &RequestInfo, account_id: i64) -> Result<(), AppError>;
+}
+
+pub type SharedBackend = Arc<dyn Backend>;
+
+/// The backend and request information of the current server function call.
+pub fn context() -> Result<(SharedBackend, RequestInfo), AppError> {
+    use leptos::prelude::use_context;
+    let parts = use_context::<http::request::Parts>();
+    let info = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<RequestInfo>().cloned());
+    let backend = use_context::<SharedBackend>();
+    match (backend, info) {
+        (Some(b), Some(i)) => Ok((b, i)),
+        _ => {
+            tracing::error!("server function called without backend or request info in context");
+            Err(AppError::Internal {
+                request_id: "unavailable".into(),
+            })
+        }
+    }
+}
+
+/// Adds a `Set-Cookie` header to the current server function's response.
+pub fn append_set_cookie(req: &RequestInfo, cookie: &str) -> Result<(), AppError> {
+    use leptos::prelude::use_context;
+    let internal = || AppError::Internal {
+        request_id: req.request_id.clone(),
+    };
+    let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(internal)?;
+    let value = http::HeaderValue::from_str(cookie).map_err(|_| internal())?;
+    response.append_header(http::header::SET_COOKIE, value);
+    Ok(())
+}

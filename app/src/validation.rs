@@ -1,0 +1,161 @@
+//! Validation shared by the browser and the server (the server never trusts the browser:
+//! it runs the same checks again).
+
+/// Longest email address accepted (RFC 5321 path limit).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// Longest password accepted, in characters. Long passphrases are welcome; the cap only
+/// bounds hashing work.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Default shortest password, in characters (NIST SP 800-63B).
+pub const DEFAULT_MIN_PASSWORD_CHARS: usize = 8;
+/// Longest person, account or group name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Lower-cased, trimmed form used for uniqueness and look-ups.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A pragmatic check: one `@`, a non-empty local part, a dotted domain, no spaces.
+pub fn validate_email(email: &str) -> Result<(), String> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err("Enter an email address.".into());
+    }
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(format!(
+            "An email address can have at most {MAX_EMAIL_LEN} characters."
+        ));
+    }
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains("..")
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(format!("\"{email}\" is not a valid email address."))
+    }
+}
+
+/// A display name for a person, account or group: trimmed, 1 to 100 characters.
+pub fn validate_name(what: &str, name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(format!("The {what} cannot be empty."));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!(
+            "The {what} can have at most {MAX_NAME_CHARS} characters."
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("The {what} cannot contain control characters."));
+    }
+    Ok(name.to_string())
+}
+
+/// Only same-site relative paths may be used as the destination after sign-in.
+/// Returns the path when it is safe, `None` otherwise.
+pub fn safe_next_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+        && !next.starts_with("/login")
+        && next.len() <= 2048;
+    ok.then_some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(validate_email("ada@example.com").is_ok());
+        assert!(validate_email("  ada@example.com ").is_ok());
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+            "a@com.",
+        ] {
+            assert!(validate_email(bad).is_err(), "{bad} should be rejected");
+        }
+        assert_eq!(normalize_email(" Ada@Example.COM "), "ada@example.com");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(validate_name("name", "  Ada  "), Ok("Ada".into()));
+        assert!(validate_name("name", "   ").is_err());
+        assert!(validate_name("name", &"x".repeat(101)).is_err());
+        assert!(validate_name("name", &"é".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn next_paths() {
+        assert_eq!(safe_next_path("/profile"), Some("/profile"));
+        assert_eq!(safe_next_path("/profile?x=1"), Some("/profile?x=1"));
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "profile",
+            "",
+            "/login?next=/",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(safe_next_path(bad), None, "{bad}");
+        }
+    }
+}
+
+/// Password rules from NIST SP 800-63B / OWASP ASVS 5.0: a minimum length, a generous
+/// maximum, no composition rules, and not the email address itself. (The server also
+/// rejects passwords found in its list of common passwords.)
+pub fn validate_new_password(password: &str, email: &str, min_chars: usize) -> Result<(), String> {
+    let n = password.chars().count();
+    if n < min_chars {
+        return Err(format!(
+            "The password must have at least {min_chars} characters."
+        ));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(format!(
+            "The password can have at most {MAX_PASSWORD_CHARS} characters."
+        ));
+    }
+    if normalize_email(password) == normalize_email(email) {
+        return Err("The password cannot be your email address.".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn password_rules() {
+        assert!(validate_new_password("short", "a@b.co", 8).is_err());
+        assert!(validate_new_password("correct horse battery", "a@b.co", 8).is_ok());
+        assert!(validate_new_password(&"x".repeat(64), "a@b.co", 8).is_ok());
+        assert!(validate_new_password(&"x".repeat(257), "a@b.co", 8).is_err());
+        assert!(validate_new_password("Ada@Example.com", "ada@example.com", 8).is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! The server's implementation of the UI's [`Backend`]: sign-in with throttling,
+//! sessions, and the signed-in person's view of their accounts.
+
+use crate::{
+    directory,
+    events::{self, EventKind},
+    sessions::{self, EndReason},
+    state::AppState,
+    throttle::{self, Scope},
+};
+use app::{
+    models::Viewer,
+    ssr::{Backend, RequestInfo, SessionRef},
+    validation::normalize_email,
+    AppError, Secret,
+};
+
+/// Logs an unexpected error with the request id and returns the user-safe error.
+pub fn internal(req: &RequestInfo, err: impl std::fmt::Display) -> AppError {
+    tracing::error!(request_id = %req.request_id, error = %err, "request failed");
+    AppError::Internal {
+        request_id: req.request_id.clone(),
+    }
+}
+
+fn session(req: &RequestInfo) -> Result<SessionRef, AppError> {
+    req.session.ok_or(AppError::Unauthenticated)
+}
+
+impl AppState {
+    async fn throttled(
+        &self,
+        req: &RequestInfo,
+        email_key: &str,
+        ip_key: &str,
+    ) -> Result<Option<i64>, AppError> {
+        let now = self.now();
+        let by_email = throttle::locked_for(&self.db, Scope::Email, email_key, now)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let by_ip = throttle::locked_for(&self.db, Scope::Ip, ip_key, now)
+            .await
+            .map_err(|e| internal(req, e))?;
+        Ok(by_email.max(by_ip))
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for AppState {
+    async fn viewer(&self, req: &RequestInfo) -> Result<Viewer, AppError> {
+        let s = session(req)?;
+        let (name, email) = directory::user_identity(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or(AppError::Unauthenticated)?;
+        let memberships = directory::memberships(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let active_account_id = s
+            .active_account_id
+            .filter(|id| memberships.iter().any(|m| m.account_id == *id));
+        Ok(Viewer {
+            user_id: s.user_id,
+            name,
+            email,
+            memberships,
+            active_account_id,
+        })
+    }
+
+    async fn sign_in(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        password: &Secret,
+    ) -> Result<String, AppError> {
+        let email_key = normalize_email(email);
+        let ip_key = req.ip.clone().unwrap_or_else(|| "unknown".into());
+        let ip = req.ip.as_deref();
+        let ua = req.user_agent.as_deref();
+
+        let record = directory::login_record(&self.db, &email_key)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let user_id = record.as_ref().map(|r| r.user_id);
+
+        if let Some(wait_ms) = self.throttled(req, &email_key, &ip_key).await? {
+            events::record(
+                &self.db,
+                user_id,
+                EventKind::SignInThrottled,
+                self.now(),
+                ip,
+                ua,
+                None,
+            )
+            .await
+            .map_err(|e| internal(req, e))?;
+            return Err(AppError::Throttled {
+                retry_after_secs: u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000),
+            });
+        }
+
+        let ok = self
+            .passwords
+            .verify(password, record.map(|r| r.password_hash))
+            .await
+            .map_err(|e| internal(req, e))?;
+        let now = self.now();
+        let Some(user_id) = user_id.filter(|_| ok) else {
+            for (scope, key) in [(Scope::Email, &email_key), (Scope::Ip, &ip_key)] {
+                throttle::record_failure(&self.db, scope, key, now)
+                    .await
+                    .map_err(|e| internal(req, e))?;
+            }
+            if user_id.is_some() {
+                events::record(
+                    &self.db,
+                    user_id,
+                    EventKind::SignInFailed,
+                    now,
+                    ip,
+                    ua,
+                    None,
+                )
+                .await
+                .map_err(|e| internal(req, e))?;
+            }
+            tracing::info!(request_id = %req.request_id, "sign-in failed");
+            return Err(AppError::BadCredentials);
+        };
+
+        throttle::reset(&self.db, Scope::Email, &email_key)
+            .await
+            .map_err(|e| internal(req, e))?;
+        // A fresh token at every sign-in; an older session in this browser ends.
+        if let Some(old) = req.session {
+            sessions::end(&self.db, old.session_id, EndReason::SignedOut, now)
+                .await
+                .map_err(|e| internal(req, e))?;
+        }
+        let account = sessions::initial_account(&self.db, user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let (token, session_id) = sessions::create(
+            &self.db,
+            self.rng.as_ref(),
+            &self.config,
+            user_id,
+            account,
+            ip,
+            ua,
+            now,
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
+        events::record(
+            &self.db,
+            Some(user_id),
+            EventKind::SignIn,
+            now,
+            ip,
+            ua,
+            None,
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
+        tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
+        Ok(sessions::cookie(&self.config, &token))
+    }
+
+    async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError> {
+        if let Some(s) = req.session {
+            let now = self.now();
+            sessions::end(&self.db, s.session_id, EndReason::SignedOut, now)
+                .await
+                .map_err(|e| internal(req, e))?;
+            events::record(
+                &self.db,
+                Some(s.user_id),
+                EventKind::SignOut,
+                now,
+                req.ip.as_deref(),
+                req.user_agent.as_deref(),
+                None,
+            )
+            .await
+            .map_err(|e| internal(req, e))?;
+        }
+        Ok(sessions::clear_cookie(&self.config))
+    }
+
+    async fn switch_account(&self, req: &RequestInfo, account_id: i64) -> Result<(), AppError> {
+        let s = session(req)?;
+        let member = directory::is_member(&self.db, s.user_id, account_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        if !member {
+            return Err(AppError::Forbidden);
+        }
+        let updated = sessions::set_active_account(&self.db, s.session_id, s.user_id, account_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        if updated {
+            Ok(())
+        } else {
+            Err(AppError::Unauthenticated)
+        }
+    }
+}

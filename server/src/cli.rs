@@ -1,0 +1,210 @@
+//! Operator commands. Each validates its input, writes in one transaction or not at all,
+//! and reports a specific error with a non-zero exit status.
+
+use crate::{
+    config::{AccountCommand, GroupCommand, MemberCommand, UserCommand},
+    directory::{self, DirectoryError},
+    state::AppState,
+};
+use app::{models::AccountKind, Secret};
+use std::io::BufRead;
+
+/// The demo's password for every person (printed by `portal demo`).
+pub const DEMO_PASSWORD: &str = "connect-demo-2026";
+
+/// Reads one line (the password) from standard input, without its line ending.
+pub fn read_password_line(input: &mut dyn BufRead) -> Result<Secret, String> {
+    let mut line = String::new();
+    input
+        .read_line(&mut line)
+        .map_err(|e| format!("could not read the password from standard input: {e}"))?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        return Err("no password on standard input (pipe it in, e.g. `printf '%s' \"$PW\" | portal user add …`)".into());
+    }
+    Ok(Secret::new(pw))
+}
+
+pub async fn user(
+    state: &AppState,
+    cmd: UserCommand,
+    input: &mut dyn BufRead,
+) -> Result<String, String> {
+    match cmd {
+        UserCommand::Add { email, name, .. } => {
+            let password = read_password_line(input)?;
+            let id = directory::create_user(
+                &state.db,
+                &state.passwords,
+                &email,
+                &name,
+                &password,
+                state.config.min_password_length,
+                state.now(),
+            )
+            .await
+            .map_err(message)?;
+            Ok(format!("Added {} (user id {id})", email.trim()))
+        }
+    }
+}
+
+pub async fn account(state: &AppState, cmd: AccountCommand) -> Result<String, String> {
+    match cmd {
+        AccountCommand::Add { name, kind } => {
+            let kind = AccountKind::parse(&kind).ok_or_else(|| {
+                format!("unknown account kind \"{kind}\": use vendor, distributor or reseller")
+            })?;
+            let id = directory::create_account(&state.db, &name, kind, state.now())
+                .await
+                .map_err(message)?;
+            Ok(format!(
+                "Added {} account \"{}\"\n{id}",
+                kind.label(),
+                name.trim()
+            ))
+        }
+    }
+}
+
+pub async fn group(state: &AppState, cmd: GroupCommand) -> Result<String, String> {
+    match cmd {
+        GroupCommand::Add {
+            account,
+            name,
+            admin,
+        } => {
+            let id = directory::create_group(&state.db, account, &name, admin, state.now())
+                .await
+                .map_err(message)?;
+            let role = if admin {
+                "administrator group"
+            } else {
+                "group"
+            };
+            Ok(format!(
+                "Added {role} \"{}\" to account {account} (group id {id})",
+                name.trim()
+            ))
+        }
+    }
+}
+
+pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, String> {
+    match cmd {
+        MemberCommand::Add {
+            account,
+            email,
+            group,
+        } => {
+            directory::add_member(&state.db, account, &email, &group, state.now())
+                .await
+                .map_err(message)?;
+            Ok(format!(
+                "Added {} to \"{}\" in account {account}",
+                email.trim(),
+                group.trim()
+            ))
+        }
+    }
+}
+
+fn message(e: DirectoryError) -> String {
+    match e {
+        DirectoryError::Db(e) => {
+            tracing::error!(error = %e, "database error");
+            "the database refused the change; see the log for details".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+struct DemoPerson {
+    name: &'static str,
+    email: &'static str,
+    /// (account index, group)
+    memberships: &'static [(usize, &'static str)],
+}
+
+const DEMO_ACCOUNTS: [(&str, AccountKind); 3] = [
+    ("Acme Networks", AccountKind::Vendor),
+    ("Northwind Distribution", AccountKind::Distributor),
+    ("Globex Resellers", AccountKind::Reseller),
+];
+
+const DEMO_PEOPLE: [DemoPerson; 4] = [
+    DemoPerson {
+        name: "Ada Lovelace",
+        email: "ada@example.com",
+        memberships: &[(0, "Administrators"), (1, "Users"), (2, "Users")],
+    },
+    DemoPerson {
+        name: "Grace Hopper",
+        email: "grace@example.com",
+        memberships: &[(1, "Administrators"), (0, "Users")],
+    },
+    DemoPerson {
+        name: "Alan Turing",
+        email: "alan@example.com",
+        memberships: &[(2, "Administrators")],
+    },
+    DemoPerson {
+        name: "Katherine Johnson",
+        email: "katherine@example.com",
+        memberships: &[(0, "Users"), (2, "Users")],
+    },
+];
+
+/// Creates the demo once; afterwards only prints the credentials.
+pub async fn demo(state: &AppState) -> Result<String, String> {
+    let exists = directory::login_record(&state.db, DEMO_PEOPLE[0].email)
+        .await
+        .map_err(|e| message(e.into()))?
+        .is_some();
+    if !exists {
+        let now = state.now();
+        let password = Secret::new(DEMO_PASSWORD);
+        let mut account_ids = Vec::new();
+        for (name, kind) in DEMO_ACCOUNTS {
+            let id = directory::create_account(&state.db, name, kind, now)
+                .await
+                .map_err(message)?;
+            directory::create_group(&state.db, id, "Administrators", true, now)
+                .await
+                .map_err(message)?;
+            directory::create_group(&state.db, id, "Users", false, now)
+                .await
+                .map_err(message)?;
+            account_ids.push(id);
+        }
+        for person in &DEMO_PEOPLE {
+            directory::create_user(
+                &state.db,
+                &state.passwords,
+                person.email,
+                person.name,
+                &password,
+                state.config.min_password_length,
+                now,
+            )
+            .await
+            .map_err(message)?;
+            for (account, group) in person.memberships {
+                directory::add_member(&state.db, account_ids[*account], person.email, group, now)
+                    .await
+                    .map_err(message)?;
+            }
+        }
+    }
+    let mut out = String::from(if exists {
+        "The demo data is already present.\n"
+    } else {
+        "Created the demo: three accounts (Acme Networks, Northwind Distribution, Globex Resellers) and four people.\n"
+    });
+    out.push_str("\nDemo sign-in credentials (every person has the same password):\n");
+    for p in &DEMO_PEOPLE {
+        out.push_str(&format!("  {:<24} {}\n", p.email, p.name));
+    }
+    out.push_str(&format!("  password: {DEMO_PASSWORD}\n"));
+    Ok(out)
+}

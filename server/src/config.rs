@@ -1,0 +1,413 @@
+//! Command line and environment configuration. Every flag has an environment variable;
+//! invalid values stop the start with a message naming the setting.
+
+use clap::{Args, Parser, Subcommand};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portal",
+    version,
+    about = "Connect Portal: self-hosted identity, preferences, security and sessions for partner accounts.",
+    long_about = "Connect Portal: self-hosted identity, preferences, security and sessions for partner \
+accounts.\n\nWithout a subcommand, `portal` runs `serve`. Every flag can also be set with the \
+environment variable shown next to it."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port the web server listens on.
+    #[arg(
+        long,
+        env = "PORTAL_LISTEN",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite database and other state.
+    #[arg(long, env = "PORTAL_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`. Default: the SQLite
+    /// file `portal.db` in the data directory.
+    #[arg(long, env = "PORTAL_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Largest number of database connections in the pool.
+    #[arg(
+        long,
+        env = "PORTAL_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub database_max_connections: u32,
+    /// The URL people use to reach the portal, e.g. `https://portal.example.com`. Its origin is
+    /// the only one allowed to change state (CSRF defence); with https, cookies are `Secure`
+    /// and `__Host-` prefixed and HSTS is sent. Default: `http://` + the listen address.
+    #[arg(long, env = "PORTAL_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// A session ends after this long without a request (e.g. `30m`, `1h`).
+    #[arg(long, env = "PORTAL_SESSION_IDLE_TIMEOUT", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub session_idle_timeout: Duration,
+    /// A session ends this long after sign-in, however active (e.g. `24h`).
+    #[arg(long, env = "PORTAL_SESSION_LIFETIME", default_value = "24h", value_parser = parse_duration, global = true)]
+    pub session_lifetime: Duration,
+    /// Issuer shown in authenticator apps (the entry reads "ISSUER: email").
+    #[arg(
+        long,
+        env = "PORTAL_TOTP_ISSUER",
+        default_value = "Connect Auth",
+        global = true
+    )]
+    pub totp_issuer: String,
+    /// Directory with the built site (`pkg/` with the wasm, JS and CSS, and public assets).
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
+    pub site_root: PathBuf,
+    /// Shortest password accepted, in characters (at least 8).
+    #[arg(
+        long,
+        env = "PORTAL_MIN_PASSWORD_LENGTH",
+        default_value_t = 8,
+        global = true
+    )]
+    pub min_password_length: usize,
+    /// Trust the first address of `X-Forwarded-For` as the client IP (only behind a proxy
+    /// you run).
+    #[arg(
+        long,
+        env = "PORTAL_TRUST_FORWARDED_FOR",
+        default_value_t = false,
+        global = true
+    )]
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default). Applies pending migrations first.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage partner accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage groups within an account.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Manage memberships (a person in a group of an account).
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// Create a realistic demo (three accounts, four people) and print the sign-in
+    /// credentials. Running it again changes nothing and prints them again.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a person. The password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Read the password from standard input (required: passwords never go on the
+        /// command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an account; prints its id as the last line.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// vendor, distributor or reseller.
+        #[arg(long)]
+        kind: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Add a group to an account.
+    Add {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        name: String,
+        /// Members of this group administer the account.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Put a person in a group of an account (one group per account).
+    Add {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        group: String,
+    },
+}
+
+/// Parses `90s`, `30m`, `1h`, `7d` or a number of seconds.
+pub fn parse_duration(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, unit) = value.split_at(
+        value
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(value.len()),
+    );
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("\"{value}\" is not a duration like 90s, 30m, 1h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => {
+            return Err(format!(
+                "\"{value}\" has an unknown unit (use s, m, h or d)"
+            ))
+        }
+    };
+    if secs == 0 {
+        return Err("a duration must be greater than zero".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Validated configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Scheme, host and port people use, without a trailing slash, e.g. `https://portal.example.com`.
+    pub public_origin: String,
+    pub secure_cookies: bool,
+    pub session_idle_timeout: Duration,
+    pub session_lifetime: Duration,
+    pub totp_issuer: String,
+    pub site_root: PathBuf,
+    pub min_password_length: usize,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        message: message.into(),
+    }
+}
+
+impl Config {
+    pub fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        let database_url = match &s.database_url {
+            Some(url) if url.trim().is_empty() => {
+                return Err(bad("--database-url (PORTAL_DATABASE_URL)", "it is empty"))
+            }
+            Some(url) => url.trim().to_string(),
+            None => {
+                let path = s.data_dir.join("portal.db");
+                format!("sqlite://{}?mode=rwc", path.display())
+            }
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(bad(
+                "--database-url (PORTAL_DATABASE_URL)",
+                "use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE",
+            ));
+        }
+        if s.database_max_connections == 0 {
+            return Err(bad(
+                "--database-max-connections (PORTAL_DATABASE_MAX_CONNECTIONS)",
+                "it must be at least 1",
+            ));
+        }
+        let public = match &s.public_url {
+            Some(u) => u.trim().to_string(),
+            None => {
+                let addr = s.listen;
+                let host = if addr.ip().is_unspecified() {
+                    "localhost".to_string()
+                } else {
+                    match addr {
+                        SocketAddr::V4(a) => a.ip().to_string(),
+                        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+                    }
+                };
+                format!("http://{host}:{}", addr.port())
+            }
+        };
+        let setting = "--public-url (PORTAL_PUBLIC_URL)";
+        let url =
+            url::Url::parse(&public).map_err(|e| bad(setting, format!("\"{public}\": {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(bad(setting, "it must start with http:// or https://"));
+        }
+        if url.host_str().is_none() {
+            return Err(bad(setting, "it must name a host"));
+        }
+        if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+            return Err(bad(
+                setting,
+                "the portal must be served at the root of its origin (no path, query or fragment)",
+            ));
+        }
+        let public_origin = url.origin().ascii_serialization();
+        if s.session_idle_timeout > s.session_lifetime {
+            return Err(bad(
+                "--session-idle-timeout (PORTAL_SESSION_IDLE_TIMEOUT)",
+                "it cannot be longer than --session-lifetime (PORTAL_SESSION_LIFETIME)",
+            ));
+        }
+        let issuer = s.totp_issuer.trim().to_string();
+        if issuer.is_empty() || issuer.contains(':') {
+            return Err(bad(
+                "PORTAL_TOTP_ISSUER (--totp-issuer)",
+                "it must be non-empty and contain no colon",
+            ));
+        }
+        if s.min_password_length < app::validation::DEFAULT_MIN_PASSWORD_CHARS
+            || s.min_password_length > 64
+        {
+            return Err(bad(
+                "--min-password-length (PORTAL_MIN_PASSWORD_LENGTH)",
+                "it must be between 8 and 64",
+            ));
+        }
+        Ok(Self {
+            listen: s.listen,
+            data_dir: s.data_dir.clone(),
+            database_url,
+            database_max_connections: s.database_max_connections,
+            secure_cookies: url.scheme() == "https",
+            public_origin,
+            session_idle_timeout: s.session_idle_timeout,
+            session_lifetime: s.session_lifetime,
+            totp_issuer: issuer,
+            site_root: s.site_root.clone(),
+            min_password_length: s.min_password_length,
+            trust_forwarded_for: s.trust_forwarded_for,
+        })
+    }
+
+    /// The session cookie's name: `__Host-` prefixed over https.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-portal_session"
+        } else {
+            "portal_session"
+        }
+    }
+
+    /// A configuration for tests: SQLite or PostgreSQL at `database_url`, http on loopback.
+    pub fn for_tests(database_url: &str) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("."),
+            database_url: database_url.to_string(),
+            database_max_connections: 4,
+            public_origin: "http://127.0.0.1:3000".into(),
+            secure_cookies: false,
+            session_idle_timeout: Duration::from_secs(3600),
+            session_lifetime: Duration::from_secs(24 * 3600),
+            totp_issuer: "Connect Auth".into(),
+            site_root: PathBuf::from("target/site"),
+            min_password_length: 8,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(args: &[&str]) -> Settings {
+        let mut all = vec!["portal"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).map(|c| c.settings).expect("parse")
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("120"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::from_settings(&settings(&[])).expect("valid");
+        assert_eq!(c.public_origin, "http://127.0.0.1:3000");
+        assert!(!c.secure_cookies);
+        assert_eq!(c.cookie_name(), "portal_session");
+        assert!(c.database_url.starts_with("sqlite://"));
+    }
+
+    #[test]
+    fn https_public_url_secures_cookies() {
+        let c = Config::from_settings(&settings(&["--public-url", "https://portal.example.com/"]))
+            .expect("valid");
+        assert_eq!(c.public_origin, "https://portal.example.com");
+        assert!(c.secure_cookies);
+        assert_eq!(c.cookie_name(), "__Host-portal_session");
+    }
+
+    #[test]
+    fn invalid_settings_name_the_setting() {
+        let e = Config::from_settings(&settings(&["--public-url", "ftp://x"])).unwrap_err();
+        assert!(e.to_string().contains("--public-url"), "{e}");
+        let e = Config::from_settings(&settings(&["--public-url", "https://x.example/portal"]))
+            .unwrap_err();
+        assert!(e.to_string().contains("PORTAL_PUBLIC_URL"), "{e}");
+        let e = Config::from_settings(&settings(&["--database-url", "mysql://x"])).unwrap_err();
+        assert!(e.to_string().contains("PORTAL_DATABASE_URL"), "{e}");
+        let e = Config::from_settings(&settings(&[
+            "--session-idle-timeout",
+            "2d",
+            "--session-lifetime",
+            "1d",
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("--session-idle-timeout"), "{e}");
+        assert!(Cli::try_parse_from(["portal", "--listen", "nowhere"]).is_err());
+    }
+}

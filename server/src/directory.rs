@@ -1,0 +1,261 @@
+//! People, accounts, groups and memberships.
+
+use crate::{
+    db::{is_foreign_key_violation, is_unique_violation, Db},
+    passwords::Passwords,
+};
+use app::{
+    models::{AccountKind, Membership},
+    validation::{normalize_email, validate_email, validate_name, validate_new_password},
+    Secret,
+};
+use sqlx::Row;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a person with the email {0} already exists")]
+    DuplicateEmail(String),
+    #[error("no person has the email {0}")]
+    UnknownUser(String),
+    #[error("there is no account with id {0}")]
+    UnknownAccount(i64),
+    #[error("account {account} has no group named \"{group}\"")]
+    UnknownGroup { account: i64, group: String },
+    #[error("account {account} already has a group named \"{group}\"")]
+    DuplicateGroup { account: i64, group: String },
+    #[error("{email} is already a member of account {account}")]
+    AlreadyMember { account: i64, email: String },
+    #[error("password hashing failed")]
+    Hash(#[from] crate::passwords::HashError),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Adds a person after checking the email, name and password rules.
+pub async fn create_user(
+    db: &Db,
+    passwords: &Passwords,
+    email: &str,
+    name: &str,
+    password: &Secret,
+    min_password_chars: usize,
+    now: i64,
+) -> Result<i64, DirectoryError> {
+    validate_email(email).map_err(DirectoryError::Invalid)?;
+    let name = validate_name("name", name).map_err(DirectoryError::Invalid)?;
+    validate_new_password(password.expose(), email, min_password_chars)
+        .map_err(DirectoryError::Invalid)?;
+    crate::common_passwords::check(password.expose()).map_err(DirectoryError::Invalid)?;
+    let email = email.trim();
+    let hash = passwords.hash(password).await?;
+    let row = sqlx::query(
+        "INSERT INTO users (email, email_normalized, name, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(email)
+    .bind(normalize_email(email))
+    .bind(&name)
+    .bind(&hash)
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            DirectoryError::DuplicateEmail(email.to_string())
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row.try_get("id")?)
+}
+
+pub async fn create_account(
+    db: &Db,
+    name: &str,
+    kind: AccountKind,
+    now: i64,
+) -> Result<i64, DirectoryError> {
+    let name = validate_name("account name", name).map_err(DirectoryError::Invalid)?;
+    let row = sqlx::query(
+        "INSERT INTO accounts (name, kind, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(&name)
+    .bind(kind.as_str())
+    .bind(now)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(row.try_get("id")?)
+}
+
+pub async fn create_group(
+    db: &Db,
+    account_id: i64,
+    name: &str,
+    is_admin: bool,
+    now: i64,
+) -> Result<i64, DirectoryError> {
+    let name = validate_name("group name", name).map_err(DirectoryError::Invalid)?;
+    let row = sqlx::query(
+        "INSERT INTO account_groups (account_id, name, is_admin, created_at) \
+         VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(account_id)
+    .bind(&name)
+    .bind(i64::from(is_admin))
+    .bind(now)
+    .fetch_one(db.pool())
+    .await
+    .map_err(|e| {
+        if is_foreign_key_violation(&e) {
+            DirectoryError::UnknownAccount(account_id)
+        } else if is_unique_violation(&e) {
+            DirectoryError::DuplicateGroup {
+                account: account_id,
+                group: name.clone(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(row.try_get("id")?)
+}
+
+/// Puts a person in a group of an account, in one transaction.
+pub async fn add_member(
+    db: &Db,
+    account_id: i64,
+    email: &str,
+    group: &str,
+    now: i64,
+) -> Result<(), DirectoryError> {
+    let mut tx = db.pool().begin().await?;
+    let user_id: i64 = sqlx::query("SELECT id FROM users WHERE email_normalized = $1")
+        .bind(normalize_email(email))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| DirectoryError::UnknownUser(email.trim().to_string()))?
+        .try_get("id")?;
+    if sqlx::query("SELECT id FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_none()
+    {
+        return Err(DirectoryError::UnknownAccount(account_id));
+    }
+    let group_id: i64 =
+        sqlx::query("SELECT id FROM account_groups WHERE account_id = $1 AND name = $2")
+            .bind(account_id)
+            .bind(group.trim())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| DirectoryError::UnknownGroup {
+                account: account_id,
+                group: group.trim().to_string(),
+            })?
+            .try_get("id")?;
+    sqlx::query(
+        "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .bind(group_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            DirectoryError::AlreadyMember {
+                account: account_id,
+                email: email.trim().to_string(),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The stored credentials of a person, by email, for sign-in.
+pub struct LoginRecord {
+    pub user_id: i64,
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for LoginRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRecord")
+            .field("user_id", &self.user_id)
+            .field("password_hash", &"[redacted]")
+            .finish()
+    }
+}
+
+pub async fn login_record(db: &Db, email: &str) -> Result<Option<LoginRecord>, sqlx::Error> {
+    let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_normalized = $1")
+        .bind(normalize_email(email))
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| {
+        Ok(LoginRecord {
+            user_id: r.try_get("id")?,
+            password_hash: r.try_get("password_hash")?,
+        })
+    })
+    .transpose()
+}
+
+/// Name and email of a person.
+pub async fn user_identity(db: &Db, user_id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT name, email FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| Ok((r.try_get("name")?, r.try_get("email")?)))
+        .transpose()
+}
+
+/// Every account a person belongs to, by account name.
+pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.id AS account_id, a.name AS account_name, a.kind AS kind, \
+                g.name AS group_name, g.is_admin AS is_admin \
+         FROM memberships m \
+         JOIN accounts a ON a.id = m.account_id \
+         JOIN account_groups g ON g.id = m.group_id \
+         WHERE m.user_id = $1 \
+         ORDER BY a.name, a.id",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(Membership {
+                account_id: r.try_get("account_id")?,
+                account_name: r.try_get("account_name")?,
+                kind: AccountKind::parse(&kind).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown account kind {kind:?}").into())
+                })?,
+                group_name: r.try_get("group_name")?,
+                is_admin: r.try_get::<i64, _>("is_admin")? != 0,
+            })
+        })
+        .collect()
+}
+
+/// Is the person a member of the account?
+pub async fn is_member(db: &Db, user_id: i64, account_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND account_id = $2")
+            .bind(user_id)
+            .bind(account_id)
+            .fetch_optional(db.pool())
+            .await?
+            .is_some(),
+    )
+}

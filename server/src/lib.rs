@@ -1,0 +1,18 @@
+//! Connect Portal's server: configuration, database, authentication, sessions, the HTTP
+//! surface and the operator CLI. The `portal` binary is a thin wrapper around this.
+
+pub mod backend;
+pub mod cli;
+pub mod common_passwords;
+pub mod config;
+pub mod db;
+pub mod directory;
+pub mod env;
+pub mod events;
+pub mod passwords;
+pub mod sessions;
+pub mod state;
+pub mod throttle;
+pub mod web;
+
+pub use state::AppState;

@@ -1,0 +1,60 @@
+use clap::Parser;
+use portal::{
+    config::{Cli, Command, Config},
+    db::Db,
+    state::AppState,
+};
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("PORTAL_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    let config = Config::from_settings(&cli.settings).map_err(|e| e.to_string())?;
+    let db = Db::connect(&config.database_url, config.database_max_connections)
+        .await
+        .map_err(|e| {
+            format!("cannot open the database (--database-url / PORTAL_DATABASE_URL): {e}")
+        })?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("database migration failed: {e}"))?;
+    let state = AppState::new(db.clone(), config).map_err(|e| e.to_string())?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    let mut stdin = std::io::stdin().lock();
+    let result = match command {
+        Command::Serve => portal::web::serve(state)
+            .await
+            .map(|()| String::new())
+            .map_err(|e| format!("cannot serve on --listen (PORTAL_LISTEN): {e}")),
+        Command::Migrate => Ok("Database is up to date.".to_string()),
+        Command::User(cmd) => portal::cli::user(&state, cmd, &mut stdin).await,
+        Command::Account(cmd) => portal::cli::account(&state, cmd).await,
+        Command::Group(cmd) => portal::cli::group(&state, cmd).await,
+        Command::Member(cmd) => portal::cli::member(&state, cmd).await,
+        Command::Demo => portal::cli::demo(&state).await,
+    };
+    db.close().await;
+    let out = result?;
+    if !out.is_empty() {
+        println!("{out}");
+    }
+    Ok(())
+}

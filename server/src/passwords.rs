@@ -1,0 +1,102 @@
+//! Password hashing: argon2id with the OWASP parameters (m = 19 MiB, t = 2, p = 1), PHC
+//! strings, always on blocking threads and with a bound on concurrent hashes so that
+//! sign-in floods cannot starve other requests.
+
+use crate::env::Random;
+use app::Secret;
+use argon2::{
+    password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString},
+    Algorithm, Argon2, Params, Version,
+};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+    #[error("the hashing task failed")]
+    Join,
+}
+
+#[derive(Clone)]
+pub struct Passwords {
+    params: Params,
+    /// Verified against when the email is unknown, so that costs the same time.
+    dummy_hash: Arc<str>,
+    permits: Arc<Semaphore>,
+    rng: Arc<dyn Random>,
+}
+
+impl std::fmt::Debug for Passwords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Passwords").finish_non_exhaustive()
+    }
+}
+
+/// OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane.
+pub fn owasp_params() -> Params {
+    Params::new(19_456, 2, 1, None).unwrap_or_default()
+}
+
+impl Passwords {
+    pub fn new(rng: Arc<dyn Random>, params: Params) -> Result<Self, HashError> {
+        let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let mut this = Self {
+            params,
+            dummy_hash: Arc::from(""),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            rng,
+        };
+        let mut dummy = [0u8; 24];
+        this.rng.fill(&mut dummy);
+        this.dummy_hash = Arc::from(this.hash_blocking(&hex::encode(dummy))?);
+        Ok(this)
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    fn hash_blocking(&self, password: &str) -> Result<String, HashError> {
+        let mut salt = [0u8; 16];
+        self.rng.fill(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
+        self.argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| HashError::Hash(e.to_string()))
+    }
+
+    /// Hashes a password into a PHC string, off the async threads.
+    pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
+        let this = self.clone();
+        let password = password.clone();
+        tokio::task::spawn_blocking(move || this.hash_blocking(password.expose()))
+            .await
+            .map_err(|_| HashError::Join)?
+    }
+
+    /// Verifies a password against a stored PHC string. With `None` (unknown person) it
+    /// verifies against a dummy hash and returns `false`, costing the same time.
+    pub async fn verify(&self, password: &Secret, phc: Option<String>) -> Result<bool, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
+        let known = phc.is_some();
+        let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
+        let argon2 = self.argon2();
+        let password = password.clone();
+        let ok = tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc)
+                .map(|parsed| {
+                    argon2
+                        .verify_password(password.expose().as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .map_err(|_| HashError::Join)?;
+        Ok(known && ok)
+    }
+}

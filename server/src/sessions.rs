@@ -1,0 +1,262 @@
+//! Server-side sessions. The browser holds a 256-bit random token; the database holds
+//! only its SHA-256, so a database leak does not yield usable sessions.
+
+use crate::{config::Config, db::Db, env::Random};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// How often `last_seen_at` is written at most (a read-mostly hot path).
+pub const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    SignedOut,
+    Expired,
+    Revoked,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedOut => "signed_out",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// A session token as sent to the browser. Never printed.
+pub struct Token(String);
+
+impl Token {
+    pub fn generate(rng: &dyn Random) -> Self {
+        let mut bytes = [0u8; 32];
+        rng.fill(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    pub fn from_cookie(value: &str) -> Option<Self> {
+        // 32 bytes in unpadded base64url are 43 characters.
+        (value.len() == 43
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(value.to_string()))
+    }
+
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+/// A live session, as resolved for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: i64,
+    pub user_id: i64,
+    pub active_account_id: Option<i64>,
+}
+
+/// Starts a session and returns its token.
+pub async fn create(
+    db: &Db,
+    rng: &dyn Random,
+    config: &Config,
+    user_id: i64,
+    active_account_id: Option<i64>,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+    now: i64,
+) -> Result<(Token, i64), sqlx::Error> {
+    let token = Token::generate(rng);
+    let lifetime = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
+    let row = sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, active_account_id, created_at, last_seen_at, \
+                               expires_at, ip, user_agent) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(token.hash())
+    .bind(user_id)
+    .bind(active_account_id)
+    .bind(now)
+    .bind(now.saturating_add(lifetime))
+    .bind(ip)
+    .bind(user_agent.map(|ua| truncate(ua, 512)))
+    .fetch_one(db.pool())
+    .await?;
+    Ok((token, row.try_get("id")?))
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Resolves a token to a live session: one indexed query, plus a write only when the
+/// session just expired or `last_seen_at` is more than a minute old.
+pub async fn resolve(
+    db: &Db,
+    config: &Config,
+    token: &Token,
+    now: i64,
+) -> Result<Option<Session>, sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT id, user_id, active_account_id, last_seen_at, expires_at FROM sessions \
+         WHERE token_hash = $1 AND ended_at IS NULL",
+    )
+    .bind(token.hash())
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let id: i64 = row.try_get("id")?;
+    let last_seen: i64 = row.try_get("last_seen_at")?;
+    let expires_at: i64 = row.try_get("expires_at")?;
+    let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
+    let idle_deadline = last_seen.saturating_add(idle);
+    if now >= expires_at || now >= idle_deadline {
+        let ended_at = expires_at.min(idle_deadline);
+        end(db, id, EndReason::Expired, ended_at).await?;
+        return Ok(None);
+    }
+    if now - last_seen >= LAST_SEEN_RESOLUTION_MS {
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(Some(Session {
+        id,
+        user_id: row.try_get("user_id")?,
+        active_account_id: row.try_get("active_account_id")?,
+    }))
+}
+
+/// Ends a session (if still open) with a reason.
+pub async fn end(
+    db: &Db,
+    session_id: i64,
+    reason: EndReason,
+    at: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+    )
+    .bind(at)
+    .bind(reason.as_str())
+    .bind(session_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The active account of a session.
+pub async fn active_account(db: &Db, session_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query("SELECT active_account_id FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get("active_account_id"))
+        .transpose()
+        .map(Option::flatten)
+}
+
+/// Stores the active account on the session; the caller has checked membership.
+pub async fn set_active_account(
+    db: &Db,
+    session_id: i64,
+    user_id: i64,
+    account_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET active_account_id = $1 \
+         WHERE id = $2 AND user_id = $3 AND ended_at IS NULL",
+    )
+    .bind(account_id)
+    .bind(session_id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The account to make active at sign-in: the one of the person's latest session if they
+/// still belong to it, otherwise their first account by name.
+pub async fn initial_account(db: &Db, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
+    let last = sqlx::query(
+        "SELECT s.active_account_id AS account_id FROM sessions s \
+         JOIN memberships m ON m.account_id = s.active_account_id AND m.user_id = s.user_id \
+         WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?;
+    if let Some(row) = last {
+        return row.try_get("account_id").map(Some);
+    }
+    sqlx::query(
+        "SELECT a.id AS account_id FROM memberships m JOIN accounts a ON a.id = m.account_id \
+         WHERE m.user_id = $1 ORDER BY a.name, a.id LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?
+    .map(|r| r.try_get("account_id"))
+    .transpose()
+}
+
+/// `Set-Cookie` value carrying a new session token.
+pub fn cookie(config: &Config, token: &Token) -> String {
+    let max_age = config.session_lifetime.as_secs();
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        config.cookie_name(),
+        token.expose()
+    )
+}
+
+/// `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(config: &Config) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        config.cookie_name()
+    )
+}
+
+/// The session token in a request's `Cookie` headers, if well-formed.
+pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<Token> {
+    let name = config.cookie_name();
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .and_then(|(_, v)| Token::from_cookie(v.trim()))
+}

@@ -1,0 +1,288 @@
+//! The HTTP surface: Leptos pages and server functions, health checks, static files, and
+//! the middleware every request passes (request id, session, CSRF, security headers).
+
+use crate::{sessions, state::AppState};
+use app::ssr::{RequestInfo, SessionRef, SharedBackend};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+/// Builds the whole application router.
+pub fn router(state: AppState) -> Router {
+    let backend: SharedBackend = Arc::new(state.clone());
+    let routes = generate_route_list(app::App);
+    let options = state.leptos.clone();
+
+    let api_backend = backend.clone();
+    let server_fns = move |req: Request| {
+        let backend = api_backend.clone();
+        async move {
+            handle_server_fns_with_context(move || provide_context(backend.clone()), req).await
+        }
+    };
+
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/api/{*fn_name}", get(server_fns.clone()).post(server_fns))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            move || app::shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            request_context,
+        ))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.db.ping().await {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+    }
+}
+
+/// Static files (`/pkg/…`, icons, manifest) are recognised by a file extension in the
+/// last path segment; they need no session.
+fn is_static(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
+}
+
+fn is_public_page(path: &str) -> bool {
+    matches!(path, "/login" | "/healthz" | "/readyz")
+}
+
+fn request_id(state: &AppState) -> String {
+    crate::env::random_hex(state.rng.as_ref(), 8)
+}
+
+fn client_ip(state: &AppState, req: &Request) -> Option<String> {
+    if state.config.trust_forwarded_for {
+        if let Some(first) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        {
+            return Some(first.to_string());
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// CSRF defence for state-changing requests, on top of SameSite cookies: the browser's
+/// `Sec-Fetch-Site` must say same-origin, or (older browsers) the `Origin` must be the
+/// public origin. A request with neither is refused.
+fn csrf_allowed(state: &AppState, req: &Request) -> bool {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin";
+    }
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| origin == state.config.public_origin)
+}
+
+fn plain(status: StatusCode, message: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        message,
+    )
+        .into_response()
+}
+
+/// The middleware every request passes.
+async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&state);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let static_file = is_static(&path);
+
+    let mut response = if !csrf_allowed(&state, &req) {
+        tracing::warn!(request_id = %id, %method, %path, "cross-site request refused");
+        plain(
+            StatusCode::FORBIDDEN,
+            format!("This request came from another site and was refused (reference {id})."),
+        )
+    } else if static_file {
+        next.run(req).await
+    } else {
+        let session = match sessions::token_from_headers(&state.config, req.headers()) {
+            Some(token) => {
+                match sessions::resolve(&state.db, &state.config, &token, state.now()).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(request_id = %id, error = %e, "session lookup failed");
+                        let mut r = plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            format!("The portal is temporarily unavailable. Please try again (reference {id})."),
+                        );
+                        finish_headers(&state, &mut r, &id, false, true);
+                        return r;
+                    }
+                }
+            }
+            None => None,
+        };
+        let info = RequestInfo {
+            request_id: id.clone(),
+            ip: client_ip(&state, &req),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            session: session.as_ref().map(|s| SessionRef {
+                session_id: s.id,
+                user_id: s.user_id,
+                active_account_id: s.active_account_id,
+            }),
+        };
+        let is_page = !path.starts_with("/api/") && !is_public_page(&path);
+        let page_request = matches!(method, Method::GET | Method::HEAD);
+        if page_request && is_page && session.is_none() {
+            // Portal pages need a session: go to sign-in and come back afterwards.
+            let next = req
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            let target = if next == "/" {
+                "/login".to_string()
+            } else {
+                format!(
+                    "/login?next={}",
+                    url::form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()
+                )
+            };
+            Redirect::to(&target).into_response()
+        } else if page_request && path == "/login" && session.is_some() {
+            let next = req
+                .uri()
+                .query()
+                .and_then(|q| {
+                    url::form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == "next")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .filter(|n| app::validation::safe_next_path(n).is_some())
+                .unwrap_or_else(|| "/".into());
+            Redirect::to(&next).into_response()
+        } else {
+            req.extensions_mut().insert(info);
+            next.run(req).await
+        }
+    };
+    finish_headers(&state, &mut response, &id, static_file, !static_file);
+    tracing::info!(
+        request_id = %id,
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+fn finish_headers(state: &AppState, r: &mut Response, id: &str, static_file: bool, no_store: bool) {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let csp = if static_file {
+            "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        } else {
+            "default-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+        };
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        );
+    }
+    if state.config.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    if no_store {
+        // Portal pages and server functions are personal: never cached, so the back
+        // button after sign-out cannot show them.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+}
+
+/// Binds and serves until Ctrl-C or SIGTERM.
+pub async fn serve(state: AppState) -> std::io::Result<()> {
+    let listen = state.config.listen;
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    tracing::info!(%listen, "Connect Portal listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
