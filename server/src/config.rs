@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "portal",
     version,
@@ -21,7 +21,7 @@ pub struct Cli {
 }
 
 /// Settings shared by every subcommand.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct Settings {
     /// Address and port the web server listens on.
     #[arg(
@@ -198,7 +198,7 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
 }
 
 /// Validated configuration the server runs with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -213,6 +213,22 @@ pub struct Config {
     pub site_root: PathBuf,
     pub min_password_length: usize,
     pub trust_forwarded_for: bool,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The database URL may carry a password: show only its scheme.
+        let scheme = self.database_url.split(':').next().unwrap_or("");
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database", &scheme)
+            .field("public_origin", &self.public_origin)
+            .field("session_idle_timeout", &self.session_idle_timeout)
+            .field("session_lifetime", &self.session_lifetime)
+            .field("totp_issuer", &self.totp_issuer)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

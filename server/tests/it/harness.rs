@@ -1,0 +1,279 @@
+//! A fresh database per test, on SQLite and on PostgreSQL, and a client that drives the
+//! real router (pages, server functions, middleware) without a network.
+
+use axum::{body::Body, http::Request, Router};
+use http_body_util::BodyExt;
+use portal::{
+    config::Config,
+    db::Db,
+    env::{ManualClock, OsRandom},
+    state::AppState,
+};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// 2026-11-24T12:00:00Z, a fixed start for the manual clock.
+pub const T0: i64 = 1_795_521_600_000;
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn postgres_base_url() -> String {
+    std::env::var("PORTAL_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub struct TestEnv {
+    pub state: AppState,
+    pub clock: ManualClock,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { schema: String },
+}
+
+/// Cheap argon2 parameters: the tests exercise the flow, not the cost (the production
+/// parameters are checked in a unit test).
+fn test_params() -> argon2::Params {
+    argon2::Params::new(1024, 1, 1, None).expect("params")
+}
+
+async fn build(url: &str, cleanup: Cleanup) -> TestEnv {
+    let db = Db::connect(url, 4).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    let clock = ManualClock::new(T0);
+    let state = AppState::with(
+        db,
+        Config::for_tests(url),
+        Arc::new(clock.clone()),
+        Arc::new(OsRandom),
+        test_params(),
+    )
+    .expect("state");
+    TestEnv {
+        state,
+        clock,
+        cleanup,
+    }
+}
+
+pub async fn sqlite() -> TestEnv {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("portal.db").display()
+    );
+    build(&url, Cleanup::Sqlite(dir)).await
+}
+
+pub async fn postgres() -> TestEnv {
+    sqlx::any::install_default_drivers();
+    let base = postgres_base_url();
+    let admin = sqlx::AnyPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for these tests: {e}"));
+    let schema = format!("pt_{}", portal::env::random_hex(&OsRandom, 8));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await
+        .expect("create schema");
+    admin.close().await;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    build(&url, Cleanup::Postgres { schema }).await
+}
+
+impl TestEnv {
+    pub async fn finish(self) {
+        self.state.db.close().await;
+        if let Cleanup::Postgres { schema } = &self.cleanup {
+            if let Ok(admin) = sqlx::AnyPool::connect(&postgres_base_url()).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                    .execute(&admin)
+                    .await;
+                admin.close().await;
+            }
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            router: portal::web::router(self.state.clone()),
+            cookie: None,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.state.now()
+    }
+
+    /// Adds a person with [`PASSWORD`].
+    pub async fn user(&self, email: &str, name: &str) -> i64 {
+        portal::directory::create_user(
+            &self.state.db,
+            &self.state.passwords,
+            email,
+            name,
+            &app::Secret::new(PASSWORD),
+            8,
+            self.now(),
+        )
+        .await
+        .expect("create user")
+    }
+
+    /// Adds an account with an "Administrators" and a "Users" group.
+    pub async fn account(&self, name: &str, kind: app::models::AccountKind) -> i64 {
+        let id = portal::directory::create_account(&self.state.db, name, kind, self.now())
+            .await
+            .expect("account");
+        for (g, admin) in [("Administrators", true), ("Users", false)] {
+            portal::directory::create_group(&self.state.db, id, g, admin, self.now())
+                .await
+                .expect("group");
+        }
+        id
+    }
+
+    pub async fn member(&self, account: i64, email: &str, group: &str) {
+        portal::directory::add_member(&self.state.db, account, email, group, self.now())
+            .await
+            .expect("member");
+    }
+
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_one(self.state.db.pool())
+            .await
+            .expect("query")
+            .try_get::<i64, _>(0)
+            .expect("i64")
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn app_error(&self) -> Option<app::AppError> {
+        serde_json::from_str(&self.body).ok()
+    }
+}
+
+/// A browser stand-in: keeps the session cookie and sends same-origin headers.
+pub struct Client {
+    router: Router,
+    pub cookie: Option<String>,
+}
+
+impl Client {
+    pub async fn send(&mut self, req: Request<Body>) -> Response {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        for set in headers.get_all(http::header::SET_COOKIE) {
+            let set = set.to_str().expect("ascii");
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if name.contains("portal_session") {
+                    self.cookie = (!value.is_empty()).then(|| format!("{name}={value}"));
+                }
+            }
+        }
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    fn builder(&self, method: &str, uri: &str) -> http::request::Builder {
+        let mut b = Request::builder().method(method).uri(uri).header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36",
+        );
+        if let Some(c) = &self.cookie {
+            b = b.header("cookie", c);
+        }
+        b
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Response {
+        let req = self
+            .builder("GET", uri)
+            .body(Body::empty())
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Calls a server function the way the hydrated app does.
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        self.call_from(endpoint, form, Some("same-origin"), Some(ORIGIN))
+            .await
+    }
+
+    pub async fn call_from(
+        &mut self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        fetch_site: Option<&str>,
+        origin: Option<&str>,
+    ) -> Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut b = self
+            .builder("POST", &format!("/api/{endpoint}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json");
+        if let Some(site) = fetch_site {
+            b = b.header("sec-fetch-site", site);
+        }
+        if let Some(o) = origin {
+            b = b.header("origin", o);
+        }
+        self.send(b.body(Body::from(body)).expect("request")).await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Response {
+        self.call("sign_in", &[("email", email), ("password", password)])
+            .await
+    }
+}
+
+/// Runs the same test body on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$env:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($env: &$crate::harness::TestEnv) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                let env = $crate::harness::sqlite().await;
+                run(&env).await;
+                env.finish().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let env = $crate::harness::postgres().await;
+                run(&env).await;
+                env.finish().await;
+            }
+        }
+    };
+}

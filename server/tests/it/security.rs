@@ -1,0 +1,168 @@
+//! CSRF, headers, error hygiene and secrets.
+
+use crate::{both_backends, harness::*};
+use app::AppError;
+
+both_backends!(state_changes_from_other_sites_are_refused, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let mut c = env.client();
+    for (site, origin) in [
+        (Some("cross-site"), Some("https://evil.example")),
+        (Some("same-site"), Some("http://sub.127.0.0.1:3000")),
+        (None, Some("https://evil.example")),
+        (None, None),
+    ] {
+        let r = c
+            .call_from(
+                "sign_in",
+                &[("email", "ada@example.com"), ("password", PASSWORD)],
+                site,
+                origin,
+            )
+            .await;
+        assert_eq!(r.status, 403, "{site:?} {origin:?}");
+        assert!(r.body.contains("reference"));
+        assert!(r.header("set-cookie").is_none());
+    }
+    assert_eq!(env.scalar("SELECT COUNT(*) FROM sessions").await, 0);
+    // An older browser without Sec-Fetch-Site but with the right Origin is fine.
+    let r = c
+        .call_from(
+            "sign_in",
+            &[("email", "ada@example.com"), ("password", PASSWORD)],
+            None,
+            Some(ORIGIN),
+        )
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+});
+
+both_backends!(pages_carry_security_headers_and_a_nonce_csp, |env| {
+    let mut c = env.client();
+    let r = c.get("/login").await;
+    assert_eq!(r.status, 200);
+    let csp = r
+        .header("content-security-policy")
+        .expect("csp")
+        .to_string();
+    for part in [
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "'strict-dynamic'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("nonce in CSP");
+    assert!(nonce.len() >= 16);
+    assert!(
+        r.body.contains(&format!("nonce=\"{nonce}\"")),
+        "inline scripts carry the nonce"
+    );
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert!(r.header("referrer-policy").is_some());
+    assert!(r.header("x-request-id").is_some_and(|id| id.len() == 16));
+    assert!(
+        r.header("strict-transport-security").is_none(),
+        "no HSTS over http"
+    );
+    // A different nonce per response.
+    let again = c.get("/login").await;
+    assert_ne!(again.header("content-security-policy"), Some(csp.as_str()));
+});
+
+both_backends!(health_and_readiness, |env| {
+    let mut c = env.client();
+    assert_eq!(c.get("/healthz").await.status, 200);
+    assert_eq!(c.get("/readyz").await.status, 200);
+    env.state.db.close().await;
+    assert_eq!(c.get("/readyz").await.status, 503);
+    assert_eq!(c.get("/healthz").await.status, 200);
+});
+
+both_backends!(internal_errors_show_a_reference_not_internals, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let mut c = env.client();
+    c.sign_in("ada@example.com", PASSWORD).await;
+    env.state.db.close().await;
+    let r = c.get("/profile").await;
+    assert_eq!(r.status, 503);
+    let id = r.header("x-request-id").expect("id").to_string();
+    assert!(r.body.contains(&id), "{}", r.body);
+    for leak in ["sqlx", "pool", "closed", "sqlite", "postgres"] {
+        assert!(
+            !r.body.to_lowercase().contains(leak),
+            "{leak} in {}",
+            r.body
+        );
+    }
+    let mut anon = env.client();
+    let r = anon.sign_in("ada@example.com", PASSWORD).await;
+    match r.app_error() {
+        Some(AppError::Internal { request_id }) => {
+            assert_eq!(Some(request_id.as_str()), r.header("x-request-id"))
+        }
+        other => panic!("expected an internal error, got {other:?}: {}", r.body),
+    }
+});
+
+/// A `tracing` writer that keeps everything written, to search the logs.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+both_backends!(
+    no_password_hash_or_token_reaches_logs_or_debug_output,
+    |env| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", "a wrong password").await;
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.get("/").await;
+        c.call("sign_out", &[]).await;
+        let token = c.cookie.clone().unwrap_or_default();
+        let record = portal::directory::login_record(&env.state.db, "ada@example.com")
+            .await
+            .expect("query")
+            .expect("record");
+
+        let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
+        assert!(logs.contains("signed in"), "logs were captured: {logs}");
+        let debug = format!(
+            "{:?} {:?} {:?} {:?}",
+            env.state,
+            record,
+            app::Secret::new(PASSWORD),
+            env.state.config
+        );
+        for haystack in [&logs, &debug] {
+            assert!(!haystack.contains(PASSWORD));
+            assert!(!haystack.contains("a wrong password"));
+            assert!(!haystack.contains("$argon2id$"));
+            if !token.is_empty() {
+                assert!(!haystack.contains(&token));
+            }
+        }
+    }
+);
