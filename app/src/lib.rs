@@ -15,7 +15,7 @@ pub use error::AppError;
 pub use models::Secret;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path,
@@ -26,6 +26,7 @@ use leptos_router::{
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos::nonce::{provide_nonce, use_nonce};
+    use leptos_meta::MetaTags;
     provide_nonce();
     if let (Some(nonce), Some(response)) =
         (use_nonce(), use_context::<leptos_axum::ResponseOptions>())

@@ -3,6 +3,7 @@ use crate::{
     models::Viewer,
 };
 use leptos::{ev, html, prelude::*};
+use server_fn::ServerFn;
 
 /// Closes an open menu on Escape and returns focus to its button.
 fn close_on_escape(
@@ -88,7 +89,6 @@ pub fn UserMenu(viewer: Viewer) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let on_key = close_on_escape(open, button);
-    let sign_out = ServerAction::<SignOut>::new();
 
     view! {
         <div class="menu-wrap" on:keydown=on_key>
@@ -106,9 +106,11 @@ pub fn UserMenu(viewer: Viewer) -> impl IntoView {
                     </a>
                 </li>
                 <li role="none">
-                    <ActionForm action=sign_out>
+                    // A plain form post, so the browser loads the sign-in page afresh and
+                    // keeps no portal page in its history to show again.
+                    <form method="post" action=SignOut::url()>
                         <button type="submit" role="menuitem" class="menu-item">"Sign out"</button>
-                    </ActionForm>
+                    </form>
                 </li>
             </ul>
         </div>

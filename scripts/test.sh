@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One command for every test: installs what is missing, then runs formatting and lint
+# checks, the Rust tests (each data-layer test on SQLite and on PostgreSQL), the Trunk
+# build, and the Playwright tests in Debian's Chromium against the release server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+scripts/setup.sh --tests
+export PATH="$PWD/.tools/node_modules/.bin:$PATH"
+
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "clippy (server and app, ssr)"
+cargo clippy -p server -p app --all-targets -- -D warnings
+
+say "Rust tests (SQLite and PostgreSQL)"
+cargo test -p app -p server
+
+say "release build (cargo leptos)"
+cargo leptos build --release
+
+say "trunk build (client-side rendered App)"
+trunk build
+
+say "browser tests (Playwright, Debian Chromium)"
+(cd end2end && npx playwright test)
