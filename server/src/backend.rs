@@ -146,10 +146,12 @@ impl Backend for AppState {
             &self.db,
             self.rng.as_ref(),
             &self.config,
-            user_id,
-            account,
-            ip,
-            ua,
+            sessions::NewSession {
+                user_id,
+                active_account_id: account,
+                ip,
+                user_agent: ua,
+            },
             now,
         )
         .await

@@ -68,17 +68,29 @@ pub struct Session {
     pub active_account_id: Option<i64>,
 }
 
-/// Starts a session and returns its token.
+/// Who a new session is for and where it comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub user_id: i64,
+    pub active_account_id: Option<i64>,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// Starts a session and returns its token and id.
 pub async fn create(
     db: &Db,
     rng: &dyn Random,
     config: &Config,
-    user_id: i64,
-    active_account_id: Option<i64>,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
+    new: NewSession<'_>,
     now: i64,
 ) -> Result<(Token, i64), sqlx::Error> {
+    let NewSession {
+        user_id,
+        active_account_id,
+        ip,
+        user_agent,
+    } = new;
     let token = Token::generate(rng);
     let lifetime = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let row = sqlx::query(

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 //! One integration-test binary (link time is precious): router-level tests against a
 //! real database, each run on SQLite and on PostgreSQL.
 
