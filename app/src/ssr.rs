@@ -78,3 +78,41 @@ pub fn append_set_cookie(req: &RequestInfo, cookie: &str) -> Result<(), AppError
     response.append_header(http::header::SET_COOKIE, value);
     Ok(())
 }
+
+impl AppError {
+    /// The HTTP status a server function answers this error with.
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            AppError::Unauthenticated | AppError::BadCredentials => S::UNAUTHORIZED,
+            AppError::Throttled { .. } => S::TOO_MANY_REQUESTS,
+            AppError::Forbidden => S::FORBIDDEN,
+            AppError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
+            AppError::Internal { .. } => S::INTERNAL_SERVER_ERROR,
+            AppError::Transport => S::BAD_GATEWAY,
+        }
+    }
+}
+
+/// Runs a server function's body with the backend and request information, and gives an
+/// error its proper HTTP status (401, 403, 422, 429 with `Retry-After`, 500).
+pub async fn run<T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    F: FnOnce(SharedBackend, RequestInfo) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    use leptos::prelude::use_context;
+    let result = match context() {
+        Ok((backend, req)) => body(backend, req).await,
+        Err(e) => Err(e),
+    };
+    if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+        response.set_status(e.status());
+        if let AppError::Throttled { retry_after_secs } = e {
+            if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.insert_header(http::header::RETRY_AFTER, v);
+            }
+        }
+    }
+    result
+}

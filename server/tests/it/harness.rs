@@ -176,6 +176,13 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn for_state(state: AppState) -> Self {
+        Self {
+            router: portal::web::router(state),
+            cookie: None,
+        }
+    }
+
     pub async fn send(&mut self, req: Request<Body>) -> Response {
         let res = self.router.clone().oneshot(req).await.expect("infallible");
         let status = res.status().as_u16();

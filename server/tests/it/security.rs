@@ -166,3 +166,39 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    over_https_cookies_are_secure_host_prefixed_and_hsts_is_sent,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut state = env.state.clone();
+        let mut config = (*state.config).clone();
+        config.public_origin = "https://portal.example.com".into();
+        config.secure_cookies = true;
+        state.config = std::sync::Arc::new(config);
+        let mut c = Client::for_state(state);
+        let r = c
+            .call_from(
+                "sign_in",
+                &[("email", "ada@example.com"), ("password", PASSWORD)],
+                None,
+                Some("https://portal.example.com"),
+            )
+            .await;
+        assert!(r.status < 400, "{}", r.body);
+        let set = r.header("set-cookie").expect("cookie");
+        assert!(set.starts_with("__Host-portal_session="), "{set}");
+        assert!(
+            set.contains("; Secure") && set.contains("Path=/") && !set.contains("Domain"),
+            "{set}"
+        );
+        assert!(r
+            .header("strict-transport-security")
+            .is_some_and(|h| h.contains("max-age=")));
+        let home = c.get("/").await;
+        assert_eq!(home.status, 200, "the __Host- cookie is read back");
+        // The http origin is not the public origin any more.
+        let r = c.call_from("sign_out", &[], None, Some(ORIGIN)).await;
+        assert_eq!(r.status, 403);
+    }
+);
