@@ -51,3 +51,104 @@ pub async fn switch_account(account_id: i64) -> Result<(), AppError> {
     crate::ssr::run(|backend, req| async move { backend.switch_account(&req, account_id).await })
         .await
 }
+
+/// The General section's data.
+#[server(endpoint = "general_settings")]
+pub async fn general_settings() -> Result<crate::models::GeneralSettings, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.general_settings(&req).await }).await
+}
+
+/// Saves name and preferences. `news_opt_in` is a checkbox: present when checked.
+#[server(endpoint = "save_general")]
+pub async fn save_general(
+    name: String,
+    time_zone: String,
+    date_format: String,
+    time_format: String,
+    news_opt_in: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let update = crate::ssr::GeneralUpdate {
+            name,
+            time_zone,
+            date_format,
+            time_format,
+            news_opt_in: news_opt_in.is_some(),
+        };
+        backend.save_general(&req, update).await
+    })
+    .await
+}
+
+/// Changes the email; needs the current password.
+#[server(endpoint = "change_email")]
+pub async fn change_email(new_email: String, current_password: Secret) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend
+            .change_email(&req, &new_email, &current_password)
+            .await
+    })
+    .await
+}
+
+/// Changes the password. `sign_out_others` is a checkbox: present when checked.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: Secret,
+    new_password: Secret,
+    confirm_password: Secret,
+    sign_out_others: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let change = crate::ssr::PasswordChange {
+            current: current_password,
+            new: new_password,
+            confirm: confirm_password,
+            sign_out_others: sign_out_others.is_some(),
+        };
+        backend.change_password(&req, change).await
+    })
+    .await
+}
+
+/// Permanently deletes the signed-in person, then signs them out.
+#[server(endpoint = "delete_account")]
+pub async fn delete_account(
+    current_password: Secret,
+    confirm_email: String,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let cookie = backend
+            .delete_self(&req, &current_password, &confirm_email)
+            .await?;
+        crate::ssr::append_set_cookie(&req, &cookie)?;
+        leptos_axum::redirect("/login?deleted=1");
+        Ok(())
+    })
+    .await
+}
+
+/// One page of the person's sessions.
+#[server(endpoint = "sessions")]
+pub async fn list_sessions(page: u32) -> Result<crate::models::SessionsPage, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.sessions(&req, page).await }).await
+}
+
+/// Ends one of the person's other sessions.
+#[server(endpoint = "revoke_session")]
+pub async fn revoke_session(session_id: i64) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move { backend.revoke_session(&req, session_id).await })
+        .await
+}
+
+/// Ends all of the person's other sessions.
+#[server(endpoint = "revoke_other_sessions")]
+pub async fn revoke_other_sessions() -> Result<u64, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.revoke_other_sessions(&req).await }).await
+}
+
+/// Recent security activity.
+#[server(endpoint = "security_activity")]
+pub async fn security_activity() -> Result<Vec<crate::models::SecurityEventInfo>, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.security_activity(&req).await }).await
+}

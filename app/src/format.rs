@@ -32,3 +32,82 @@ mod tests {
         assert_eq!(wait_duration(3601), "2 hours");
     }
 }
+
+use crate::models::{DateFormat, TimeFormat};
+
+/// A wall-clock moment in some time zone, broken into fields (computed with chrono-tz on
+/// the server and with `Intl` in the browser, then formatted by the same code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalParts {
+    pub year: i32,
+    /// 1–12
+    pub month: u32,
+    pub day: u32,
+    /// 0–23
+    pub hour: u32,
+    pub minute: u32,
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+pub fn format_date(p: &LocalParts, f: DateFormat) -> String {
+    match f {
+        DateFormat::Iso => format!("{:04}-{:02}-{:02}", p.year, p.month, p.day),
+        DateFormat::DayMonthYear => format!("{:02}/{:02}/{:04}", p.day, p.month, p.year),
+        DateFormat::MonthDayYear => format!("{:02}/{:02}/{:04}", p.month, p.day, p.year),
+        DateFormat::DayMonthNameYear => {
+            let m = MONTHS
+                .get((p.month.saturating_sub(1)) as usize)
+                .copied()
+                .unwrap_or("?");
+            format!("{} {m} {:04}", p.day, p.year)
+        }
+    }
+}
+
+pub fn format_time(p: &LocalParts, f: TimeFormat) -> String {
+    match f {
+        TimeFormat::H24 => format!("{:02}:{:02}", p.hour, p.minute),
+        TimeFormat::H12 => {
+            let (h, suffix) = match p.hour {
+                0 => (12, "AM"),
+                1..=11 => (p.hour, "AM"),
+                12 => (12, "PM"),
+                h => (h - 12, "PM"),
+            };
+            format!("{h}:{:02} {suffix}", p.minute)
+        }
+    }
+}
+
+pub fn format_datetime(p: &LocalParts, d: DateFormat, t: TimeFormat) -> String {
+    format!("{} {}", format_date(p, d), format_time(p, t))
+}
+
+#[cfg(test)]
+mod datetime_tests {
+    use super::*;
+
+    #[test]
+    fn every_format() {
+        let p = LocalParts {
+            year: 2026,
+            month: 11,
+            day: 24,
+            hour: 14,
+            minute: 5,
+        };
+        assert_eq!(format_date(&p, DateFormat::Iso), "2026-11-24");
+        assert_eq!(format_date(&p, DateFormat::DayMonthYear), "24/11/2026");
+        assert_eq!(format_date(&p, DateFormat::MonthDayYear), "11/24/2026");
+        assert_eq!(format_date(&p, DateFormat::DayMonthNameYear), "24 Nov 2026");
+        assert_eq!(format_time(&p, TimeFormat::H24), "14:05");
+        assert_eq!(format_time(&p, TimeFormat::H12), "2:05 PM");
+        let midnight = LocalParts { hour: 0, ..p };
+        assert_eq!(format_time(&midnight, TimeFormat::H12), "12:05 AM");
+        let noon = LocalParts { hour: 12, ..p };
+        assert_eq!(format_time(&noon, TimeFormat::H12), "12:05 PM");
+    }
+}

@@ -75,7 +75,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::LoginPage />
                 <ParentRoute path=path!("") view=components::PortalLayout>
                     <Route path=path!("") view=pages::HomePage />
-                    <Route path=path!("profile") view=pages::ProfilePage />
+                    <ParentRoute path=path!("profile") view=pages::ProfileLayout>
+                        <Route path=path!("") view=pages::ProfileOverview />
+                        <Route path=path!("general") view=pages::GeneralSection />
+                        <Route path=path!("accounts") view=pages::AccountsSection />
+                        <Route path=path!("security") view=pages::SecuritySection />
+                        <Route path=path!("sessions") view=pages::SessionsSection />
+                    </ParentRoute>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -120,3 +120,155 @@ mod tests {
         assert_eq!(AccountKind::parse("partner"), None);
     }
 }
+
+/// How dates are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DateFormat {
+    /// 2026-11-24
+    Iso,
+    /// 24/11/2026
+    DayMonthYear,
+    /// 11/24/2026
+    MonthDayYear,
+    /// 24 Nov 2026
+    DayMonthNameYear,
+}
+
+impl DateFormat {
+    pub const ALL: [DateFormat; 4] = [
+        Self::Iso,
+        Self::DayMonthYear,
+        Self::MonthDayYear,
+        Self::DayMonthNameYear,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Iso => "iso",
+            Self::DayMonthYear => "dmy",
+            Self::MonthDayYear => "mdy",
+            Self::DayMonthNameYear => "d_mon_y",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == value)
+    }
+
+    /// The option label: the example date in this format.
+    pub fn example(self) -> &'static str {
+        match self {
+            Self::Iso => "2026-11-24",
+            Self::DayMonthYear => "24/11/2026",
+            Self::MonthDayYear => "11/24/2026",
+            Self::DayMonthNameYear => "24 Nov 2026",
+        }
+    }
+}
+
+/// How times of day are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TimeFormat {
+    H24,
+    H12,
+}
+
+impl TimeFormat {
+    pub const ALL: [TimeFormat; 2] = [Self::H24, Self::H12];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::H24 => "24h",
+            Self::H12 => "12h",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == value)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::H24 => "24-hour (14:05)",
+            Self::H12 => "12-hour (2:05 PM)",
+        }
+    }
+}
+
+/// A person's display preferences.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    /// IANA time zone name, e.g. "Europe/Paris".
+    pub time_zone: String,
+    pub date_format: DateFormat,
+    pub time_format: TimeFormat,
+    pub news_opt_in: bool,
+}
+
+/// Everything the General section shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneralSettings {
+    pub name: String,
+    pub email: String,
+    pub preferences: Preferences,
+    /// False until the person first saves: then the browser's zone is suggested.
+    pub preferences_saved: bool,
+    /// Every IANA time zone the server knows, sorted.
+    pub time_zones: Vec<String>,
+    /// The current moment in the person's settings, formatted on the server.
+    pub now_formatted: String,
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionStatus {
+    Active,
+    SignedOut,
+    Expired,
+    Revoked,
+}
+
+impl SessionStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::SignedOut => "Signed out",
+            Self::Expired => "Expired",
+            Self::Revoked => "Revoked",
+        }
+    }
+}
+
+/// One session as the Sessions section lists it; times already formatted in the
+/// person's time zone and formats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub device: String,
+    pub ip: Option<String>,
+    pub signed_in: String,
+    pub last_active: String,
+    pub status: SessionStatus,
+    pub ended: Option<String>,
+    pub current: bool,
+}
+
+/// A page of sessions, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionsPage {
+    pub sessions: Vec<SessionInfo>,
+    pub page: u32,
+    pub page_count: u32,
+    pub total: i64,
+    pub active_others: i64,
+    pub retention_days: u32,
+}
+
+/// One entry of "Recent security activity".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityEventInfo {
+    pub what: String,
+    pub at: String,
+    pub ip: Option<String>,
+    pub device: Option<String>,
+}

@@ -2,7 +2,11 @@
 //! logic only through [`Backend`], provided as context by the server. The `app` crate
 //! therefore never links sqlx, argon2 or other server-only crates.
 
-use crate::{error::AppError, models::Viewer, Secret};
+use crate::{
+    error::AppError,
+    models::{GeneralSettings, SecurityEventInfo, SessionsPage, Viewer},
+    Secret,
+};
 use std::sync::Arc;
 
 /// What the server's request middleware learned about the current request. It is put in
@@ -44,6 +48,63 @@ pub trait Backend: Send + Sync + 'static {
     async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError>;
     /// Makes one of the person's accounts the active account of this session.
     async fn switch_account(&self, req: &RequestInfo, account_id: i64) -> Result<(), AppError>;
+
+    /// Name, email, preferences and the time zone list for the General section.
+    async fn general_settings(&self, req: &RequestInfo) -> Result<GeneralSettings, AppError>;
+    /// Saves the name and preferences (validated again here).
+    async fn save_general(&self, req: &RequestInfo, update: GeneralUpdate) -> Result<(), AppError>;
+    /// Changes the email after checking the current password.
+    async fn change_email(
+        &self,
+        req: &RequestInfo,
+        new_email: &str,
+        current_password: &Secret,
+    ) -> Result<(), AppError>;
+    /// Changes the password after checking the current one; optionally ends the person's
+    /// other sessions.
+    async fn change_password(
+        &self,
+        req: &RequestInfo,
+        change: PasswordChange,
+    ) -> Result<(), AppError>;
+    /// Permanently deletes the signed-in person. Returns the `Set-Cookie` value that
+    /// clears the session cookie.
+    async fn delete_self(
+        &self,
+        req: &RequestInfo,
+        current_password: &Secret,
+        confirm_email: &str,
+    ) -> Result<String, AppError>;
+    /// One page (1-based) of the person's sessions, newest first.
+    async fn sessions(&self, req: &RequestInfo, page: u32) -> Result<SessionsPage, AppError>;
+    /// Ends one of the person's other sessions.
+    async fn revoke_session(&self, req: &RequestInfo, session_id: i64) -> Result<(), AppError>;
+    /// Ends all of the person's sessions but this one; returns how many.
+    async fn revoke_other_sessions(&self, req: &RequestInfo) -> Result<u64, AppError>;
+    /// The person's recent security events, newest first.
+    async fn security_activity(
+        &self,
+        req: &RequestInfo,
+    ) -> Result<Vec<SecurityEventInfo>, AppError>;
+}
+
+/// The General section's form, as submitted.
+#[derive(Debug, Clone)]
+pub struct GeneralUpdate {
+    pub name: String,
+    pub time_zone: String,
+    pub date_format: String,
+    pub time_format: String,
+    pub news_opt_in: bool,
+}
+
+/// A password change, as submitted.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub current: Secret,
+    pub new: Secret,
+    pub confirm: Secret,
+    pub sign_out_others: bool,
 }
 
 pub type SharedBackend = Arc<dyn Backend>;

@@ -159,3 +159,38 @@ mod password_tests {
         assert!(validate_new_password("Ada@Example.com", "ada@example.com", 8).is_err());
     }
 }
+
+/// A rough strength hint shown while typing a new password (the server's checks decide).
+pub fn password_strength(password: &str) -> (u8, &'static str) {
+    let n = password.chars().count();
+    if n == 0 {
+        return (0, "");
+    }
+    if n < DEFAULT_MIN_PASSWORD_CHARS {
+        return (0, "Too short");
+    }
+    let classes = [
+        password.chars().any(|c| c.is_lowercase()),
+        password.chars().any(|c| c.is_uppercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    let distinct = {
+        let mut v: Vec<char> = password.chars().collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
+    if distinct < 5 {
+        return (1, "Weak: too repetitive");
+    }
+    match (n, classes) {
+        (n, _) if n >= 20 => (4, "Very strong"),
+        (n, c) if n >= 14 || (n >= 12 && c >= 3) => (3, "Strong"),
+        (n, c) if n >= 10 || c >= 3 => (2, "Fair"),
+        _ => (1, "Weak: longer is stronger"),
+    }
+}

@@ -9,8 +9,8 @@ use crate::{
     throttle::{self, Scope},
 };
 use app::{
-    models::Viewer,
-    ssr::{Backend, RequestInfo, SessionRef},
+    models::{GeneralSettings, SecurityEventInfo, SessionsPage, Viewer},
+    ssr::{Backend, GeneralUpdate, PasswordChange, RequestInfo, SessionRef},
     validation::normalize_email,
     AppError, Secret,
 };
@@ -208,5 +208,60 @@ impl Backend for AppState {
         } else {
             Err(AppError::Unauthenticated)
         }
+    }
+
+    async fn general_settings(&self, req: &RequestInfo) -> Result<GeneralSettings, AppError> {
+        self.general_settings_for(req).await
+    }
+
+    async fn save_general(&self, req: &RequestInfo, update: GeneralUpdate) -> Result<(), AppError> {
+        self.save_general_for(req, update).await
+    }
+
+    async fn change_email(
+        &self,
+        req: &RequestInfo,
+        new_email: &str,
+        current_password: &Secret,
+    ) -> Result<(), AppError> {
+        self.change_email_for(req, new_email, current_password)
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        req: &RequestInfo,
+        change: PasswordChange,
+    ) -> Result<(), AppError> {
+        self.change_password_for(req, change).await
+    }
+
+    async fn delete_self(
+        &self,
+        req: &RequestInfo,
+        current_password: &Secret,
+        confirm_email: &str,
+    ) -> Result<String, AppError> {
+        self.delete_self_for(req, current_password, confirm_email)
+            .await
+    }
+
+    async fn sessions(&self, req: &RequestInfo, page: u32) -> Result<SessionsPage, AppError> {
+        self.sessions_for(req, page).await
+    }
+
+    async fn revoke_session(&self, req: &RequestInfo, session_id: i64) -> Result<(), AppError> {
+        self.revoke_session_for(req, session_id).await
+    }
+
+    async fn revoke_other_sessions(&self, req: &RequestInfo) -> Result<u64, AppError> {
+        self.revoke_others_for(req).await
+    }
+
+    async fn security_activity(
+        &self,
+        req: &RequestInfo,
+    ) -> Result<Vec<SecurityEventInfo>, AppError> {
+        self.security_activity_for(req).await
     }
 }

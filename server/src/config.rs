@@ -57,6 +57,9 @@ pub struct Settings {
     /// A session ends this long after sign-in, however active (e.g. `24h`).
     #[arg(long, env = "PORTAL_SESSION_LIFETIME", default_value = "24h", value_parser = parse_duration, global = true)]
     pub session_lifetime: Duration,
+    /// How long ended sessions and security events are kept before they are purged.
+    #[arg(long, env = "PORTAL_HISTORY_RETENTION", default_value = "90d", value_parser = parse_duration, global = true)]
+    pub history_retention: Duration,
     /// Issuer shown in authenticator apps (the entry reads "ISSUER: email").
     #[arg(
         long,
@@ -209,6 +212,7 @@ pub struct Config {
     pub secure_cookies: bool,
     pub session_idle_timeout: Duration,
     pub session_lifetime: Duration,
+    pub history_retention: Duration,
     pub totp_issuer: String,
     pub site_root: PathBuf,
     pub min_password_length: usize,
@@ -303,6 +307,12 @@ impl Config {
             ));
         }
         let public_origin = url.origin().ascii_serialization();
+        if s.history_retention < s.session_lifetime {
+            return Err(bad(
+                "--history-retention (PORTAL_HISTORY_RETENTION)",
+                "it cannot be shorter than --session-lifetime (PORTAL_SESSION_LIFETIME)",
+            ));
+        }
         if s.session_idle_timeout > s.session_lifetime {
             return Err(bad(
                 "--session-idle-timeout (PORTAL_SESSION_IDLE_TIMEOUT)",
@@ -333,6 +343,7 @@ impl Config {
             public_origin,
             session_idle_timeout: s.session_idle_timeout,
             session_lifetime: s.session_lifetime,
+            history_retention: s.history_retention,
             totp_issuer: issuer,
             site_root: s.site_root.clone(),
             min_password_length: s.min_password_length,
@@ -360,6 +371,7 @@ impl Config {
             secure_cookies: false,
             session_idle_timeout: Duration::from_secs(3600),
             session_lifetime: Duration::from_secs(24 * 3600),
+            history_retention: Duration::from_secs(90 * 86_400),
             totp_issuer: "Connect Auth".into(),
             site_root: PathBuf::from("target/site"),
             min_password_length: 8,

@@ -259,3 +259,137 @@ pub async fn is_member(db: &Db, user_id: i64, account_id: i64) -> Result<bool, s
             .is_some(),
     )
 }
+
+/// A person's preferences and whether they ever saved them.
+pub async fn preferences(
+    db: &Db,
+    user_id: i64,
+) -> Result<Option<(app::models::Preferences, bool)>, sqlx::Error> {
+    use app::models::{DateFormat, Preferences, TimeFormat};
+    let row = sqlx::query(
+        "SELECT time_zone, date_format, time_format, news_opt_in, preferences_saved_at \
+         FROM users WHERE id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| {
+        let date: String = r.try_get("date_format")?;
+        let time: String = r.try_get("time_format")?;
+        let saved: Option<i64> = r.try_get("preferences_saved_at")?;
+        Ok((
+            Preferences {
+                time_zone: r.try_get("time_zone")?,
+                date_format: DateFormat::parse(&date).unwrap_or(DateFormat::Iso),
+                time_format: TimeFormat::parse(&time).unwrap_or(TimeFormat::H24),
+                news_opt_in: r.try_get::<i64, _>("news_opt_in")? != 0,
+            },
+            saved.is_some(),
+        ))
+    })
+    .transpose()
+}
+
+/// Saves a person's name and preferences (already validated).
+pub async fn save_general(
+    db: &Db,
+    user_id: i64,
+    name: &str,
+    prefs: &app::models::Preferences,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE users SET name = $1, time_zone = $2, date_format = $3, time_format = $4, \
+                          news_opt_in = $5, preferences_saved_at = $6, updated_at = $6 \
+         WHERE id = $7",
+    )
+    .bind(name)
+    .bind(&prefs.time_zone)
+    .bind(prefs.date_format.as_str())
+    .bind(prefs.time_format.as_str())
+    .bind(i64::from(prefs.news_opt_in))
+    .bind(now)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The stored password hash of a person.
+pub async fn password_hash(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get("password_hash"))
+        .transpose()
+}
+
+/// Changes a person's email; `Err(DuplicateEmail)` when another person has it.
+pub async fn set_email(db: &Db, user_id: i64, email: &str, now: i64) -> Result<(), DirectoryError> {
+    sqlx::query(
+        "UPDATE users SET email = $1, email_normalized = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(email.trim())
+    .bind(normalize_email(email))
+    .bind(now)
+    .bind(user_id)
+    .execute(db.pool())
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            DirectoryError::DuplicateEmail(email.trim().to_string())
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+pub async fn set_password_hash(
+    db: &Db,
+    user_id: i64,
+    hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(user_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Accounts (names) in which the person is the only administrator.
+const SOLE_ADMIN_ACCOUNTS: &str = "SELECT a.name AS name FROM memberships m \
+     JOIN account_groups g ON g.id = m.group_id \
+     JOIN accounts a ON a.id = m.account_id \
+     WHERE m.user_id = $1 AND g.is_admin = 1 AND NOT EXISTS ( \
+         SELECT 1 FROM memberships m2 JOIN account_groups g2 ON g2.id = m2.group_id \
+         WHERE m2.account_id = m.account_id AND g2.is_admin = 1 AND m2.user_id <> m.user_id) \
+     ORDER BY a.name";
+
+/// Deletes a person unless they are the sole administrator of an account, in one
+/// transaction; memberships, sessions and security events go with them (cascade).
+/// Returns the accounts that block the deletion, if any.
+pub async fn delete_user(db: &Db, user_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let rows = sqlx::query(SOLE_ADMIN_ACCOUNTS)
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    let blocking: Vec<String> = rows
+        .into_iter()
+        .map(|r| r.try_get("name"))
+        .collect::<Result<_, _>>()?;
+    if !blocking.is_empty() {
+        return Ok(blocking);
+    }
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Vec::new())
+}

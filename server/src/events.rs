@@ -9,6 +9,10 @@ pub enum EventKind {
     SignInFailed,
     SignInThrottled,
     SignOut,
+    PasswordChanged,
+    EmailChanged,
+    SessionRevoked,
+    CurrentPasswordFailed,
 }
 
 impl EventKind {
@@ -18,8 +22,67 @@ impl EventKind {
             Self::SignInFailed => "sign_in_failed",
             Self::SignInThrottled => "sign_in_throttled",
             Self::SignOut => "sign_out",
+            Self::PasswordChanged => "password_changed",
+            Self::EmailChanged => "email_changed",
+            Self::SessionRevoked => "session_revoked",
+            Self::CurrentPasswordFailed => "current_password_failed",
         }
     }
+
+    /// What a person reads in "Recent security activity".
+    pub fn describe(kind: &str) -> &'static str {
+        match kind {
+            "sign_in" => "Signed in",
+            "sign_in_failed" => "Failed sign-in (wrong password)",
+            "sign_in_throttled" => "Sign-in refused: too many failed attempts",
+            "sign_out" => "Signed out",
+            "password_changed" => "Password changed",
+            "email_changed" => "Email address changed",
+            "session_revoked" => "Signed out another session",
+            "current_password_failed" => "Wrong current password entered",
+            _ => "Security event",
+        }
+    }
+}
+
+/// A stored event.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub kind: String,
+    pub at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A person's latest events, newest first.
+pub async fn recent(db: &Db, user_id: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT kind, at, ip, user_agent FROM security_events          WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(EventRow {
+                kind: r.try_get("kind")?,
+                at: r.try_get("at")?,
+                ip: r.try_get("ip")?,
+                user_agent: r.try_get("user_agent")?,
+            })
+        })
+        .collect()
+}
+
+/// Deletes events older than `cutoff`. Returns how many.
+pub async fn purge(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM security_events WHERE at < $1")
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?;
+    Ok(done.rows_affected())
 }
 
 pub async fn record(

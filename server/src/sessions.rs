@@ -272,3 +272,153 @@ pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<
         .find(|(k, _)| *k == name)
         .and_then(|(_, v)| Token::from_cookie(v.trim()))
 }
+
+/// A stored session as the Sessions page needs it.
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub id: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+    pub end_reason: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl SessionRow {
+    /// Status and end time, counting a session past its timeouts as expired even if no
+    /// request has marked it yet.
+    pub fn status(&self, config: &Config, now: i64) -> (app::models::SessionStatus, Option<i64>) {
+        use app::models::SessionStatus as S;
+        if let Some(ended) = self.ended_at {
+            let status = match self.end_reason.as_deref() {
+                Some("signed_out") => S::SignedOut,
+                Some("revoked") => S::Revoked,
+                _ => S::Expired,
+            };
+            return (status, Some(ended));
+        }
+        let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
+        let deadline = self.expires_at.min(self.last_seen_at.saturating_add(idle));
+        if now >= deadline {
+            (S::Expired, Some(deadline))
+        } else {
+            (S::Active, None)
+        }
+    }
+}
+
+/// One page of a person's sessions, newest first, and the total count.
+pub async fn list(
+    db: &Db,
+    user_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SessionRow>, i64), sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT id, created_at, last_seen_at, expires_at, ended_at, end_reason, ip, user_agent \
+         FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db.pool())
+    .await?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")?;
+    let sessions = rows
+        .into_iter()
+        .map(|r| {
+            Ok(SessionRow {
+                id: r.try_get("id")?,
+                created_at: r.try_get("created_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                expires_at: r.try_get("expires_at")?,
+                ended_at: r.try_get("ended_at")?,
+                end_reason: r.try_get("end_reason")?,
+                ip: r.try_get("ip")?,
+                user_agent: r.try_get("user_agent")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((sessions, total))
+}
+
+/// Ends every open session of a person except `keep`, with a reason. Returns how many.
+pub async fn end_all_except(
+    db: &Db,
+    user_id: i64,
+    keep: i64,
+    reason: EndReason,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2 \
+         WHERE user_id = $3 AND id <> $4 AND ended_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(user_id)
+    .bind(keep)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Ends one open session of this person (never anyone else's).
+pub async fn end_own(
+    db: &Db,
+    user_id: i64,
+    session_id: i64,
+    reason: EndReason,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE sessions SET ended_at = $1, end_reason = $2 \
+         WHERE id = $3 AND user_id = $4 AND ended_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(session_id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes sessions that ended (or expired) before `cutoff`. Returns how many.
+pub async fn purge(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM sessions WHERE (ended_at IS NOT NULL AND ended_at < $1) OR expires_at < $1",
+    )
+    .bind(cutoff)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// How many of a person's sessions other than `except` are still active.
+pub async fn count_active(
+    db: &Db,
+    user_id: i64,
+    except: i64,
+    config: &Config,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
+    sqlx::query(
+        "SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1 AND id <> $2 \
+         AND ended_at IS NULL AND expires_at > $3 AND last_seen_at > $4",
+    )
+    .bind(user_id)
+    .bind(except)
+    .bind(now)
+    .bind(now.saturating_sub(idle))
+    .fetch_one(db.pool())
+    .await?
+    .try_get("n")
+}

@@ -263,12 +263,28 @@ fn finish_headers(state: &AppState, r: &mut Response, id: &str, static_file: boo
 /// Binds and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listen = state.config.listen;
+    tokio::spawn(purge_history_hourly(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener = tokio::net::TcpListener::bind(listen).await?;
     tracing::info!(%listen, "Connect Portal listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
+}
+
+/// Keeps session and security-event history within the retention period.
+async fn purge_history_hourly(state: AppState) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        every.tick().await;
+        match crate::profile::purge_history(&state).await {
+            Ok((sessions, events)) if sessions + events > 0 => {
+                tracing::info!(sessions, events, "purged history past the retention period")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "history purge failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -21,6 +21,11 @@ pub fn use_viewer() -> Option<ViewerResource> {
     use_context::<ViewerContext>().map(|c| c.viewer)
 }
 
+/// The shell's "switch account" action, so other places can switch and the header follows.
+pub fn use_switch_account() -> Option<ServerAction<SwitchAccount>> {
+    use_context::<ViewerContext>().map(|c| c.switch)
+}
+
 /// The portal shell: header with product name, account switcher and user menu, then the
 /// page. Every route inside it needs a session (the server redirects to `/login`
 /// otherwise).
@@ -66,7 +71,6 @@ where
             .into_any();
     };
     let viewer = ctx.viewer;
-    let _ = ctx.switch;
     view! {
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {

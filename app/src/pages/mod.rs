@@ -6,4 +6,7 @@ mod profile;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFound;
-pub use profile::ProfilePage;
+pub use profile::{
+    AccountsSection, GeneralSection, ProfileLayout, ProfileOverview, SecuritySection,
+    SessionsSection,
+};

@@ -1,0 +1,93 @@
+//! What only the browser knows: its time zone and the current moment in another zone,
+//! both through `Intl` (so the wasm carries no time zone database). On the server these
+//! return `None` and the server-rendered values stand.
+
+use crate::models::{DateFormat, TimeFormat};
+
+/// The browser's IANA time zone, e.g. "Europe/Paris".
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+pub fn browser_time_zone() -> Option<String> {
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+    let options = format.resolved_options();
+    js_sys::Reflect::get(&options, &"timeZone".into())
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+#[cfg(not(any(feature = "hydrate", feature = "csr")))]
+pub fn browser_time_zone() -> Option<String> {
+    None
+}
+
+/// The current moment in `time_zone`, formatted with the given formats. `Some(Err)` when
+/// the browser does not know the zone.
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+pub fn preview_now(
+    time_zone: &str,
+    date: DateFormat,
+    time: TimeFormat,
+) -> Option<Result<String, ()>> {
+    use crate::format::{format_datetime, LocalParts};
+    use js_sys::{Array, Intl, Object, Reflect};
+    use wasm_bindgen::{JsCast, JsValue};
+    let options = Object::new();
+    let set = |k: &str, v: &str| Reflect::set(&options, &k.into(), &v.into()).is_ok();
+    let ok = set("timeZone", time_zone)
+        && set("year", "numeric")
+        && set("month", "numeric")
+        && set("day", "numeric")
+        && set("hour", "numeric")
+        && set("minute", "numeric")
+        && set("hourCycle", "h23");
+    if !ok {
+        return Some(Err(()));
+    }
+    // An unknown zone makes the constructor throw: catch it instead of panicking.
+    let ctor = Reflect::get(&js_sys::global(), &"Intl".into())
+        .and_then(|intl| Reflect::get(&intl, &"DateTimeFormat".into()))
+        .ok()?;
+    let args = Array::of2(&JsValue::from_str("en-US"), &options);
+    let format: Intl::DateTimeFormat =
+        match Reflect::construct(ctor.unchecked_ref::<js_sys::Function>(), &args) {
+            Ok(f) => f.unchecked_into(),
+            Err(_) => return Some(Err(())),
+        };
+    let parts = format.format_to_parts(&js_sys::Date::new_0());
+    let mut p = LocalParts {
+        year: 0,
+        month: 0,
+        day: 0,
+        hour: 0,
+        minute: 0,
+    };
+    for part in parts.iter() {
+        let kind = Reflect::get(&part, &"type".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        let value = Reflect::get(&part, &"value".into())
+            .ok()
+            .and_then(|v| v.as_string());
+        let (Some(kind), Some(value)) = (kind, value) else {
+            continue;
+        };
+        let n: u32 = value.parse().unwrap_or(0);
+        match kind.as_str() {
+            "year" => p.year = i32::try_from(n).unwrap_or(0),
+            "month" => p.month = n,
+            "day" => p.day = n,
+            "hour" => p.hour = n % 24,
+            "minute" => p.minute = n,
+            _ => {}
+        }
+    }
+    Some(Ok(format_datetime(&p, date, time)))
+}
+
+#[cfg(not(any(feature = "hydrate", feature = "csr")))]
+pub fn preview_now(
+    _time_zone: &str,
+    _date: DateFormat,
+    _time: TimeFormat,
+) -> Option<Result<String, ()>> {
+    None
+}

@@ -1,0 +1,208 @@
+use super::outcome;
+use crate::{
+    api::{general_settings, ChangeEmail, SaveGeneral},
+    components::{browser_time_zone, preview_now, use_viewer},
+    models::{DateFormat, GeneralSettings, TimeFormat},
+    validation::{validate_email, validate_name, MAX_EMAIL_LEN, MAX_NAME_CHARS},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// General: name, email, time zone, date and time format, news.
+#[component]
+pub fn GeneralSection() -> impl IntoView {
+    let save = ServerAction::<SaveGeneral>::new();
+    let change_email = ServerAction::<ChangeEmail>::new();
+    let settings = Resource::new(
+        move || (save.version().get(), change_email.version().get()),
+        |_| general_settings(),
+    );
+    // The header shows the name and email: refresh it after a change.
+    let viewer = use_viewer();
+    Effect::new(move |_| {
+        let saved = matches!(save.value().get(), Some(Ok(())));
+        let changed = matches!(change_email.value().get(), Some(Ok(())));
+        if saved || changed {
+            if let Some(v) = viewer {
+                v.refetch();
+            }
+        }
+    });
+
+    view! {
+        <Title text="General · Manage Your Profile" />
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(s) => view! { <GeneralForms settings=s save change_email /> }.into_any(),
+                    Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn GeneralForms(
+    settings: GeneralSettings,
+    save: ServerAction<SaveGeneral>,
+    change_email: ServerAction<ChangeEmail>,
+) -> impl IntoView {
+    let prefs = settings.preferences.clone();
+    let name = RwSignal::new(settings.name.clone());
+    let tz = RwSignal::new(prefs.time_zone.clone());
+    let date = RwSignal::new(prefs.date_format);
+    let time = RwSignal::new(prefs.time_format);
+    let new_email = RwSignal::new(String::new());
+    let browser_tz = RwSignal::new(None::<String>);
+    let preview = RwSignal::new(settings.now_formatted.clone());
+    let zones = StoredValue::new(settings.time_zones.clone());
+    let saved_before = settings.preferences_saved;
+
+    // Browser-only: the browser's zone, and the preview in the chosen settings.
+    Effect::new(move |_| browser_tz.set(browser_time_zone()));
+    Effect::new(move |_| {
+        let (zone, d, t) = (tz.get(), date.get(), time.get());
+        if let Some(result) = preview_now(&zone, d, t) {
+            preview.set(result.unwrap_or_else(|()| "—".into()));
+        }
+    });
+    Effect::new(move |_| {
+        let _ = set_interval_with_handle(
+            move || {
+                let zone = tz.get_untracked();
+                if let Some(Ok(now)) =
+                    preview_now(&zone, date.get_untracked(), time.get_untracked())
+                {
+                    preview.set(now);
+                }
+            },
+            std::time::Duration::from_secs(10),
+        );
+    });
+
+    let name_error = move || validate_name("name", &name.get()).err();
+    let tz_error = move || {
+        let zone = tz.get();
+        zones
+            .with_value(|z| z.binary_search(&zone.trim().to_string()).is_err())
+            .then(|| {
+                format!(
+                    "\"{}\" is not a time zone. Choose one from the list, e.g. Europe/Paris.",
+                    zone.trim()
+                )
+            })
+    };
+    let email_error = move || {
+        let e = new_email.get();
+        (!e.is_empty()).then(|| validate_email(&e).err()).flatten()
+    };
+    let zone_options = settings
+        .time_zones
+        .iter()
+        .map(|z| view! { <option value=z.clone()></option> })
+        .collect_view();
+    let date_options = DateFormat::ALL
+        .into_iter()
+        .map(|f| view! { <option value=f.as_str() selected=f == prefs.date_format>{f.example()}</option> })
+        .collect_view();
+    let time_options = TimeFormat::ALL
+        .into_iter()
+        .map(|f| view! { <option value=f.as_str() selected=f == prefs.time_format>{f.label()}</option> })
+        .collect_view();
+
+    view! {
+        <section class="card" aria-labelledby="general-heading">
+            <h2 id="general-heading">"General"</h2>
+            <ActionForm action=save attr:class="form-grid">
+                <label for="name">"Name"</label>
+                <div>
+                    <input id="name" name="name" type="text" autocomplete="name" required
+                        maxlength=MAX_NAME_CHARS.to_string() value=settings.name.clone()
+                        aria-describedby="name-error"
+                        on:input=move |ev| name.set(event_target_value(&ev)) />
+                    <p id="name-error" class="field-error" aria-live="polite">{name_error}</p>
+                </div>
+
+                <label for="time_zone">"Time zone"</label>
+                <div>
+                    <input id="time_zone" name="time_zone" type="text" list="time-zones" autocomplete="off"
+                        required prop:value=move || tz.get() value=prefs.time_zone.clone()
+                        aria-describedby="tz-error tz-hint"
+                        on:input=move |ev| tz.set(event_target_value(&ev)) />
+                    <datalist id="time-zones">{zone_options}</datalist>
+                    <p id="tz-error" class="field-error" aria-live="polite">{tz_error}</p>
+                    <div id="tz-hint" class="hint">
+                        {move || browser_tz.get().filter(|b| *b != tz.get()).map(|b| {
+                            let zone = b.clone();
+                            view! {
+                                <span>
+                                    {if saved_before { "Your browser's time zone is " } else { "Suggested: your browser's time zone, " }}
+                                    <strong>{b}</strong>". "
+                                </span>
+                                <button type="button" class="link-button" on:click=move |_| tz.set(zone.clone())>
+                                    "Use my browser's time zone"
+                                </button>
+                            }
+                        })}
+                    </div>
+                </div>
+
+                <label for="date_format">"Date format"</label>
+                <select id="date_format" name="date_format"
+                    on:change=move |ev| {
+                        if let Some(f) = DateFormat::parse(&event_target_value(&ev)) { date.set(f) }
+                    }>
+                    {date_options}
+                </select>
+
+                <label for="time_format">"Time format"</label>
+                <select id="time_format" name="time_format"
+                    on:change=move |ev| {
+                        if let Some(f) = TimeFormat::parse(&event_target_value(&ev)) { time.set(f) }
+                    }>
+                    {time_options}
+                </select>
+
+                <span class="label">"Preview"</span>
+                <output id="preview" for="time_zone date_format time_format" aria-live="polite" data-testid="time-preview">
+                    {move || preview.get()}
+                </output>
+
+                <span></span>
+                <div class="checkbox">
+                    <input id="news_opt_in" name="news_opt_in" type="checkbox" value="on" checked=prefs.news_opt_in />
+                    <label for="news_opt_in">"Receive news & announcements"</label>
+                </div>
+
+                <span></span>
+                <div>
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+                    {outcome(save.value(), |_| "Your changes were saved.".to_string())}
+                </div>
+            </ActionForm>
+        </section>
+
+        <section class="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email"</h2>
+            <p>"You sign in with "<strong data-testid="current-email">{settings.email.clone()}</strong>"."</p>
+            <ActionForm action=change_email attr:class="form-grid">
+                <label for="new_email">"New email"</label>
+                <div>
+                    <input id="new_email" name="new_email" type="email" autocomplete="email" required
+                        maxlength=MAX_EMAIL_LEN.to_string() aria-describedby="new-email-error"
+                        on:input=move |ev| new_email.set(event_target_value(&ev)) />
+                    <p id="new-email-error" class="field-error" aria-live="polite">{email_error}</p>
+                </div>
+                <label for="email_current_password">"Current password"</label>
+                <input id="email_current_password" name="current_password" type="password"
+                    autocomplete="current-password" required />
+                <span></span>
+                <div>
+                    <button type="submit" class="secondary" disabled=move || change_email.pending().get()>"Change email"</button>
+                    {outcome(change_email.value(), |_| "Your email address was changed.".to_string())}
+                </div>
+            </ActionForm>
+        </section>
+    }
+}

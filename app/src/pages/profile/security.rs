@@ -1,0 +1,99 @@
+use super::outcome;
+use crate::{
+    api::{ChangePassword, DeleteAccount},
+    components::WithViewer,
+    validation::{password_strength, MAX_PASSWORD_CHARS},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Security: change password, delete the account. (Multi-factor authentication joins
+/// this page as its own card.)
+#[component]
+pub fn SecuritySection() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let delete = ServerAction::<DeleteAccount>::new();
+    let new_password = RwSignal::new(String::new());
+    let confirm = RwSignal::new(String::new());
+    let strength = move || password_strength(&new_password.get());
+    let mismatch = move || {
+        let c = confirm.get();
+        (!c.is_empty() && c != new_password.get())
+            .then_some("The new password and its confirmation do not match.")
+    };
+
+    view! {
+        <Title text="Security · Manage Your Profile" />
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Change password"</h2>
+            <p class="hint">"Use at least 8 characters; a long passphrase is best. Common passwords are refused."</p>
+            <ActionForm action=change attr:class="form-grid">
+                <label for="current_password">"Current password"</label>
+                <input id="current_password" name="current_password" type="password"
+                    autocomplete="current-password" required />
+                <label for="new_password">"New password"</label>
+                <div>
+                    <input id="new_password" name="new_password" type="password" autocomplete="new-password"
+                        required maxlength=MAX_PASSWORD_CHARS.to_string() aria-describedby="strength"
+                        on:input=move |ev| new_password.set(event_target_value(&ev)) />
+                    <p id="strength" class="strength" aria-live="polite">
+                        {move || {
+                            let (score, label) = strength();
+                            (!label.is_empty()).then(|| view! {
+                                <meter min="0" max="4" value=score.to_string() aria-hidden="true"></meter>
+                                <span>"Strength: "{label}</span>
+                            })
+                        }}
+                    </p>
+                </div>
+                <label for="confirm_password">"Confirm new password"</label>
+                <div>
+                    <input id="confirm_password" name="confirm_password" type="password"
+                        autocomplete="new-password" required aria-describedby="confirm-error"
+                        on:input=move |ev| confirm.set(event_target_value(&ev)) />
+                    <p id="confirm-error" class="field-error" aria-live="polite">{mismatch}</p>
+                </div>
+                <span></span>
+                <div class="checkbox">
+                    <input id="sign_out_others" name="sign_out_others" type="checkbox" value="on" checked=true />
+                    <label for="sign_out_others">"Sign out of other sessions"</label>
+                </div>
+                <span></span>
+                <div>
+                    <button type="submit" class="primary" disabled=move || change.pending().get()>"Change password"</button>
+                    {outcome(change.value(), |_| "Your password was changed.".to_string())}
+                </div>
+            </ActionForm>
+        </section>
+
+        <section class="card danger-zone" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete account"</h2>
+            <WithViewer children=move |v| {
+                let admin_of: Vec<String> = v.memberships.iter().filter(|m| m.is_admin).map(|m| m.account_name.clone()).collect();
+                view! {
+                    <p>
+                        "This permanently deletes your user, your memberships in "
+                        {v.memberships.len()}" account(s), your preferences, your password and all your sessions, "
+                        "and signs you out. It cannot be undone. Your email address can be used again afterwards."
+                    </p>
+                    {(!admin_of.is_empty()).then(|| view! {
+                        <p class="hint">"You administer "{admin_of.join(", ")}". If you are the only administrator there, make someone else an administrator first."</p>
+                    })}
+                    <ActionForm action=delete attr:class="form-grid">
+                        <label for="delete_password">"Current password"</label>
+                        <input id="delete_password" name="current_password" type="password"
+                            autocomplete="current-password" required />
+                        <label for="confirm_email">"Type your email to confirm"</label>
+                        <input id="confirm_email" name="confirm_email" type="email" autocomplete="off" required
+                            placeholder=v.email.clone() />
+                        <span></span>
+                        <div>
+                            <button type="submit" class="danger" disabled=move || delete.pending().get()>"Delete my account"</button>
+                            {outcome(delete.value(), |_| "Your account was deleted.".to_string())}
+                        </div>
+                    </ActionForm>
+                }
+            } />
+        </section>
+    }
+}

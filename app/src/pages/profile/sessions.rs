@@ -1,0 +1,140 @@
+use super::outcome;
+use crate::{
+    api::{list_sessions, security_activity, RevokeOtherSessions, RevokeSession},
+    models::SessionStatus,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// Sessions: current and historical sessions, sign-out elsewhere, security activity.
+#[component]
+pub fn SessionsSection() -> impl IntoView {
+    let query = use_query_map();
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1)
+            .max(1)
+    };
+    let revoke = ServerAction::<RevokeSession>::new();
+    let revoke_all = ServerAction::<RevokeOtherSessions>::new();
+    let data = Resource::new(
+        move || (page(), revoke.version().get(), revoke_all.version().get()),
+        |(p, _, _)| list_sessions(p),
+    );
+    let activity = Resource::new(
+        move || (revoke.version().get(), revoke_all.version().get()),
+        |_| security_activity(),
+    );
+
+    view! {
+        <Title text="Sessions · Manage Your Profile" />
+        <section class="card" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Sessions"</h2>
+            {outcome(revoke.value(), |_| "The session was signed out.".to_string())}
+            {outcome(revoke_all.value(), |n| match n {
+                0 => "There were no other active sessions.".to_string(),
+                1 => "Signed out of 1 other session.".to_string(),
+                n => format!("Signed out of {n} other sessions."),
+            })}
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
+                        Ok(d) => {
+                            let rows = d.sessions.into_iter().map(|s| {
+                                let id = s.id;
+                                let can_end = s.status == SessionStatus::Active && !s.current;
+                                let label = format!("Sign out the session signed in {}", s.signed_in);
+                                view! {
+                                    <tr class:current-row=s.current>
+                                        <td data-label="Device">
+                                            {s.device}
+                                            {s.current.then(|| view! { " " <span class="badge">"This session"</span> })}
+                                        </td>
+                                        <td data-label="IP address">{s.ip.unwrap_or_else(|| "Unknown".into())}</td>
+                                        <td data-label="Signed in">{s.signed_in}</td>
+                                        <td data-label="Last active">{s.last_active}</td>
+                                        <td data-label="Status">
+                                            {s.status.label()}
+                                            {s.ended.map(|e| view! { <span class="muted">" · "{e}</span> })}
+                                        </td>
+                                        <td data-label="Action">
+                                            {can_end.then(|| view! {
+                                                <button type="button" class="secondary" aria-label=label
+                                                    on:click=move |_| { revoke.dispatch(RevokeSession { session_id: id }); }>
+                                                    "Sign out"
+                                                </button>
+                                            })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view();
+                            let p = d.page;
+                            view! {
+                                {(d.active_others > 0).then(|| view! {
+                                    <p>
+                                        <button type="button" class="secondary"
+                                            on:click=move |_| { revoke_all.dispatch(RevokeOtherSessions {}); }>
+                                            "Sign out of all other sessions"
+                                        </button>
+                                    </p>
+                                })}
+                                <table class="data stacked">
+                                    <caption class="visually-hidden">"Your sessions, newest first"</caption>
+                                    <thead><tr>
+                                        <th scope="col">"Device"</th><th scope="col">"IP address"</th>
+                                        <th scope="col">"Signed in"</th><th scope="col">"Last active"</th>
+                                        <th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Action"</span></th>
+                                    </tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                                <nav class="pager" aria-label="Session pages">
+                                    {(p > 1).then(|| view! { <a href=format!("/profile/sessions?page={}", p - 1)>"Newer sessions"</a> })}
+                                    <span>{format!("Page {} of {} · {} sessions", p, d.page_count, d.total)}</span>
+                                    {(p < d.page_count).then(|| view! { <a href=format!("/profile/sessions?page={}", p + 1)>"Older sessions"</a> })}
+                                </nav>
+                                <p class="hint">{format!("History is kept for {} days.", d.retention_days)}</p>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+
+        <section class="card" aria-labelledby="activity-heading">
+            <h2 id="activity-heading">"Recent security activity"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match activity.await {
+                        Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
+                        Ok(events) if events.is_empty() => view! { <p class="empty">"No security activity yet."</p> }.into_any(),
+                        Ok(events) => {
+                            let rows = events.into_iter().map(|e| view! {
+                                <tr>
+                                    <td data-label="Event">{e.what}</td>
+                                    <td data-label="When">{e.at}</td>
+                                    <td data-label="IP address">{e.ip.unwrap_or_else(|| "Unknown".into())}</td>
+                                    <td data-label="Device">{e.device.unwrap_or_else(|| "Unknown device".into())}</td>
+                                </tr>
+                            }).collect_view();
+                            view! {
+                                <table class="data stacked">
+                                    <caption class="visually-hidden">"Recent security activity, newest first"</caption>
+                                    <thead><tr>
+                                        <th scope="col">"Event"</th><th scope="col">"When"</th>
+                                        <th scope="col">"IP address"</th><th scope="col">"Device"</th>
+                                    </tr></thead>
+                                    <tbody>{rows}</tbody>
+                                </table>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,384 @@
+//! The profile sections' server side: General, Security and Sessions. Every operation
+//! acts on the signed-in person only; ids from the browser are checked against them.
+
+use crate::{
+    backend::internal,
+    directory::{self, DirectoryError},
+    display::{describe_device, parse_time_zone, time_zone_names, TimeDisplay},
+    events::{self, EventKind},
+    sessions::{self, EndReason},
+    state::AppState,
+    throttle::{self, Scope},
+};
+use app::{
+    models::{
+        DateFormat, GeneralSettings, Preferences, SecurityEventInfo, SessionInfo, SessionsPage,
+        TimeFormat,
+    },
+    ssr::{GeneralUpdate, PasswordChange, RequestInfo, SessionRef},
+    validation::{normalize_email, validate_email, validate_name, validate_new_password},
+    AppError, Secret,
+};
+
+/// Sessions shown per page.
+pub const SESSIONS_PER_PAGE: i64 = 20;
+/// Entries in "Recent security activity".
+pub const RECENT_EVENTS: i64 = 20;
+
+fn session(req: &RequestInfo) -> Result<SessionRef, AppError> {
+    req.session.ok_or(AppError::Unauthenticated)
+}
+
+impl AppState {
+    async fn display_for(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+    ) -> Result<(Preferences, bool), AppError> {
+        directory::preferences(&self.db, user_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    async fn event(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+        kind: EventKind,
+    ) -> Result<(), AppError> {
+        events::record(
+            &self.db,
+            Some(user_id),
+            kind,
+            self.now(),
+            req.ip.as_deref(),
+            req.user_agent.as_deref(),
+            None,
+        )
+        .await
+        .map_err(|e| internal(req, e))
+    }
+
+    /// Re-authentication for sensitive changes: checks the current password, with the
+    /// same throttling as sign-in (so a stolen session cannot guess it quickly).
+    async fn check_current_password(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+        password: &Secret,
+    ) -> Result<(), AppError> {
+        let (_, email) = directory::user_identity(&self.db, user_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or(AppError::Unauthenticated)?;
+        let key = normalize_email(&email);
+        let now = self.now();
+        if let Some(wait) = throttle::locked_for(&self.db, Scope::Email, &key, now)
+            .await
+            .map_err(|e| internal(req, e))?
+        {
+            return Err(AppError::Throttled {
+                retry_after_secs: u64::try_from(wait).unwrap_or(0).div_ceil(1000),
+            });
+        }
+        let hash = directory::password_hash(&self.db, user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let ok = self
+            .passwords
+            .verify(password, hash)
+            .await
+            .map_err(|e| internal(req, e))?;
+        if ok {
+            throttle::reset(&self.db, Scope::Email, &key)
+                .await
+                .map_err(|e| internal(req, e))?;
+            Ok(())
+        } else {
+            throttle::record_failure(&self.db, Scope::Email, &key, now)
+                .await
+                .map_err(|e| internal(req, e))?;
+            self.event(req, user_id, EventKind::CurrentPasswordFailed)
+                .await?;
+            Err(AppError::Invalid(
+                "The current password is incorrect.".into(),
+            ))
+        }
+    }
+
+    pub(crate) async fn general_settings_for(
+        &self,
+        req: &RequestInfo,
+    ) -> Result<GeneralSettings, AppError> {
+        let s = session(req)?;
+        let (name, email) = directory::user_identity(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or(AppError::Unauthenticated)?;
+        let (preferences, saved) = self.display_for(req, s.user_id).await?;
+        let now_formatted = TimeDisplay::new(&preferences).format(self.now());
+        Ok(GeneralSettings {
+            name,
+            email,
+            preferences,
+            preferences_saved: saved,
+            time_zones: time_zone_names(),
+            now_formatted,
+        })
+    }
+
+    pub(crate) async fn save_general_for(
+        &self,
+        req: &RequestInfo,
+        u: GeneralUpdate,
+    ) -> Result<(), AppError> {
+        let s = session(req)?;
+        let name = validate_name("name", &u.name).map_err(AppError::Invalid)?;
+        let time_zone = u.time_zone.trim();
+        if parse_time_zone(time_zone).is_none() {
+            return Err(AppError::Invalid(format!(
+                "\"{time_zone}\" is not a time zone. Choose one from the list, e.g. Europe/Paris."
+            )));
+        }
+        let date_format = DateFormat::parse(&u.date_format)
+            .ok_or_else(|| AppError::Invalid("Choose one of the date formats.".into()))?;
+        let time_format = TimeFormat::parse(&u.time_format)
+            .ok_or_else(|| AppError::Invalid("Choose 24-hour or 12-hour time.".into()))?;
+        let prefs = Preferences {
+            time_zone: time_zone.to_string(),
+            date_format,
+            time_format,
+            news_opt_in: u.news_opt_in,
+        };
+        let saved = directory::save_general(&self.db, s.user_id, &name, &prefs, self.now())
+            .await
+            .map_err(|e| internal(req, e))?;
+        if saved {
+            Ok(())
+        } else {
+            Err(AppError::Unauthenticated)
+        }
+    }
+
+    pub(crate) async fn change_email_for(
+        &self,
+        req: &RequestInfo,
+        new_email: &str,
+        password: &Secret,
+    ) -> Result<(), AppError> {
+        let s = session(req)?;
+        validate_email(new_email).map_err(AppError::Invalid)?;
+        self.check_current_password(req, s.user_id, password)
+            .await?;
+        match directory::set_email(&self.db, s.user_id, new_email, self.now()).await {
+            Ok(()) => self.event(req, s.user_id, EventKind::EmailChanged).await,
+            Err(DirectoryError::DuplicateEmail(_)) => Err(AppError::Invalid(
+                "That email address is already used by another person.".into(),
+            )),
+            Err(e) => Err(internal(req, e)),
+        }
+    }
+
+    pub(crate) async fn change_password_for(
+        &self,
+        req: &RequestInfo,
+        c: PasswordChange,
+    ) -> Result<(), AppError> {
+        let s = session(req)?;
+        let (_, email) = directory::user_identity(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or(AppError::Unauthenticated)?;
+        if c.new.expose() != c.confirm.expose() {
+            return Err(AppError::Invalid(
+                "The new password and its confirmation do not match.".into(),
+            ));
+        }
+        validate_new_password(c.new.expose(), &email, self.config.min_password_length)
+            .map_err(AppError::Invalid)?;
+        crate::common_passwords::check(c.new.expose()).map_err(AppError::Invalid)?;
+        if c.new.expose() == c.current.expose() {
+            return Err(AppError::Invalid(
+                "The new password must differ from the current one.".into(),
+            ));
+        }
+        self.check_current_password(req, s.user_id, &c.current)
+            .await?;
+        let hash = self
+            .passwords
+            .hash(&c.new)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let now = self.now();
+        directory::set_password_hash(&self.db, s.user_id, &hash, now)
+            .await
+            .map_err(|e| internal(req, e))?;
+        self.event(req, s.user_id, EventKind::PasswordChanged)
+            .await?;
+        if c.sign_out_others {
+            sessions::end_all_except(&self.db, s.user_id, s.session_id, EndReason::Revoked, now)
+                .await
+                .map_err(|e| internal(req, e))?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn delete_self_for(
+        &self,
+        req: &RequestInfo,
+        password: &Secret,
+        confirm_email: &str,
+    ) -> Result<String, AppError> {
+        let s = session(req)?;
+        let (_, email) = directory::user_identity(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or(AppError::Unauthenticated)?;
+        if normalize_email(confirm_email) != normalize_email(&email) {
+            return Err(AppError::Invalid(
+                "Type your email address exactly to confirm the deletion.".into(),
+            ));
+        }
+        self.check_current_password(req, s.user_id, password)
+            .await?;
+        let blocking = directory::delete_user(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        if !blocking.is_empty() {
+            return Err(AppError::Invalid(format!(
+                "You are the only administrator of {}. Make someone else an administrator there first, then delete your account.",
+                blocking.join(", ")
+            )));
+        }
+        tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
+        Ok(sessions::clear_cookie(&self.config))
+    }
+
+    pub(crate) async fn sessions_for(
+        &self,
+        req: &RequestInfo,
+        page: u32,
+    ) -> Result<SessionsPage, AppError> {
+        let s = session(req)?;
+        let page = page.max(1);
+        let (prefs, _) = self.display_for(req, s.user_id).await?;
+        let display = TimeDisplay::new(&prefs);
+        let offset = i64::from(page - 1) * SESSIONS_PER_PAGE;
+        let (rows, total) = sessions::list(&self.db, s.user_id, SESSIONS_PER_PAGE, offset)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let active_others =
+            sessions::count_active(&self.db, s.user_id, s.session_id, &self.config, self.now())
+                .await
+                .map_err(|e| internal(req, e))?;
+        let now = self.now();
+        let sessions = rows
+            .into_iter()
+            .map(|r| {
+                let (status, ended) = r.status(&self.config, now);
+                SessionInfo {
+                    id: r.id,
+                    device: describe_device(r.user_agent.as_deref()),
+                    ip: r.ip.clone(),
+                    signed_in: display.format(r.created_at),
+                    last_active: display.format(r.last_seen_at),
+                    status,
+                    ended: ended.map(|t| display.format(t)),
+                    current: r.id == s.session_id,
+                }
+            })
+            .collect();
+        let page_count = u32::try_from((total + SESSIONS_PER_PAGE - 1) / SESSIONS_PER_PAGE)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        Ok(SessionsPage {
+            sessions,
+            page,
+            page_count,
+            total,
+            active_others,
+            retention_days: u32::try_from(self.config.history_retention.as_secs() / 86_400)
+                .unwrap_or(u32::MAX),
+        })
+    }
+
+    pub(crate) async fn revoke_session_for(
+        &self,
+        req: &RequestInfo,
+        session_id: i64,
+    ) -> Result<(), AppError> {
+        let s = session(req)?;
+        if session_id == s.session_id {
+            return Err(AppError::Invalid(
+                "This is the session you are using. Use “Sign out” in the user menu instead."
+                    .into(),
+            ));
+        }
+        let ended = sessions::end_own(
+            &self.db,
+            s.user_id,
+            session_id,
+            EndReason::Revoked,
+            self.now(),
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
+        if !ended {
+            // Not theirs, unknown, or already ended: reveal nothing about other people.
+            return Err(AppError::Invalid(
+                "That session is not one of your active sessions.".into(),
+            ));
+        }
+        self.event(req, s.user_id, EventKind::SessionRevoked).await
+    }
+
+    pub(crate) async fn revoke_others_for(&self, req: &RequestInfo) -> Result<u64, AppError> {
+        let s = session(req)?;
+        let n = sessions::end_all_except(
+            &self.db,
+            s.user_id,
+            s.session_id,
+            EndReason::Revoked,
+            self.now(),
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
+        if n > 0 {
+            self.event(req, s.user_id, EventKind::SessionRevoked)
+                .await?;
+        }
+        Ok(n)
+    }
+
+    pub(crate) async fn security_activity_for(
+        &self,
+        req: &RequestInfo,
+    ) -> Result<Vec<SecurityEventInfo>, AppError> {
+        let s = session(req)?;
+        let (prefs, _) = self.display_for(req, s.user_id).await?;
+        let display = TimeDisplay::new(&prefs);
+        let rows = events::recent(&self.db, s.user_id, RECENT_EVENTS)
+            .await
+            .map_err(|e| internal(req, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|e| SecurityEventInfo {
+                what: EventKind::describe(&e.kind).to_string(),
+                at: display.format(e.at),
+                ip: e.ip,
+                device: e.user_agent.as_deref().map(|ua| describe_device(Some(ua))),
+            })
+            .collect())
+    }
+}
+
+/// Purges history older than the retention period; run hourly by `serve`.
+pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> {
+    let retention =
+        i64::try_from(state.config.history_retention.as_millis()).unwrap_or(i64::MAX / 2);
+    let cutoff = state.now().saturating_sub(retention);
+    let s = sessions::purge(&state.db, cutoff).await?;
+    let e = events::purge(&state.db, cutoff).await?;
+    Ok((s, e))
+}
