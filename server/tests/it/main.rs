@@ -6,5 +6,6 @@ mod harness;
 
 mod auth;
 mod cli;
+mod profile;
 mod security;
 mod shell;
