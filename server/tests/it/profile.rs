@@ -332,7 +332,7 @@ both_backends!(
             .iter()
             .all(|s| !p1.sessions.iter().any(|t| t.id == s.id)));
 
-        env.clock.advance(Duration::from_secs(91 * 86_400));
+        env.clock.advance(Duration::from_secs(92 * 86_400));
         let mut c = env.client();
         c.sign_in("ada@example.com", PASSWORD).await;
         let (sessions, events) = portal::profile::purge_history(&env.state)
