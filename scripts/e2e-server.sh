@@ -11,5 +11,9 @@ export PORTAL_LOG="${PORTAL_LOG:-warn}"
 rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null
-printf '%s\n' "connect-demo-2026" | "$bin" user add --email throttle@example.com --name "Throttle Test" --password-stdin >/dev/null
+# One person per scenario that changes a person, so tests cannot disturb each other.
+for who in throttle general security sessions delete; do
+  printf '%s\n' "connect-demo-2026" |
+    "$bin" user add --email "$who@example.com" --name "${who^} Tester" --password-stdin >/dev/null
+done
 exec "$bin" serve

@@ -16,6 +16,7 @@ pub fn LoginPage() -> impl IntoView {
             .filter(|n| safe_next_path(n).is_some())
             .unwrap_or_default()
     };
+    let deleted = move || query.read().get("deleted").is_some();
     let pending = action.pending();
     let error = move || {
         action
@@ -31,6 +32,9 @@ pub fn LoginPage() -> impl IntoView {
             <section class="auth-card" aria-labelledby="signin-heading">
                 <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
                 <h1 id="signin-heading">"Sign in"</h1>
+                {move || deleted().then(|| view! {
+                    <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
+                })}
                 <ActionForm action=action attr:class="stack" attr:novalidate="">
                     <input type="hidden" name="next" value=next />
                     <label for="email">"Email"</label>
