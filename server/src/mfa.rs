@@ -1,0 +1,500 @@
+//! TOTP (RFC 6238: SHA1, 6 digits, 30-second steps, ±1 step of skew), recovery codes, and
+//! the pending state between a correct password and the code.
+
+use crate::{db::Db, env::Random, secret_key::SecretKey};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+pub const STEP_SECS: u64 = 30;
+pub const DIGITS: usize = 6;
+/// 160-bit secrets (RFC 4226 recommends at least 128, ideally 160).
+pub const SECRET_BYTES: usize = 20;
+pub const ENROLMENT_TTL_MS: i64 = 10 * 60_000;
+pub const PENDING_SIGNIN_TTL_MS: i64 = 5 * 60_000;
+/// How long a password re-entry counts for sensitive actions.
+pub const ELEVATION_MS: i64 = 5 * 60_000;
+pub const RECOVERY_CODE_COUNT: usize = 10;
+
+/// The code for the step containing `unix_secs`, with any RFC 6238 algorithm and length.
+pub fn code_at(
+    algorithm: totp_rs::Algorithm,
+    digits: usize,
+    secret: &[u8],
+    unix_secs: u64,
+) -> String {
+    totp_rs::TOTP::new_unchecked(algorithm, digits, 0, STEP_SECS, secret.to_vec())
+        .generate(unix_secs)
+}
+
+/// Digits only, spaces tolerated: "123 456" → "123456".
+pub fn normalize_code(input: &str) -> Option<String> {
+    let code: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+    (code.len() == DIGITS && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The step (current ±1) whose code matches, if any.
+pub fn matching_step(secret: &[u8], code: &str, now_ms: i64) -> Option<u64> {
+    let code = normalize_code(code)?;
+    let now = u64::try_from(now_ms / 1000).ok()?;
+    let t = now / STEP_SECS;
+    [t.saturating_sub(1), t, t + 1]
+        .into_iter()
+        .filter(|s| *s > 0 || t == 0)
+        .find(|s| {
+            let expected = code_at(totp_rs::Algorithm::SHA1, DIGITS, secret, s * STEP_SECS);
+            constant_time_eq(expected.as_bytes(), code.as_bytes())
+        })
+}
+
+pub fn base32(secret: &[u8]) -> String {
+    match totp_rs::Secret::Raw(secret.to_vec()).to_encoded() {
+        totp_rs::Secret::Encoded(s) => s,
+        totp_rs::Secret::Raw(_) => String::new(),
+    }
+}
+
+/// "ABCD EFGH IJKL …" for reading aloud or typing.
+pub fn grouped(b32: &str) -> String {
+    b32.as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn encode_component(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// `otpauth://totp/ISSUER:EMAIL?secret=…&issuer=ISSUER&…`: the app shows "ISSUER: EMAIL".
+pub fn otpauth_uri(issuer: &str, email: &str, secret_b32: &str) -> String {
+    format!(
+        "otpauth://totp/{}:{}?secret={secret_b32}&issuer={}&algorithm=SHA1&digits={DIGITS}&period={STEP_SECS}",
+        encode_component(issuer),
+        encode_component(email),
+        encode_component(issuer),
+    )
+}
+
+/// The URI as an SVG QR code (rendered on the server).
+pub fn qr_svg(uri: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(uri.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .dark_color(qrcode::render::svg::Color("#000000"))
+            .light_color(qrcode::render::svg::Color("#ffffff"))
+            .build(),
+    )
+}
+
+fn aad(user_id: i64) -> Vec<u8> {
+    format!("user_mfa:{user_id}").into_bytes()
+}
+
+/// A person's TOTP state with the secret decrypted (never printed).
+pub struct MfaRecord {
+    pub enabled_at: Option<i64>,
+    pub pending_expires_at: Option<i64>,
+    pub last_step: i64,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for MfaRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaRecord")
+            .field("enabled_at", &self.enabled_at)
+            .field("pending_expires_at", &self.pending_expires_at)
+            .field("last_step", &self.last_step)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error("stored MFA secret could not be decrypted")]
+    Decrypt,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+pub async fn load(db: &Db, key: &SecretKey, user_id: i64) -> Result<Option<MfaRecord>, MfaError> {
+    let Some(row) = sqlx::query(
+        "SELECT secret_ciphertext, enabled_at, pending_expires_at, last_step FROM user_mfa WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    let ct: String = row.try_get("secret_ciphertext")?;
+    let secret = key
+        .decrypt(&ct, &aad(user_id))
+        .map_err(|_| MfaError::Decrypt)?;
+    Ok(Some(MfaRecord {
+        enabled_at: row.try_get("enabled_at")?,
+        pending_expires_at: row.try_get("pending_expires_at")?,
+        last_step: row.try_get("last_step")?,
+        secret,
+    }))
+}
+
+/// Is MFA on for this person? (No decryption needed.)
+pub async fn is_enabled(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM user_mfa WHERE user_id = $1 AND enabled_at IS NOT NULL")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?
+            .is_some(),
+    )
+}
+
+/// Stores a fresh pending secret (replacing an unfinished enrolment). The caller checked
+/// that MFA is not already on.
+pub async fn begin_enrolment(
+    db: &Db,
+    key: &SecretKey,
+    rng: &dyn Random,
+    user_id: i64,
+    now: i64,
+) -> Result<Vec<u8>, sqlx::Error> {
+    let mut secret = vec![0u8; SECRET_BYTES];
+    rng.fill(&mut secret);
+    let ct = key.encrypt(rng, &secret, &aad(user_id));
+    let mut tx = db.pool().begin().await?;
+    sqlx::query("DELETE FROM user_mfa WHERE user_id = $1 AND enabled_at IS NULL")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO user_mfa (user_id, secret_ciphertext, enabled_at, pending_expires_at, last_step) \
+         VALUES ($1, $2, NULL, $3, 0)",
+    )
+    .bind(user_id)
+    .bind(ct)
+    .bind(now + ENROLMENT_TTL_MS)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// Records `step` as used; `false` when it (or a later one) was used already. Atomic, so it
+/// holds across replicas.
+pub async fn consume_step(db: &Db, user_id: i64, step: u64) -> Result<bool, sqlx::Error> {
+    let step = i64::try_from(step).unwrap_or(i64::MAX);
+    let done =
+        sqlx::query("UPDATE user_mfa SET last_step = $1 WHERE user_id = $2 AND last_step < $1")
+            .bind(step)
+            .bind(user_id)
+            .execute(db.pool())
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Turns a pending enrolment on and stores new recovery code hashes, in one transaction.
+pub async fn finish_enrolment(
+    db: &Db,
+    user_id: i64,
+    step: u64,
+    recovery_hashes: &[String],
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let done = sqlx::query(
+        "UPDATE user_mfa SET enabled_at = $1, pending_expires_at = NULL, last_step = $2 \
+         WHERE user_id = $3 AND enabled_at IS NULL AND pending_expires_at > $1",
+    )
+    .bind(now)
+    .bind(i64::try_from(step).unwrap_or(i64::MAX))
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    replace_recovery_codes_in(&mut tx, user_id, recovery_hashes).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn replace_recovery_codes_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    user_id: i64,
+    hashes: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    for h in hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(user_id)
+            .bind(h)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn replace_recovery_codes(
+    db: &Db,
+    user_id: i64,
+    hashes: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    replace_recovery_codes_in(&mut tx, user_id, hashes).await?;
+    tx.commit().await
+}
+
+/// Turns MFA off: removes the secret and the recovery codes.
+pub async fn disable(db: &Db, user_id: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let done = sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ten recovery codes like `k7qm-2xha-9pwd` (12 symbols from 31: about 59 random bits
+/// each) and their hashes.
+pub fn new_recovery_codes(rng: &dyn Random) -> (Vec<String>, Vec<String>) {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789"; // no look-alikes
+    let symbol = || loop {
+        let mut b = [0u8; 1];
+        rng.fill(&mut b);
+        // Rejection sampling keeps every symbol equally likely.
+        if let Some(c) = ALPHABET.get(usize::from(b[0] & 31)) {
+            return char::from(*c);
+        }
+    };
+    let codes: Vec<String> = (0..RECOVERY_CODE_COUNT)
+        .map(|_| {
+            (0..3)
+                .map(|_| (0..4).map(|_| symbol()).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("-")
+        })
+        .collect();
+    let hashes = codes.iter().map(|c| recovery_hash(c)).collect();
+    (codes, hashes)
+}
+
+/// Recovery codes are compared case- and separator-insensitively.
+pub fn recovery_hash(code: &str) -> String {
+    let norm: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    hex::encode(Sha256::digest(norm.as_bytes()))
+}
+
+/// Spends a recovery code; `false` if it is unknown or already used.
+pub async fn use_recovery_code(
+    db: &Db,
+    user_id: i64,
+    code: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(recovery_hash(code))
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn recovery_codes_left(db: &Db, user_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")
+}
+
+/// A pending sign-in (password correct, code still needed). Returns the cookie token.
+pub async fn create_pending(
+    db: &Db,
+    rng: &dyn Random,
+    user_id: i64,
+    now: i64,
+) -> Result<String, sqlx::Error> {
+    let mut bytes = [0u8; 32];
+    rng.fill(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    sqlx::query("DELETE FROM pending_signins WHERE expires_at < $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    sqlx::query(
+        "INSERT INTO pending_signins (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(hex::encode(Sha256::digest(token.as_bytes())))
+    .bind(user_id)
+    .bind(now)
+    .bind(now + PENDING_SIGNIN_TTL_MS)
+    .execute(db.pool())
+    .await?;
+    Ok(token)
+}
+
+/// The person of a live pending sign-in.
+pub async fn resolve_pending(
+    db: &Db,
+    token: &str,
+    now: i64,
+) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    sqlx::query("SELECT id, user_id FROM pending_signins WHERE token_hash = $1 AND expires_at > $2")
+        .bind(hex::encode(Sha256::digest(token.as_bytes())))
+        .bind(now)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| Ok((r.try_get("id")?, r.try_get("user_id")?)))
+        .transpose()
+}
+
+pub async fn end_pending(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM pending_signins WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Names of the accounts whose MFA policy covers this person (their membership is in an
+/// account that requires MFA for everyone, or for administrators and they are one).
+pub async fn required_by(db: &Db, user_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT a.name AS name FROM memberships m \
+         JOIN accounts a ON a.id = m.account_id \
+         JOIN account_groups g ON g.id = m.group_id \
+         WHERE m.user_id = $1 AND (a.mfa_policy = 'all' OR (a.mfa_policy = 'admins' AND g.is_admin = 1)) \
+         ORDER BY a.name",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.into_iter().map(|r| r.try_get("name")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use totp_rs::Algorithm;
+
+    const SHA1_SEED: &[u8] = b"12345678901234567890";
+    const SHA256_SEED: &[u8] = b"12345678901234567890123456789012";
+    const SHA512_SEED: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
+
+    #[test]
+    fn rfc6238_appendix_b_vectors() {
+        let cases: [(u64, &str, &str, &str); 6] = [
+            (59, "94287082", "46119246", "90693936"),
+            (1_111_111_109, "07081804", "68084774", "25091201"),
+            (1_111_111_111, "14050471", "67062674", "99943326"),
+            (1_234_567_890, "89005924", "91819424", "93441116"),
+            (2_000_000_000, "69279037", "90698825", "38618901"),
+            (20_000_000_000, "65353130", "77737706", "47863826"),
+        ];
+        for (t, sha1, sha256, sha512) in cases {
+            assert_eq!(
+                code_at(Algorithm::SHA1, 8, SHA1_SEED, t),
+                sha1,
+                "SHA1 at {t}"
+            );
+            assert_eq!(
+                code_at(Algorithm::SHA256, 8, SHA256_SEED, t),
+                sha256,
+                "SHA256 at {t}"
+            );
+            assert_eq!(
+                code_at(Algorithm::SHA512, 8, SHA512_SEED, t),
+                sha512,
+                "SHA512 at {t}"
+            );
+        }
+    }
+
+    #[test]
+    fn rfc4226_hotp_values() {
+        // HOTP(counter) is TOTP at time counter * 30 with 6 digits.
+        let expected = [
+            "755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583",
+            "399871", "520489",
+        ];
+        for (counter, code) in expected.iter().enumerate() {
+            assert_eq!(
+                code_at(Algorithm::SHA1, 6, SHA1_SEED, counter as u64 * 30),
+                *code
+            );
+        }
+    }
+
+    #[test]
+    fn skew_of_one_step_is_accepted_two_is_not() {
+        let now_ms = 1_795_521_600_000i64; // a multiple of 30 s
+        let t = (now_ms / 1000) as u64 / STEP_SECS;
+        let at = |step: u64| code_at(Algorithm::SHA1, 6, SHA1_SEED, step * STEP_SECS);
+        assert_eq!(matching_step(SHA1_SEED, &at(t), now_ms), Some(t));
+        assert_eq!(matching_step(SHA1_SEED, &at(t - 1), now_ms), Some(t - 1));
+        assert_eq!(matching_step(SHA1_SEED, &at(t + 1), now_ms), Some(t + 1));
+        assert_eq!(matching_step(SHA1_SEED, &at(t - 2), now_ms), None);
+        assert_eq!(matching_step(SHA1_SEED, &at(t + 2), now_ms), None);
+        let spaced = format!("{} {}", &at(t)[..3], &at(t)[3..]);
+        assert_eq!(matching_step(SHA1_SEED, &spaced, now_ms), Some(t));
+        assert_eq!(matching_step(SHA1_SEED, "12345", now_ms), None);
+        assert_eq!(matching_step(SHA1_SEED, "abcdef", now_ms), None);
+    }
+
+    #[test]
+    fn uri_and_qr() {
+        let uri = otpauth_uri("Connect Auth", "ada@example.com", "JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            uri,
+            "otpauth://totp/Connect%20Auth:ada%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Connect%20Auth&algorithm=SHA1&digits=6&period=30"
+        );
+        assert!(qr_svg(&uri).is_some_and(|s| s.contains("<svg")));
+        assert_eq!(base32(SHA1_SEED), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(grouped("ABCDEFGHIJ"), "ABCD EFGH IJ");
+    }
+
+    #[test]
+    fn recovery_codes_have_enough_entropy_and_hash_loosely() {
+        let (codes, hashes) = new_recovery_codes(&crate::env::OsRandom);
+        assert_eq!(codes.len(), 10);
+        for c in &codes {
+            assert_eq!(c.len(), 14, "{c}");
+            // 12 symbols from 31: 12 * log2(31) ≈ 59 bits ≥ 50.
+        }
+        assert_eq!(
+            recovery_hash(&codes[0].to_uppercase().replace('-', " ")),
+            hashes[0]
+        );
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 10);
+    }
+}
