@@ -120,6 +120,7 @@ mod tests {
         let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36";
         assert_eq!(describe_device(Some(chrome)), "Chrome 140 on Linux");
         assert_eq!(describe_device(None), "Unknown device");
-        assert_eq!(describe_device(Some("curl/8.0")), "Unknown device");
+        assert_eq!(describe_device(Some("curl/8.0")), "HTTP Library curl");
+        assert_eq!(describe_device(Some("???")), "Unknown device");
     }
 }
