@@ -8,6 +8,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 scripts/setup.sh --tests
 export PATH="$PWD/.tools/node_modules/.bin:$PATH"
+# One-off builds gain nothing from incremental caches, which cost many gigabytes.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 say "cargo fmt --check"
 cargo fmt --all --check

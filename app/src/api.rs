@@ -21,8 +21,53 @@ pub async fn sign_in(
 ) -> Result<(), AppError> {
     crate::ssr::run(|backend, req| async move {
         crate::validation::validate_email(&email).map_err(|_| AppError::BadCredentials)?;
-        let cookie = backend.sign_in(&req, &email, &password).await?;
-        crate::ssr::append_set_cookie(&req, &cookie)?;
+        let target = next
+            .as_deref()
+            .and_then(crate::validation::safe_next_path)
+            .unwrap_or("/");
+        match backend.sign_in(&req, &email, &password).await? {
+            crate::ssr::SignInOutcome::SignedIn(cookie) => {
+                crate::ssr::append_set_cookie(&req, &cookie)?;
+                leptos_axum::redirect(target);
+            }
+            crate::ssr::SignInOutcome::CodeRequired(cookie) => {
+                crate::ssr::append_set_cookie(&req, &cookie)?;
+                let next: String = url_encode(target);
+                leptos_axum::redirect(&format!("/login/code?next={next}"));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The sign-in code step: an authentication code, or a recovery code when `recovery` is
+/// set. On success the session starts and the browser goes to `next`.
+#[server(endpoint = "verify_sign_in_code")]
+pub async fn verify_sign_in_code(
+    code: String,
+    recovery: Option<String>,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let cookies = backend
+            .verify_sign_in_code(&req, &code, recovery.is_some())
+            .await?;
+        for c in cookies {
+            crate::ssr::append_set_cookie(&req, &c)?;
+        }
         let target = next
             .as_deref()
             .and_then(crate::validation::safe_next_path)
@@ -151,4 +196,66 @@ pub async fn revoke_other_sessions() -> Result<u64, AppError> {
 #[server(endpoint = "security_activity")]
 pub async fn security_activity() -> Result<Vec<crate::models::SecurityEventInfo>, AppError> {
     crate::ssr::run(|backend, req| async move { backend.security_activity(&req).await }).await
+}
+
+/// Multi-factor authentication state for the Security section.
+#[server(endpoint = "mfa_status")]
+pub async fn mfa_status() -> Result<crate::models::MfaStatus, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.mfa_status(&req).await }).await
+}
+
+/// Re-enters the current password for a few minutes of sensitive actions.
+#[server(endpoint = "elevate")]
+pub async fn elevate(current_password: Secret) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move { backend.elevate(&req, &current_password).await })
+        .await
+}
+
+/// Starts MFA enrolment: QR code and key.
+#[server(endpoint = "start_mfa_enrolment")]
+pub async fn start_mfa_enrolment() -> Result<crate::models::MfaEnrolment, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.start_mfa_enrolment(&req).await }).await
+}
+
+/// Finishes enrolment with a code from the app.
+#[server(endpoint = "enable_mfa")]
+pub async fn enable_mfa(
+    code: String,
+    sign_out_others: Option<String>,
+) -> Result<crate::models::RecoveryCodes, AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend
+            .enable_mfa(&req, &code, sign_out_others.is_some())
+            .await
+    })
+    .await
+}
+
+/// Replaces the recovery codes (needs a valid code).
+#[server(endpoint = "regenerate_recovery_codes")]
+pub async fn regenerate_recovery_codes(
+    code: String,
+    sign_out_others: Option<String>,
+) -> Result<crate::models::RecoveryCodes, AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend
+            .regenerate_recovery_codes(&req, &code, sign_out_others.is_some())
+            .await
+    })
+    .await
+}
+
+/// Turns MFA off (needs the current password and a valid code).
+#[server(endpoint = "disable_mfa")]
+pub async fn disable_mfa(
+    current_password: Secret,
+    code: String,
+    sign_out_others: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend
+            .disable_mfa(&req, &current_password, &code, sign_out_others.is_some())
+            .await
+    })
+    .await
 }

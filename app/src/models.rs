@@ -272,3 +272,48 @@ pub struct SecurityEventInfo {
     pub ip: Option<String>,
     pub device: Option<String>,
 }
+
+/// The Security section's view of multi-factor authentication.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaStatus {
+    pub enabled: bool,
+    /// When it was turned on, in the person's formats.
+    pub enabled_since: Option<String>,
+    pub recovery_codes_left: i64,
+    /// Seconds left of the password re-entry that sensitive actions reuse (0 if none).
+    pub elevated_secs: i64,
+    /// Accounts whose policy requires MFA of this person.
+    pub required_by: Vec<String>,
+}
+
+/// What the person needs to add the portal to an authenticator app. Shown once, during
+/// enrolment only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaEnrolment {
+    /// The `otpauth://` URI as an SVG QR code, rendered on the server.
+    pub qr_svg: String,
+    /// The secret in Base32, grouped by four for reading.
+    pub secret_grouped: String,
+    /// What the app will show, e.g. "Connect Auth: ada@example.com".
+    pub account_label: String,
+    pub expires_in_secs: i64,
+}
+
+impl fmt::Debug for MfaEnrolment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MfaEnrolment")
+            .field("account_label", &self.account_label)
+            .field("secret_grouped", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Recovery codes, shown once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodes(pub Vec<String>);
+
+impl fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RecoveryCodes([{} redacted])", self.0.len())
+    }
+}

@@ -4,7 +4,10 @@
 
 use crate::{
     error::AppError,
-    models::{GeneralSettings, SecurityEventInfo, SessionsPage, Viewer},
+    models::{
+        GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes, SecurityEventInfo, SessionsPage,
+        Viewer,
+    },
     Secret,
 };
 use std::sync::Arc;
@@ -19,6 +22,28 @@ pub struct RequestInfo {
     pub user_agent: Option<String>,
     /// The resolved, still-valid session, if the request carried one.
     pub session: Option<SessionRef>,
+    /// The pending sign-in token (password done, code still needed), if any.
+    pub pending: Option<PendingToken>,
+}
+
+/// The token of a pending sign-in, as sent by the browser. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PendingToken(pub String);
+
+impl std::fmt::Debug for PendingToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PendingToken([redacted])")
+    }
+}
+
+/// The result of a correct password.
+#[derive(Debug, Clone)]
+pub enum SignInOutcome {
+    /// Signed in; the `Set-Cookie` value carries the session.
+    SignedIn(String),
+    /// MFA is on: the `Set-Cookie` value carries the short-lived pending sign-in, and the
+    /// code step comes next.
+    CodeRequired(String),
 }
 
 /// A valid session as resolved by the middleware (one indexed query per request).
@@ -43,7 +68,15 @@ pub trait Backend: Send + Sync + 'static {
         req: &RequestInfo,
         email: &str,
         password: &Secret,
-    ) -> Result<String, AppError>;
+    ) -> Result<SignInOutcome, AppError>;
+    /// The second step: an authentication code (or a recovery code) for the pending
+    /// sign-in. Returns the `Set-Cookie` values (the session, and clearing the pending one).
+    async fn verify_sign_in_code(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        recovery: bool,
+    ) -> Result<Vec<String>, AppError>;
     /// Ends the current session. Returns the `Set-Cookie` value that clears the cookie.
     async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError>;
     /// Makes one of the person's accounts the active account of this session.
@@ -86,6 +119,35 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError>;
+
+    /// Whether MFA is on, since when, recovery codes left, elevation left.
+    async fn mfa_status(&self, req: &RequestInfo) -> Result<MfaStatus, AppError>;
+    /// Re-authenticates with the current password for a few minutes.
+    async fn elevate(&self, req: &RequestInfo, current_password: &Secret) -> Result<(), AppError>;
+    /// Starts (or restarts) an enrolment; needs a recent password re-entry.
+    async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError>;
+    /// Finishes the enrolment with a code from the app; returns the recovery codes.
+    async fn enable_mfa(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        sign_out_others: bool,
+    ) -> Result<RecoveryCodes, AppError>;
+    /// Replaces all recovery codes; needs a valid code.
+    async fn regenerate_recovery_codes(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        sign_out_others: bool,
+    ) -> Result<RecoveryCodes, AppError>;
+    /// Turns MFA off; needs the current password and a valid code.
+    async fn disable_mfa(
+        &self,
+        req: &RequestInfo,
+        current_password: &Secret,
+        code: &str,
+        sign_out_others: bool,
+    ) -> Result<(), AppError>;
 }
 
 /// The General section's form, as submitted.

@@ -9,8 +9,11 @@ use crate::{
     throttle::{self, Scope},
 };
 use app::{
-    models::{GeneralSettings, SecurityEventInfo, SessionsPage, Viewer},
-    ssr::{Backend, GeneralUpdate, PasswordChange, RequestInfo, SessionRef},
+    models::{
+        GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes, SecurityEventInfo, SessionsPage,
+        Viewer,
+    },
+    ssr::{Backend, GeneralUpdate, PasswordChange, RequestInfo, SessionRef, SignInOutcome},
     validation::normalize_email,
     AppError, Secret,
 };
@@ -28,6 +31,49 @@ fn session(req: &RequestInfo) -> Result<SessionRef, AppError> {
 }
 
 impl AppState {
+    /// Creates the session after every factor passed; returns its `Set-Cookie` value.
+    pub(crate) async fn start_session(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+        mfa_verified: bool,
+        detail: Option<&str>,
+    ) -> Result<String, AppError> {
+        let now = self.now();
+        let (ip, ua) = (req.ip.as_deref(), req.user_agent.as_deref());
+        let account = sessions::initial_account(&self.db, user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        let (token, session_id) = sessions::create(
+            &self.db,
+            self.rng.as_ref(),
+            &self.config,
+            sessions::NewSession {
+                user_id,
+                active_account_id: account,
+                ip,
+                user_agent: ua,
+                mfa_verified,
+            },
+            now,
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
+        events::record(
+            &self.db,
+            Some(user_id),
+            EventKind::SignIn,
+            now,
+            ip,
+            ua,
+            detail,
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
+        tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
+        Ok(sessions::cookie(&self.config, &token))
+    }
+
     async fn throttled(
         &self,
         req: &RequestInfo,
@@ -73,7 +119,7 @@ impl Backend for AppState {
         req: &RequestInfo,
         email: &str,
         password: &Secret,
-    ) -> Result<String, AppError> {
+    ) -> Result<SignInOutcome, AppError> {
         let email_key = normalize_email(email);
         let ip_key = req.ip.clone().unwrap_or_else(|| "unknown".into());
         let ip = req.ip.as_deref();
@@ -139,36 +185,22 @@ impl Backend for AppState {
                 .await
                 .map_err(|e| internal(req, e))?;
         }
-        let account = sessions::initial_account(&self.db, user_id)
+        // With MFA on, the password alone grants nothing but the code step.
+        if crate::mfa::is_enabled(&self.db, user_id)
             .await
-            .map_err(|e| internal(req, e))?;
-        let (token, session_id) = sessions::create(
-            &self.db,
-            self.rng.as_ref(),
-            &self.config,
-            sessions::NewSession {
-                user_id,
-                active_account_id: account,
-                ip,
-                user_agent: ua,
-            },
-            now,
-        )
-        .await
-        .map_err(|e| internal(req, e))?;
-        events::record(
-            &self.db,
-            Some(user_id),
-            EventKind::SignIn,
-            now,
-            ip,
-            ua,
-            None,
-        )
-        .await
-        .map_err(|e| internal(req, e))?;
-        tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
-        Ok(sessions::cookie(&self.config, &token))
+            .map_err(|e| internal(req, e))?
+        {
+            let token = crate::mfa::create_pending(&self.db, self.rng.as_ref(), user_id, now)
+                .await
+                .map_err(|e| internal(req, e))?;
+            tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
+            return Ok(SignInOutcome::CodeRequired(sessions::pending_cookie(
+                &self.config,
+                &token,
+            )));
+        }
+        let cookie = self.start_session(req, user_id, false, None).await?;
+        Ok(SignInOutcome::SignedIn(cookie))
     }
 
     async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError> {
@@ -263,5 +295,56 @@ impl Backend for AppState {
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError> {
         self.security_activity_for(req).await
+    }
+
+    async fn verify_sign_in_code(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        recovery: bool,
+    ) -> Result<Vec<String>, AppError> {
+        self.verify_sign_in_code_for(req, code, recovery).await
+    }
+
+    async fn mfa_status(&self, req: &RequestInfo) -> Result<MfaStatus, AppError> {
+        self.mfa_status_for(req).await
+    }
+
+    async fn elevate(&self, req: &RequestInfo, current_password: &Secret) -> Result<(), AppError> {
+        self.elevate_for(req, current_password).await
+    }
+
+    async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError> {
+        self.start_mfa_enrolment_for(req).await
+    }
+
+    async fn enable_mfa(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        sign_out_others: bool,
+    ) -> Result<RecoveryCodes, AppError> {
+        self.enable_mfa_for(req, code, sign_out_others).await
+    }
+
+    async fn regenerate_recovery_codes(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        sign_out_others: bool,
+    ) -> Result<RecoveryCodes, AppError> {
+        self.regenerate_recovery_codes_for(req, code, sign_out_others)
+            .await
+    }
+
+    async fn disable_mfa(
+        &self,
+        req: &RequestInfo,
+        current_password: &Secret,
+        code: &str,
+        sign_out_others: bool,
+    ) -> Result<(), AppError> {
+        self.disable_mfa_for(req, current_password, code, sign_out_others)
+            .await
     }
 }

@@ -46,6 +46,48 @@ pub async fn user(
             .map_err(message)?;
             Ok(format!("Added {} (user id {id})", email.trim()))
         }
+        UserCommand::ResetMfa { email } => {
+            let user_id = directory::login_record(&state.db, &email)
+                .await
+                .map_err(|e| message(e.into()))?
+                .ok_or_else(|| format!("no person has the email {}", email.trim()))?
+                .user_id;
+            let was_on = crate::mfa::disable(&state.db, user_id)
+                .await
+                .map_err(|e| message(e.into()))?;
+            if !was_on {
+                return Ok(format!(
+                    "{} does not use multi-factor authentication; nothing changed.",
+                    email.trim()
+                ));
+            }
+            let now = state.now();
+            let ended = crate::sessions::end_all_except(
+                &state.db,
+                user_id,
+                -1,
+                crate::sessions::EndReason::Revoked,
+                now,
+            )
+            .await
+            .map_err(|e| message(e.into()))?;
+            crate::events::record(
+                &state.db,
+                Some(user_id),
+                crate::events::EventKind::MfaReset,
+                now,
+                None,
+                None,
+                Some("operator CLI"),
+            )
+            .await
+            .map_err(|e| message(e.into()))?;
+            Ok(format!(
+                "Turned off multi-factor authentication for {} and ended {ended} session(s). \
+                 They sign in with their password and can set it up again.",
+                email.trim()
+            ))
+        }
     }
 }
 

@@ -11,7 +11,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
     about = "Connect Portal: self-hosted identity, preferences, security and sessions for partner accounts.",
     long_about = "Connect Portal: self-hosted identity, preferences, security and sessions for partner \
 accounts.\n\nWithout a subcommand, `portal` runs `serve`. Every flag can also be set with the \
-environment variable shown next to it."
+environment variable shown next to it. The key that encrypts TOTP secrets comes from the \
+environment variable PORTAL_SECRET_KEY (base64 of 32 bytes) or from secret.key in the data \
+directory, created on first start."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -130,6 +132,12 @@ pub enum UserCommand {
         /// command line).
         #[arg(long, required = true)]
         password_stdin: bool,
+    },
+    /// Turn multi-factor authentication off for a person who lost their device; ends
+    /// their sessions and records the event.
+    ResetMfa {
+        #[arg(long)]
+        email: String,
     },
 }
 

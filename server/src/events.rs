@@ -13,6 +13,12 @@ pub enum EventKind {
     EmailChanged,
     SessionRevoked,
     CurrentPasswordFailed,
+    MfaEnabled,
+    MfaDisabled,
+    MfaReset,
+    RecoveryCodesRegenerated,
+    MfaCodeFailed,
+    RecoveryCodeUsed,
 }
 
 impl EventKind {
@@ -26,6 +32,12 @@ impl EventKind {
             Self::EmailChanged => "email_changed",
             Self::SessionRevoked => "session_revoked",
             Self::CurrentPasswordFailed => "current_password_failed",
+            Self::MfaEnabled => "mfa_enabled",
+            Self::MfaDisabled => "mfa_disabled",
+            Self::MfaReset => "mfa_reset",
+            Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::MfaCodeFailed => "mfa_code_failed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
         }
     }
 
@@ -40,6 +52,12 @@ impl EventKind {
             "email_changed" => "Email address changed",
             "session_revoked" => "Signed out another session",
             "current_password_failed" => "Wrong current password entered",
+            "mfa_enabled" => "Multi-factor authentication turned on",
+            "mfa_disabled" => "Multi-factor authentication turned off",
+            "mfa_reset" => "Multi-factor authentication reset by an operator",
+            "recovery_codes_regenerated" => "Recovery codes regenerated",
+            "mfa_code_failed" => "Failed sign-in (wrong authentication code)",
+            "recovery_code_used" => "Signed in with a recovery code",
             _ => "Security event",
         }
     }

@@ -11,6 +11,7 @@ pub mod display;
 pub mod env;
 pub mod events;
 pub mod mfa;
+pub mod mfa_flow;
 pub mod passwords;
 pub mod profile;
 pub mod secret_key;

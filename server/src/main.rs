@@ -36,7 +36,15 @@ async fn run(cli: Cli) -> Result<(), String> {
     db.migrate()
         .await
         .map_err(|e| format!("database migration failed: {e}"))?;
-    let state = AppState::new(db.clone(), config).map_err(|e| e.to_string())?;
+    let secret_key = portal::secret_key::SecretKey::load(
+        std::env::var("PORTAL_SECRET_KEY").ok().as_deref(),
+        &config.data_dir,
+        &db,
+        &portal::env::OsRandom,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let state = AppState::new(db.clone(), config, secret_key).map_err(|e| e.to_string())?;
     let command = cli.command.unwrap_or(Command::Serve);
     let mut stdin = std::io::stdin().lock();
     let result = match command {

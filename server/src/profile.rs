@@ -30,7 +30,7 @@ fn session(req: &RequestInfo) -> Result<SessionRef, AppError> {
 }
 
 impl AppState {
-    async fn display_for(
+    pub(crate) async fn display_for(
         &self,
         req: &RequestInfo,
         user_id: i64,
@@ -41,7 +41,7 @@ impl AppState {
             .ok_or(AppError::Unauthenticated)
     }
 
-    async fn event(
+    pub(crate) async fn event(
         &self,
         req: &RequestInfo,
         user_id: i64,
@@ -62,7 +62,7 @@ impl AppState {
 
     /// Re-authentication for sensitive changes: checks the current password, with the
     /// same throttling as sign-in (so a stolen session cannot guess it quickly).
-    async fn check_current_password(
+    pub(crate) async fn check_current_password(
         &self,
         req: &RequestInfo,
         user_id: i64,

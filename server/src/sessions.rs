@@ -75,6 +75,8 @@ pub struct NewSession<'a> {
     pub active_account_id: Option<i64>,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    /// The person passed the code step (or enrolled) in this session.
+    pub mfa_verified: bool,
 }
 
 /// Starts a session and returns its token and id.
@@ -90,13 +92,14 @@ pub async fn create(
         active_account_id,
         ip,
         user_agent,
+        mfa_verified,
     } = new;
     let token = Token::generate(rng);
     let lifetime = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let row = sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, active_account_id, created_at, last_seen_at, \
-                               expires_at, ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id",
+                               expires_at, ip, user_agent, mfa_verified_at) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(token.hash())
     .bind(user_id)
@@ -105,6 +108,7 @@ pub async fn create(
     .bind(now.saturating_add(lifetime))
     .bind(ip)
     .bind(user_agent.map(|ua| truncate(ua, 512)))
+    .bind(mfa_verified.then_some(now))
     .fetch_one(db.pool())
     .await?;
     Ok((token, row.try_get("id")?))
@@ -421,4 +425,84 @@ pub async fn count_active(
     .fetch_one(db.pool())
     .await?
     .try_get("n")
+}
+
+/// Marks a session as having passed MFA (after enrolment in it).
+pub async fn mark_mfa_verified(db: &Db, session_id: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET mfa_verified_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(session_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Re-authentication: sensitive actions are allowed until `until`.
+pub async fn set_elevated_until(db: &Db, session_id: i64, until: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET elevated_until = $1 WHERE id = $2 AND ended_at IS NULL")
+        .bind(until)
+        .bind(session_id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Milliseconds of elevation left (0 when none).
+pub async fn elevated_for(db: &Db, session_id: i64, now: i64) -> Result<i64, sqlx::Error> {
+    let until: Option<i64> = sqlx::query("SELECT elevated_until FROM sessions WHERE id = $1")
+        .bind(session_id)
+        .fetch_optional(db.pool())
+        .await?
+        .map(|r| r.try_get("elevated_until"))
+        .transpose()?
+        .flatten();
+    Ok(until.map_or(0, |u| (u - now).max(0)))
+}
+
+fn pending_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_pending"
+    } else {
+        "portal_pending"
+    }
+}
+
+/// `Set-Cookie` for the pending sign-in (password done, code next): five minutes.
+pub fn pending_cookie(config: &Config, token: &str) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        pending_cookie_name(config),
+        crate::mfa::PENDING_SIGNIN_TTL_MS / 1000
+    )
+}
+
+pub fn clear_pending_cookie(config: &Config) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        pending_cookie_name(config)
+    )
+}
+
+/// The pending sign-in token in a request, if well-formed.
+pub fn pending_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
+    let name = pending_cookie_name(config);
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| Token::from_cookie(v).is_some())
 }

@@ -6,6 +6,7 @@ use crate::{
     db::Db,
     env::{Clock, OsRandom, Random, SystemClock},
     passwords::{owasp_params, HashError, Passwords},
+    secret_key::SecretKey,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub rng: Arc<dyn Random>,
     pub passwords: Passwords,
+    /// Encrypts TOTP secrets at rest.
+    pub secret_key: SecretKey,
     pub leptos: LeptosOptions,
 }
 
@@ -37,13 +40,14 @@ impl FromRef<AppState> for LeptosOptions {
 
 impl AppState {
     /// Production wiring: system clock, OS randomness, OWASP argon2id parameters.
-    pub fn new(db: Db, config: Config) -> Result<Self, HashError> {
+    pub fn new(db: Db, config: Config, secret_key: SecretKey) -> Result<Self, HashError> {
         Self::with(
             db,
             config,
             Arc::new(SystemClock),
             Arc::new(OsRandom),
             owasp_params(),
+            secret_key,
         )
     }
 
@@ -54,6 +58,7 @@ impl AppState {
         clock: Arc<dyn Clock>,
         rng: Arc<dyn Random>,
         params: argon2::Params,
+        secret_key: SecretKey,
     ) -> Result<Self, HashError> {
         let passwords = Passwords::new(rng.clone(), params)?;
         let leptos = LeptosOptions::builder()
@@ -68,6 +73,7 @@ impl AppState {
             clock,
             rng,
             passwords,
+            secret_key,
             leptos,
         })
     }

@@ -26,6 +26,9 @@ const QUIET_PERIOD_MS: i64 = 24 * 60 * 60_000;
 pub enum Scope {
     Email,
     Ip,
+    /// Authentication codes, per person: separate from passwords, so guessing one cannot
+    /// lock the other.
+    Code,
 }
 
 impl Scope {
@@ -33,15 +36,16 @@ impl Scope {
         match self {
             Self::Email => "email",
             Self::Ip => "ip",
+            Self::Code => "code",
         }
     }
 
     fn lock_ms(self, failures: i64) -> i64 {
         let free = match self {
-            Self::Email => EMAIL_FREE_FAILURES,
+            Self::Email | Self::Code => EMAIL_FREE_FAILURES,
             Self::Ip => IP_FREE_FAILURES,
         };
-        if self == Self::Email && failures >= EMAIL_HARD_STOP {
+        if self != Self::Ip && failures >= EMAIL_HARD_STOP {
             return HARD_STOP_LOCK_MS;
         }
         if failures < free {

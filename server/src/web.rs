@@ -2,7 +2,7 @@
 //! the middleware every request passes (request id, session, CSRF, security headers).
 
 use crate::{sessions, state::AppState};
-use app::ssr::{RequestInfo, SessionRef, SharedBackend};
+use app::ssr::{PendingToken, RequestInfo, SessionRef, SharedBackend};
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
@@ -68,7 +68,7 @@ fn is_static(path: &str) -> bool {
 }
 
 fn is_public_page(path: &str) -> bool {
-    matches!(path, "/login" | "/healthz" | "/readyz")
+    matches!(path, "/login" | "/login/code" | "/healthz" | "/readyz")
 }
 
 fn request_id(state: &AppState) -> String {
@@ -161,6 +161,7 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
+            pending: sessions::pending_from_headers(&state.config, req.headers()).map(PendingToken),
             session: session.as_ref().map(|s| SessionRef {
                 session_id: s.id,
                 user_id: s.user_id,
@@ -185,7 +186,7 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
                 )
             };
             Redirect::to(&target).into_response()
-        } else if page_request && path == "/login" && session.is_some() {
+        } else if page_request && path.starts_with("/login") && session.is_some() {
             let next = req
                 .uri()
                 .query()

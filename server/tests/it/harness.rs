@@ -49,6 +49,7 @@ async fn build(url: &str, cleanup: Cleanup) -> TestEnv {
         Arc::new(clock.clone()),
         Arc::new(OsRandom),
         test_params(),
+        portal::secret_key::SecretKey::from_bytes([42; 32]),
     )
     .expect("state");
     TestEnv {
