@@ -24,6 +24,8 @@ pub fn postgres_base_url() -> String {
 
 pub struct TestEnv {
     pub state: AppState,
+    /// The database URL, to start a second server instance on the same database.
+    pub url: String,
     pub clock: ManualClock,
     cleanup: Cleanup,
 }
@@ -54,6 +56,7 @@ async fn build(url: &str, cleanup: Cleanup) -> TestEnv {
     .expect("state");
     TestEnv {
         state,
+        url: url.to_string(),
         clock,
         cleanup,
     }
@@ -102,7 +105,22 @@ impl TestEnv {
         Client {
             router: portal::web::router(self.state.clone()),
             cookie: None,
+            pending: None,
         }
+    }
+
+    /// A second server instance on the same database (its own pool, same clock and key).
+    pub async fn second_instance(&self) -> AppState {
+        let db = Db::connect(&self.url, 4).await.expect("connect");
+        AppState::with(
+            db,
+            (*self.state.config).clone(),
+            Arc::new(self.clock.clone()),
+            Arc::new(OsRandom),
+            test_params(),
+            self.state.secret_key.clone(),
+        )
+        .expect("state")
     }
 
     pub fn now(&self) -> i64 {
@@ -174,6 +192,8 @@ impl Response {
 pub struct Client {
     router: Router,
     pub cookie: Option<String>,
+    /// The pending sign-in cookie (password done, code next).
+    pub pending: Option<String>,
 }
 
 impl Client {
@@ -181,6 +201,7 @@ impl Client {
         Self {
             router: portal::web::router(state),
             cookie: None,
+            pending: None,
         }
     }
 
@@ -194,6 +215,9 @@ impl Client {
             if let Some((name, value)) = pair.split_once('=') {
                 if name.contains("portal_session") {
                     self.cookie = (!value.is_empty()).then(|| format!("{name}={value}"));
+                }
+                if name.contains("portal_pending") {
+                    self.pending = (!value.is_empty()).then(|| format!("{name}={value}"));
                 }
             }
         }
@@ -210,8 +234,13 @@ impl Client {
             "user-agent",
             "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36",
         );
-        if let Some(c) = &self.cookie {
-            b = b.header("cookie", c);
+        let cookies: Vec<&str> = [&self.cookie, &self.pending]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !cookies.is_empty() {
+            b = b.header("cookie", cookies.join("; "));
         }
         b
     }

@@ -6,6 +6,7 @@ mod harness;
 
 mod auth;
 mod cli;
+mod mfa;
 mod profile;
 mod security;
 mod shell;
