@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/login") view=pages::LoginPage />
+                <Route path=path!("/login/code") view=pages::CodePage />
                 <ParentRoute path=path!("") view=components::PortalLayout>
                     <Route path=path!("") view=pages::HomePage />
                     <ParentRoute path=path!("profile") view=pages::ProfileLayout>

@@ -91,3 +91,41 @@ pub fn preview_now(
 ) -> Option<Result<String, ()>> {
     None
 }
+
+/// Copies text with the Clipboard API. Returns whether the browser accepted the request.
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+pub fn copy_to_clipboard(text: &str) -> bool {
+    match web_sys::window() {
+        Some(w) => {
+            let _promise = w.navigator().clipboard().write_text(text);
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(not(any(feature = "hydrate", feature = "csr")))]
+pub fn copy_to_clipboard(_text: &str) -> bool {
+    false
+}
+
+/// Seconds left in the current 30-second TOTP window, updated every second in the browser
+/// (gloo-timers); on the server it stays at its initial value.
+pub fn totp_countdown() -> leptos::prelude::RwSignal<u32> {
+    use leptos::prelude::*;
+    let secs = RwSignal::new(30u32);
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        let left = || {
+            let now = (js_sys::Date::now() / 1000.0) as u64;
+            u32::try_from(30 - now % 30).unwrap_or(30)
+        };
+        Effect::new(move |_| {
+            secs.set(left());
+            let interval = gloo_timers::callback::Interval::new(1000, move || secs.set(left()));
+            let handle = send_wrapper::SendWrapper::new(interval);
+            on_cleanup(move || drop(handle));
+        });
+    }
+    secs
+}

@@ -1,10 +1,12 @@
 mod home;
 mod login;
+mod login_code;
 mod not_found;
 mod profile;
 
 pub use home::HomePage;
 pub use login::LoginPage;
+pub use login_code::CodePage;
 pub use not_found::NotFound;
 pub use profile::{
     AccountsSection, GeneralSection, ProfileLayout, ProfileOverview, SecuritySection,

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod general;
+mod mfa;
 mod security;
 mod sessions;
 
@@ -48,7 +49,7 @@ pub fn ProfileOverview() -> impl IntoView {
                 <ul class="section-cards">
                     <li><a href="/profile/general"><strong>"General"</strong><span>"Name, email, time zone, date and time format, news"</span></a></li>
                     <li><a href="/profile/accounts"><strong>"Accounts"</strong><span>"The partner accounts you belong to and your group in each"</span></a></li>
-                    <li><a href="/profile/security"><strong>"Security"</strong><span>"Password and account deletion"</span></a></li>
+                    <li><a href="/profile/security"><strong>"Security"</strong><span>"Password, multi-factor authentication and account deletion"</span></a></li>
                     <li><a href="/profile/sessions"><strong>"Sessions"</strong><span>"Where you are signed in, and recent security activity"</span></a></li>
                 </ul>
             }

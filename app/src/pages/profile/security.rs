@@ -7,8 +7,7 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Security: change password, delete the account. (Multi-factor authentication joins
-/// this page as its own card.)
+/// Security: change password, multi-factor authentication, delete the account.
 #[component]
 pub fn SecuritySection() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
@@ -65,6 +64,8 @@ pub fn SecuritySection() -> impl IntoView {
                 </div>
             </ActionForm>
         </section>
+
+        <super::mfa::MfaCard />
 
         <section class="card danger-zone" aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete account"</h2>

@@ -1,0 +1,58 @@
+use crate::{api::VerifySignInCode, validation::safe_next_path};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// `/login/code`: the second step of sign-in for people with MFA.
+#[component]
+pub fn CodePage() -> impl IntoView {
+    let action = ServerAction::<VerifySignInCode>::new();
+    let recovery = RwSignal::new(false);
+    let query = use_query_map();
+    let next = move || {
+        query
+            .read()
+            .get("next")
+            .filter(|n| safe_next_path(n).is_some())
+            .unwrap_or_default()
+    };
+    let pending = action.pending();
+    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let expired = move || error().is_some_and(|e| e.contains("expired"));
+
+    view! {
+        <Title text="Verify it's you" />
+        <main id="main" class="auth-page">
+            <section class="auth-card" aria-labelledby="code-heading">
+                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
+                <h1 id="code-heading">"Verify it's you"</h1>
+                <p class="hint">
+                    {move || if recovery.get() {
+                        "Enter one of the recovery codes you saved when you set up multi-factor authentication. Each works once."
+                    } else {
+                        "Enter the 6-digit code your authenticator app shows for Connect Portal."
+                    }}
+                </p>
+                <ActionForm action=action attr:class="stack">
+                    <input type="hidden" name="next" value=next />
+                    {move || recovery.get().then(|| view! { <input type="hidden" name="recovery" value="on" /> })}
+                    <label for="code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
+                    <input id="code" name="code" type="text" required autofocus autocomplete="one-time-code"
+                        inputmode=move || if recovery.get() { "text" } else { "numeric" }
+                        maxlength="20" spellcheck="false" />
+                    <div role="alert" class="form-error" aria-live="assertive">
+                        {move || error().map(|e| view! { <p>{e}</p> })}
+                    </div>
+                    {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
+                    <button type="submit" class="primary" disabled=pending>"Verify"</button>
+                </ActionForm>
+                <p>
+                    <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
+                        {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
+                    </button>
+                </p>
+                <p><a href="/login">"Cancel"</a></p>
+            </section>
+        </main>
+    }
+}

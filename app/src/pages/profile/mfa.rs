@@ -1,0 +1,247 @@
+use crate::{
+    api::{mfa_status, DisableMfa, Elevate, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
+    components::{copy_to_clipboard, totp_countdown},
+    models::{MfaEnrolment, MfaStatus},
+};
+use leptos::prelude::*;
+
+#[derive(Clone, PartialEq)]
+enum Stage {
+    Idle,
+    Password,
+    Enrolling(MfaEnrolment),
+    Codes(Vec<String>),
+}
+
+/// The Security section's multi-factor authentication card: set-up (password, QR code and
+/// key, code), recovery codes, and turning it off.
+#[component]
+pub fn MfaCard() -> impl IntoView {
+    let elevate = ServerAction::<Elevate>::new();
+    let start = ServerAction::<StartMfaEnrolment>::new();
+    let enable = ServerAction::<EnableMfa>::new();
+    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
+    let disable = ServerAction::<DisableMfa>::new();
+    let stage = RwSignal::new(Stage::Idle);
+    let status = Resource::new(
+        move || {
+            (
+                enable.version().get(),
+                regenerate.version().get(),
+                disable.version().get(),
+                elevate.version().get(),
+            )
+        },
+        |_| mfa_status(),
+    );
+
+    Effect::new(move |_| {
+        if matches!(elevate.value().get(), Some(Ok(()))) {
+            start.dispatch(StartMfaEnrolment {});
+        }
+    });
+    Effect::new(move |_| match start.value().get() {
+        Some(Ok(e)) => stage.set(Stage::Enrolling(e)),
+        Some(Err(e)) if e.to_string().contains("current password") => stage.set(Stage::Password),
+        _ => {}
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(codes)) = enable.value().get() {
+            stage.set(Stage::Codes(codes.0));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(codes)) = regenerate.value().get() {
+            stage.set(Stage::Codes(codes.0));
+        }
+    });
+
+    let begin = move |s: &MfaStatus| {
+        if s.elevated_secs > 0 {
+            start.dispatch(StartMfaEnrolment {});
+        } else {
+            stage.set(Stage::Password);
+        }
+    };
+    let error_of = |e: Option<Result<(), crate::AppError>>| e.and_then(|r| r.err()).map(|e| e.to_string());
+
+    view! {
+        <section class="card" aria-labelledby="mfa-heading">
+            <h2 id="mfa-heading">"Multi-factor authentication"</h2>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let s = match status.await {
+                        Ok(s) => s,
+                        Err(e) => return view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
+                    };
+                    match stage.get() {
+                        Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=move || stage.set(Stage::Idle) /> }.into_any(),
+                        Stage::Enrolling(e) if !s.enabled => view! { <EnrolView enrolment=e enable /> }.into_any(),
+                        Stage::Password if !s.enabled => view! {
+                            <p>"Enter your current password to continue."</p>
+                            <ActionForm action=elevate attr:class="form-grid">
+                                <label for="mfa_password">"Current password"</label>
+                                <input id="mfa_password" name="current_password" type="password" autocomplete="current-password" required autofocus />
+                                <span></span>
+                                <div>
+                                    <button type="submit" class="primary" disabled=move || elevate.pending().get() || start.pending().get()>"Continue"</button>
+                                    <p role="alert" class="field-error">{move || error_of(elevate.value().get())}</p>
+                                </div>
+                            </ActionForm>
+                        }.into_any(),
+                        _ if !s.enabled => {
+                            let s2 = s.clone();
+                            view! {
+                                <p>"Multi-factor authentication is off. With it on, every sign-in also asks for a 6-digit code from an authenticator app (Google Authenticator, Microsoft Authenticator or any app that supports time-based codes)."</p>
+                                {(!s.required_by.is_empty()).then(|| view! {
+                                    <p class="notice" role="status">{format!("Required by {}.", s.required_by.join(", "))}</p>
+                                })}
+                                <button type="button" class="primary" on:click=move |_| begin(&s2)>"Set up multi-factor authentication"</button>
+                                <p role="alert" class="field-error">
+                                    {move || start.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
+                                </p>
+                            }.into_any()
+                        }
+                        _ => view! { <ManageView status=s regenerate disable /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl IntoView {
+    let secs = totp_countdown();
+    let copied = RwSignal::new(false);
+    let secret = enrolment.secret_grouped.clone();
+    let error = move || enable.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    view! {
+        <ol class="steps">
+            <li>
+                <p>"Scan this QR code with your authenticator app. It will show "<strong>{enrolment.account_label.clone()}</strong>"."</p>
+                <div class="qr" role="img" aria-label="QR code" inner_html=enrolment.qr_svg.clone()></div>
+            </li>
+            <li>
+                <p>"Or enter this key in the app (time-based, 6 digits, 30 seconds):"</p>
+                <p class="secret">
+                    <code data-testid="mfa-secret">{enrolment.secret_grouped.clone()}</code>
+                    " "
+                    <button type="button" class="secondary" on:click=move |_| { copied.set(copy_to_clipboard(&secret.replace(' ', ""))); }>"Copy"</button>
+                    <span role="status" class="muted">{move || copied.get().then_some(" Copied")}</span>
+                </p>
+            </li>
+            <li>
+                <p>"Enter the code the app shows."</p>
+                <ActionForm action=enable attr:class="form-grid">
+                    <label for="enable_code">"Authentication code"</label>
+                    <div>
+                        <input id="enable_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
+                        <p class="hint" aria-live="off">{move || format!("This code changes in {} s.", secs.get())}</p>
+                    </div>
+                    <span></span>
+                    <div class="checkbox">
+                        <input id="enable_sign_out_others" name="sign_out_others" type="checkbox" value="on" checked=true />
+                        <label for="enable_sign_out_others">"Sign out of other sessions"</label>
+                    </div>
+                    <span></span>
+                    <div>
+                        <button type="submit" class="primary" disabled=move || enable.pending().get()>"Enable"</button>
+                        <p role="alert" class="field-error">{error}</p>
+                    </div>
+                </ActionForm>
+                <p class="hint">{format!("This set-up expires in {} minutes.", enrolment.expires_in_secs / 60)}</p>
+            </li>
+        </ol>
+    }
+}
+
+#[component]
+fn RecoveryCodesView(codes: Vec<String>, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let text = codes.join("\n");
+    let copied = RwSignal::new(false);
+    let download = format!(
+        "data:text/plain;charset=utf-8,{}",
+        text.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { char::from(b).to_string() } else { format!("%{b:02X}") })
+            .collect::<String>()
+    );
+    let items = codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view();
+    view! {
+        <div role="status" class="notice">
+            <p><strong>"Save your recovery codes now."</strong>" Each signs you in once if you lose your device. They will not be shown again."</p>
+        </div>
+        <ul class="recovery-codes" aria-label="Recovery codes">{items}</ul>
+        <p class="actions">
+            <button type="button" class="secondary" on:click=move |_| { copied.set(copy_to_clipboard(&text)); }>"Copy"</button>
+            <a class="button secondary" href=download download="connect-portal-recovery-codes.txt">"Download"</a>
+            <span role="status" class="muted">{move || copied.get().then_some("Copied")}</span>
+        </p>
+        <button type="button" class="primary" on:click=move |_| on_done()>"I have saved my codes"</button>
+    }
+}
+
+#[component]
+fn ManageView(
+    status: MfaStatus,
+    regenerate: ServerAction<RegenerateRecoveryCodes>,
+    disable: ServerAction<DisableMfa>,
+) -> impl IntoView {
+    let low = status.recovery_codes_left <= 3;
+    let required = status.required_by.clone();
+    view! {
+        <p data-testid="mfa-state">
+            <strong>"Multi-factor authentication is on"</strong>
+            {status.enabled_since.clone().map(|t| format!(" since {t}"))}"."
+        </p>
+        <p class:warning=low>
+            {format!("Recovery codes left: {}.", status.recovery_codes_left)}
+            {low.then_some(" Regenerate them soon so you cannot be locked out.")}
+        </p>
+        <section aria-labelledby="regen-heading" class="subsection">
+            <h3 id="regen-heading">"Recovery codes"</h3>
+            <p class="hint">"New codes replace all the old ones."</p>
+            <ActionForm action=regenerate attr:class="form-grid">
+                <label for="regen_code">"Authentication code"</label>
+                <input id="regen_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
+                <span></span>
+                <div class="checkbox">
+                    <input id="regen_sign_out_others" name="sign_out_others" type="checkbox" value="on" checked=true />
+                    <label for="regen_sign_out_others">"Sign out of other sessions"</label>
+                </div>
+                <span></span>
+                <div>
+                    <button type="submit" class="secondary" disabled=move || regenerate.pending().get()>"Regenerate recovery codes"</button>
+                    <p role="alert" class="field-error">{move || regenerate.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+                </div>
+            </ActionForm>
+        </section>
+        <section aria-labelledby="mfa-off-heading" class="subsection">
+            <h3 id="mfa-off-heading">"Turn off"</h3>
+            {if required.is_empty() {
+                view! {
+                    <ActionForm action=disable attr:class="form-grid">
+                        <label for="off_password">"Current password"</label>
+                        <input id="off_password" name="current_password" type="password" autocomplete="current-password" required />
+                        <label for="off_code">"Authentication code"</label>
+                        <input id="off_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
+                        <span></span>
+                        <div class="checkbox">
+                            <input id="off_sign_out_others" name="sign_out_others" type="checkbox" value="on" checked=true />
+                            <label for="off_sign_out_others">"Sign out of other sessions"</label>
+                        </div>
+                        <span></span>
+                        <div>
+                            <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn off multi-factor authentication"</button>
+                            <p role="alert" class="field-error">{move || disable.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
+                        </div>
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! {
+                    <p>{format!("It cannot be turned off: {} require{} it.", required.join(", "), if required.len() == 1 { "s" } else { "" })}</p>
+                }.into_any()
+            }}
+        </section>
+    }
+}
