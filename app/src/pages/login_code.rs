@@ -17,7 +17,13 @@ pub fn CodePage() -> impl IntoView {
             .unwrap_or_default()
     };
     let pending = action.pending();
-    let error = move || action.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     let expired = move || error().is_some_and(|e| e.contains("expired"));
 
     view! {

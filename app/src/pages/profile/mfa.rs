@@ -63,7 +63,8 @@ pub fn MfaCard() -> impl IntoView {
             stage.set(Stage::Password);
         }
     };
-    let error_of = |e: Option<Result<(), crate::AppError>>| e.and_then(|r| r.err()).map(|e| e.to_string());
+    let error_of =
+        |e: Option<Result<(), crate::AppError>>| e.and_then(|r| r.err()).map(|e| e.to_string());
 
     view! {
         <section class="card" aria-labelledby="mfa-heading">
@@ -115,7 +116,13 @@ fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl I
     let secs = totp_countdown();
     let copied = RwSignal::new(false);
     let secret = enrolment.secret_grouped.clone();
-    let error = move || enable.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let error = move || {
+        enable
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     view! {
         <ol class="steps">
             <li>
@@ -157,16 +164,26 @@ fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl I
 }
 
 #[component]
-fn RecoveryCodesView(codes: Vec<String>, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+fn RecoveryCodesView(
+    codes: Vec<String>,
+    on_done: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
     let text = codes.join("\n");
     let copied = RwSignal::new(false);
     let download = format!(
         "data:text/plain;charset=utf-8,{}",
         text.bytes()
-            .map(|b| if b.is_ascii_alphanumeric() || b == b'-' { char::from(b).to_string() } else { format!("%{b:02X}") })
+            .map(|b| if b.is_ascii_alphanumeric() || b == b'-' {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            })
             .collect::<String>()
     );
-    let items = codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view();
+    let items = codes
+        .into_iter()
+        .map(|c| view! { <li><code>{c}</code></li> })
+        .collect_view();
     view! {
         <div role="status" class="notice">
             <p><strong>"Save your recovery codes now."</strong>" Each signs you in once if you lose your device. They will not be shown again."</p>
