@@ -317,3 +317,57 @@ impl fmt::Debug for RecoveryCodes {
         write!(f, "RecoveryCodes([{} redacted])", self.0.len())
     }
 }
+
+/// An account's multi-factor authentication policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MfaPolicy {
+    Optional,
+    Admins,
+    All,
+}
+
+impl MfaPolicy {
+    pub const ALL: [MfaPolicy; 3] = [Self::Optional, Self::Admins, Self::All];
+
+    /// The value stored in the database and accepted by the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Optional => "optional",
+            Self::Admins => "admins",
+            Self::All => "all",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == value.trim())
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Optional => "Optional",
+            Self::Admins => "Required for administrators",
+            Self::All => "Required for all users",
+        }
+    }
+
+    /// What the policy means, in one sentence.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Optional => "People decide for themselves whether to use multi-factor authentication.",
+            Self::Admins => "Members of this account's administrator groups must use multi-factor authentication.",
+            Self::All => "Every member of this account must use multi-factor authentication.",
+        }
+    }
+
+    /// Does the policy cover a member (an administrator or not)?
+    pub fn covers(self, is_admin: bool) -> bool {
+        match self {
+            Self::Optional => false,
+            Self::Admins => is_admin,
+            Self::All => true,
+        }
+    }
+}
+
+/// Longest grace period an administrator can give, in days.
+pub const MAX_GRACE_DAYS: i64 = 30;

@@ -106,6 +106,33 @@ pub async fn account(state: &AppState, cmd: AccountCommand) -> Result<String, St
                 name.trim()
             ))
         }
+        AccountCommand::SetMfaPolicy {
+            account,
+            policy,
+            grace_days,
+        } => {
+            let p = app::models::MfaPolicy::parse(&policy).ok_or_else(|| {
+                format!("unknown MFA policy \"{policy}\": use optional, admins or all")
+            })?;
+            crate::policy::set(
+                &state.db,
+                account,
+                p,
+                grace_days,
+                None,
+                "Operator (CLI)",
+                state.now(),
+            )
+            .await
+            .map_err(|e| match e {
+                crate::policy::PolicyError::Db(e) => message(e.into()),
+                other => other.to_string(),
+            })?;
+            Ok(format!(
+                "Account {account}: multi-factor authentication is now \"{}\".",
+                p.label()
+            ))
+        }
     }
 }
 

@@ -151,6 +151,17 @@ pub enum AccountCommand {
         #[arg(long)]
         kind: String,
     },
+    /// Set an account's multi-factor authentication policy.
+    SetMfaPolicy {
+        #[arg(long)]
+        account: i64,
+        /// optional, admins (required for administrators) or all (required for everyone).
+        #[arg(long)]
+        policy: String,
+        /// Days covered members have to set up MFA (0 to 30; ignored for optional).
+        #[arg(long, default_value_t = 0)]
+        grace_days: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ pub mod events;
 pub mod mfa;
 pub mod mfa_flow;
 pub mod passwords;
+pub mod policy;
 pub mod profile;
 pub mod secret_key;
 pub mod sessions;

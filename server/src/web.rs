@@ -71,6 +71,15 @@ fn is_public_page(path: &str) -> bool {
     matches!(path, "/login" | "/login/code" | "/healthz" | "/readyz")
 }
 
+/// The account a page belongs to: `/accounts/{id}/…` names it; the home page shows the
+/// active account. Profile pages are the person's own and belong to no account.
+fn account_page(path: &str, active: Option<i64>) -> Option<i64> {
+    if let Some(rest) = path.strip_prefix("/accounts/") {
+        return rest.split('/').next().and_then(|id| id.parse().ok());
+    }
+    (path == "/").then_some(active).flatten()
+}
+
 fn request_id(state: &AppState) -> String {
     crate::env::random_hex(state.rng.as_ref(), 8)
 }
@@ -199,8 +208,36 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
                 .unwrap_or_else(|| "/".into());
             Redirect::to(&next).into_response()
         } else {
-            req.extensions_mut().insert(info);
-            next.run(req).await
+            let blocked = match (&session, page_request && is_page) {
+                (Some(s), true) => match account_page(&path, s.active_account_id) {
+                    Some(account) => {
+                        match crate::policy::blocks(&state.db, s.user_id, account, state.now())
+                            .await
+                        {
+                            Ok(true) => Some(account),
+                            Ok(false) => None,
+                            Err(e) => {
+                                tracing::error!(request_id = %id, error = %e, "policy check failed");
+                                None
+                            }
+                        }
+                    }
+                    None => None,
+                },
+                _ => None,
+            };
+            if let Some(account) = blocked {
+                // The account requires MFA of this person: set it up first, then continue.
+                let here = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+                let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+                Redirect::to(&format!(
+                    "/profile/security?mfa_required={account}&next={next}"
+                ))
+                .into_response()
+            } else {
+                req.extensions_mut().insert(info);
+                next.run(req).await
+            }
         }
     };
     finish_headers(&state, &mut response, &id, static_file, !static_file);

@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod cli;
 mod mfa;
+mod policy;
 mod profile;
 mod security;
 mod shell;

@@ -23,6 +23,20 @@ pub fn MfaCard() -> impl IntoView {
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let disable = ServerAction::<DisableMfa>::new();
     let stage = RwSignal::new(Stage::Idle);
+    // Where the person was going when an account's policy sent them here.
+    let query = leptos_router::hooks::use_query_map();
+    let next = move || {
+        query
+            .read()
+            .get("next")
+            .filter(|n| crate::validation::safe_next_path(n).is_some())
+    };
+    let done = move || {
+        stage.set(Stage::Idle);
+        if let Some(target) = next() {
+            let _ = window().location().set_href(&target);
+        }
+    };
     let status = Resource::new(
         move || {
             (
@@ -76,7 +90,7 @@ pub fn MfaCard() -> impl IntoView {
                         Err(e) => return view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
                     };
                     match stage.get() {
-                        Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=move || stage.set(Stage::Idle) /> }.into_any(),
+                        Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=done /> }.into_any(),
                         Stage::Enrolling(e) if !s.enabled => view! { <EnrolView enrolment=e enable /> }.into_any(),
                         Stage::Password if !s.enabled => view! {
                             <p>"Enter your current password to continue."</p>

@@ -21,8 +21,26 @@ pub fn SecuritySection() -> impl IntoView {
             .then_some("The new password and its confirmation do not match.")
     };
 
+    // Sent here by an account that requires MFA (see the request middleware).
+    let query = leptos_router::hooks::use_query_map();
+    let required = move || {
+        query
+            .read()
+            .get("mfa_required")
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+
     view! {
         <Title text="Security · Manage Your Profile" />
+        <WithViewer children=move |v| {
+            required()
+                .and_then(|id| v.memberships.iter().find(|m| m.account_id == id).cloned())
+                .map(|m| view! {
+                    <p class="notice error" role="alert">
+                        {format!("{} requires multi-factor authentication. Set it up below to continue; you can still switch to another account.", m.account_name)}
+                    </p>
+                })
+        } />
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Change password"</h2>
             <p class="hint">"Use at least 8 characters; a long passphrase is best. Common passwords are refused."</p>
