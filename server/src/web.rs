@@ -18,7 +18,7 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let options = state.leptos.clone();
 
     let api_backend = backend.clone();
@@ -47,6 +47,15 @@ pub fn router(state: AppState) -> Router {
             request_context,
         ))
         .with_state(state)
+}
+
+/// The app's routes, generated once per process. Generating them renders the app with
+/// resource loading suppressed by a process-wide flag (leptos_server), so doing it again
+/// while another router renders pages could leave a resource pending forever.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -17,6 +17,20 @@ pub const T0: i64 = 1_795_521_600_000;
 pub const ORIGIN: &str = "http://127.0.0.1:3000";
 pub const PASSWORD: &str = "correct horse battery";
 
+/// One runtime for the whole test binary. Leptos and sqlx keep process-wide state (the
+/// task spawner, driver threads); with a runtime per test, a test could wait on a task
+/// handed to the runtime of a test that had already finished, and hang.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime")
+    })
+}
+
 pub fn postgres_base_url() -> String {
     std::env::var("PORTAL_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
@@ -298,18 +312,22 @@ macro_rules! both_backends {
 
             async fn run($env: &$crate::harness::TestEnv) $body
 
-            #[tokio::test]
-            async fn sqlite() {
-                let env = $crate::harness::sqlite().await;
-                run(&env).await;
-                env.finish().await;
+            #[test]
+            fn sqlite() {
+                $crate::harness::runtime().block_on(async {
+                    let env = $crate::harness::sqlite().await;
+                    run(&env).await;
+                    env.finish().await;
+                })
             }
 
-            #[tokio::test]
-            async fn postgres() {
-                let env = $crate::harness::postgres().await;
-                run(&env).await;
-                env.finish().await;
+            #[test]
+            fn postgres() {
+                $crate::harness::runtime().block_on(async {
+                    let env = $crate::harness::postgres().await;
+                    run(&env).await;
+                    env.finish().await;
+                })
             }
         }
     };
