@@ -266,15 +266,7 @@ pub fn clear_cookie(config: &Config) -> String {
 
 /// The session token in a request's `Cookie` headers, if well-formed.
 pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<Token> {
-    let name = config.cookie_name();
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .and_then(|(_, v)| Token::from_cookie(v.trim()))
+    cookie_value(headers, config.cookie_name()).and_then(|v| Token::from_cookie(&v))
 }
 
 /// A stored session as the Sessions page needs it.
@@ -495,7 +487,11 @@ pub fn clear_pending_cookie(config: &Config) -> String {
 
 /// The pending sign-in token in a request, if well-formed.
 pub fn pending_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
-    let name = pending_cookie_name(config);
+    cookie_value(headers, pending_cookie_name(config)).filter(|v| Token::from_cookie(v).is_some())
+}
+
+/// The value of the named cookie in a request's `Cookie` headers.
+fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -504,5 +500,4 @@ pub fn pending_from_headers(config: &Config, headers: &http::HeaderMap) -> Optio
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
-        .filter(|v| Token::from_cookie(v).is_some())
 }
