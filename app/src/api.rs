@@ -32,25 +32,13 @@ pub async fn sign_in(
             }
             crate::ssr::SignInOutcome::CodeRequired(cookie) => {
                 crate::ssr::append_set_cookie(&req, &cookie)?;
-                let next: String = url_encode(target);
+                let next: String = crate::format::url_encode(target);
                 leptos_axum::redirect(&format!("/login/code?next={next}"));
             }
         }
         Ok(())
     })
     .await
-}
-
-#[cfg(feature = "ssr")]
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The sign-in code step: an authentication code, or a recovery code when `recovery` is
@@ -90,9 +78,10 @@ pub async fn sign_out() -> Result<(), AppError> {
     .await
 }
 
-/// Makes another of the person's accounts the active one for this session.
+/// Makes another of the person's accounts the active one for this session. Returns the
+/// MFA set-up page to go to first when that account requires MFA of the person.
 #[server(endpoint = "switch_account")]
-pub async fn switch_account(account_id: i64) -> Result<(), AppError> {
+pub async fn switch_account(account_id: i64) -> Result<Option<String>, AppError> {
     crate::ssr::run(|backend, req| async move { backend.switch_account(&req, account_id).await })
         .await
 }
@@ -255,6 +244,33 @@ pub async fn disable_mfa(
     crate::ssr::run(|backend, req| async move {
         backend
             .disable_mfa(&req, &current_password, &code, sign_out_others.is_some())
+            .await
+    })
+    .await
+}
+
+/// An account's MFA policy, history and member compliance (administrators only).
+#[server(endpoint = "account_mfa_settings")]
+pub async fn account_mfa_settings(
+    account_id: i64,
+) -> Result<crate::models::AccountMfaSettings, AppError> {
+    crate::ssr::run(
+        |backend, req| async move { backend.account_mfa_settings(&req, account_id).await },
+    )
+    .await
+}
+
+/// Changes an account's MFA policy (administrators only). `policy` is `optional`,
+/// `admins` or `all`; `grace_days` 0–30 (ignored for `optional`).
+#[server(endpoint = "set_account_mfa_policy")]
+pub async fn set_account_mfa_policy(
+    account_id: i64,
+    policy: String,
+    grace_days: String,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend
+            .set_account_mfa_policy(&req, account_id, &policy, &grace_days)
             .await
     })
     .await

@@ -1,6 +1,31 @@
 //! Small formatting helpers shared by the browser and the server.
 
 /// "15 seconds", "1 minute", "3 minutes", "1 hour": a wait a person can act on.
+/// Percent-encodes a value for a URL query (unreserved characters and `/` stay).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where a person sets up MFA for an account that requires it, then continues to `next`.
+pub fn mfa_setup_href(account_id: i64, next: &str) -> String {
+    format!(
+        "/profile/security?mfa_required={account_id}&next={}",
+        url_encode(next)
+    )
+}
+
+/// The administrators' MFA policy page of an account.
+pub fn account_mfa_href(account_id: i64) -> String {
+    format!("/accounts/{account_id}/settings/mfa")
+}
+
 pub fn wait_duration(secs: u64) -> String {
     fn plural(n: u64, unit: &str) -> String {
         if n == 1 {

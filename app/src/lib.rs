@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, Stylesheet, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
 /// The document around the app, rendered on the server for every page. It provides the
@@ -76,6 +76,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/code") view=pages::CodePage />
                 <ParentRoute path=path!("") view=components::PortalLayout>
                     <Route path=path!("") view=pages::HomePage />
+                    // Async: the whole page waits for its data, so a refusal answers 403.
+                    <Route path=path!("accounts/:account_id/settings/mfa") view=pages::AccountMfaPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("profile") view=pages::ProfileLayout>
                         <Route path=path!("") view=pages::ProfileOverview />
                         <Route path=path!("general") view=pages::GeneralSection />

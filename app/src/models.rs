@@ -54,6 +54,38 @@ pub struct Membership {
     pub kind: AccountKind,
     pub group_name: String,
     pub is_admin: bool,
+    /// What the account's MFA policy asks of this person.
+    pub mfa: MfaRequirement,
+}
+
+/// What an account's MFA policy asks of one member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MfaRequirement {
+    /// The policy does not cover this member.
+    NotRequired,
+    /// Covered, and the person uses MFA.
+    Met,
+    /// Covered, no MFA yet, within the grace period: the deadline in the person's formats.
+    Due { deadline: String },
+    /// Covered, no MFA, the grace period over: the account's pages are closed to them.
+    Blocked,
+}
+
+impl MfaRequirement {
+    /// Short text for the profile's Accounts section.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::NotRequired => "Not required".into(),
+            Self::Met => "Required · you use it".into(),
+            Self::Due { deadline } => format!("Required from {deadline} · not set up"),
+            Self::Blocked => "Required · not set up".into(),
+        }
+    }
+
+    /// Must the person still set up MFA for this account?
+    pub fn needs_setup(&self) -> bool {
+        matches!(self, Self::Due { .. } | Self::Blocked)
+    }
 }
 
 /// The signed-in person as the portal shell needs them.
@@ -66,6 +98,8 @@ pub struct Viewer {
     pub memberships: Vec<Membership>,
     /// The account active in this session, if the person belongs to any.
     pub active_account_id: Option<i64>,
+    /// Whether the person uses multi-factor authentication.
+    pub mfa_enabled: bool,
 }
 
 impl Viewer {
@@ -371,3 +405,53 @@ impl MfaPolicy {
 
 /// Longest grace period an administrator can give, in days.
 pub const MAX_GRACE_DAYS: i64 = 30;
+
+/// One recorded change of an account's MFA policy; the time in the viewer's formats.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChangeInfo {
+    pub by: String,
+    pub at: String,
+    pub from: MfaPolicy,
+    pub to: MfaPolicy,
+    pub grace_days: i64,
+}
+
+/// One member in an account's MFA compliance view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCompliance {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub group: String,
+    pub is_admin: bool,
+    pub uses_mfa: bool,
+    /// Whether the policy covers the member.
+    pub covered: bool,
+    /// For a covered member without MFA: from when they are blocked (viewer's formats).
+    pub blocked_from: Option<String>,
+    /// The deadline has passed: they are blocked now.
+    pub blocked_now: bool,
+}
+
+/// The administrators' page for an account's MFA policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountMfaSettings {
+    pub account_id: i64,
+    pub account_name: String,
+    pub policy: MfaPolicy,
+    pub grace_days: i64,
+    /// Newest first; the first is the current policy's change.
+    pub history: Vec<PolicyChangeInfo>,
+    /// Every member, by name.
+    pub members: Vec<MemberCompliance>,
+    /// Whether the administrator viewing the page uses MFA (for the lockout guard).
+    pub viewer_uses_mfa: bool,
+    /// What the policy asks of the administrator viewing the page (for the banner).
+    pub viewer_requirement: MfaRequirement,
+}
+
+impl AccountMfaSettings {
+    pub fn members_using_mfa(&self) -> usize {
+        self.members.iter().filter(|m| m.uses_mfa).count()
+    }
+}

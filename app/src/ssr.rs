@@ -5,8 +5,8 @@
 use crate::{
     error::AppError,
     models::{
-        GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes, SecurityEventInfo, SessionsPage,
-        Viewer,
+        AccountMfaSettings, GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes,
+        SecurityEventInfo, SessionsPage, Viewer,
     },
     Secret,
 };
@@ -79,8 +79,13 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Vec<String>, AppError>;
     /// Ends the current session. Returns the `Set-Cookie` value that clears the cookie.
     async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError>;
-    /// Makes one of the person's accounts the active account of this session.
-    async fn switch_account(&self, req: &RequestInfo, account_id: i64) -> Result<(), AppError>;
+    /// Makes one of the person's accounts the active account of this session. Returns
+    /// where to go first when that account requires MFA the person has not set up.
+    async fn switch_account(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<Option<String>, AppError>;
 
     /// Name, email, preferences and the time zone list for the General section.
     async fn general_settings(&self, req: &RequestInfo) -> Result<GeneralSettings, AppError>;
@@ -119,6 +124,23 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError>;
+
+    /// An account's MFA policy page: policy, history, member compliance. Administrators
+    /// of that account only.
+    async fn account_mfa_settings(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<AccountMfaSettings, AppError>;
+    /// Changes an account's MFA policy (validated again here, with the lockout guard).
+    /// Administrators of that account only.
+    async fn set_account_mfa_policy(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        policy: &str,
+        grace_days: &str,
+    ) -> Result<(), AppError>;
 
     /// Whether MFA is on, since when, recovery codes left, elevation left.
     async fn mfa_status(&self, req: &RequestInfo) -> Result<MfaStatus, AppError>;

@@ -10,8 +10,8 @@ use crate::{
 };
 use app::{
     models::{
-        GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes, SecurityEventInfo, SessionsPage,
-        Viewer,
+        AccountMfaSettings, GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes,
+        SecurityEventInfo, SessionsPage, Viewer,
     },
     ssr::{Backend, GeneralUpdate, PasswordChange, RequestInfo, SessionRef, SignInOutcome},
     validation::normalize_email,
@@ -99,9 +99,15 @@ impl Backend for AppState {
             .await
             .map_err(|e| internal(req, e))?
             .ok_or(AppError::Unauthenticated)?;
-        let memberships = directory::memberships(&self.db, s.user_id)
+        let mfa_enabled = crate::mfa::is_enabled(&self.db, s.user_id)
             .await
             .map_err(|e| internal(req, e))?;
+        let (prefs, _) = self.display_for(req, s.user_id).await?;
+        let display = crate::display::TimeDisplay::new(&prefs);
+        let memberships =
+            directory::memberships(&self.db, s.user_id, mfa_enabled, self.now(), &display)
+                .await
+                .map_err(|e| internal(req, e))?;
         let active_account_id = s
             .active_account_id
             .filter(|id| memberships.iter().any(|m| m.account_id == *id));
@@ -111,6 +117,7 @@ impl Backend for AppState {
             email,
             memberships,
             active_account_id,
+            mfa_enabled,
         })
     }
 
@@ -224,7 +231,11 @@ impl Backend for AppState {
         Ok(sessions::clear_cookie(&self.config))
     }
 
-    async fn switch_account(&self, req: &RequestInfo, account_id: i64) -> Result<(), AppError> {
+    async fn switch_account(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<Option<String>, AppError> {
         let s = session(req)?;
         let member = directory::is_member(&self.db, s.user_id, account_id)
             .await
@@ -235,11 +246,14 @@ impl Backend for AppState {
         let updated = sessions::set_active_account(&self.db, s.session_id, s.user_id, account_id)
             .await
             .map_err(|e| internal(req, e))?;
-        if updated {
-            Ok(())
-        } else {
-            Err(AppError::Unauthenticated)
+        if !updated {
+            return Err(AppError::Unauthenticated);
         }
+        // The account is active now; if it requires MFA of this person, set-up comes first.
+        let blocked = crate::policy::blocks(&self.db, s.user_id, account_id, self.now())
+            .await
+            .map_err(|e| internal(req, e))?;
+        Ok(blocked.then(|| crate::policy::setup_path(account_id, "/")))
     }
 
     async fn general_settings(&self, req: &RequestInfo) -> Result<GeneralSettings, AppError> {
@@ -295,6 +309,25 @@ impl Backend for AppState {
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError> {
         self.security_activity_for(req).await
+    }
+
+    async fn account_mfa_settings(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<AccountMfaSettings, AppError> {
+        self.account_mfa_settings_for(req, account_id).await
+    }
+
+    async fn set_account_mfa_policy(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        policy: &str,
+        grace_days: &str,
+    ) -> Result<(), AppError> {
+        self.set_account_mfa_policy_for(req, account_id, policy, grace_days)
+            .await
     }
 
     async fn verify_sign_in_code(

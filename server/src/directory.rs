@@ -219,10 +219,18 @@ pub async fn user_identity(db: &Db, user_id: i64) -> Result<Option<(String, Stri
 }
 
 /// Every account a person belongs to, by account name.
-pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx::Error> {
+pub async fn memberships(
+    db: &Db,
+    user_id: i64,
+    uses_mfa: bool,
+    now: i64,
+    display: &crate::display::TimeDisplay,
+) -> Result<Vec<Membership>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT a.id AS account_id, a.name AS account_name, a.kind AS kind, \
-                g.name AS group_name, g.is_admin AS is_admin \
+                g.name AS group_name, g.is_admin AS is_admin, a.mfa_policy AS mfa_policy, \
+                a.mfa_grace_days AS grace_days, a.mfa_policy_changed_at AS changed_at, \
+                m.created_at AS joined_at \
          FROM memberships m \
          JOIN accounts a ON a.id = m.account_id \
          JOIN account_groups g ON g.id = m.group_id \
@@ -235,6 +243,14 @@ pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx:
     rows.into_iter()
         .map(|r| {
             let kind: String = r.try_get("kind")?;
+            let policy: String = r.try_get("mfa_policy")?;
+            let is_admin = r.try_get::<i64, _>("is_admin")? != 0;
+            let terms = crate::policy::Terms {
+                policy: app::models::MfaPolicy::parse(&policy)
+                    .unwrap_or(app::models::MfaPolicy::Optional),
+                grace_days: r.try_get("grace_days")?,
+                changed_at: r.try_get("changed_at")?,
+            };
             Ok(Membership {
                 account_id: r.try_get("account_id")?,
                 account_name: r.try_get("account_name")?,
@@ -242,7 +258,8 @@ pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, sqlx:
                     sqlx::Error::Decode(format!("unknown account kind {kind:?}").into())
                 })?,
                 group_name: r.try_get("group_name")?,
-                is_admin: r.try_get::<i64, _>("is_admin")? != 0,
+                is_admin,
+                mfa: terms.requirement(is_admin, r.try_get("joined_at")?, uses_mfa, now, display),
             })
         })
         .collect()

@@ -1,6 +1,7 @@
 //! Connect Portal's server: configuration, database, authentication, sessions, the HTTP
 //! surface and the operator CLI. The `portal` binary is a thin wrapper around this.
 
+pub mod account_admin;
 pub mod backend;
 pub mod cli;
 pub mod common_passwords;

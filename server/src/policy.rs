@@ -6,8 +6,8 @@
 //! *blocked* from the account once the grace period has passed, counted from the policy
 //! change or from when they joined, whichever is later.
 
-use crate::db::Db;
-use app::models::{MfaPolicy, MAX_GRACE_DAYS};
+use crate::{db::Db, display::TimeDisplay};
+use app::models::{MfaPolicy, MfaRequirement, MAX_GRACE_DAYS};
 use sqlx::Row;
 
 const DAY_MS: i64 = 86_400_000;
@@ -31,6 +31,16 @@ pub struct AccountPolicy {
     pub changed_at: Option<i64>,
 }
 
+impl AccountPolicy {
+    pub fn terms(&self) -> Terms {
+        Terms {
+            policy: self.policy,
+            grace_days: self.grace_days,
+            changed_at: self.changed_at,
+        }
+    }
+}
+
 pub async fn load(db: &Db, account_id: i64) -> Result<Option<AccountPolicy>, sqlx::Error> {
     sqlx::query(
         "SELECT name, mfa_policy, mfa_grace_days, mfa_policy_changed_at FROM accounts WHERE id = $1",
@@ -48,6 +58,42 @@ pub async fn load(db: &Db, account_id: i64) -> Result<Option<AccountPolicy>, sql
         })
     })
     .transpose()
+}
+
+/// An account's policy terms, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    pub policy: MfaPolicy,
+    pub grace_days: i64,
+    pub changed_at: Option<i64>,
+}
+
+impl Terms {
+    /// The member's deadline when the policy covers them.
+    pub fn deadline_for(&self, is_admin: bool, joined_at: i64) -> Option<i64> {
+        self.policy
+            .covers(is_admin)
+            .then(|| deadline(self.changed_at, joined_at, self.grace_days))
+    }
+
+    /// What the policy asks of one member, for showing to them.
+    pub fn requirement(
+        &self,
+        is_admin: bool,
+        joined_at: i64,
+        uses_mfa: bool,
+        now: i64,
+        display: &TimeDisplay,
+    ) -> MfaRequirement {
+        match self.deadline_for(is_admin, joined_at) {
+            None => MfaRequirement::NotRequired,
+            Some(_) if uses_mfa => MfaRequirement::Met,
+            Some(d) if now >= d => MfaRequirement::Blocked,
+            Some(d) => MfaRequirement::Due {
+                deadline: display.format(d),
+            },
+        }
+    }
 }
 
 /// When a covered member must have MFA: the later of the policy change and joining, plus
@@ -115,6 +161,7 @@ pub struct MemberState {
     pub email: String,
     pub group: String,
     pub is_admin: bool,
+    pub joined_at: i64,
     pub uses_mfa: bool,
     pub covered: bool,
     /// For a covered member without MFA: from when they are blocked.
@@ -151,6 +198,7 @@ pub async fn members(db: &Db, account_id: i64) -> Result<Vec<MemberState>, sqlx:
                 email: r.try_get("email")?,
                 group: r.try_get("group_name")?,
                 is_admin,
+                joined_at: joined,
                 uses_mfa,
                 covered,
                 blocked_from: (covered && !uses_mfa)
@@ -195,6 +243,12 @@ pub async fn blocks(db: &Db, user_id: i64, account_id: i64, now: i64) -> Result<
         Some(deadline) if now >= deadline => Ok(!crate::mfa::is_enabled(db, user_id).await?),
         _ => Ok(false),
     }
+}
+
+/// Where a blocked person sets up MFA before continuing to `next` (a local path).
+pub fn setup_path(account_id: i64, next: &str) -> String {
+    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("/profile/security?mfa_required={account_id}&next={next}")
 }
 
 /// Is the person an administrator of the account?

@@ -238,11 +238,7 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
             if let Some(account) = blocked {
                 // The account requires MFA of this person: set it up first, then continue.
                 let here = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-                let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-                Redirect::to(&format!(
-                    "/profile/security?mfa_required={account}&next={next}"
-                ))
-                .into_response()
+                Redirect::to(&crate::policy::setup_path(account, here)).into_response()
             } else {
                 req.extensions_mut().insert(info);
                 next.run(req).await

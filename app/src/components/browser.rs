@@ -129,3 +129,41 @@ pub fn totp_countdown() -> leptos::prelude::RwSignal<u32> {
     }
     secs
 }
+
+/// Opens a `<dialog>` as a modal (the rest of the page becomes inert, Escape cancels) and
+/// focuses its checked radio button, or else its first control.
+pub fn show_modal(dialog: leptos::prelude::NodeRef<leptos::html::Dialog>) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        use leptos::prelude::GetUntracked;
+        use wasm_bindgen::JsCast;
+        if let Some(d) = dialog.get_untracked() {
+            if !d.open() {
+                let _ = d.show_modal();
+            }
+            let target = d
+                .query_selector("input:checked")
+                .ok()
+                .flatten()
+                .or_else(|| d.query_selector("input, button").ok().flatten());
+            if let Some(el) = target.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = el.focus();
+            }
+        }
+    }
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = dialog;
+}
+
+/// Closes a `<dialog>` opened by [`show_modal`].
+pub fn close_modal(dialog: leptos::prelude::NodeRef<leptos::html::Dialog>) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        use leptos::prelude::GetUntracked;
+        if let Some(d) = dialog.get_untracked() {
+            d.close();
+        }
+    }
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = dialog;
+}

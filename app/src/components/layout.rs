@@ -34,6 +34,13 @@ pub fn PortalLayout() -> impl IntoView {
     let switch = ServerAction::<SwitchAccount>::new();
     let viewer = Resource::new(move || switch.version().get(), |_| get_viewer());
     provide_context(ViewerContext { viewer, switch });
+    // An account that requires MFA the person has not set up: set-up comes first.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(Some(setup))) = switch.value().get() {
+            navigate(&setup, Default::default());
+        }
+    });
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>

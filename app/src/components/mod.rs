@@ -1,7 +1,11 @@
 mod browser;
 mod layout;
 mod menus;
+mod mfa_banner;
 
-pub use browser::{browser_time_zone, copy_to_clipboard, preview_now, totp_countdown};
+pub use browser::{
+    browser_time_zone, close_modal, copy_to_clipboard, preview_now, show_modal, totp_countdown,
+};
 pub use layout::{use_switch_account, use_viewer, PortalLayout, ViewerResource, WithViewer};
 pub use menus::{AccountSwitcher, UserMenu};
+pub use mfa_banner::MfaDueBanner;

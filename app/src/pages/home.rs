@@ -1,4 +1,7 @@
-use crate::components::WithViewer;
+use crate::{
+    components::{MfaDueBanner, WithViewer},
+    format::account_mfa_href,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -13,6 +16,8 @@ pub fn HomePage() -> impl IntoView {
                 <h1>{format!("Welcome, {}", v.name)}</h1>
                 {match active {
                     Some(m) => view! {
+                        <MfaDueBanner account_id=m.account_id account_name=m.account_name.clone()
+                            requirement=m.mfa.clone() next="/".to_string() />
                         <section class="card" aria-labelledby="active-heading">
                             <h2 id="active-heading">"Active account"</h2>
                             <dl class="facts">
@@ -23,6 +28,15 @@ pub fn HomePage() -> impl IntoView {
                             </dl>
                             <p class="hint">"Use “Switch account” at the top to work in another account."</p>
                         </section>
+                        {m.is_admin.then(|| view! {
+                            <section class="card" aria-labelledby="settings-heading">
+                                <h2 id="settings-heading">"Settings"</h2>
+                                <p class="hint">"You administer this account."</p>
+                                <ul class="link-list">
+                                    <li><a href=account_mfa_href(m.account_id)>"Multi-Factor Authentication"</a></li>
+                                </ul>
+                            </section>
+                        })}
                     }.into_any(),
                     None => view! {
                         <section class="card">

@@ -1,9 +1,11 @@
+mod account_mfa;
 mod home;
 mod login;
 mod login_code;
 mod not_found;
 mod profile;
 
+pub use account_mfa::AccountMfaPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use login_code::CodePage;

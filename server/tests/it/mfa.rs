@@ -8,7 +8,7 @@ use app::{
 use portal::mfa::{code_at, STEP_SECS};
 use std::time::Duration;
 
-fn json<T: serde::de::DeserializeOwned>(r: &Response) -> T {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(r: &Response) -> T {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {} {}", r.status, r.body))
 }
 
@@ -26,7 +26,7 @@ fn code_now(env: &TestEnv, secret: &[u8]) -> String {
     )
 }
 
-fn invalid(r: &Response) -> String {
+pub(crate) fn invalid(r: &Response) -> String {
     match r.app_error() {
         Some(AppError::Invalid(m)) => m,
         other => panic!("expected Invalid, got {other:?}: {} {}", r.status, r.body),
@@ -34,7 +34,7 @@ fn invalid(r: &Response) -> String {
 }
 
 /// Signs in, enrols with a code and returns (client, secret, recovery codes).
-async fn enrolled(env: &TestEnv, email: &str) -> (Client, Vec<u8>, Vec<String>) {
+pub(crate) async fn enrolled(env: &TestEnv, email: &str) -> (Client, Vec<u8>, Vec<String>) {
     let mut c = env.client();
     c.sign_in(email, PASSWORD).await;
     assert!(

@@ -1,7 +1,11 @@
 //! Account MFA policy semantics and their enforcement on the server.
 
+use crate::mfa::{enrolled, invalid, json};
 use crate::{both_backends, harness::*};
-use app::models::{AccountKind, MfaEnrolment, MfaPolicy};
+use app::{
+    models::{AccountKind, AccountMfaSettings, MfaEnrolment, MfaPolicy, MfaRequirement, Viewer},
+    AppError,
+};
 use portal::{cli, config::AccountCommand, policy};
 use std::time::Duration;
 
@@ -198,4 +202,229 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
         1
     );
+});
+
+both_backends!(
+    only_administrators_of_the_account_see_and_change_its_policy,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        env.user("grace@example.com", "Grace Hopper").await;
+        env.user("alan@example.com", "Alan Turing").await;
+        let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+        let north = env
+            .account("Northwind Distribution", AccountKind::Distributor)
+            .await;
+        env.member(acme, "ada@example.com", "Administrators").await;
+        env.member(acme, "grace@example.com", "Users").await;
+        env.member(north, "alan@example.com", "Administrators")
+            .await;
+        let acme_s = acme.to_string();
+        let page = format!("/accounts/{acme}/settings/mfa");
+
+        // A member who is not an administrator, and an administrator of another account.
+        for who in ["grace@example.com", "alan@example.com"] {
+            let mut c = env.client();
+            c.sign_in(who, PASSWORD).await;
+            let r = c
+                .call("account_mfa_settings", &[("account_id", &acme_s)])
+                .await;
+            assert_eq!(
+                (r.status, r.app_error()),
+                (403, Some(AppError::Forbidden)),
+                "{who}"
+            );
+            let r = c
+                .call(
+                    "set_account_mfa_policy",
+                    &[
+                        ("account_id", &acme_s),
+                        ("policy", "optional"),
+                        ("grace_days", "0"),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 403, "{who}");
+            let r = c.get(&page).await;
+            assert_eq!(r.status, 403, "{who}: the page itself");
+            assert!(!r.body.contains("ada@example.com"), "no member list leaks");
+        }
+        // Nobody signed in.
+        let r = env
+            .client()
+            .call("account_mfa_settings", &[("account_id", &acme_s)])
+            .await;
+        assert_eq!(r.status, 401);
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
+            0
+        );
+
+        // The administrator sees the page and the compliance list.
+        let mut ada = env.client();
+        ada.sign_in("ada@example.com", PASSWORD).await;
+        let r = ada.get(&page).await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains("Multi-Factor Authentication"));
+        assert!(r.body.contains("0 of 2 members use MFA."), "{}", r.body);
+        let s: AccountMfaSettings = json(
+            &ada.call("account_mfa_settings", &[("account_id", &acme_s)])
+                .await,
+        );
+        assert_eq!((s.policy, s.members.len()), (MfaPolicy::Optional, 2));
+        assert!(s
+            .members
+            .iter()
+            .all(|m| !m.covered && m.blocked_from.is_none()));
+        // An account id that does not exist is refused like any other.
+        let r = ada
+            .call(
+                "account_mfa_settings",
+                &[("account_id", &(north + 99).to_string())],
+            )
+            .await;
+        assert_eq!(r.status, 403);
+    }
+);
+
+async fn set_policy(c: &mut Client, account: i64, policy: &str, grace: &str) -> Response {
+    let account = account.to_string();
+    c.call(
+        "set_account_mfa_policy",
+        &[
+            ("account_id", &account),
+            ("policy", policy),
+            ("grace_days", grace),
+        ],
+    )
+    .await
+}
+
+both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    env.user("grace@example.com", "Grace Hopper").await;
+    let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+    env.member(acme, "ada@example.com", "Administrators").await;
+    env.member(acme, "grace@example.com", "Users").await;
+    let acme_s = acme.to_string();
+    let changes = "SELECT COUNT(*) FROM mfa_policy_changes";
+    let mut ada = env.client();
+    ada.sign_in("ada@example.com", PASSWORD).await;
+
+    // Bad input: a clear message, nothing changes.
+    let m = invalid(&set_policy(&mut ada, acme, "sometimes", "0").await);
+    assert!(m.contains("three policies"), "{m}");
+    // The lockout guard: an administrator without MFA cannot require it of themselves.
+    for policy in ["admins", "all"] {
+        let m = invalid(&set_policy(&mut ada, acme, policy, "7").await);
+        assert!(m.contains("Set up your own first"), "{m}");
+    }
+    // Saving the policy that is already in force records nothing.
+    assert!(set_policy(&mut ada, acme, "optional", "").await.status < 400);
+    assert_eq!(env.scalar(changes).await, 0);
+
+    // With MFA on, the administrator can require it.
+    let (mut ada, _, _) = enrolled(&env, "ada@example.com").await;
+    for bad in ["31", "-1", "2.5", "soon"] {
+        let m = invalid(&set_policy(&mut ada, acme, "all", bad).await);
+        assert!(m.contains("0 to 30"), "{bad}: {m}");
+    }
+    assert_eq!(env.scalar(changes).await, 0);
+    assert!(set_policy(&mut ada, acme, "all", "7").await.status < 400);
+
+    let s: AccountMfaSettings = json(
+        &ada.call("account_mfa_settings", &[("account_id", &acme_s)])
+            .await,
+    );
+    assert_eq!((s.policy, s.grace_days), (MfaPolicy::All, 7));
+    assert_eq!(s.history.len(), 1);
+    assert_eq!(s.history[0].by, "Ada Lovelace (ada@example.com)");
+    assert_eq!(
+        (s.history[0].from, s.history[0].to, s.history[0].grace_days),
+        (MfaPolicy::Optional, MfaPolicy::All, 7)
+    );
+    assert_eq!(s.members_using_mfa(), 1);
+    let grace = s
+        .members
+        .iter()
+        .find(|m| m.name == "Grace Hopper")
+        .expect("grace");
+    assert!(grace.covered && !grace.uses_mfa && !grace.blocked_now);
+    assert!(grace.blocked_from.is_some());
+    let page = ada.get(&format!("/accounts/{acme}/settings/mfa")).await;
+    assert!(
+        page.body.contains("1 of 2 members use MFA."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Required for all users"));
+    assert!(page.body.contains("Grace Hopper"));
+});
+
+both_backends!(members_see_what_each_account_requires_of_them, |env| {
+    env.user("grace@example.com", "Grace Hopper").await;
+    let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+    let north = env
+        .account("Northwind Distribution", AccountKind::Distributor)
+        .await;
+    env.member(acme, "grace@example.com", "Users").await;
+    env.member(north, "grace@example.com", "Users").await;
+    policy::set(
+        &env.state.db,
+        acme,
+        MfaPolicy::All,
+        3,
+        None,
+        "Operator (CLI)",
+        env.now(),
+    )
+    .await
+    .expect("set");
+    let mut c = env.client();
+    c.sign_in("grace@example.com", PASSWORD).await;
+    let requirement = |v: &Viewer, id: i64| {
+        v.memberships
+            .iter()
+            .find(|m| m.account_id == id)
+            .expect("member")
+            .mfa
+            .clone()
+    };
+    let v: Viewer = json(&c.call("viewer", &[]).await);
+    assert!(matches!(requirement(&v, acme), MfaRequirement::Due { .. }));
+    assert_eq!(requirement(&v, north), MfaRequirement::NotRequired);
+    // The grace banner on the account's home page names the deadline.
+    c.call("switch_account", &[("account_id", &acme.to_string())])
+        .await;
+    let home = c.get("/").await;
+    assert_eq!(home.status, 200);
+    assert!(
+        home.body
+            .contains("Acme Networks requires multi-factor authentication from"),
+        "{}",
+        home.body
+    );
+
+    env.clock.advance(DAY * 3);
+    c.sign_in("grace@example.com", PASSWORD).await;
+    let v: Viewer = json(&c.call("viewer", &[]).await);
+    assert_eq!(requirement(&v, acme), MfaRequirement::Blocked);
+    // Switching to the account sends the person to set-up first…
+    let r = c
+        .call("switch_account", &[("account_id", &acme.to_string())])
+        .await;
+    let next: Option<String> = json(&r);
+    assert_eq!(
+        next.as_deref(),
+        Some(format!("/profile/security?mfa_required={acme}&next=%2F").as_str())
+    );
+    // …and not for an account without the requirement.
+    let r = c
+        .call("switch_account", &[("account_id", &north.to_string())])
+        .await;
+    assert_eq!(json::<Option<String>>(&r), None);
+
+    let (mut c, _, _) = enrolled(&env, "grace@example.com").await;
+    let v: Viewer = json(&c.call("viewer", &[]).await);
+    assert_eq!(requirement(&v, acme), MfaRequirement::Met);
+    assert!(v.mfa_enabled);
 });

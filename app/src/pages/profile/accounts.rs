@@ -1,5 +1,6 @@
 use crate::api::SwitchAccount;
 use crate::components::{use_switch_account, WithViewer};
+use crate::format::{account_mfa_href, mfa_setup_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -26,7 +27,22 @@ pub fn AccountsSection() -> impl IntoView {
                             <th scope="row" data-label="Account">{m.account_name.clone()}</th>
                             <td data-label="Type">{m.kind.label()}</td>
                             <td data-label="Group">{m.group_name.clone()}</td>
-                            <td data-label="Administrator">{if m.is_admin { "Yes" } else { "No" }}</td>
+                            <td data-label="Administrator">
+                                {if m.is_admin {
+                                    view! {
+                                        "Yes · "
+                                        <a href=account_mfa_href(id) aria-label=format!("MFA settings of {name}")>"MFA settings"</a>
+                                    }.into_any()
+                                } else {
+                                    "No".into_any()
+                                }}
+                            </td>
+                            <td data-label="MFA">
+                                {m.mfa.summary()}
+                                {m.mfa.needs_setup().then(|| view! {
+                                    " · "<a href=mfa_setup_href(id, "/profile/accounts")>"Set up"</a>
+                                })}
+                            </td>
                             <td data-label="Status">
                                 {if active {
                                     view! { <span class="badge">"Active"</span> }.into_any()
@@ -51,6 +67,7 @@ pub fn AccountsSection() -> impl IntoView {
                         <thead><tr>
                             <th scope="col">"Account"</th><th scope="col">"Type"</th>
                             <th scope="col">"Group"</th><th scope="col">"Administrator"</th>
+                            <th scope="col">"MFA"</th>
                             <th scope="col">"Status"</th>
                         </tr></thead>
                         <tbody>{rows}</tbody>

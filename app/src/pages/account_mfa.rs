@@ -1,0 +1,326 @@
+//! `/accounts/{account_id}/settings/mfa`: an account's multi-factor authentication
+//! policy, for its administrators. The server refuses everyone else (403).
+
+use crate::{
+    api::{account_mfa_settings, SetAccountMfaPolicy},
+    components::{close_modal, show_modal, MfaDueBanner},
+    format::{account_mfa_href, mfa_setup_href},
+    models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS},
+    validation::{parse_grace_days, policy_lockout},
+    AppError,
+};
+use leptos::{html, prelude::*};
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn AccountMfaPage() -> impl IntoView {
+    let params = use_params_map();
+    let account_id = move || {
+        params
+            .read()
+            .get("account_id")
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let save = ServerAction::<SetAccountMfaPolicy>::new();
+    let settings = Resource::new(
+        move || (account_id(), save.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => account_mfa_settings(id).await,
+                None => Err(AppError::Forbidden),
+            }
+        },
+    );
+    // After saving, focus returns to "Manage" once the page shows the new policy.
+    let refocus = RwSignal::new(false);
+
+    view! {
+        <Title text="Multi-Factor Authentication · Account settings" />
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(s) => view! { <PolicyView settings=s save refocus /> }.into_any(),
+                    Err(e) => view! {
+                        <h1>"Multi-Factor Authentication"</h1>
+                        <div role="alert" class="notice error"><p>{e.to_string()}</p></div>
+                        <p><a href="/">"Back to the portal"</a></p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PolicyView(
+    settings: AccountMfaSettings,
+    save: ServerAction<SetAccountMfaPolicy>,
+    refocus: RwSignal<bool>,
+) -> impl IntoView {
+    let manage = NodeRef::<html::Button>::new();
+    let dialog = NodeRef::<html::Dialog>::new();
+    Effect::new(move |_| {
+        if refocus.get_untracked() {
+            refocus.set(false);
+            if let Some(b) = manage.get() {
+                let _ = b.focus();
+            }
+        }
+    });
+    let here = account_mfa_href(settings.account_id);
+    let last = settings.history.first().cloned();
+    let changed = match last {
+        Some(c) => format!("Changed by {} on {}.", c.by, c.at),
+        None => "Not changed since the account was created.".to_string(),
+    };
+    let grace_note = (settings.policy != MfaPolicy::Optional).then(|| match settings.grace_days {
+        0 => "No grace period.".to_string(),
+        1 => "Grace period: 1 day.".to_string(),
+        n => format!("Grace period: {n} days."),
+    });
+    let saved = move || {
+        save.value()
+            .get()
+            .and_then(|r| r.ok())
+            .map(|_| view! { <p class="ok" role="status">"The policy was saved."</p> })
+    };
+
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <span>{settings.account_name.clone()}</span>" › "<span>"Settings"</span>
+        </nav>
+        <h1>"Multi-Factor Authentication"</h1>
+        <MfaDueBanner account_id=settings.account_id account_name=settings.account_name.clone()
+            requirement=settings.viewer_requirement.clone() next=here.clone() />
+        <section class="card" aria-labelledby="policy-heading">
+            <h2 id="policy-heading">"Policy"</h2>
+            <dl class="facts">
+                <dt>"Current policy"</dt>
+                <dd data-testid="current-policy">{settings.policy.label()}</dd>
+                <dt>"What it means"</dt>
+                <dd>{settings.policy.meaning()}{grace_note.map(|g| format!(" {g}"))}</dd>
+                <dt>"Last change"</dt>
+                <dd>{changed}</dd>
+            </dl>
+            <button type="button" class="primary" node_ref=manage aria-haspopup="dialog"
+                on:click=move |_| show_modal(dialog)>
+                "Manage"
+            </button>
+            {saved}
+        </section>
+        <ManageDialog settings=settings.clone() save dialog manage refocus />
+        <Compliance settings=settings.clone() />
+        <History settings />
+    }
+}
+
+/// The "Manage" dialog: three policies, the grace period, the lockout guard.
+#[component]
+fn ManageDialog(
+    settings: AccountMfaSettings,
+    save: ServerAction<SetAccountMfaPolicy>,
+    dialog: NodeRef<html::Dialog>,
+    manage: NodeRef<html::Button>,
+    refocus: RwSignal<bool>,
+) -> impl IntoView {
+    let initial_policy = settings.policy;
+    let initial_grace = settings.grace_days.to_string();
+    let choice = RwSignal::new(initial_policy);
+    let grace = RwSignal::new(initial_grace.clone());
+    let grace_error = move || {
+        (choice.get() != MfaPolicy::Optional)
+            .then(|| parse_grace_days(&grace.get()).err())
+            .flatten()
+    };
+    let uses_mfa = settings.viewer_uses_mfa;
+    let lockout = move || policy_lockout(choice.get(), uses_mfa);
+    let account_id = settings.account_id;
+    let setup = mfa_setup_href(account_id, &account_mfa_href(account_id));
+    let server_error = RwSignal::new(None::<String>);
+
+    // Saved: close, and send focus back to "Manage" on the refreshed page.
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(())) => {
+            refocus.set(true);
+            close_modal(dialog);
+        }
+        Some(Err(e)) => server_error.set(Some(e.to_string())),
+        None => {}
+    });
+    // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
+    let on_close = move |_| {
+        choice.set(initial_policy);
+        grace.set(initial_grace.clone());
+        server_error.set(None);
+        if let Some(b) = manage.get_untracked() {
+            let _ = b.focus();
+        }
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if lockout().is_some() || grace_error().is_some() || save.pending().get_untracked() {
+            return;
+        }
+        server_error.set(None);
+        save.dispatch(SetAccountMfaPolicy {
+            account_id,
+            policy: choice.get_untracked().as_str().to_string(),
+            grace_days: grace.get_untracked(),
+        });
+    };
+
+    let options = MfaPolicy::ALL
+        .into_iter()
+        .map(|p| {
+            let id = format!("policy-{}", p.as_str());
+            let hint = format!("{id}-hint");
+            view! {
+                <div class="radio-option">
+                    <input type="radio" name="policy" id=id.clone() value=p.as_str()
+                        aria-describedby=hint.clone()
+                        prop:checked=move || choice.get() == p
+                        on:change=move |_| choice.set(p) />
+                    <label for=id>{p.label()}</label>
+                    <p class="hint" id=hint>{p.meaning()}</p>
+                </div>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <dialog node_ref=dialog class="modal" aria-labelledby="manage-title"
+            aria-describedby="manage-description" on:close=on_close>
+            <form on:submit=submit novalidate>
+                <h2 id="manage-title">"Manage multi-factor authentication"</h2>
+                <p id="manage-description" class="hint">
+                    {format!("Choose who in {} must use multi-factor authentication.", settings.account_name)}
+                </p>
+                <fieldset>
+                    <legend>"Policy"</legend>
+                    {options}
+                </fieldset>
+                <div class="field" hidden=move || choice.get() == MfaPolicy::Optional>
+                    <label for="grace_days">"Grace period in days"</label>
+                    <input id="grace_days" name="grace_days" type="number" inputmode="numeric"
+                        min="0" max=MAX_GRACE_DAYS.to_string() step="1"
+                        aria-describedby="grace-hint grace-error"
+                        aria-invalid=move || grace_error().is_some().to_string()
+                        prop:value=move || grace.get()
+                        on:input=move |ev| grace.set(event_target_value(&ev)) />
+                    <p id="grace-hint" class="hint">
+                        {format!("0 to {MAX_GRACE_DAYS} days. Members without MFA can keep working until then, counted from now or from when they join.")}
+                    </p>
+                    <p id="grace-error" class="field-error" aria-live="polite">{grace_error}</p>
+                </div>
+                {move || lockout().map(|message| view! {
+                    <div class="notice error" role="alert">
+                        <p>{message}</p>
+                        <p><a href=setup.clone()>"Set up your multi-factor authentication"</a></p>
+                    </div>
+                })}
+                {move || server_error.get().map(|e| view! { <p class="form-error-text" role="alert">{e}</p> })}
+                <div class="actions">
+                    <button type="submit" class="primary"
+                        disabled=move || save.pending().get() || lockout().is_some()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
+                </div>
+            </form>
+        </dialog>
+    }
+}
+
+/// Who complies: every member with their group and MFA, and when the rest are blocked.
+#[component]
+fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
+    let total = settings.members.len();
+    let using = settings.members_using_mfa();
+    let only_without = RwSignal::new(false);
+    let rows = settings
+        .members
+        .into_iter()
+        .map(|m| {
+            let uses = m.uses_mfa;
+            let blocked = match (&m.blocked_from, m.blocked_now) {
+                (Some(at), true) => format!("Blocked since {at}"),
+                (Some(at), false) => format!("Blocked from {at}"),
+                (None, _) if m.covered => "Complies".to_string(),
+                (None, _) => "Not required".to_string(),
+            };
+            view! {
+                <tr hidden=move || only_without.get() && uses>
+                    <th scope="row" data-label="Member">
+                        {m.name}<span class="item-meta">{m.email}</span>
+                    </th>
+                    <td data-label="Group">
+                        {m.group}{m.is_admin.then_some(" (administrators)")}
+                    </td>
+                    <td data-label="Uses MFA">{if uses { "Yes" } else { "No" }}</td>
+                    <td data-label="Requirement">{blocked}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="compliance-heading">
+            <h2 id="compliance-heading">"Members"</h2>
+            <p data-testid="compliance-summary">
+                {format!("{using} of {total} member{} use MFA.", if total == 1 { "" } else { "s" })}
+            </p>
+            <div class="checkbox">
+                <input id="only_without" type="checkbox"
+                    prop:checked=move || only_without.get()
+                    on:change=move |ev| only_without.set(event_target_checked(&ev)) />
+                <label for="only_without">"Show only members without MFA"</label>
+            </div>
+            <table class="data stacked">
+                <caption class="visually-hidden">"Members and their multi-factor authentication"</caption>
+                <thead><tr>
+                    <th scope="col">"Member"</th><th scope="col">"Group"</th>
+                    <th scope="col">"Uses MFA"</th><th scope="col">"Requirement"</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}
+
+/// Every recorded policy change, newest first.
+#[component]
+fn History(settings: AccountMfaSettings) -> impl IntoView {
+    let empty = settings.history.is_empty();
+    let items = settings
+        .history
+        .into_iter()
+        .map(|c| {
+            let grace = if c.to == MfaPolicy::Optional {
+                String::new()
+            } else {
+                format!(
+                    ", grace period {} day{}",
+                    c.grace_days,
+                    if c.grace_days == 1 { "" } else { "s" }
+                )
+            };
+            view! {
+                <li>
+                    <span class="item-meta">{c.at}</span>" "
+                    {format!("{}: {} → {}{grace}", c.by, c.from.label(), c.to.label())}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="history-heading">
+            <h2 id="history-heading">"Policy changes"</h2>
+            {if empty {
+                view! { <p class="empty">"The policy has not been changed."</p> }.into_any()
+            } else {
+                view! { <ul class="history">{items}</ul> }.into_any()
+            }}
+        </section>
+    }
+}
