@@ -12,8 +12,26 @@ rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null
 # One person per scenario that changes a person, so tests cannot disturb each other.
-for who in throttle general security sessions delete mfa; do
+for who in throttle general security sessions delete mfa policy-admin policy-member policy-grace; do
   printf '%s\n' "connect-demo-2026" |
     "$bin" user add --email "$who@example.com" --name "${who^} Tester" --password-stdin >/dev/null
 done
+# Accounts of their own for the MFA policy tests: one whose administrator changes the
+# policy, one without a requirement, one already requiring MFA with a grace period.
+account() {
+  local id
+  id=$("$bin" account add --name "$1" --kind "$2" | tail -n 1)
+  "$bin" group add --account "$id" --name Administrators --admin >/dev/null
+  "$bin" group add --account "$id" --name Users >/dev/null
+  echo "$id"
+}
+policy=$(account "Policy Test Co" vendor)
+open=$(account "Open Test Co" reseller)
+grace=$(account "Grace Test Co" distributor)
+"$bin" member add --account "$policy" --email policy-admin@example.com --group Administrators >/dev/null
+"$bin" member add --account "$policy" --email policy-member@example.com --group Users >/dev/null
+"$bin" member add --account "$open" --email policy-member@example.com --group Users >/dev/null
+"$bin" member add --account "$grace" --email policy-grace@example.com --group Users >/dev/null
+"$bin" account set-mfa-policy --account "$grace" --policy all --grace-days 14 >/dev/null
+printf '{"policy": %s, "open": %s, "grace": %s}\n' "$policy" "$open" "$grace" >"$PORTAL_DATA_DIR/accounts.json"
 exec "$bin" serve

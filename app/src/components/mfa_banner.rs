@@ -14,7 +14,7 @@ pub fn MfaDueBanner(
         return ().into_any();
     };
     view! {
-        <div class="notice warning" role="status" data-testid="mfa-grace-banner">
+        <div class="notice caution" role="status" data-testid="mfa-grace-banner">
             <p>
                 {format!("{account_name} requires multi-factor authentication from {deadline}. ")}
                 "Until then you can keep working without it."

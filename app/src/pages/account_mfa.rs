@@ -4,7 +4,7 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{close_modal, show_modal, MfaDueBanner},
-    format::{account_mfa_href, mfa_setup_href},
+    format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS},
     validation::{parse_grace_days, policy_lockout},
     AppError,
@@ -43,7 +43,12 @@ pub fn AccountMfaPage() -> impl IntoView {
                     Ok(s) => view! { <PolicyView settings=s save refocus /> }.into_any(),
                     Err(e) => view! {
                         <h1>"Multi-Factor Authentication"</h1>
-                        <div role="alert" class="notice error"><p>{e.to_string()}</p></div>
+                        <div role="alert" class="notice error"><p>{
+                            match e {
+                                AppError::Forbidden => "Only administrators of this account can manage its multi-factor authentication.".to_string(),
+                                e => e.to_string(),
+                            }
+                        }</p></div>
                         <p><a href="/">"Back to the portal"</a></p>
                     }
                     .into_any(),
@@ -137,17 +142,28 @@ fn ManageDialog(
     let uses_mfa = settings.viewer_uses_mfa;
     let lockout = move || policy_lockout(choice.get(), uses_mfa);
     let account_id = settings.account_id;
-    let setup = mfa_setup_href(account_id, &account_mfa_href(account_id));
+    // Their own set-up, then back here (no account requires it of them yet).
+    let setup = format!(
+        "/profile/security?next={}",
+        url_encode(&account_mfa_href(account_id))
+    );
     let server_error = RwSignal::new(None::<String>);
 
     // Saved: close, and send focus back to "Manage" on the refreshed page.
-    Effect::new(move |_| match save.value().get() {
-        Some(Ok(())) => {
-            refocus.set(true);
-            close_modal(dialog);
+    // Reacts to saves made from this dialog, not to an earlier outcome it was built with.
+    Effect::new(move |seen: Option<usize>| {
+        let version = save.version().get();
+        if seen.is_some_and(|v| v != version) {
+            match save.value().get_untracked() {
+                Some(Ok(())) => {
+                    refocus.set(true);
+                    close_modal(dialog);
+                }
+                Some(Err(e)) => server_error.set(Some(e.to_string())),
+                None => {}
+            }
         }
-        Some(Err(e)) => server_error.set(Some(e.to_string())),
-        None => {}
+        version
     });
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
     let on_close = move |_| {

@@ -323,7 +323,7 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
     assert_eq!(env.scalar(changes).await, 0);
 
     // With MFA on, the administrator can require it.
-    let (mut ada, _, _) = enrolled(&env, "ada@example.com").await;
+    let (mut ada, _, _) = enrolled(env, "ada@example.com").await;
     for bad in ["31", "-1", "2.5", "soon"] {
         let m = invalid(&set_policy(&mut ada, acme, "all", bad).await);
         assert!(m.contains("0 to 30"), "{bad}: {m}");
@@ -423,7 +423,7 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
         .await;
     assert_eq!(json::<Option<String>>(&r), None);
 
-    let (mut c, _, _) = enrolled(&env, "grace@example.com").await;
+    let (mut c, _, _) = enrolled(env, "grace@example.com").await;
     let v: Viewer = json(&c.call("viewer", &[]).await);
     assert_eq!(requirement(&v, acme), MfaRequirement::Met);
     assert!(v.mfa_enabled);
