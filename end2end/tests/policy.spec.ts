@@ -35,7 +35,7 @@ test.describe.serial("account MFA policy", () => {
     test.setTimeout(90_000);
     await signIn(page, ADMIN);
     // The link appears for administrators, on the account's home page.
-    await page.getByRole("link", { name: "Multi-Factor Authentication" }).click();
+    await page.getByRole("link", { name: "Multi-Factor Authentication", exact: true }).click();
     await expect(page).toHaveURL(new RegExp(`/accounts/${ids.policy}/settings/mfa$`));
     await expect(page.getByRole("heading", { level: 1, name: "Multi-Factor Authentication" })).toBeVisible();
     await waitForHydration(page);
@@ -141,7 +141,7 @@ test.describe.serial("account MFA policy", () => {
 
   test("a person who is not an administrator cannot reach the page", async ({ page }) => {
     await signIn(page, GRACE_USER);
-    await expect(page.getByRole("link", { name: "Multi-Factor Authentication" })).toHaveCount(0);
+    await expect(page.getByRole("link", { name: "Multi-Factor Authentication", exact: true })).toHaveCount(0);
     for (const id of [ids.grace, ids.policy]) {
       const response = await page.goto(`/accounts/${id}/settings/mfa`);
       expect(response?.status()).toBe(403);
