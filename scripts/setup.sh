@@ -40,11 +40,11 @@ if [[ "${1:-}" == "--tests" ]]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
   fi
-  wanted=$(node -p "require('./end2end/package.json').devDependencies['@playwright/test']")
-  have=$(node -p "require('./end2end/node_modules/@playwright/test/package.json').version" 2>/dev/null || true)
-  if [[ "$wanted" != "$have" ]]; then
+  # Playwright and oidc-provider (the OpenID Provider of the SSO tests), exactly as locked.
+  if ! cmp -s end2end/package-lock.json end2end/node_modules/.ci-lock.json; then
     say "installing the end2end npm packages (no browser download)"
-    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund &&
+      cp package-lock.json node_modules/.ci-lock.json)
   fi
   if ! trunk --version 2>/dev/null | grep -q '0\.21\.14'; then
     say "installing trunk 0.21.14 (~6 min once)"

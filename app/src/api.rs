@@ -275,3 +275,61 @@ pub async fn set_account_mfa_policy(
     })
     .await
 }
+
+/// Sign-in through the person's organisation: finds the account whose directory owns the
+/// email's domain and sends the browser to that directory.
+#[server(endpoint = "start_sso")]
+pub async fn start_sso(email: String, next: Option<String>) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let (url, cookie) = backend.start_sso(&req, &email, next.as_deref()).await?;
+        crate::ssr::append_set_cookie(&req, &cookie)?;
+        leptos_axum::redirect(&url);
+        Ok(())
+    })
+    .await
+}
+
+/// An account's single sign-on settings (administrators only).
+#[server(endpoint = "account_sso_settings")]
+pub async fn account_sso_settings(
+    account_id: i64,
+) -> Result<crate::models::AccountSsoSettings, AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend.account_sso_settings(&req, account_id).await
+    })
+    .await
+}
+
+/// Saves an account's single sign-on settings (administrators only).
+#[server(endpoint = "save_account_sso")]
+pub async fn save_account_sso(
+    account_id: i64,
+    issuer: String,
+    client_id: String,
+    client_secret: Secret,
+    domains: String,
+    enabled: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let form = crate::ssr::SsoForm {
+            enabled: enabled.is_some(),
+            issuer,
+            client_id,
+            client_secret,
+            domains,
+        };
+        backend.save_account_sso(&req, account_id, form).await
+    })
+    .await
+}
+
+/// "Test connection": the provider's discovery document and keys (administrators only).
+#[server(endpoint = "test_account_sso")]
+pub async fn test_account_sso(
+    account_id: i64,
+) -> Result<crate::models::SsoTestReport, AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend.test_account_sso(&req, account_id).await
+    })
+    .await
+}

@@ -69,6 +69,9 @@ pub enum MfaRequirement {
     Due { deadline: String },
     /// Covered, no MFA, the grace period over: the account's pages are closed to them.
     Blocked,
+    /// This session came through the account's own directory (single sign-on), whose
+    /// settings take precedence over the portal's MFA policy.
+    Directory,
 }
 
 impl MfaRequirement {
@@ -79,6 +82,7 @@ impl MfaRequirement {
             Self::Met => "Required · you use it".into(),
             Self::Due { deadline } => format!("Required from {deadline} · not set up"),
             Self::Blocked => "Required · not set up".into(),
+            Self::Directory => "Handled by your organisation's single sign-on".into(),
         }
     }
 
@@ -453,5 +457,87 @@ pub struct AccountMfaSettings {
 impl AccountMfaSettings {
     pub fn members_using_mfa(&self) -> usize {
         self.members.iter().filter(|m| m.uses_mfa).count()
+    }
+}
+
+/// An account's single sign-on settings as its administrators see them. The client
+/// secret never leaves the server: only whether one is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSsoSettings {
+    pub account_id: i64,
+    pub account_name: String,
+    pub configured: bool,
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub has_client_secret: bool,
+    pub domains: Vec<String>,
+    /// Where the provider must send people back (to register with the provider).
+    pub redirect_uri: String,
+    /// Newest first: (who, when, what).
+    pub history: Vec<SsoChangeInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoChangeInfo {
+    pub by: String,
+    pub at: String,
+    pub summary: String,
+}
+
+/// What "Test connection" found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoTestReport {
+    pub ok: bool,
+    /// One line per check, in order; the last explains a failure exactly.
+    pub lines: Vec<String>,
+}
+
+/// Why a single sign-on came back without signing in: a code in the sign-in page's
+/// address (`/login?sso_error=…`), explained there. Nothing from the provider is echoed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SsoFailure {
+    State,
+    Denied,
+    Provider,
+    Token,
+    NotMember,
+    Disabled,
+}
+
+impl SsoFailure {
+    pub const ALL: [SsoFailure; 6] = [
+        Self::State,
+        Self::Denied,
+        Self::Provider,
+        Self::Token,
+        Self::NotMember,
+        Self::Disabled,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::State => "state",
+            Self::Denied => "denied",
+            Self::Provider => "provider",
+            Self::Token => "token",
+            Self::NotMember => "not_member",
+            Self::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.code() == code)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::State => "That single sign-on attempt expired or was not started in this browser. Please try again.",
+            Self::Denied => "Sign-in was cancelled or refused at your organisation's sign-in page.",
+            Self::Provider => "Your organisation's sign-in service could not complete the sign-in. Try again later, or sign in with your password.",
+            Self::Token => "The answer from your organisation's sign-in service could not be verified, so you were not signed in.",
+            Self::NotMember => "Your organisation's directory knows you, but you are not a member of its account in Connect Portal. Ask an administrator of that account to add you.",
+            Self::Disabled => "Single sign-on is no longer enabled for that account. Sign in with your email and password.",
+        }
     }
 }

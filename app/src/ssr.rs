@@ -5,7 +5,7 @@
 use crate::{
     error::AppError,
     models::{
-        AccountMfaSettings, GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes,
+        AccountMfaSettings, AccountSsoSettings, GeneralSettings, SsoTestReport, MfaEnrolment, MfaStatus, RecoveryCodes,
         SecurityEventInfo, SessionsPage, Viewer,
     },
     Secret,
@@ -53,6 +53,9 @@ pub struct SessionRef {
     pub user_id: i64,
     /// The account active in this session (not yet checked against memberships).
     pub active_account_id: Option<i64>,
+    /// The account whose directory authenticated this session (single sign-on): its
+    /// portal MFA policy yields to the directory.
+    pub sso_account_id: Option<i64>,
 }
 
 /// The server's operations, as the UI's server functions need them. Every method acts
@@ -77,6 +80,15 @@ pub trait Backend: Send + Sync + 'static {
         code: &str,
         recovery: bool,
     ) -> Result<Vec<String>, AppError>;
+    /// Starts a sign-in through the directory of the account owning the email's domain.
+    /// Returns the provider's authorization URL and the `Set-Cookie` value binding the
+    /// attempt to this browser.
+    async fn start_sso(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        next: Option<&str>,
+    ) -> Result<(String, String), AppError>;
     /// Ends the current session. Returns the `Set-Cookie` value that clears the cookie.
     async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError>;
     /// Makes one of the person's accounts the active account of this session. Returns
@@ -142,6 +154,27 @@ pub trait Backend: Send + Sync + 'static {
         grace_days: &str,
     ) -> Result<(), AppError>;
 
+    /// An account's single sign-on settings (administrators only; never the secret).
+    async fn account_sso_settings(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<AccountSsoSettings, AppError>;
+    /// Saves an account's single sign-on settings (administrators only). An empty
+    /// `client_secret` keeps the stored one.
+    async fn save_account_sso(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        form: SsoForm,
+    ) -> Result<(), AppError>;
+    /// Fetches the provider's discovery document and keys and reports what it found.
+    async fn test_account_sso(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<SsoTestReport, AppError>;
+
     /// Whether MFA is on, since when, recovery codes left, elevation left.
     async fn mfa_status(&self, req: &RequestInfo) -> Result<MfaStatus, AppError>;
     /// Re-authenticates with the current password for a few minutes.
@@ -180,6 +213,16 @@ pub struct GeneralUpdate {
     pub date_format: String,
     pub time_format: String,
     pub news_opt_in: bool,
+}
+
+/// The single sign-on form, as submitted.
+#[derive(Debug, Clone)]
+pub struct SsoForm {
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub domains: String,
 }
 
 /// A password change, as submitted.

@@ -246,3 +246,63 @@ mod policy_tests {
         assert!(policy_lockout(MfaPolicy::All, true).is_none());
     }
 }
+
+/// Most email domains one account's directory may claim.
+pub const MAX_SSO_DOMAINS: usize = 20;
+
+/// Parses the email domains of an account's directory, typed as a list separated by
+/// commas, spaces or new lines: lower-cased, de-duplicated, each a plausible host name.
+pub fn parse_domains(value: &str) -> Result<Vec<String>, String> {
+    let mut domains: Vec<String> = Vec::new();
+    for raw in value.split(|c: char| c == ',' || c.is_whitespace()) {
+        let d = raw.trim().trim_start_matches('@').to_ascii_lowercase();
+        if d.is_empty() {
+            continue;
+        }
+        let labels_ok = d.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+        if !d.contains('.') || d.len() > 253 || !labels_ok {
+            return Err(format!("\"{raw}\" is not an email domain such as example.com."));
+        }
+        if !domains.contains(&d) {
+            domains.push(d);
+        }
+    }
+    if domains.is_empty() {
+        return Err("Enter at least one email domain, such as example.com.".into());
+    }
+    if domains.len() > MAX_SSO_DOMAINS {
+        return Err(format!("At most {MAX_SSO_DOMAINS} email domains."));
+    }
+    Ok(domains)
+}
+
+/// The domain of an email address, lower-cased.
+pub fn email_domain(email: &str) -> Option<String> {
+    let (_, domain) = email.trim().rsplit_once('@')?;
+    (!domain.is_empty()).then(|| domain.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod domain_tests {
+    use super::*;
+
+    #[test]
+    fn domains_are_parsed_and_checked() {
+        assert_eq!(
+            parse_domains("Partner.test, @other.test\nPARTNER.test"),
+            Ok(vec!["partner.test".to_string(), "other.test".to_string()])
+        );
+        assert!(parse_domains("").is_err());
+        assert!(parse_domains("localhost").is_err());
+        assert!(parse_domains("bad_domain.com").is_err());
+        assert!(parse_domains("-a.com").is_err());
+        assert_eq!(email_domain("Sam@Partner.Test"), Some("partner.test".into()));
+        assert_eq!(email_domain("nobody"), None);
+    }
+}

@@ -6,15 +6,63 @@ use crate::{
     backend::internal,
     directory,
     display::TimeDisplay,
+    oidc,
     policy::{self, PolicyError},
+    sso::{self, SsoError},
     state::AppState,
 };
 use app::{
-    models::{AccountMfaSettings, MemberCompliance, MfaPolicy, PolicyChangeInfo},
-    ssr::RequestInfo,
-    validation::{parse_grace_days, policy_lockout},
+    models::{
+        AccountMfaSettings, AccountSsoSettings, MemberCompliance, MfaPolicy, PolicyChangeInfo,
+        SsoChangeInfo, SsoTestReport,
+    },
+    ssr::{RequestInfo, SsoForm},
+    validation::{parse_domains, parse_grace_days, policy_lockout},
     AppError,
 };
+
+/// Single sign-on settings that passed validation.
+pub struct ValidSso {
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub domains: Vec<String>,
+}
+
+impl std::fmt::Debug for ValidSso {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidSso")
+            .field("enabled", &self.enabled)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field("domains", &self.domains)
+            .finish()
+    }
+}
+
+/// Checks the form; the same rules apply to the CLI.
+pub fn validate_sso(form: &SsoForm) -> Result<ValidSso, String> {
+    let issuer = oidc::normalize_issuer(&form.issuer).map_err(|_| {
+        "The issuer URL must be an absolute https:// address, such as https://login.example.com.".to_string()
+    })?;
+    let client_id = form.client_id.trim();
+    if client_id.is_empty() || client_id.len() > 255 {
+        return Err("Enter the client ID the provider gave you (at most 255 characters).".into());
+    }
+    let secret = form.client_secret.expose().trim();
+    if secret.len() > 1024 {
+        return Err("The client secret is too long (at most 1024 characters).".into());
+    }
+    Ok(ValidSso {
+        enabled: form.enabled,
+        issuer,
+        client_id: client_id.to_string(),
+        client_secret: (!secret.is_empty()).then(|| secret.to_string()),
+        domains: parse_domains(&form.domains)?,
+    })
+}
 
 /// A validated administrator acting on one account.
 pub struct AccountAdmin<'a> {
@@ -41,8 +89,9 @@ impl AppState {
             tracing::info!(request_id = %req.request_id, user_id = s.user_id, account_id, "account administration refused");
             return Err(AppError::Forbidden);
         }
-        let blocked = policy::blocks(&self.db, s.user_id, account_id, self.now())
-            .await
+        let blocked =
+            policy::blocks_session(&self.db, s.user_id, s.sso_account_id, account_id, self.now())
+                .await
             .map_err(|e| internal(req, e))?;
         if blocked {
             return Err(AppError::Invalid(
@@ -65,6 +114,19 @@ impl AppState {
         self.account_admin(req, account_id)
             .await?
             .mfa_settings()
+            .await
+    }
+
+    pub(crate) async fn save_account_sso_for(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        form: SsoForm,
+    ) -> Result<(), AppError> {
+        let valid = validate_sso(&form).map_err(AppError::Invalid)?;
+        self.account_admin(req, account_id)
+            .await?
+            .save_sso(valid)
             .await
     }
 
@@ -93,6 +155,128 @@ impl AppState {
 impl AccountAdmin<'_> {
     fn internal(&self, err: impl std::fmt::Display) -> AppError {
         internal(self.req, err)
+    }
+
+    /// How the administrator appears in change histories: "Name (email)".
+    async fn label(&self) -> Result<String, AppError> {
+        let (name, email) = directory::user_identity(&self.state.db, self.user_id)
+            .await
+            .map_err(|e| self.internal(e))?
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(format!("{name} ({email})"))
+    }
+
+    /// The single sign-on settings, without the secret.
+    pub async fn sso_settings(&self) -> Result<AccountSsoSettings, AppError> {
+        let db = &self.state.db;
+        let display = self.display().await?;
+        let account = policy::load(db, self.account_id)
+            .await
+            .map_err(|e| self.internal(e))?
+            .ok_or(AppError::Forbidden)?;
+        let config = sso::load(db, self.account_id)
+            .await
+            .map_err(|e| self.internal(e))?;
+        let history = sso::history(db, self.account_id)
+            .await
+            .map_err(|e| self.internal(e))?;
+        Ok(AccountSsoSettings {
+            account_id: self.account_id,
+            account_name: account.account_name,
+            configured: config.is_some(),
+            enabled: config.as_ref().is_some_and(|c| c.enabled),
+            issuer: config.as_ref().map(|c| c.issuer.clone()).unwrap_or_default(),
+            client_id: config
+                .as_ref()
+                .map(|c| c.client_id.clone())
+                .unwrap_or_default(),
+            has_client_secret: config.is_some(),
+            domains: config.map(|c| c.domains).unwrap_or_default(),
+            redirect_uri: self.state.sso_redirect_uri(),
+            history: history
+                .into_iter()
+                .map(|c| SsoChangeInfo {
+                    by: c.by,
+                    at: display.format(c.at),
+                    summary: c.summary,
+                })
+                .collect(),
+        })
+    }
+
+    /// Saves validated single sign-on settings and records the change.
+    pub async fn save_sso(&self, form: ValidSso) -> Result<(), AppError> {
+        let label = self.label().await?;
+        let result = sso::save(
+            &self.state.db,
+            &self.state.secret_key,
+            self.state.rng.as_ref(),
+            self.account_id,
+            sso::SsoUpdate {
+                enabled: form.enabled,
+                issuer: &form.issuer,
+                client_id: &form.client_id,
+                client_secret: form.client_secret.as_deref(),
+                domains: &form.domains,
+            },
+            Some(self.user_id),
+            &label,
+            self.state.now(),
+        )
+        .await;
+        match result {
+            Ok(()) => {
+                tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, enabled = form.enabled, "single sign-on settings saved");
+                Ok(())
+            }
+            Err(e @ SsoError::DomainTaken(_)) => Err(AppError::Invalid(format!(
+                "The email domain {} already belongs to another account's single sign-on.",
+                match &e {
+                    SsoError::DomainTaken(d) => d.as_str(),
+                    _ => "",
+                }
+            ))),
+            Err(SsoError::SecretMissing) => Err(AppError::Invalid(
+                "Enter the client secret the provider gave you.".into(),
+            )),
+            Err(e) => Err(self.internal(e)),
+        }
+    }
+
+    /// "Test connection": discovery and keys, reported step by step.
+    pub async fn test_sso(&self) -> Result<SsoTestReport, AppError> {
+        let config = sso::load(&self.state.db, self.account_id)
+            .await
+            .map_err(|e| self.internal(e))?
+            .ok_or_else(|| AppError::Invalid("Save the settings first, then test them.".into()))?;
+        let http = &self.state.http;
+        let mut lines = vec![format!("Issuer: {}", config.issuer)];
+        let d = match oidc::discover(http, &config.issuer).await {
+            Ok(d) => d,
+            Err(e) => {
+                lines.push(format!("Discovery failed: {e}."));
+                return Ok(SsoTestReport { ok: false, lines });
+            }
+        };
+        lines.push(format!(
+            "Discovery document found: authorization at {}, tokens at {}.",
+            d.authorization_endpoint, d.token_endpoint
+        ));
+        match oidc::fetch_keys(http, &d).await {
+            Ok(keys) => {
+                let n = keys.rs256_keys().count();
+                lines.push(format!(
+                    "Signing keys found at {}: {n} RS256 key{}.",
+                    d.jwks_uri,
+                    if n == 1 { "" } else { "s" }
+                ));
+                Ok(SsoTestReport { ok: true, lines })
+            }
+            Err(e) => {
+                lines.push(format!("Keys failed: {e}."));
+                Ok(SsoTestReport { ok: false, lines })
+            }
+        }
     }
 
     async fn display(&self) -> Result<TimeDisplay, AppError> {
@@ -175,11 +359,7 @@ impl AccountAdmin<'_> {
         if current.policy == policy && current.grace_days == grace_days {
             return Ok(()); // nothing to change, nothing to record
         }
-        let (name, email) = directory::user_identity(db, self.user_id)
-            .await
-            .map_err(|e| self.internal(e))?
-            .ok_or(AppError::Unauthenticated)?;
-        let label = format!("{name} ({email})");
+        let label = self.label().await?;
         match policy::set(
             db,
             self.account_id,

@@ -10,10 +10,10 @@ use crate::{
 };
 use app::{
     models::{
-        AccountMfaSettings, GeneralSettings, MfaEnrolment, MfaStatus, RecoveryCodes,
+        AccountMfaSettings, AccountSsoSettings, GeneralSettings, SsoTestReport, MfaEnrolment, MfaStatus, RecoveryCodes,
         SecurityEventInfo, SessionsPage, Viewer,
     },
-    ssr::{Backend, GeneralUpdate, PasswordChange, RequestInfo, SessionRef, SignInOutcome},
+    ssr::{Backend, GeneralUpdate, SsoForm, PasswordChange, RequestInfo, SessionRef, SignInOutcome},
     validation::normalize_email,
     AppError, Secret,
 };
@@ -37,13 +37,18 @@ impl AppState {
         req: &RequestInfo,
         user_id: i64,
         mfa_verified: bool,
+        sso_account_id: Option<i64>,
         detail: Option<&str>,
     ) -> Result<String, AppError> {
         let now = self.now();
         let (ip, ua) = (req.ip.as_deref(), req.user_agent.as_deref());
-        let account = sessions::initial_account(&self.db, user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        // Through an account's directory, that account is the one to work in.
+        let account = match sso_account_id {
+            Some(a) => Some(a),
+            None => sessions::initial_account(&self.db, user_id)
+                .await
+                .map_err(|e| internal(req, e))?,
+        };
         let (token, session_id) = sessions::create(
             &self.db,
             self.rng.as_ref(),
@@ -54,6 +59,7 @@ impl AppState {
                 ip,
                 user_agent: ua,
                 mfa_verified,
+                sso_account_id,
             },
             now,
         )
@@ -105,7 +111,7 @@ impl Backend for AppState {
         let (prefs, _) = self.display_for(req, s.user_id).await?;
         let display = crate::display::TimeDisplay::new(&prefs);
         let memberships =
-            directory::memberships(&self.db, s.user_id, mfa_enabled, self.now(), &display)
+            directory::memberships(&self.db, s.user_id, mfa_enabled, s.sso_account_id, self.now(), &display)
                 .await
                 .map_err(|e| internal(req, e))?;
         let active_account_id = s
@@ -206,7 +212,7 @@ impl Backend for AppState {
                 &token,
             )));
         }
-        let cookie = self.start_session(req, user_id, false, None).await?;
+        let cookie = self.start_session(req, user_id, false, None, None).await?;
         Ok(SignInOutcome::SignedIn(cookie))
     }
 
@@ -250,8 +256,14 @@ impl Backend for AppState {
             return Err(AppError::Unauthenticated);
         }
         // The account is active now; if it requires MFA of this person, set-up comes first.
-        let blocked = crate::policy::blocks(&self.db, s.user_id, account_id, self.now())
-            .await
+        let blocked = crate::policy::blocks_session(
+            &self.db,
+            s.user_id,
+            s.sso_account_id,
+            account_id,
+            self.now(),
+        )
+        .await
             .map_err(|e| internal(req, e))?;
         Ok(blocked.then(|| crate::policy::setup_path(account_id, "/")))
     }
@@ -309,6 +321,40 @@ impl Backend for AppState {
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError> {
         self.security_activity_for(req).await
+    }
+
+    async fn start_sso(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        next: Option<&str>,
+    ) -> Result<(String, String), AppError> {
+        self.start_sso_for(req, email, next).await
+    }
+
+    async fn account_sso_settings(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<AccountSsoSettings, AppError> {
+        self.account_admin(req, account_id).await?.sso_settings().await
+    }
+
+    async fn save_account_sso(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        form: SsoForm,
+    ) -> Result<(), AppError> {
+        self.save_account_sso_for(req, account_id, form).await
+    }
+
+    async fn test_account_sso(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+    ) -> Result<SsoTestReport, AppError> {
+        self.account_admin(req, account_id).await?.test_sso().await
     }
 
     async fn account_mfa_settings(

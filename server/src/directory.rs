@@ -223,6 +223,7 @@ pub async fn memberships(
     db: &Db,
     user_id: i64,
     uses_mfa: bool,
+    sso_account_id: Option<i64>,
     now: i64,
     display: &crate::display::TimeDisplay,
 ) -> Result<Vec<Membership>, sqlx::Error> {
@@ -251,15 +252,21 @@ pub async fn memberships(
                 grace_days: r.try_get("grace_days")?,
                 changed_at: r.try_get("changed_at")?,
             };
+            let account_id: i64 = r.try_get("account_id")?;
+            let mfa = if sso_account_id == Some(account_id) {
+                app::models::MfaRequirement::Directory
+            } else {
+                terms.requirement(is_admin, r.try_get("joined_at")?, uses_mfa, now, display)
+            };
             Ok(Membership {
-                account_id: r.try_get("account_id")?,
+                account_id,
                 account_name: r.try_get("account_name")?,
                 kind: AccountKind::parse(&kind).ok_or_else(|| {
                     sqlx::Error::Decode(format!("unknown account kind {kind:?}").into())
                 })?,
                 group_name: r.try_get("group_name")?,
                 is_admin,
-                mfa: terms.requirement(is_admin, r.try_get("joined_at")?, uses_mfa, now, display),
+                mfa,
             })
         })
         .collect()

@@ -251,6 +251,22 @@ pub fn setup_path(account_id: i64, next: &str) -> String {
     format!("/profile/security?mfa_required={account_id}&next={next}")
 }
 
+/// [`blocks`] for a session: a session authenticated by an account's own directory
+/// (single sign-on) is never blocked by that account's portal policy; the directory
+/// decides. Other accounts' policies still apply.
+pub async fn blocks_session(
+    db: &Db,
+    user_id: i64,
+    sso_account_id: Option<i64>,
+    account_id: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    if sso_account_id == Some(account_id) {
+        return Ok(false);
+    }
+    blocks(db, user_id, account_id, now).await
+}
+
 /// Is the person an administrator of the account?
 pub async fn is_admin(db: &Db, user_id: i64, account_id: i64) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(

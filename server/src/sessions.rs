@@ -66,6 +66,8 @@ pub struct Session {
     pub id: i64,
     pub user_id: i64,
     pub active_account_id: Option<i64>,
+    /// The account whose directory authenticated this session (single sign-on).
+    pub sso_account_id: Option<i64>,
 }
 
 /// Who a new session is for and where it comes from.
@@ -77,6 +79,8 @@ pub struct NewSession<'a> {
     pub user_agent: Option<&'a str>,
     /// The person passed the code step (or enrolled) in this session.
     pub mfa_verified: bool,
+    /// Signed in through this account's directory.
+    pub sso_account_id: Option<i64>,
 }
 
 /// Starts a session and returns its token and id.
@@ -93,13 +97,14 @@ pub async fn create(
         ip,
         user_agent,
         mfa_verified,
+        sso_account_id,
     } = new;
     let token = Token::generate(rng);
     let lifetime = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let row = sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, active_account_id, created_at, last_seen_at, \
-                               expires_at, ip, user_agent, mfa_verified_at) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) RETURNING id",
+                               expires_at, ip, user_agent, mfa_verified_at, sso_account_id) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(token.hash())
     .bind(user_id)
@@ -109,6 +114,7 @@ pub async fn create(
     .bind(ip)
     .bind(user_agent.map(|ua| truncate(ua, 512)))
     .bind(mfa_verified.then_some(now))
+    .bind(sso_account_id)
     .fetch_one(db.pool())
     .await?;
     Ok((token, row.try_get("id")?))
@@ -130,7 +136,7 @@ pub async fn resolve(
     now: i64,
 ) -> Result<Option<Session>, sqlx::Error> {
     let Some(row) = sqlx::query(
-        "SELECT id, user_id, active_account_id, last_seen_at, expires_at FROM sessions \
+        "SELECT id, user_id, active_account_id, sso_account_id, last_seen_at, expires_at FROM sessions \
          WHERE token_hash = $1 AND ended_at IS NULL",
     )
     .bind(token.hash())
@@ -160,6 +166,7 @@ pub async fn resolve(
         id,
         user_id: row.try_get("user_id")?,
         active_account_id: row.try_get("active_account_id")?,
+        sso_account_id: row.try_get("sso_account_id")?,
     }))
 }
 
@@ -500,4 +507,44 @@ fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
+}
+
+fn sso_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_sso"
+    } else {
+        "portal_sso"
+    }
+}
+
+/// `Set-Cookie` binding a single sign-on attempt to this browser: its `state`, for as
+/// long as the attempt may take. SameSite=Lax so that it comes back on the provider's
+/// top-level redirect.
+pub fn sso_state_cookie(config: &Config, state: &str) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}={state}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        sso_cookie_name(config),
+        crate::sso::REQUEST_TTL_MS / 1000
+    )
+}
+
+pub fn clear_sso_state_cookie(config: &Config) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        sso_cookie_name(config)
+    )
+}
+
+pub fn sso_state_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
+    cookie_value(headers, sso_cookie_name(config))
 }

@@ -22,6 +22,8 @@ pub struct AppState {
     /// Encrypts TOTP secrets at rest.
     pub secret_key: SecretKey,
     pub leptos: LeptosOptions,
+    /// Talks to OpenID Providers (bounded time, no silent redirects).
+    pub http: reqwest::Client,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +77,7 @@ impl AppState {
             passwords,
             secret_key,
             leptos,
+            http: crate::oidc::http_client(),
         })
     }
 

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/sso/callback", get(sso_callback))
         .route("/api/{*fn_name}", get(server_fns.clone()).post(server_fns))
         .leptos_routes_with_context(
             &state,
@@ -66,6 +67,30 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The provider sends the person back here after signing in at their directory.
+async fn sso_callback(
+    State(state): State<AppState>,
+    axum::Extension(info): axum::Extension<RequestInfo>,
+    axum::extract::Query(callback): axum::extract::Query<crate::sso_flow::Callback>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let cookie = sessions::sso_state_from_headers(&state.config, &headers);
+    let (cookies, target) = match state.finish_sso(&info, callback, cookie).await {
+        Ok(done) => done,
+        Err(failure) => (
+            vec![sessions::clear_sso_state_cookie(&state.config)],
+            format!("/login?sso_error={}", failure.code()),
+        ),
+    };
+    let mut response = Redirect::to(&target).into_response();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(&c) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
 /// Static files (`/pkg/…`, icons, manifest) are recognised by a file extension in the
 /// last path segment; they need no session.
 fn is_static(path: &str) -> bool {
@@ -77,7 +102,10 @@ fn is_static(path: &str) -> bool {
 }
 
 fn is_public_page(path: &str) -> bool {
-    matches!(path, "/login" | "/login/code" | "/healthz" | "/readyz")
+    matches!(
+        path,
+        "/login" | "/login/code" | "/sso/callback" | "/healthz" | "/readyz"
+    )
 }
 
 /// The account a page belongs to: `/accounts/{id}/…` names it; the home page shows the
@@ -184,6 +212,7 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
                 session_id: s.id,
                 user_id: s.user_id,
                 active_account_id: s.active_account_id,
+                sso_account_id: s.sso_account_id,
             }),
         };
         let is_page = !path.starts_with("/api/") && !is_public_page(&path);
@@ -220,8 +249,14 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
             let blocked = match (&session, page_request && is_page) {
                 (Some(s), true) => match account_page(&path, s.active_account_id) {
                     Some(account) => {
-                        match crate::policy::blocks(&state.db, s.user_id, account, state.now())
-                            .await
+                        match crate::policy::blocks_session(
+                            &state.db,
+                            s.user_id,
+                            s.sso_account_id,
+                            account,
+                            state.now(),
+                        )
+                        .await
                         {
                             Ok(true) => Some(account),
                             Ok(false) => None,

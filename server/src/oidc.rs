@@ -1,0 +1,433 @@
+//! OpenID Connect relying party: discovery, keys, the authorization code flow with PKCE,
+//! and ID token verification (RS256 signature, issuer, audience, expiry, nonce).
+//!
+//! Only what the portal needs, written against the OpenID Connect Core and Discovery
+//! specifications; tested against the certified `oidc-provider`.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// How far clocks may disagree when checking `exp` and `iat`.
+pub const CLOCK_SKEW_SECS: i64 = 60;
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What went wrong, in words an administrator can act on. Never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OidcError {
+    #[error("the issuer URL must be an absolute https URL without query or fragment")]
+    BadIssuerUrl,
+    #[error("could not reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("{url} answered HTTP {status}")]
+    HttpStatus { url: String, status: u16 },
+    #[error("{url} did not return a valid {what}: {reason}")]
+    BadDocument {
+        url: String,
+        what: &'static str,
+        reason: String,
+    },
+    #[error("the discovery document names the issuer {found}, not {expected}")]
+    IssuerMismatch { expected: String, found: String },
+    #[error("the provider does not offer {0}")]
+    Unsupported(&'static str),
+    #[error("the provider's keys contain no RSA signing key for RS256")]
+    NoUsableKey,
+    #[error("the token endpoint refused the code: {0}")]
+    TokenRefused(String),
+    #[error("the ID token is invalid: {0}")]
+    InvalidToken(&'static str),
+}
+
+/// The parts of the discovery document the portal uses.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Discovery {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    #[serde(default)]
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+}
+
+/// One JSON Web Key (RSA public parameters only).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default)]
+    pub alg: Option<String>,
+    #[serde(default, rename = "use")]
+    pub use_: Option<String>,
+    #[serde(default)]
+    pub n: Option<String>,
+    #[serde(default)]
+    pub e: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+impl Jwks {
+    /// Keys usable to verify RS256 signatures.
+    pub fn rs256_keys(&self) -> impl Iterator<Item = &Jwk> {
+        self.keys.iter().filter(|k| {
+            k.kty == "RSA"
+                && k.n.is_some()
+                && k.e.is_some()
+                && k.alg.as_deref().is_none_or(|a| a == "RS256")
+                && k.use_.as_deref().is_none_or(|u| u == "sig")
+        })
+    }
+}
+
+/// An HTTP client for talking to providers: bounded time, no redirects followed
+/// silently to other hosts.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Connect Portal")
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Checks an issuer URL as typed by an administrator and returns it normalised (no
+/// trailing slash, which the discovery document's `issuer` must match exactly).
+pub fn normalize_issuer(issuer: &str) -> Result<String, OidcError> {
+    let trimmed = issuer.trim().trim_end_matches('/');
+    let url = url::Url::parse(trimmed).map_err(|_| OidcError::BadIssuerUrl)?;
+    // https, as OpenID Connect requires; plain http only on this machine's loopback.
+    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
+        || url.host_str().is_none()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(OidcError::BadIssuerUrl);
+    }
+    Ok(trimmed.to_string())
+}
+
+fn unreachable(url: &str, e: &reqwest::Error) -> OidcError {
+    let reason = if e.is_timeout() {
+        "no answer in time".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    OidcError::Unreachable {
+        url: url.to_string(),
+        reason,
+    }
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    what: &'static str,
+) -> Result<T, OidcError> {
+    let r = http.get(url).send().await.map_err(|e| unreachable(url, &e))?;
+    if !r.status().is_success() {
+        return Err(OidcError::HttpStatus {
+            url: url.to_string(),
+            status: r.status().as_u16(),
+        });
+    }
+    let bytes = r.bytes().await.map_err(|e| unreachable(url, &e))?;
+    serde_json::from_slice(&bytes).map_err(|e| OidcError::BadDocument {
+        url: url.to_string(),
+        what,
+        reason: e.to_string(),
+    })
+}
+
+/// Fetches and checks the discovery document of `issuer` (already normalised).
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, OidcError> {
+    let url = format!("{issuer}/.well-known/openid-configuration");
+    let d: Discovery = get_json(http, &url, "discovery document").await?;
+    if d.issuer != issuer {
+        return Err(OidcError::IssuerMismatch {
+            expected: issuer.to_string(),
+            found: d.issuer,
+        });
+    }
+    if !d.code_challenge_methods_supported.is_empty()
+        && !d.code_challenge_methods_supported.iter().any(|m| m == "S256")
+    {
+        return Err(OidcError::Unsupported("PKCE with S256"));
+    }
+    if !d.id_token_signing_alg_values_supported.is_empty()
+        && !d
+            .id_token_signing_alg_values_supported
+            .iter()
+            .any(|a| a == "RS256")
+    {
+        return Err(OidcError::Unsupported("RS256-signed ID tokens"));
+    }
+    Ok(d)
+}
+
+pub async fn fetch_keys(http: &reqwest::Client, d: &Discovery) -> Result<Jwks, OidcError> {
+    let jwks: Jwks = get_json(http, &d.jwks_uri, "key set").await?;
+    if jwks.rs256_keys().next().is_none() {
+        return Err(OidcError::NoUsableKey);
+    }
+    Ok(jwks)
+}
+
+/// The PKCE S256 challenge of a verifier.
+pub fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// The authorization request URL (code flow, PKCE S256, state and nonce).
+pub fn authorization_url(
+    d: &Discovery,
+    client_id: &str,
+    redirect_uri: &str,
+    state: &str,
+    nonce: &str,
+    verifier: &str,
+    login_hint: &str,
+) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid email profile")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("nonce", nonce)
+        .append_pair("code_challenge", &pkce_challenge(verifier))
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("login_hint", login_hint)
+        .finish();
+    let sep = if d.authorization_endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    format!("{}{sep}{query}", d.authorization_endpoint)
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    id_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct TokenError {
+    error: String,
+}
+
+/// Exchanges the authorization code for tokens; returns the ID token.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    d: &Discovery,
+    client_id: &str,
+    client_secret: &str,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> Result<String, OidcError> {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    // client_secret_basic unless the provider only takes client_secret_post.
+    let post_only = !d.token_endpoint_auth_methods_supported.is_empty()
+        && !d
+            .token_endpoint_auth_methods_supported
+            .iter()
+            .any(|m| m == "client_secret_basic")
+        && d.token_endpoint_auth_methods_supported
+            .iter()
+            .any(|m| m == "client_secret_post");
+    let mut request = http.post(&d.token_endpoint);
+    if post_only {
+        form.push(("client_id", client_id));
+        form.push(("client_secret", client_secret));
+    } else {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        request = request.basic_auth(enc(client_id), Some(enc(client_secret)));
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    let r = request
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| unreachable(&d.token_endpoint, &e))?;
+    let status = r.status();
+    let bytes = r
+        .bytes()
+        .await
+        .map_err(|e| unreachable(&d.token_endpoint, &e))?;
+    if !status.is_success() {
+        let reason = serde_json::from_slice::<TokenError>(&bytes)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
+        return Err(OidcError::TokenRefused(reason));
+    }
+    serde_json::from_slice::<TokenResponse>(&bytes)
+        .ok()
+        .and_then(|t| t.id_token)
+        .ok_or(OidcError::TokenRefused("no ID token in the answer".into()))
+}
+
+/// The verified claims the portal uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityClaims {
+    pub subject: String,
+    pub email: String,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: Audience,
+    exp: i64,
+    iat: i64,
+    #[serde(default)]
+    nonce: Option<String>,
+    #[serde(default)]
+    azp: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// What the verifier expects of an ID token.
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub nonce: &'a str,
+    /// Seconds since the epoch.
+    pub now: i64,
+}
+
+fn verify_rs256(key: &Jwk, message: &[u8], signature: &[u8]) -> bool {
+    use rsa::{pkcs1v15::VerifyingKey, signature::Verifier, BigUint, RsaPublicKey};
+    let decode = |v: &Option<String>| v.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
+    let (Some(n), Some(e)) = (decode(&key.n), decode(&key.e)) else {
+        return false;
+    };
+    let Ok(public) = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
+    else {
+        return false;
+    };
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(public)
+        .verify(message, &signature)
+        .is_ok()
+}
+
+/// Verifies an ID token: RS256 signature by one of the provider's keys, issuer, audience
+/// (and authorized party), expiry and issue time within the clock skew, the nonce, and a
+/// verified email.
+pub fn verify_id_token(
+    token: &str,
+    keys: &Jwks,
+    expected: Expected<'_>,
+) -> Result<IdentityClaims, OidcError> {
+    let bad = OidcError::InvalidToken;
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad("not a signed JWT"));
+    };
+    let header: Header = URL_SAFE_NO_PAD
+        .decode(h)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(bad("unreadable header"))?;
+    if header.alg != "RS256" {
+        return Err(bad("unexpected signature algorithm"));
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad("unreadable signature"))?;
+    let message = &token.as_bytes()[..h.len() + 1 + p.len()];
+    let signed = keys
+        .rs256_keys()
+        .filter(|k| match (&header.kid, &k.kid) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        })
+        .any(|k| verify_rs256(k, message, &signature));
+    if !signed {
+        return Err(bad("signature does not verify"));
+    }
+    let claims: Claims = URL_SAFE_NO_PAD
+        .decode(p)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or(bad("unreadable claims"))?;
+    if claims.iss != expected.issuer {
+        return Err(bad("wrong issuer"));
+    }
+    let audiences = match &claims.aud {
+        Audience::One(a) => vec![a.as_str()],
+        Audience::Many(v) => v.iter().map(String::as_str).collect(),
+    };
+    if !audiences.contains(&expected.client_id) {
+        return Err(bad("issued for another client"));
+    }
+    if audiences.len() > 1 && claims.azp.as_deref() != Some(expected.client_id) {
+        return Err(bad("issued for another client"));
+    }
+    if expected.now >= claims.exp + CLOCK_SKEW_SECS {
+        return Err(bad("expired"));
+    }
+    if claims.iat > expected.now + CLOCK_SKEW_SECS {
+        return Err(bad("issued in the future"));
+    }
+    if claims.nonce.as_deref() != Some(expected.nonce) {
+        return Err(bad("wrong nonce"));
+    }
+    let email = match (claims.email, claims.email_verified) {
+        (Some(e), Some(true)) => e,
+        _ => return Err(bad("no verified email")),
+    };
+    Ok(IdentityClaims {
+        subject: claims.sub,
+        email,
+        name: claims.name,
+    })
+}

@@ -1,0 +1,354 @@
+//! Single sign-on settings per account, and the authorization requests in flight.
+
+use crate::{
+    db::{is_unique_violation, Db},
+    env::{random_hex, Random},
+    secret_key::SecretKey,
+};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// How long a person has to come back from their directory.
+pub const REQUEST_TTL_MS: i64 = 10 * 60 * 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    #[error("the email domain {0} already belongs to another account's single sign-on")]
+    DomainTaken(String),
+    #[error("there is no account with id {0}")]
+    UnknownAccount(i64),
+    #[error("a client secret is needed")]
+    SecretMissing,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// An account's settings, without the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoConfig {
+    pub account_id: i64,
+    pub enabled: bool,
+    pub issuer: String,
+    pub client_id: String,
+    pub domains: Vec<String>,
+}
+
+/// A change to save. `client_secret: None` keeps the stored secret.
+pub struct SsoUpdate<'a> {
+    pub enabled: bool,
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: Option<&'a str>,
+    pub domains: &'a [String],
+}
+
+fn aad(account_id: i64) -> Vec<u8> {
+    format!("sso-client-secret:{account_id}").into_bytes()
+}
+
+pub async fn load(db: &Db, account_id: i64) -> Result<Option<SsoConfig>, sqlx::Error> {
+    let Some(row) =
+        sqlx::query("SELECT enabled, issuer, client_id FROM account_sso WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_optional(db.pool())
+            .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(SsoConfig {
+        account_id,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        issuer: row.try_get("issuer")?,
+        client_id: row.try_get("client_id")?,
+        domains: domains(db, account_id).await?,
+    }))
+}
+
+async fn domains(db: &Db, account_id: i64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query("SELECT domain FROM account_sso_domains WHERE account_id = $1 ORDER BY domain")
+        .bind(account_id)
+        .fetch_all(db.pool())
+        .await?
+        .into_iter()
+        .map(|r| r.try_get("domain"))
+        .collect()
+}
+
+/// The decrypted client secret, for the token request only.
+pub async fn client_secret(
+    db: &Db,
+    key: &SecretKey,
+    account_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
+    let row = sqlx::query("SELECT client_secret FROM account_sso WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let encoded: String = row.try_get("client_secret")?;
+    let plain = key
+        .decrypt(&encoded, &aad(account_id))
+        .map_err(|_| sqlx::Error::Decode("the SSO client secret does not decrypt".into()))?;
+    String::from_utf8(plain)
+        .map(Some)
+        .map_err(|_| sqlx::Error::Decode("the SSO client secret is not text".into()))
+}
+
+/// Saves the settings and records the change, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn save(
+    db: &Db,
+    key: &SecretKey,
+    rng: &dyn Random,
+    account_id: i64,
+    update: SsoUpdate<'_>,
+    changed_by: Option<i64>,
+    changed_by_label: &str,
+    now: i64,
+) -> Result<(), SsoError> {
+    let mut tx = db.pool().begin().await?;
+    let exists = sqlx::query("SELECT 1 AS one FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !exists {
+        return Err(SsoError::UnknownAccount(account_id));
+    }
+    let had = sqlx::query("SELECT 1 AS one FROM account_sso WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    let secret = update
+        .client_secret
+        .map(|s| key.encrypt(rng, s.as_bytes(), &aad(account_id)));
+    match (had, secret) {
+        (false, None) => return Err(SsoError::SecretMissing),
+        (false, Some(secret)) => {
+            sqlx::query(
+                "INSERT INTO account_sso (account_id, enabled, issuer, client_id, client_secret, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(account_id)
+            .bind(i64::from(update.enabled))
+            .bind(update.issuer)
+            .bind(update.client_id)
+            .bind(secret)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        (true, secret) => {
+            sqlx::query(
+                "UPDATE account_sso SET enabled = $1, issuer = $2, client_id = $3, updated_at = $4 \
+                 WHERE account_id = $5",
+            )
+            .bind(i64::from(update.enabled))
+            .bind(update.issuer)
+            .bind(update.client_id)
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(secret) = secret {
+                sqlx::query("UPDATE account_sso SET client_secret = $1 WHERE account_id = $2")
+                    .bind(secret)
+                    .bind(account_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    sqlx::query("DELETE FROM account_sso_domains WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
+    for d in update.domains {
+        let inserted =
+            sqlx::query("INSERT INTO account_sso_domains (domain, account_id) VALUES ($1, $2)")
+                .bind(d)
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => return Err(SsoError::DomainTaken(d.clone())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let summary = format!(
+        "{} · issuer {} · client {} · domains {}{}",
+        if update.enabled { "On" } else { "Off" },
+        update.issuer,
+        update.client_id,
+        update.domains.join(", "),
+        if update.client_secret.is_some() {
+            " · new client secret"
+        } else {
+            ""
+        }
+    );
+    sqlx::query(
+        "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(account_id)
+    .bind(changed_by)
+    .bind(changed_by_label)
+    .bind(now)
+    .bind(summary)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Turns single sign-on off (the settings stay), recording who did it.
+pub async fn disable(
+    db: &Db,
+    account_id: i64,
+    changed_by: Option<i64>,
+    changed_by_label: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let n = sqlx::query("UPDATE account_sso SET enabled = 0, updated_at = $1 WHERE account_id = $2")
+        .bind(now)
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n > 0 {
+        sqlx::query(
+            "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
+             VALUES ($1, $2, $3, $4, 'Off')",
+        )
+        .bind(account_id)
+        .bind(changed_by)
+        .bind(changed_by_label)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n > 0)
+}
+
+/// A recorded change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub by: String,
+    pub at: i64,
+    pub summary: String,
+}
+
+pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Change>, sqlx::Error> {
+    sqlx::query(
+        "SELECT changed_by_label, at, summary FROM sso_changes WHERE account_id = $1 \
+         ORDER BY at DESC, id DESC LIMIT 50",
+    )
+    .bind(account_id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(Change {
+            by: r.try_get("changed_by_label")?,
+            at: r.try_get("at")?,
+            summary: r.try_get("summary")?,
+        })
+    })
+    .collect()
+}
+
+/// The account whose directory owns an email domain, with SSO on.
+pub async fn account_for_domain(db: &Db, domain: &str) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT d.account_id AS account_id FROM account_sso_domains d \
+         JOIN account_sso s ON s.account_id = d.account_id \
+         WHERE d.domain = $1 AND s.enabled = 1",
+    )
+    .bind(domain)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| r.try_get("account_id")).transpose()
+}
+
+/// Is SSO on for the account?
+pub async fn enabled(db: &Db, account_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(load(db, account_id).await?.is_some_and(|c| c.enabled))
+}
+
+fn hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+/// A started authorization request: `state` travels through the provider and in a
+/// cookie of this browser; `nonce` comes back inside the ID token; `verifier` is PKCE's.
+pub struct Started {
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+}
+
+pub async fn start_request(
+    db: &Db,
+    rng: &dyn Random,
+    account_id: i64,
+    next_path: &str,
+    now: i64,
+) -> Result<Started, sqlx::Error> {
+    sqlx::query("DELETE FROM sso_requests WHERE created_at < $1")
+        .bind(now - REQUEST_TTL_MS)
+        .execute(db.pool())
+        .await?;
+    let started = Started {
+        state: random_hex(rng, 32),
+        nonce: random_hex(rng, 32),
+        verifier: random_hex(rng, 48),
+    };
+    sqlx::query(
+        "INSERT INTO sso_requests (state_hash, account_id, nonce, pkce_verifier, next_path, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(hash(&started.state))
+    .bind(account_id)
+    .bind(&started.nonce)
+    .bind(&started.verifier)
+    .bind(next_path)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(started)
+}
+
+/// A request coming back, taken once.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub account_id: i64,
+    pub nonce: String,
+    pub verifier: String,
+    pub next_path: String,
+}
+
+pub async fn take_request(db: &Db, state: &str, now: i64) -> Result<Option<Pending>, sqlx::Error> {
+    let row = sqlx::query(
+        "DELETE FROM sso_requests WHERE state_hash = $1 \
+         RETURNING account_id, nonce, pkce_verifier, next_path, created_at",
+    )
+    .bind(hash(state))
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let created: i64 = row.try_get("created_at")?;
+    if now - created > REQUEST_TTL_MS {
+        return Ok(None);
+    }
+    Ok(Some(Pending {
+        account_id: row.try_get("account_id")?,
+        nonce: row.try_get("nonce")?,
+        verifier: row.try_get("pkce_verifier")?,
+        next_path: row.try_get("next_path")?,
+    }))
+}

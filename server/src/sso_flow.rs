@@ -1,0 +1,234 @@
+//! Sign-in through an account's directory (OpenID Connect authorization code flow with
+//! PKCE), from the email typed on the sign-in page to the session.
+
+use crate::{
+    backend::internal,
+    directory,
+    events::{self, EventKind},
+    oidc::{self, Expected},
+    sessions, sso,
+    state::AppState,
+};
+use app::{
+    models::SsoFailure,
+    ssr::RequestInfo,
+    validation::{email_domain, normalize_email, safe_next_path, validate_email},
+    AppError,
+};
+
+/// What the provider sends back to `/sso/callback`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+}
+
+impl AppState {
+    /// Where providers send people back; to be registered with the provider.
+    pub fn sso_redirect_uri(&self) -> String {
+        format!("{}/sso/callback", self.config.public_origin)
+    }
+
+    /// Starts a sign-in through the directory of the account owning the email's domain.
+    /// Returns the provider's authorization URL and the cookie binding the attempt to
+    /// this browser.
+    pub(crate) async fn start_sso_for(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        next: Option<&str>,
+    ) -> Result<(String, String), AppError> {
+        validate_email(email).map_err(AppError::Invalid)?;
+        let domain = email_domain(email)
+            .ok_or_else(|| AppError::Invalid("Enter your work email address.".into()))?;
+        let account_id = sso::account_for_domain(&self.db, &domain)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "No account signs in with single sign-on for {domain}. Sign in with your email and password."
+                ))
+            })?;
+        let config = sso::load(&self.db, account_id)
+            .await
+            .map_err(|e| internal(req, e))?
+            .ok_or_else(|| internal(req, "SSO settings vanished"))?;
+        let discovery = oidc::discover(&self.http, &config.issuer)
+            .await
+            .map_err(|e| {
+                tracing::warn!(request_id = %req.request_id, account_id, error = %e, "SSO provider unavailable");
+                AppError::Invalid(
+                    "Your organisation's sign-in service cannot be reached right now. Try again later, or sign in with your password.".into(),
+                )
+            })?;
+        let next = next.and_then(safe_next_path).unwrap_or("/");
+        let started = sso::start_request(&self.db, self.rng.as_ref(), account_id, next, self.now())
+            .await
+            .map_err(|e| internal(req, e))?;
+        let url = oidc::authorization_url(
+            &discovery,
+            &config.client_id,
+            &self.sso_redirect_uri(),
+            &started.state,
+            &started.nonce,
+            &started.verifier,
+            email.trim(),
+        );
+        tracing::info!(request_id = %req.request_id, account_id, "single sign-on started");
+        Ok((url, sessions::sso_state_cookie(&self.config, &started.state)))
+    }
+
+    /// Finishes a sign-in coming back from the provider. On success: the cookies to set
+    /// and where to go. On failure: why, as a code the sign-in page explains.
+    pub async fn finish_sso(
+        &self,
+        req: &RequestInfo,
+        callback: Callback,
+        state_cookie: Option<String>,
+    ) -> Result<(Vec<String>, String), SsoFailure> {
+        let log = |what: &str, detail: &dyn std::fmt::Display| {
+            tracing::warn!(request_id = %req.request_id, what, detail = %detail, "single sign-on refused");
+        };
+        // The state must come back in the query and in this browser's cookie, and match
+        // a request started here that has not been used or expired.
+        let state = match (callback.state.as_deref(), state_cookie.as_deref()) {
+            (Some(q), Some(c)) if !q.is_empty() && q == c => q.to_string(),
+            _ => {
+                log("state", &"missing or not this browser's");
+                return Err(SsoFailure::State);
+            }
+        };
+        let now = self.now();
+        let pending = match sso::take_request(&self.db, &state, now).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                log("state", &"unknown, used or expired");
+                return Err(SsoFailure::State);
+            }
+            Err(e) => {
+                internal(req, e);
+                return Err(SsoFailure::Provider);
+            }
+        };
+        if let Some(error) = callback.error {
+            log("provider error", &error);
+            return Err(SsoFailure::Denied);
+        }
+        let Some(code) = callback.code.filter(|c| !c.is_empty()) else {
+            log("code", &"missing");
+            return Err(SsoFailure::Denied);
+        };
+        let account_id = pending.account_id;
+        let config = match sso::load(&self.db, account_id).await {
+            Ok(Some(c)) if c.enabled => c,
+            Ok(_) => return Err(SsoFailure::Disabled),
+            Err(e) => {
+                internal(req, e);
+                return Err(SsoFailure::Provider);
+            }
+        };
+        let secret = match sso::client_secret(&self.db, &self.secret_key, account_id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(SsoFailure::Disabled),
+            Err(e) => {
+                internal(req, e);
+                return Err(SsoFailure::Provider);
+            }
+        };
+        let verified = async {
+            let d = oidc::discover(&self.http, &config.issuer).await?;
+            let id_token = oidc::exchange_code(
+                &self.http,
+                &d,
+                &config.client_id,
+                &secret,
+                &code,
+                &self.sso_redirect_uri(),
+                &pending.verifier,
+            )
+            .await?;
+            let keys = oidc::fetch_keys(&self.http, &d).await?;
+            oidc::verify_id_token(
+                &id_token,
+                &keys,
+                Expected {
+                    issuer: &config.issuer,
+                    client_id: &config.client_id,
+                    nonce: &pending.nonce,
+                    now: now / 1000,
+                },
+            )
+        }
+        .await;
+        let claims = match verified {
+            Ok(c) => c,
+            Err(e @ oidc::OidcError::InvalidToken(_)) => {
+                log("id token", &e);
+                return Err(SsoFailure::Token);
+            }
+            Err(e) => {
+                log("provider", &e);
+                return Err(SsoFailure::Provider);
+            }
+        };
+        // The directory vouches only for its own domains, and only for members.
+        let in_domains = email_domain(&claims.email).is_some_and(|d| config.domains.contains(&d));
+        let user = if in_domains {
+            directory::login_record(&self.db, &normalize_email(&claims.email))
+                .await
+                .map_err(|e| {
+                    internal(req, e);
+                    SsoFailure::Provider
+                })?
+                .map(|r| r.user_id)
+        } else {
+            None
+        };
+        let member = match user {
+            Some(u) => directory::is_member(&self.db, u, account_id)
+                .await
+                .map_err(|e| {
+                    internal(req, e);
+                    SsoFailure::Provider
+                })?
+                .then_some(u),
+            None => None,
+        };
+        let Some(user_id) = member else {
+            log("membership", &"not a member of the account");
+            if let Some(u) = user {
+                let _ = events::record(
+                    &self.db,
+                    Some(u),
+                    EventKind::SignInFailed,
+                    now,
+                    req.ip.as_deref(),
+                    req.user_agent.as_deref(),
+                    Some("single sign-on: not a member"),
+                )
+                .await;
+            }
+            return Err(SsoFailure::NotMember);
+        };
+        // An older session in this browser ends; the new one records its directory.
+        if let Some(old) = req.session {
+            let _ = sessions::end(&self.db, old.session_id, sessions::EndReason::SignedOut, now).await;
+        }
+        let session = self
+            .start_session(
+                req,
+                user_id,
+                false,
+                Some(account_id),
+                Some("single sign-on"),
+            )
+            .await
+            .map_err(|_| SsoFailure::Provider)?;
+        tracing::info!(request_id = %req.request_id, user_id, account_id, "signed in through single sign-on");
+        Ok((
+            vec![session, sessions::clear_sso_state_cookie(&self.config)],
+            pending.next_path,
+        ))
+    }
+}
