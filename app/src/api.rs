@@ -294,9 +294,9 @@ pub async fn start_sso(email: String, next: Option<String>) -> Result<(), AppErr
 pub async fn account_sso_settings(
     account_id: i64,
 ) -> Result<crate::models::AccountSsoSettings, AppError> {
-    crate::ssr::run(|backend, req| async move {
-        backend.account_sso_settings(&req, account_id).await
-    })
+    crate::ssr::run(
+        |backend, req| async move { backend.account_sso_settings(&req, account_id).await },
+    )
     .await
 }
 
@@ -325,11 +325,7 @@ pub async fn save_account_sso(
 
 /// "Test connection": the provider's discovery document and keys (administrators only).
 #[server(endpoint = "test_account_sso")]
-pub async fn test_account_sso(
-    account_id: i64,
-) -> Result<crate::models::SsoTestReport, AppError> {
-    crate::ssr::run(|backend, req| async move {
-        backend.test_account_sso(&req, account_id).await
-    })
-    .await
+pub async fn test_account_sso(account_id: i64) -> Result<crate::models::SsoTestReport, AppError> {
+    crate::ssr::run(|backend, req| async move { backend.test_account_sso(&req, account_id).await })
+        .await
 }

@@ -26,6 +26,11 @@ pub fn account_mfa_href(account_id: i64) -> String {
     format!("/accounts/{account_id}/settings/mfa")
 }
 
+/// The administrators' single sign-on page of an account.
+pub fn account_sso_href(account_id: i64) -> String {
+    format!("/accounts/{account_id}/settings/sso")
+}
+
 pub fn wait_duration(secs: u64) -> String {
     fn plural(n: u64, unit: &str) -> String {
         if n == 1 {

@@ -78,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::HomePage />
                     // Async: the whole page waits for its data, so a refusal answers 403.
                     <Route path=path!("accounts/:account_id/settings/mfa") view=pages::AccountMfaPage ssr=SsrMode::Async />
+                    <Route path=path!("accounts/:account_id/settings/sso") view=pages::AccountSsoPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("profile") view=pages::ProfileLayout>
                         <Route path=path!("") view=pages::ProfileOverview />
                         <Route path=path!("general") view=pages::GeneralSection />

@@ -452,6 +452,8 @@ pub struct AccountMfaSettings {
     pub viewer_uses_mfa: bool,
     /// What the policy asks of the administrator viewing the page (for the banner).
     pub viewer_requirement: MfaRequirement,
+    /// Single sign-on is on: the directory's settings take precedence for its people.
+    pub sso_enabled: bool,
 }
 
 impl AccountMfaSettings {

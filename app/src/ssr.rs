@@ -5,8 +5,8 @@
 use crate::{
     error::AppError,
     models::{
-        AccountMfaSettings, AccountSsoSettings, GeneralSettings, SsoTestReport, MfaEnrolment, MfaStatus, RecoveryCodes,
-        SecurityEventInfo, SessionsPage, Viewer,
+        AccountMfaSettings, AccountSsoSettings, GeneralSettings, MfaEnrolment, MfaStatus,
+        RecoveryCodes, SecurityEventInfo, SessionsPage, SsoTestReport, Viewer,
     },
     Secret,
 };

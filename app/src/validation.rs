@@ -267,7 +267,9 @@ pub fn parse_domains(value: &str) -> Result<Vec<String>, String> {
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         });
         if !d.contains('.') || d.len() > 253 || !labels_ok {
-            return Err(format!("\"{raw}\" is not an email domain such as example.com."));
+            return Err(format!(
+                "\"{raw}\" is not an email domain such as example.com."
+            ));
         }
         if !domains.contains(&d) {
             domains.push(d);
@@ -302,7 +304,10 @@ mod domain_tests {
         assert!(parse_domains("localhost").is_err());
         assert!(parse_domains("bad_domain.com").is_err());
         assert!(parse_domains("-a.com").is_err());
-        assert_eq!(email_domain("Sam@Partner.Test"), Some("partner.test".into()));
+        assert_eq!(
+            email_domain("Sam@Partner.Test"),
+            Some("partner.test".into())
+        );
         assert_eq!(email_domain("nobody"), None);
     }
 }

@@ -63,6 +63,12 @@ const provider = new Provider(issuer, {
 });
 provider.proxy = false;
 
+// Exit with the process that started us (its end closes our stdin).
+if (process.env.OIDC_EXIT_ON_STDIN_END) {
+  process.stdin.on("end", () => process.exit(0));
+  process.stdin.resume();
+}
+
 provider.listen(port, "127.0.0.1", () => {
   console.log(`ready ${issuer}`);
 });

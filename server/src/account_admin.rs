@@ -36,7 +36,10 @@ impl std::fmt::Debug for ValidSso {
             .field("enabled", &self.enabled)
             .field("issuer", &self.issuer)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
             .field("domains", &self.domains)
             .finish()
     }
@@ -89,10 +92,15 @@ impl AppState {
             tracing::info!(request_id = %req.request_id, user_id = s.user_id, account_id, "account administration refused");
             return Err(AppError::Forbidden);
         }
-        let blocked =
-            policy::blocks_session(&self.db, s.user_id, s.sso_account_id, account_id, self.now())
-                .await
-            .map_err(|e| internal(req, e))?;
+        let blocked = policy::blocks_session(
+            &self.db,
+            s.user_id,
+            s.sso_account_id,
+            account_id,
+            self.now(),
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
         if blocked {
             return Err(AppError::Invalid(
                 "This account requires multi-factor authentication. Set it up in your profile's Security section first.".into(),
@@ -185,7 +193,10 @@ impl AccountAdmin<'_> {
             account_name: account.account_name,
             configured: config.is_some(),
             enabled: config.as_ref().is_some_and(|c| c.enabled),
-            issuer: config.as_ref().map(|c| c.issuer.clone()).unwrap_or_default(),
+            issuer: config
+                .as_ref()
+                .map(|c| c.issuer.clone())
+                .unwrap_or_default(),
             client_id: config
                 .as_ref()
                 .map(|c| c.client_id.clone())
@@ -340,6 +351,9 @@ impl AccountAdmin<'_> {
                 .collect(),
             viewer_uses_mfa,
             viewer_requirement,
+            sso_enabled: sso::enabled(db, self.account_id)
+                .await
+                .map_err(|e| self.internal(e))?,
         })
     }
 

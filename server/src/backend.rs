@@ -10,10 +10,12 @@ use crate::{
 };
 use app::{
     models::{
-        AccountMfaSettings, AccountSsoSettings, GeneralSettings, SsoTestReport, MfaEnrolment, MfaStatus, RecoveryCodes,
-        SecurityEventInfo, SessionsPage, Viewer,
+        AccountMfaSettings, AccountSsoSettings, GeneralSettings, MfaEnrolment, MfaStatus,
+        RecoveryCodes, SecurityEventInfo, SessionsPage, SsoTestReport, Viewer,
     },
-    ssr::{Backend, GeneralUpdate, SsoForm, PasswordChange, RequestInfo, SessionRef, SignInOutcome},
+    ssr::{
+        Backend, GeneralUpdate, PasswordChange, RequestInfo, SessionRef, SignInOutcome, SsoForm,
+    },
     validation::normalize_email,
     AppError, Secret,
 };
@@ -110,10 +112,16 @@ impl Backend for AppState {
             .map_err(|e| internal(req, e))?;
         let (prefs, _) = self.display_for(req, s.user_id).await?;
         let display = crate::display::TimeDisplay::new(&prefs);
-        let memberships =
-            directory::memberships(&self.db, s.user_id, mfa_enabled, s.sso_account_id, self.now(), &display)
-                .await
-                .map_err(|e| internal(req, e))?;
+        let memberships = directory::memberships(
+            &self.db,
+            s.user_id,
+            mfa_enabled,
+            s.sso_account_id,
+            self.now(),
+            &display,
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
         let active_account_id = s
             .active_account_id
             .filter(|id| memberships.iter().any(|m| m.account_id == *id));
@@ -264,7 +272,7 @@ impl Backend for AppState {
             self.now(),
         )
         .await
-            .map_err(|e| internal(req, e))?;
+        .map_err(|e| internal(req, e))?;
         Ok(blocked.then(|| crate::policy::setup_path(account_id, "/")))
     }
 
@@ -337,7 +345,10 @@ impl Backend for AppState {
         req: &RequestInfo,
         account_id: i64,
     ) -> Result<AccountSsoSettings, AppError> {
-        self.account_admin(req, account_id).await?.sso_settings().await
+        self.account_admin(req, account_id)
+            .await?
+            .sso_settings()
+            .await
     }
 
     async fn save_account_sso(

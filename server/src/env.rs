@@ -32,6 +32,11 @@ impl ManualClock {
         Self(Arc::new(AtomicI64::new(start_ms)))
     }
 
+    /// Moves the clock to an instant (e.g. the real time, to talk to a real provider).
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::SeqCst);
+    }
+
     pub fn advance(&self, by: std::time::Duration) {
         let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
         self.0.fetch_add(ms, Ordering::SeqCst);

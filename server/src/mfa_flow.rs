@@ -140,7 +140,8 @@ impl AppState {
         } else {
             "authentication code"
         };
-        let session = self.start_session(req, user_id, true, None, Some(detail))
+        let session = self
+            .start_session(req, user_id, true, None, Some(detail))
             .await?;
         Ok(vec![session, sessions::clear_pending_cookie(&self.config)])
     }

@@ -48,6 +48,8 @@ pub struct Discovery {
     pub token_endpoint: String,
     pub jwks_uri: String,
     #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
     #[serde(default)]
     pub code_challenge_methods_supported: Vec<String>,
@@ -136,7 +138,11 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     url: &str,
     what: &'static str,
 ) -> Result<T, OidcError> {
-    let r = http.get(url).send().await.map_err(|e| unreachable(url, &e))?;
+    let r = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| unreachable(url, &e))?;
     if !r.status().is_success() {
         return Err(OidcError::HttpStatus {
             url: url.to_string(),
@@ -162,7 +168,10 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery,
         });
     }
     if !d.code_challenge_methods_supported.is_empty()
-        && !d.code_challenge_methods_supported.iter().any(|m| m == "S256")
+        && !d
+            .code_challenge_methods_supported
+            .iter()
+            .any(|m| m == "S256")
     {
         return Err(OidcError::Unsupported("PKCE with S256"));
     }
@@ -222,6 +231,20 @@ pub fn authorization_url(
 #[derive(Deserialize)]
 struct TokenResponse {
     id_token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+}
+
+/// What the token endpoint returned. Never printed.
+pub struct Tokens {
+    pub id_token: String,
+    pub access_token: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens([redacted])")
+    }
 }
 
 #[derive(Deserialize)]
@@ -229,7 +252,7 @@ struct TokenError {
     error: String,
 }
 
-/// Exchanges the authorization code for tokens; returns the ID token.
+/// Exchanges the authorization code for tokens.
 pub async fn exchange_code(
     http: &reqwest::Client,
     d: &Discovery,
@@ -238,7 +261,7 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: &str,
     verifier: &str,
-) -> Result<String, OidcError> {
+) -> Result<Tokens, OidcError> {
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -283,17 +306,70 @@ pub async fn exchange_code(
             .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
         return Err(OidcError::TokenRefused(reason));
     }
-    serde_json::from_slice::<TokenResponse>(&bytes)
-        .ok()
-        .and_then(|t| t.id_token)
-        .ok_or(OidcError::TokenRefused("no ID token in the answer".into()))
+    let t = serde_json::from_slice::<TokenResponse>(&bytes)
+        .map_err(|_| OidcError::TokenRefused("unreadable answer".into()))?;
+    Ok(Tokens {
+        id_token: t
+            .id_token
+            .ok_or(OidcError::TokenRefused("no ID token in the answer".into()))?,
+        access_token: t.access_token,
+    })
+}
+
+#[derive(Deserialize)]
+struct UserInfo {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: Option<bool>,
+}
+
+/// The verified email from the UserInfo endpoint, for providers that keep it out of the
+/// ID token. Its `sub` must be the ID token's subject (OpenID Connect Core 5.3.2).
+pub async fn userinfo_email(
+    http: &reqwest::Client,
+    d: &Discovery,
+    access_token: &str,
+    subject: &str,
+) -> Result<Option<String>, OidcError> {
+    let Some(url) = d.userinfo_endpoint.as_deref() else {
+        return Ok(None);
+    };
+    let r = http
+        .get(url)
+        .bearer_auth(access_token)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| unreachable(url, &e))?;
+    if !r.status().is_success() {
+        return Err(OidcError::HttpStatus {
+            url: url.to_string(),
+            status: r.status().as_u16(),
+        });
+    }
+    let bytes = r.bytes().await.map_err(|e| unreachable(url, &e))?;
+    let info: UserInfo = serde_json::from_slice(&bytes).map_err(|e| OidcError::BadDocument {
+        url: url.to_string(),
+        what: "UserInfo answer",
+        reason: e.to_string(),
+    })?;
+    if info.sub != subject {
+        return Err(OidcError::InvalidToken("UserInfo is about another subject"));
+    }
+    Ok(match (info.email, info.email_verified) {
+        (Some(e), Some(true)) => Some(e),
+        _ => None,
+    })
 }
 
 /// The verified claims the portal uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityClaims {
     pub subject: String,
-    pub email: String,
+    /// Present when the ID token carries a verified email.
+    pub email: Option<String>,
     pub name: Option<String>,
 }
 
@@ -359,8 +435,7 @@ fn verify_rs256(key: &Jwk, message: &[u8], signature: &[u8]) -> bool {
 }
 
 /// Verifies an ID token: RS256 signature by one of the provider's keys, issuer, audience
-/// (and authorized party), expiry and issue time within the clock skew, the nonce, and a
-/// verified email.
+/// (and authorized party), expiry and issue time within the clock skew, and the nonce.
 pub fn verify_id_token(
     token: &str,
     keys: &Jwks,
@@ -368,7 +443,8 @@ pub fn verify_id_token(
 ) -> Result<IdentityClaims, OidcError> {
     let bad = OidcError::InvalidToken;
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(bad("not a signed JWT"));
     };
@@ -422,8 +498,8 @@ pub fn verify_id_token(
         return Err(bad("wrong nonce"));
     }
     let email = match (claims.email, claims.email_verified) {
-        (Some(e), Some(true)) => e,
-        _ => return Err(bad("no verified email")),
+        (Some(e), Some(true)) => Some(e),
+        _ => None,
     };
     Ok(IdentityClaims {
         subject: claims.sub,

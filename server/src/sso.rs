@@ -213,12 +213,13 @@ pub async fn disable(
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let n = sqlx::query("UPDATE account_sso SET enabled = 0, updated_at = $1 WHERE account_id = $2")
-        .bind(now)
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE account_sso SET enabled = 0, updated_at = $1 WHERE account_id = $2")
+            .bind(now)
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
     if n > 0 {
         sqlx::query(
             "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \

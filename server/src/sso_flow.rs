@@ -76,7 +76,10 @@ impl AppState {
             email.trim(),
         );
         tracing::info!(request_id = %req.request_id, account_id, "single sign-on started");
-        Ok((url, sessions::sso_state_cookie(&self.config, &started.state)))
+        Ok((
+            url,
+            sessions::sso_state_cookie(&self.config, &started.state),
+        ))
     }
 
     /// Finishes a sign-in coming back from the provider. On success: the cookies to set
@@ -138,7 +141,7 @@ impl AppState {
         };
         let verified = async {
             let d = oidc::discover(&self.http, &config.issuer).await?;
-            let id_token = oidc::exchange_code(
+            let tokens = oidc::exchange_code(
                 &self.http,
                 &d,
                 &config.client_id,
@@ -149,8 +152,8 @@ impl AppState {
             )
             .await?;
             let keys = oidc::fetch_keys(&self.http, &d).await?;
-            oidc::verify_id_token(
-                &id_token,
+            let claims = oidc::verify_id_token(
+                &tokens.id_token,
                 &keys,
                 Expected {
                     issuer: &config.issuer,
@@ -158,11 +161,19 @@ impl AppState {
                     nonce: &pending.nonce,
                     now: now / 1000,
                 },
-            )
+            )?;
+            let email = match (claims.email.clone(), tokens.access_token.as_deref()) {
+                (Some(e), _) => Some(e),
+                (None, Some(at)) => {
+                    oidc::userinfo_email(&self.http, &d, at, &claims.subject).await?
+                }
+                (None, None) => None,
+            };
+            email.ok_or(oidc::OidcError::InvalidToken("no verified email"))
         }
         .await;
-        let claims = match verified {
-            Ok(c) => c,
+        let email = match verified {
+            Ok(e) => e,
             Err(e @ oidc::OidcError::InvalidToken(_)) => {
                 log("id token", &e);
                 return Err(SsoFailure::Token);
@@ -173,9 +184,9 @@ impl AppState {
             }
         };
         // The directory vouches only for its own domains, and only for members.
-        let in_domains = email_domain(&claims.email).is_some_and(|d| config.domains.contains(&d));
+        let in_domains = email_domain(&email).is_some_and(|d| config.domains.contains(&d));
         let user = if in_domains {
-            directory::login_record(&self.db, &normalize_email(&claims.email))
+            directory::login_record(&self.db, &normalize_email(&email))
                 .await
                 .map_err(|e| {
                     internal(req, e);
@@ -213,7 +224,13 @@ impl AppState {
         };
         // An older session in this browser ends; the new one records its directory.
         if let Some(old) = req.session {
-            let _ = sessions::end(&self.db, old.session_id, sessions::EndReason::SignedOut, now).await;
+            let _ = sessions::end(
+                &self.db,
+                old.session_id,
+                sessions::EndReason::SignedOut,
+                now,
+            )
+            .await;
         }
         let session = self
             .start_session(

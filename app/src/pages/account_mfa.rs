@@ -99,6 +99,16 @@ fn PolicyView(
         <h1>"Multi-Factor Authentication"</h1>
         <MfaDueBanner account_id=settings.account_id account_name=settings.account_name.clone()
             requirement=settings.viewer_requirement.clone() next=here.clone() />
+        {settings.sso_enabled.then(|| view! {
+            <div class="notice caution" role="note" data-testid="sso-caution">
+                <p><strong>"Single sign-on is on for this account."</strong></p>
+                <p>
+                    "Your directory's settings and procedures take precedence and override the portal's "
+                    "multi-factor authentication settings for people who sign in through it. "
+                    <a href=crate::format::account_sso_href(settings.account_id)>"Single sign-on settings"</a>
+                </p>
+            </div>
+        })}
         <section class="card" aria-labelledby="policy-heading">
             <h2 id="policy-heading">"Policy"</h2>
             <dl class="facts">

@@ -1,6 +1,6 @@
 use crate::{
     components::{MfaDueBanner, WithViewer},
-    format::account_mfa_href,
+    format::{account_mfa_href, account_sso_href},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,6 +34,7 @@ pub fn HomePage() -> impl IntoView {
                                 <p class="hint">"You administer this account."</p>
                                 <ul class="link-list">
                                     <li><a href=account_mfa_href(m.account_id)>"Multi-Factor Authentication"</a></li>
+                                    <li><a href=account_sso_href(m.account_id)>"Single sign-on"</a></li>
                                 </ul>
                             </section>
                         })}

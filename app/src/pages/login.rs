@@ -1,4 +1,8 @@
-use crate::{api::SignIn, validation::safe_next_path};
+use crate::{
+    api::{SignIn, StartSso},
+    models::SsoFailure,
+    validation::safe_next_path,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -17,6 +21,21 @@ pub fn LoginPage() -> impl IntoView {
             .unwrap_or_default()
     };
     let deleted = move || query.read().get("deleted").is_some();
+    let sso_failure = move || {
+        query
+            .read()
+            .get("sso_error")
+            .and_then(|c| SsoFailure::parse(&c))
+    };
+    let sso = ServerAction::<StartSso>::new();
+    let sso_open = RwSignal::new(false);
+    let sso_pending = sso.pending();
+    let sso_error = move || {
+        sso.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
     let pending = action.pending();
     let error = move || {
         action
@@ -35,6 +54,9 @@ pub fn LoginPage() -> impl IntoView {
                 {move || deleted().then(|| view! {
                     <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
                 })}
+                {move || sso_failure().map(|f| view! {
+                    <p class="notice error" role="alert">{f.message()}</p>
+                })}
                 <ActionForm action=action attr:class="stack" attr:novalidate="">
                     <input type="hidden" name="next" value=next />
                     <label for="email">"Email"</label>
@@ -50,6 +72,29 @@ pub fn LoginPage() -> impl IntoView {
                         {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                     </button>
                 </ActionForm>
+                <div class="sso">
+                    <p class="divider" aria-hidden="true"><span>"or"</span></p>
+                    <button type="button" class="secondary wide" aria-expanded=move || sso_open.get().to_string()
+                        aria-controls="sso-form" on:click=move |_| sso_open.update(|o| *o = !*o)>
+                        "Sign in with single sign-on"
+                    </button>
+                    <div id="sso-form" hidden=move || !sso_open.get()>
+                        <ActionForm action=sso attr:class="stack" attr:novalidate="">
+                            <input type="hidden" name="next" value=next />
+                            <p class="hint">"If your organisation signs in to Connect Portal with its own directory, you continue there."</p>
+                            <label for="sso_email">"Work email"</label>
+                            <input id="sso_email" name="email" type="email" autocomplete="username" required
+                                maxlength=crate::validation::MAX_EMAIL_LEN.to_string() />
+                            <div role="alert" class="form-error" aria-live="assertive">
+                                {move || sso_error().map(|e| view! { <p>{e}</p> })}
+                            </div>
+                            <button type="submit" class="primary" disabled=sso_pending
+                                aria-busy=move || sso_pending.get().to_string()>
+                                {move || if sso_pending.get() { "Continuing…" } else { "Continue to your organisation" }}
+                            </button>
+                        </ActionForm>
+                    </div>
+                </div>
             </section>
         </main>
     }

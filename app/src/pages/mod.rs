@@ -1,4 +1,5 @@
 mod account_mfa;
+mod account_sso;
 mod home;
 mod login;
 mod login_code;
@@ -6,6 +7,7 @@ mod not_found;
 mod profile;
 
 pub use account_mfa::AccountMfaPage;
+pub use account_sso::AccountSsoPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use login_code::CodePage;

@@ -120,6 +120,7 @@ impl TestEnv {
             router: portal::web::router(self.state.clone()),
             cookie: None,
             pending: None,
+            sso: None,
         }
     }
 
@@ -208,6 +209,8 @@ pub struct Client {
     pub cookie: Option<String>,
     /// The pending sign-in cookie (password done, code next).
     pub pending: Option<String>,
+    /// The single sign-on attempt's state cookie.
+    pub sso: Option<String>,
 }
 
 impl Client {
@@ -216,6 +219,7 @@ impl Client {
             router: portal::web::router(state),
             cookie: None,
             pending: None,
+            sso: None,
         }
     }
 
@@ -233,6 +237,9 @@ impl Client {
                 if name.contains("portal_pending") {
                     self.pending = (!value.is_empty()).then(|| format!("{name}={value}"));
                 }
+                if name.contains("portal_sso") {
+                    self.sso = (!value.is_empty()).then(|| format!("{name}={value}"));
+                }
             }
         }
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
@@ -248,7 +255,7 @@ impl Client {
             "user-agent",
             "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36",
         );
-        let cookies: Vec<&str> = [&self.cookie, &self.pending]
+        let cookies: Vec<&str> = [&self.cookie, &self.pending, &self.sso]
             .into_iter()
             .flatten()
             .map(String::as_str)
@@ -331,4 +338,100 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// The OpenID Provider of the SSO tests: the certified `oidc-provider` package from npm
+/// (installed by `scripts/setup.sh --tests`), started once per test run on a free
+/// loopback port, ending with this process.
+pub struct Provider {
+    pub issuer: String,
+    pub client_secret: &'static str,
+}
+
+pub fn oidc_provider() -> &'static Provider {
+    static OP: std::sync::OnceLock<Provider> = std::sync::OnceLock::new();
+    OP.get_or_init(|| {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let script = root.join("end2end/oidc/provider.mjs");
+        assert!(
+            root.join("end2end/node_modules/oidc-provider").exists(),
+            "the SSO tests need end2end/node_modules (run scripts/setup.sh --tests)"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = std::process::Command::new("node")
+            .arg(&script)
+            .arg(port.to_string())
+            .arg(format!("{ORIGIN}/sso/callback"))
+            .env("OIDC_CLIENT_SECRET", "it-client-secret")
+            .env("OIDC_EXIT_ON_STDIN_END", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start node");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("provider output");
+        let issuer = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("provider did not start: {line}"))
+            .to_string();
+        // Keep stdin open for as long as this process lives.
+        std::mem::forget(child);
+        Provider {
+            issuer,
+            client_secret: "it-client-secret",
+        }
+    })
+}
+
+/// Plays the person at the provider: follows the authorization request, signs in at the
+/// development login form as `email`, and returns the callback address the provider
+/// sends the browser to (not followed).
+pub async fn directory_sign_in(authorization_url: &str, email: &str) -> String {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut url = reqwest::Url::parse(authorization_url).expect("url");
+    for _ in 0..12 {
+        let r = http.get(url.clone()).send().await.expect("provider");
+        if r.status().is_redirection() {
+            let loc = r.headers()["location"].to_str().expect("location");
+            let next = url.join(loc).expect("join");
+            if next.as_str().starts_with(&format!("{ORIGIN}/sso/callback")) {
+                return next.to_string();
+            }
+            url = next;
+            continue;
+        }
+        let body = r.text().await.expect("body");
+        // The development interactions post back to their own address.
+        let form: Vec<(&str, &str)> = if body.contains("value=\"consent\"") {
+            vec![("prompt", "consent")]
+        } else if body.contains("name=\"login\"") {
+            vec![("prompt", "login"), ("login", email), ("password", "any")]
+        } else {
+            panic!("unexpected page at {url}: {body}");
+        };
+        let r = http
+            .post(url.clone())
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert!(r.status().is_redirection(), "login not accepted");
+        url = url
+            .join(r.headers()["location"].to_str().expect("location"))
+            .expect("join");
+    }
+    panic!("the provider never sent the browser back");
 }

@@ -11,3 +11,4 @@ mod policy;
 mod profile;
 mod security;
 mod shell;
+mod sso;

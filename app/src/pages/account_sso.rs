@@ -1,0 +1,167 @@
+//! `/accounts/{account_id}/settings/sso`: single sign-on with the partner's own OpenID
+//! Provider, for the account's administrators (the server refuses everyone else).
+
+use crate::{
+    api::{account_sso_settings, SaveAccountSso, TestAccountSso},
+    format::account_mfa_href,
+    models::AccountSsoSettings,
+    AppError,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn AccountSsoPage() -> impl IntoView {
+    let params = use_params_map();
+    let account_id = move || {
+        params
+            .read()
+            .get("account_id")
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let save = ServerAction::<SaveAccountSso>::new();
+    let settings = Resource::new(
+        move || (account_id(), save.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => account_sso_settings(id).await,
+                None => Err(AppError::Forbidden),
+            }
+        },
+    );
+    view! {
+        <Title text="Single sign-on · Account settings" />
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(s) => view! { <SsoView settings=s save /> }.into_any(),
+                    Err(e) => view! {
+                        <h1>"Single sign-on"</h1>
+                        <div role="alert" class="notice error"><p>{
+                            match e {
+                                AppError::Forbidden => "Only administrators of this account can manage its single sign-on.".to_string(),
+                                e => e.to_string(),
+                            }
+                        }</p></div>
+                        <p><a href="/">"Back to the portal"</a></p>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn SsoView(settings: AccountSsoSettings, save: ServerAction<SaveAccountSso>) -> impl IntoView {
+    let test = ServerAction::<TestAccountSso>::new();
+    let account_id = settings.account_id;
+    let saved = move || match save.value().get() {
+        Some(Ok(())) => Some(
+            view! { <p class="ok" role="status">"Single sign-on settings saved."</p> }.into_any(),
+        ),
+        Some(Err(e)) => {
+            Some(view! { <p class="form-error-text" role="alert">{e.to_string()}</p> }.into_any())
+        }
+        None => None,
+    };
+    let report = move || {
+        match test.value().get() {
+        Some(Ok(r)) => Some(
+            view! {
+                <div class=if r.ok { "notice" } else { "notice error" } role="status" data-testid="sso-test-report">
+                    <p><strong>{if r.ok { "Connection works." } else { "Connection failed." }}</strong></p>
+                    <ul>{r.lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                </div>
+            }
+            .into_any(),
+        ),
+        Some(Err(e)) => Some(view! { <p class="form-error-text" role="alert">{e.to_string()}</p> }.into_any()),
+        None => None,
+    }
+    };
+    let empty = settings.history.is_empty();
+    let history = settings
+        .history
+        .iter()
+        .map(|c| {
+            view! {
+                <li><span class="item-meta">{c.at.clone()}</span>" "{format!("{}: {}", c.by, c.summary)}</li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="breadcrumbs" aria-label="Breadcrumb">
+            <span>{settings.account_name.clone()}</span>" › "<span>"Settings"</span>
+        </nav>
+        <h1>"Single sign-on"</h1>
+        <section class="card" aria-labelledby="sso-heading">
+            <h2 id="sso-heading">"Your directory (OpenID Connect)"</h2>
+            <p class="hint">
+                "People whose email domain is listed sign in through your organisation's directory. "
+                "While single sign-on is on, your directory's settings and procedures, including its "
+                "multi-factor authentication, take precedence over this account's "
+                <a href=account_mfa_href(account_id)>"portal MFA policy"</a>" for them."
+            </p>
+            <dl class="facts">
+                <dt>"Status"</dt>
+                <dd data-testid="sso-status">{if settings.enabled { "On" } else if settings.configured { "Off" } else { "Not set up" }}</dd>
+                <dt>"Redirect URI"</dt>
+                <dd><code>{settings.redirect_uri.clone()}</code><span class="item-meta">"Register it with your provider."</span></dd>
+            </dl>
+            <ActionForm action=save attr:class="form-grid" attr:novalidate="">
+                <input type="hidden" name="account_id" value=account_id.to_string() />
+                <label for="issuer">"Issuer URL"</label>
+                <input id="issuer" name="issuer" type="text" inputmode="url" required
+                    placeholder="https://login.example.com" value=settings.issuer.clone() />
+                <label for="client_id">"Client ID"</label>
+                <input id="client_id" name="client_id" type="text" required autocomplete="off"
+                    value=settings.client_id.clone() />
+                <label for="client_secret">"Client secret"</label>
+                <div>
+                    <input id="client_secret" name="client_secret" type="password" autocomplete="new-password"
+                        aria-describedby="secret-hint" />
+                    <p id="secret-hint" class="hint">
+                        {if settings.has_client_secret {
+                            "A secret is stored and never shown again. Leave empty to keep it."
+                        } else {
+                            "The secret your provider issued for this client."
+                        }}
+                    </p>
+                </div>
+                <label for="domains">"Email domains"</label>
+                <div>
+                    <input id="domains" name="domains" type="text" required aria-describedby="domains-hint"
+                        placeholder="example.com, example.org" value=settings.domains.join(", ") />
+                    <p id="domains-hint" class="hint">"People with these email domains sign in through this directory. Separate them with commas."</p>
+                </div>
+                <span></span>
+                <div class="checkbox">
+                    <input id="sso_enabled" name="enabled" type="checkbox" value="on" checked=settings.enabled />
+                    <label for="sso_enabled">"Single sign-on is on"</label>
+                </div>
+                <span></span>
+                <div class="actions">
+                    <button type="submit" class="primary" disabled=move || save.pending().get()>
+                        {move || if save.pending().get() { "Saving…" } else { "Save" }}
+                    </button>
+                    <button type="button" class="secondary" disabled=move || test.pending().get() || !settings.configured
+                        on:click=move |_| { test.dispatch(TestAccountSso { account_id }); }>
+                        {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                    </button>
+                </div>
+            </ActionForm>
+            {saved}
+            {report}
+        </section>
+        <section class="card" aria-labelledby="sso-history-heading">
+            <h2 id="sso-history-heading">"Changes"</h2>
+            {if empty {
+                view! { <p class="empty">"No changes yet."</p> }.into_any()
+            } else {
+                view! { <ul class="history">{history}</ul> }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,317 @@
+//! Single sign-on against a real OpenID Provider (the certified `oidc-provider`), on both
+//! databases: settings, "Test connection", sign-in, precedence over the MFA policy, and
+//! the ways a sign-in must fail.
+
+use crate::mfa::{invalid, json};
+use crate::{both_backends, harness::*};
+use app::{
+    models::{AccountKind, AccountSsoSettings, MfaPolicy, MfaRequirement, SsoTestReport, Viewer},
+    AppError,
+};
+use portal::policy;
+
+fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(T0)
+}
+
+async fn save_sso(
+    c: &mut Client,
+    account: i64,
+    issuer: &str,
+    secret: &str,
+    domains: &str,
+) -> Response {
+    let account = account.to_string();
+    c.call(
+        "save_account_sso",
+        &[
+            ("account_id", account.as_str()),
+            ("issuer", issuer),
+            ("client_id", "connect-portal"),
+            ("client_secret", secret),
+            ("domains", domains),
+            ("enabled", "on"),
+        ],
+    )
+    .await
+}
+
+/// An account with SSO on for partner.test, its administrator signed in.
+async fn partner_account(env: &TestEnv) -> (i64, Client) {
+    let op = oidc_provider();
+    env.clock.set(real_now());
+    env.user("admin@partner.test", "Pat Admin").await;
+    let acme = env.account("Partner Co", AccountKind::Vendor).await;
+    env.member(acme, "admin@partner.test", "Administrators")
+        .await;
+    let mut admin = env.client();
+    admin.sign_in("admin@partner.test", PASSWORD).await;
+    let r = save_sso(
+        &mut admin,
+        acme,
+        &op.issuer,
+        op.client_secret,
+        "partner.test",
+    )
+    .await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    (acme, admin)
+}
+
+/// Starts SSO for `email` with client `c` and plays the person at the provider; returns
+/// the callback path with its query.
+async fn through_directory(c: &mut Client, email: &str) -> String {
+    let r = c.call("start_sso", &[("email", email)]).await;
+    let location = r
+        .header("location")
+        .unwrap_or_else(|| panic!("no redirect: {} {}", r.status, r.body))
+        .to_string();
+    assert!(location.starts_with(&oidc_provider().issuer), "{location}");
+    assert!(location.contains("code_challenge_method=S256"));
+    let callback = directory_sign_in(&location, email).await;
+    callback
+        .strip_prefix(ORIGIN)
+        .expect("our origin")
+        .to_string()
+}
+
+both_backends!(
+    sso_settings_are_for_administrators_validated_and_tested,
+    |env| {
+        let op = oidc_provider();
+        let (acme, mut admin) = partner_account(env).await;
+        env.user("user@partner.test", "Una User").await;
+        env.member(acme, "user@partner.test", "Users").await;
+        let acme_s = acme.to_string();
+
+        // Not an administrator: refused everywhere, the page too.
+        let mut user = env.client();
+        user.sign_in("user@partner.test", PASSWORD).await;
+        for endpoint in ["account_sso_settings", "test_account_sso"] {
+            let r = user.call(endpoint, &[("account_id", &acme_s)]).await;
+            assert_eq!(r.app_error(), Some(AppError::Forbidden), "{endpoint}");
+        }
+        let r = save_sso(&mut user, acme, &op.issuer, "x", "evil.test").await;
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            user.get(&format!("/accounts/{acme}/settings/sso"))
+                .await
+                .status,
+            403
+        );
+
+        // Bad input is refused with a specific message and changes nothing.
+        let m = invalid(
+            &save_sso(
+                &mut admin,
+                acme,
+                "ftp://login.partner.test",
+                "s",
+                "partner.test",
+            )
+            .await,
+        );
+        assert!(m.contains("issuer URL"), "{m}");
+        let m = invalid(
+            &save_sso(
+                &mut admin,
+                acme,
+                "http://login.partner.test",
+                "s",
+                "partner.test",
+            )
+            .await,
+        );
+        assert!(m.contains("https://"), "plain http only on loopback: {m}");
+        let m = invalid(&save_sso(&mut admin, acme, &op.issuer, "s", "not a domain").await);
+        assert!(m.contains("not an email domain"), "{m}");
+        let before = env.scalar("SELECT COUNT(*) FROM sso_changes").await;
+        assert_eq!(before, 1);
+
+        // The settings never show the secret, and the database holds it encrypted.
+        let r = admin
+            .call("account_sso_settings", &[("account_id", &acme_s)])
+            .await;
+        assert!(!r.body.contains(op.client_secret));
+        let s: AccountSsoSettings = json(&r);
+        assert!(s.enabled && s.has_client_secret);
+        assert_eq!(s.domains, vec!["partner.test".to_string()]);
+        assert_eq!(s.redirect_uri, format!("{ORIGIN}/sso/callback"));
+        assert_eq!(s.history.len(), 1);
+        assert_eq!(s.history[0].by, "Pat Admin (admin@partner.test)");
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM account_sso WHERE client_secret LIKE '%{}%'",
+                op.client_secret
+            ))
+            .await,
+            0
+        );
+
+        // "Test connection" reports what it found…
+        let report: SsoTestReport = json(
+            &admin
+                .call("test_account_sso", &[("account_id", &acme_s)])
+                .await,
+        );
+        assert!(report.ok, "{report:?}");
+        assert!(
+            report.lines.iter().any(|l| l.contains("1 RS256 key")),
+            "{report:?}"
+        );
+        // …and exactly what failed with a wrong issuer. An empty secret keeps the stored one.
+        let wrong = format!("{}/wrong", op.issuer);
+        assert!(
+            save_sso(&mut admin, acme, &wrong, "", "partner.test")
+                .await
+                .status
+                < 400
+        );
+        let report: SsoTestReport = json(
+            &admin
+                .call("test_account_sso", &[("account_id", &acme_s)])
+                .await,
+        );
+        assert!(!report.ok);
+        let last = report.lines.last().expect("a line");
+        assert!(
+            last.contains("Discovery failed") && last.contains("404"),
+            "{last}"
+        );
+
+        // A domain belongs to one account only.
+        env.user("admin@other.test", "Oli Other").await;
+        let other = env.account("Other Co", AccountKind::Reseller).await;
+        env.member(other, "admin@other.test", "Administrators")
+            .await;
+        let mut other_admin = env.client();
+        other_admin.sign_in("admin@other.test", PASSWORD).await;
+        let m = invalid(
+            &save_sso(
+                &mut other_admin,
+                other,
+                &op.issuer,
+                "s",
+                "other.test, partner.test",
+            )
+            .await,
+        );
+        assert!(m.contains("partner.test already belongs"), "{m}");
+    }
+);
+
+both_backends!(
+    people_sign_in_through_their_directory_and_it_takes_precedence_over_the_mfa_policy,
+    |env| {
+        let (acme, _admin) = partner_account(env).await;
+        env.user("sso-member@partner.test", "Sam Member").await;
+        env.member(acme, "sso-member@partner.test", "Users").await;
+        let north = env.account("Northwind", AccountKind::Distributor).await;
+        env.member(north, "sso-member@partner.test", "Users").await;
+        for account in [acme, north] {
+            policy::set(
+                &env.state.db,
+                account,
+                MfaPolicy::All,
+                0,
+                None,
+                "Operator (CLI)",
+                env.now(),
+            )
+            .await
+            .expect("policy");
+        }
+
+        let mut c = env.client();
+        let callback = through_directory(&mut c, "sso-member@partner.test").await;
+        let r = c.get(&callback).await;
+        assert_eq!(
+            (r.status, r.header("location")),
+            (303, Some("/")),
+            "{}",
+            r.body
+        );
+        // Signed in, in the directory's account, and its MFA policy yields to the directory.
+        let home = c.get("/").await;
+        assert_eq!(
+            home.status, 200,
+            "no portal MFA for the directory's own account"
+        );
+        let v: Viewer = json(&c.call("viewer", &[]).await);
+        assert_eq!(v.active_account_id, Some(acme));
+        let m = v
+            .memberships
+            .iter()
+            .find(|m| m.account_id == acme)
+            .expect("acme");
+        assert_eq!(m.mfa, MfaRequirement::Directory);
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM sessions WHERE sso_account_id IS NOT NULL")
+                .await,
+            1
+        );
+        // Another account still enforces its own policy.
+        let r = c
+            .call("switch_account", &[("account_id", &north.to_string())])
+            .await;
+        let next: Option<String> = json(&r);
+        assert!(next.is_some_and(|n| n.contains(&format!("mfa_required={north}"))));
+        assert_eq!(c.get("/").await.status, 303);
+    }
+);
+
+both_backends!(
+    sso_refuses_wrong_state_replays_other_browsers_strangers_and_unknown_domains,
+    |env| {
+        let (acme, _admin) = partner_account(env).await;
+        env.user("sso-member@partner.test", "Sam Member").await;
+        env.member(acme, "sso-member@partner.test", "Users").await;
+        env.user("sso-stranger@partner.test", "Stan Stranger").await; // not a member
+
+        // Unknown domain: a clear message, no redirect.
+        let mut c = env.client();
+        let m = invalid(
+            &c.call("start_sso", &[("email", "someone@nowhere.test")])
+                .await,
+        );
+        assert!(m.contains("nowhere.test"), "{m}");
+
+        // A tampered state.
+        let callback = through_directory(&mut c, "sso-member@partner.test").await;
+        let tampered = callback.replace("state=", "state=0");
+        let r = c.get(&tampered).await;
+        assert_eq!(r.header("location"), Some("/login?sso_error=state"));
+        assert!(c.cookie.is_none());
+
+        // The right answer, but in another browser (no state cookie there).
+        let callback = through_directory(&mut c, "sso-member@partner.test").await;
+        let mut other = env.client();
+        let r = other.get(&callback).await;
+        assert_eq!(r.header("location"), Some("/login?sso_error=state"));
+        // In the right browser it works once; a replay is refused.
+        let callback = through_directory(&mut c, "sso-member@partner.test").await;
+        let cookie_before = c.cookie.clone();
+        assert_eq!(c.get(&callback).await.header("location"), Some("/"));
+        assert_ne!(c.cookie, cookie_before);
+        let r = c.get(&callback).await;
+        assert_eq!(r.header("location"), Some("/login?sso_error=state"));
+
+        // Known to the directory and the portal, but not a member of the account.
+        let mut s = env.client();
+        let callback = through_directory(&mut s, "sso-stranger@partner.test").await;
+        let r = s.get(&callback).await;
+        assert_eq!(r.header("location"), Some("/login?sso_error=not_member"));
+        assert!(s.cookie.is_none());
+
+        // The sign-in page explains each code.
+        let page = env.client().get("/login?sso_error=not_member").await;
+        assert!(
+            page.body.contains("not a member of its account"),
+            "{}",
+            page.body
+        );
+    }
+);
