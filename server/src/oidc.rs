@@ -507,3 +507,176 @@ pub fn verify_id_token(
         name: claims.name,
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use rsa::{
+        pkcs1v15::SigningKey, signature::SignatureEncoding, signature::Signer,
+        traits::PublicKeyParts, RsaPrivateKey,
+    };
+    use serde_json::{json, Value};
+
+    const NOW: i64 = 1_795_521_600;
+    const ISS: &str = "https://login.partner.test";
+
+    fn key(n: usize) -> &'static (RsaPrivateKey, Jwks) {
+        static KEYS: std::sync::OnceLock<Vec<(RsaPrivateKey, Jwks)>> = std::sync::OnceLock::new();
+        &KEYS.get_or_init(|| {
+            (0..2)
+                .map(|i| {
+                    let private = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+                    let jwk = Jwk {
+                        kty: "RSA".into(),
+                        kid: Some(format!("k{i}")),
+                        alg: Some("RS256".into()),
+                        use_: Some("sig".into()),
+                        n: Some(URL_SAFE_NO_PAD.encode(private.n().to_bytes_be())),
+                        e: Some(URL_SAFE_NO_PAD.encode(private.e().to_bytes_be())),
+                    };
+                    (private, Jwks { keys: vec![jwk] })
+                })
+                .collect()
+        })[n]
+    }
+
+    fn sign_with(n: usize, header: Value, claims: &Value) -> String {
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let p = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let signer = SigningKey::<Sha256>::new(key(n).0.clone());
+        let sig = signer.sign(format!("{h}.{p}").as_bytes()).to_vec();
+        format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(sig))
+    }
+
+    fn sign(claims: &Value) -> String {
+        sign_with(0, json!({"alg": "RS256", "kid": "k0"}), claims)
+    }
+
+    fn claims() -> Value {
+        json!({
+            "iss": ISS, "sub": "u1", "aud": "connect-portal", "exp": NOW + 300, "iat": NOW,
+            "nonce": "n1", "email": "sam@partner.test", "email_verified": true, "name": "Sam",
+        })
+    }
+
+    fn check(token: &str) -> Result<IdentityClaims, OidcError> {
+        verify_id_token(
+            token,
+            &key(0).1,
+            Expected {
+                issuer: ISS,
+                client_id: "connect-portal",
+                nonce: "n1",
+                now: NOW,
+            },
+        )
+    }
+
+    fn with(field: &str, value: Value) -> Value {
+        let mut c = claims();
+        c[field] = value;
+        c
+    }
+
+    #[test]
+    fn a_valid_token_gives_the_verified_email() {
+        let c = check(&sign(&claims())).unwrap();
+        assert_eq!(c.email.as_deref(), Some("sam@partner.test"));
+        assert_eq!(c.subject, "u1");
+        // Unverified email: no email (the caller refuses the sign-in).
+        let c = check(&sign(&with("email_verified", json!(false)))).unwrap();
+        assert_eq!(c.email, None);
+    }
+
+    #[test]
+    fn tampered_or_foreign_signatures_are_refused() {
+        let token = sign(&claims());
+        let parts: Vec<&str> = token.split('.').collect();
+        let forged = URL_SAFE_NO_PAD.encode(with("email", json!("boss@partner.test")).to_string());
+        let tampered = format!("{}.{forged}.{}", parts[0], parts[2]);
+        assert_eq!(
+            check(&tampered),
+            Err(OidcError::InvalidToken("signature does not verify"))
+        );
+        // Signed by a key the provider does not publish.
+        let other = sign_with(1, json!({"alg": "RS256", "kid": "k0"}), &claims());
+        assert_eq!(
+            check(&other),
+            Err(OidcError::InvalidToken("signature does not verify"))
+        );
+        // No signature, or a symmetric one.
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            parts[1]
+        );
+        assert!(check(&none).is_err());
+        let hs = sign_with(0, json!({"alg": "HS256"}), &claims());
+        assert_eq!(
+            check(&hs),
+            Err(OidcError::InvalidToken("unexpected signature algorithm"))
+        );
+        assert!(check("not-a-jwt").is_err());
+    }
+
+    #[test]
+    fn expiry_and_issue_time_allow_only_bounded_skew() {
+        assert!(
+            check(&sign(&with("exp", json!(NOW - 30)))).is_ok(),
+            "within the skew"
+        );
+        assert_eq!(
+            check(&sign(&with("exp", json!(NOW - CLOCK_SKEW_SECS - 1)))),
+            Err(OidcError::InvalidToken("expired"))
+        );
+        assert_eq!(
+            check(&sign(&with("iat", json!(NOW + CLOCK_SKEW_SECS + 5)))),
+            Err(OidcError::InvalidToken("issued in the future"))
+        );
+    }
+
+    #[test]
+    fn issuer_audience_and_nonce_must_match() {
+        assert_eq!(
+            check(&sign(&with("iss", json!("https://evil.test")))),
+            Err(OidcError::InvalidToken("wrong issuer"))
+        );
+        assert_eq!(
+            check(&sign(&with("aud", json!("someone-else")))),
+            Err(OidcError::InvalidToken("issued for another client"))
+        );
+        assert_eq!(
+            check(&sign(&with("aud", json!(["connect-portal", "x"])))),
+            Err(OidcError::InvalidToken("issued for another client")),
+            "several audiences need azp"
+        );
+        let mut c = with("aud", json!(["connect-portal", "x"]));
+        c["azp"] = json!("connect-portal");
+        assert!(check(&sign(&c)).is_ok());
+        assert_eq!(
+            check(&sign(&with("nonce", json!("n2")))),
+            Err(OidcError::InvalidToken("wrong nonce"))
+        );
+    }
+
+    #[test]
+    fn issuer_urls_must_be_https_except_on_loopback() {
+        assert_eq!(
+            normalize_issuer(" https://login.partner.test/ "),
+            Ok("https://login.partner.test".into())
+        );
+        assert!(normalize_issuer("http://127.0.0.1:4400").is_ok());
+        assert!(normalize_issuer("http://login.partner.test").is_err());
+        assert!(normalize_issuer("https://login.partner.test/?x=1").is_err());
+        assert!(normalize_issuer("login.partner.test").is_err());
+    }
+
+    #[test]
+    fn pkce_challenge_matches_rfc7636_appendix_b() {
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGeSJw8eEU"
+        );
+    }
+}
