@@ -91,8 +91,79 @@ pub async fn user(
     }
 }
 
-pub async fn account(state: &AppState, cmd: AccountCommand) -> Result<String, String> {
+pub async fn account(
+    state: &AppState,
+    cmd: AccountCommand,
+    input: &mut dyn BufRead,
+) -> Result<String, String> {
     match cmd {
+        AccountCommand::SetSso {
+            account,
+            disable: true,
+            ..
+        } => {
+            let changed =
+                crate::sso::disable(&state.db, account, None, "Operator (CLI)", state.now())
+                    .await
+                    .map_err(|e| message(e.into()))?;
+            Ok(if changed {
+                format!("Account {account}: single sign-on is off.")
+            } else {
+                format!("Account {account} has no single sign-on settings.")
+            })
+        }
+        AccountCommand::SetSso {
+            account,
+            issuer,
+            client_id,
+            client_secret_stdin,
+            domains,
+            disable: false,
+        } => {
+            let secret = if client_secret_stdin {
+                read_password_line(input)?
+            } else {
+                Secret::default()
+            };
+            let form = app::ssr::SsoForm {
+                enabled: true,
+                issuer: issuer.unwrap_or_default(),
+                client_id: client_id.unwrap_or_default(),
+                client_secret: secret,
+                domains: domains.unwrap_or_default(),
+            };
+            let valid = crate::account_admin::validate_sso(&form)?;
+            crate::sso::save(
+                &state.db,
+                &state.secret_key,
+                state.rng.as_ref(),
+                account,
+                crate::sso::SsoUpdate {
+                    enabled: true,
+                    issuer: &valid.issuer,
+                    client_id: &valid.client_id,
+                    client_secret: valid.client_secret.as_deref(),
+                    domains: &valid.domains,
+                },
+                None,
+                "Operator (CLI)",
+                state.now(),
+            )
+            .await
+            .map_err(|e| match e {
+                crate::sso::SsoError::Db(e) => message(e.into()),
+                crate::sso::SsoError::SecretMissing => {
+                    "a client secret is needed the first time: pass --client-secret-stdin".into()
+                }
+                other => other.to_string(),
+            })?;
+            Ok(format!(
+                "Account {account}: single sign-on is on through {} for {}.\nRegister this redirect URI with the provider: {}",
+                valid.issuer,
+                valid.domains.join(", "),
+                state.sso_redirect_uri()
+            ))
+        }
         AccountCommand::Add { name, kind } => {
             let kind = AccountKind::parse(&kind).ok_or_else(|| {
                 format!("unknown account kind \"{kind}\": use vendor, distributor or reseller")

@@ -162,6 +162,26 @@ pub enum AccountCommand {
         #[arg(long, default_value_t = 0)]
         grace_days: i64,
     },
+    /// Connect an account to its OpenID Provider for single sign-on (or turn it off).
+    SetSso {
+        #[arg(long)]
+        account: i64,
+        /// The provider's issuer URL (https; discovery at ISSUER/.well-known/openid-configuration).
+        #[arg(long, required_unless_present = "disable")]
+        issuer: Option<String>,
+        #[arg(long, required_unless_present = "disable")]
+        client_id: Option<String>,
+        /// Read the client secret from the first line of standard input (never from
+        /// the command line). Without it, the stored secret is kept.
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// The email domains of the account's directory, separated by commas.
+        #[arg(long, required_unless_present = "disable")]
+        domains: Option<String>,
+        /// Turn single sign-on off (the settings are kept).
+        #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret_stdin", "domains"])]
+        disable: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -54,7 +54,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             .map_err(|e| format!("cannot serve on --listen (PORTAL_LISTEN): {e}")),
         Command::Migrate => Ok("Database is up to date.".to_string()),
         Command::User(cmd) => portal::cli::user(&state, cmd, &mut stdin).await,
-        Command::Account(cmd) => portal::cli::account(&state, cmd).await,
+        Command::Account(cmd) => portal::cli::account(&state, cmd, &mut stdin).await,
         Command::Group(cmd) => portal::cli::group(&state, cmd).await,
         Command::Member(cmd) => portal::cli::member(&state, cmd).await,
         Command::Demo => portal::cli::demo(&state).await,

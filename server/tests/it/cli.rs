@@ -68,6 +68,7 @@ both_backends!(
                 name: "Acme".into(),
                 kind: "partner".into(),
             },
+            &mut std::io::empty(),
         )
         .await
         .expect_err("kind");
@@ -78,6 +79,7 @@ both_backends!(
                 name: " ".into(),
                 kind: "vendor".into(),
             },
+            &mut std::io::empty(),
         )
         .await
         .expect_err("name");
@@ -88,6 +90,7 @@ both_backends!(
                 name: "Acme".into(),
                 kind: "Vendor".into(),
             },
+            &mut std::io::empty(),
         )
         .await
         .expect("account");

@@ -173,15 +173,15 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         policy: policy.into(),
         grace_days: grace,
     };
-    let e = cli::account(&env.state, set("sometimes", 0, acme))
+    let e = cli::account(&env.state, set("sometimes", 0, acme), &mut std::io::empty())
         .await
         .expect_err("policy");
     assert!(e.contains("unknown MFA policy"), "{e}");
-    let e = cli::account(&env.state, set("all", 31, acme))
+    let e = cli::account(&env.state, set("all", 31, acme), &mut std::io::empty())
         .await
         .expect_err("grace");
     assert!(e.contains("between 0 and 30"), "{e}");
-    let e = cli::account(&env.state, set("all", 0, acme + 99))
+    let e = cli::account(&env.state, set("all", 0, acme + 99), &mut std::io::empty())
         .await
         .expect_err("account");
     assert!(e.contains("no account"), "{e}");
@@ -189,7 +189,7 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
         0
     );
-    let out = cli::account(&env.state, set("admins", 14, acme))
+    let out = cli::account(&env.state, set("admins", 14, acme), &mut std::io::empty())
         .await
         .expect("set");
     assert!(out.contains("Required for administrators"), "{out}");

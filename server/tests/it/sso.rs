@@ -315,3 +315,71 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    the_operator_connects_and_disconnects_sso_from_the_cli,
+    |env| {
+        use portal::{cli, config::AccountCommand};
+        let acme = env.account("Partner Co", AccountKind::Vendor).await;
+        let set = |secret: bool, domains: &str| AccountCommand::SetSso {
+            account: acme,
+            issuer: Some("https://login.partner.test/".into()),
+            client_id: Some("connect-portal".into()),
+            client_secret_stdin: secret,
+            domains: Some(domains.into()),
+            disable: false,
+        };
+        let e = cli::account(
+            &env.state,
+            set(false, "partner.test"),
+            &mut std::io::empty(),
+        )
+        .await
+        .expect_err("first time needs a secret");
+        assert!(e.contains("--client-secret-stdin"), "{e}");
+        let e = cli::account(&env.state, set(true, "nope"), &mut "s3cret\n".as_bytes())
+            .await
+            .expect_err("domain");
+        assert!(e.contains("not an email domain"), "{e}");
+        let out = cli::account(
+            &env.state,
+            set(true, "partner.test"),
+            &mut "s3cret\n".as_bytes(),
+        )
+        .await
+        .expect("set");
+        assert!(
+            out.contains("https://login.partner.test") && out.contains("/sso/callback"),
+            "{out}"
+        );
+        let secret = portal::sso::client_secret(&env.state.db, &env.state.secret_key, acme)
+            .await
+            .expect("q");
+        assert_eq!(secret.as_deref(), Some("s3cret"));
+        assert_eq!(
+            portal::sso::account_for_domain(&env.state.db, "partner.test")
+                .await
+                .expect("q"),
+            Some(acme)
+        );
+        let off = AccountCommand::SetSso {
+            account: acme,
+            issuer: None,
+            client_id: None,
+            client_secret_stdin: false,
+            domains: None,
+            disable: true,
+        };
+        let out = cli::account(&env.state, off, &mut std::io::empty())
+            .await
+            .expect("off");
+        assert!(out.contains("off"), "{out}");
+        assert_eq!(
+            portal::sso::account_for_domain(&env.state.db, "partner.test")
+                .await
+                .expect("q"),
+            None
+        );
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM sso_changes").await, 2);
+    }
+);
