@@ -289,6 +289,8 @@ pub struct SessionInfo {
     pub status: SessionStatus,
     pub ended: Option<String>,
     pub current: bool,
+    /// Signed in through this account's directory (single sign-on).
+    pub sso_account: Option<String>,
 }
 
 /// A page of sessions, newest first.

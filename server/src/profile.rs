@@ -286,6 +286,7 @@ impl AppState {
                     status,
                     ended: ended.map(|t| display.format(t)),
                     current: r.id == s.session_id,
+                    sso_account: r.sso_account.clone(),
                 }
             })
             .collect();

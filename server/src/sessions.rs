@@ -287,6 +287,8 @@ pub struct SessionRow {
     pub end_reason: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The account whose directory authenticated the session (single sign-on).
+    pub sso_account: Option<String>,
 }
 
 impl SessionRow {
@@ -320,8 +322,11 @@ pub async fn list(
     offset: i64,
 ) -> Result<(Vec<SessionRow>, i64), sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT id, created_at, last_seen_at, expires_at, ended_at, end_reason, ip, user_agent \
-         FROM sessions WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+        "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
+                s.expires_at AS expires_at, s.ended_at AS ended_at, s.end_reason AS end_reason, \
+                s.ip AS ip, s.user_agent AS user_agent, a.name AS sso_account \
+         FROM sessions s LEFT JOIN accounts a ON a.id = s.sso_account_id \
+         WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT $2 OFFSET $3",
     )
     .bind(user_id)
     .bind(limit)
@@ -345,6 +350,7 @@ pub async fn list(
                 end_reason: r.try_get("end_reason")?,
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
+                sso_account: r.try_get("sso_account")?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;

@@ -151,6 +151,13 @@ both_backends!(
             0
         );
 
+        // The MFA policy page cautions that the directory takes precedence.
+        let page = admin.get(&format!("/accounts/{acme}/settings/mfa")).await;
+        assert!(page.body.contains("Single sign-on is on for this account."));
+        let page = admin.get(&format!("/accounts/{acme}/settings/sso")).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("partner.test") && !page.body.contains(op.client_secret));
+
         // "Test connection" reports what it found…
         let report: SsoTestReport = json(
             &admin
@@ -252,6 +259,12 @@ both_backends!(
             env.scalar("SELECT COUNT(*) FROM sessions WHERE sso_account_id IS NOT NULL")
                 .await,
             1
+        );
+        // The Sessions section says how this session signed in.
+        let sessions: app::models::SessionsPage = json(&c.call("sessions", &[("page", "1")]).await);
+        assert_eq!(
+            sessions.sessions[0].sso_account.as_deref(),
+            Some("Partner Co")
         );
         // Another account still enforces its own policy.
         let r = c

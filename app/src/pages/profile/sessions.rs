@@ -56,7 +56,12 @@ pub fn SessionsSection() -> impl IntoView {
                                             {s.current.then(|| view! { " " <span class="badge">"This session"</span> })}
                                         </td>
                                         <td data-label="IP address">{s.ip.unwrap_or_else(|| "Unknown".into())}</td>
-                                        <td data-label="Signed in">{s.signed_in}</td>
+                                        <td data-label="Signed in">
+                                            {s.signed_in}
+                                            {s.sso_account.map(|a| view! {
+                                                <span class="item-meta">{format!("Single sign-on through {a}")}</span>
+                                            })}
+                                        </td>
                                         <td data-label="Last active">{s.last_active}</td>
                                         <td data-label="Status">
                                             {s.status.label()}
