@@ -4,6 +4,8 @@ import { defineConfig } from "@playwright/test";
 // server, which `scripts/e2e-server.sh` starts on a fresh SQLite database with the demo.
 const port = Number(process.env.PORTAL_E2E_PORT ?? 3300);
 export const baseURL = `http://127.0.0.1:${port}`;
+// The OpenID Provider of the single sign-on tests (the certified oidc-provider package).
+const oidcPort = Number(process.env.PORTAL_E2E_OIDC_PORT ?? 3310);
 
 export default defineConfig({
   testDir: "./tests",
@@ -33,12 +35,23 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `bash ../scripts/e2e-server.sh ${port}`,
-    url: `${baseURL}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+  webServer: [
+    {
+      command: `node oidc/provider.mjs ${oidcPort} ${baseURL}/sso/callback`,
+      url: `http://127.0.0.1:${oidcPort}/.well-known/openid-configuration`,
+      env: { OIDC_CLIENT_SECRET: "e2e-client-secret" },
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `bash ../scripts/e2e-server.sh ${port} ${oidcPort}`,
+      url: `${baseURL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+  ],
 });

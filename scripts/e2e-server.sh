@@ -33,5 +33,24 @@ grace=$(account "Grace Test Co" distributor)
 "$bin" member add --account "$open" --email policy-member@example.com --group Users >/dev/null
 "$bin" member add --account "$grace" --email policy-grace@example.com --group Users >/dev/null
 "$bin" account set-mfa-policy --account "$grace" --policy all --grace-days 14 >/dev/null
-printf '{"policy": %s, "open": %s, "grace": %s}\n' "$policy" "$open" "$grace" >"$PORTAL_DATA_DIR/accounts.json"
+# Single sign-on: "SSO Partner Co" signs in through the test OpenID Provider, which
+# Playwright starts on port $oidc_port (end2end/oidc/provider.mjs). It requires MFA of
+# everyone, which its directory's sessions do not need; "Strict Co" requires it too.
+oidc_port="${2:-3310}"
+for who in sso-admin sso-member sso-stranger; do
+  printf '%s\n' "connect-demo-2026" |
+    "$bin" user add --email "$who@partner.test" --name "${who^} Tester" --password-stdin >/dev/null
+done
+partner=$(account "SSO Partner Co" vendor)
+strict=$(account "Strict Co" reseller)
+"$bin" member add --account "$partner" --email sso-admin@partner.test --group Administrators >/dev/null
+"$bin" member add --account "$partner" --email sso-member@partner.test --group Users >/dev/null
+"$bin" member add --account "$strict" --email sso-member@partner.test --group Users >/dev/null
+"$bin" account set-mfa-policy --account "$partner" --policy all >/dev/null
+"$bin" account set-mfa-policy --account "$strict" --policy all >/dev/null
+printf '%s\n' "e2e-client-secret" |
+  "$bin" account set-sso --account "$partner" --issuer "http://127.0.0.1:$oidc_port" \
+    --client-id connect-portal --client-secret-stdin --domains partner.test >/dev/null
+printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s}\n' \
+  "$policy" "$open" "$grace" "$partner" "$strict" >"$PORTAL_DATA_DIR/accounts.json"
 exec "$bin" serve

@@ -13,6 +13,7 @@ const issuer = `http://127.0.0.1:${port}`;
 
 // The directory: people of partner.test (members and a non-member) and of other.test.
 const people = {
+  "sso-admin@partner.test": "Ada Admin",
   "sso-member@partner.test": "Sam Member",
   "sso-mfa@partner.test": "Mia Mfa",
   "sso-stranger@partner.test": "Stan Stranger",
