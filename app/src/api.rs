@@ -72,6 +72,14 @@ pub async fn sign_out() -> Result<(), AppError> {
     crate::ssr::run(|backend, req| async move {
         let cookie = backend.sign_out(&req).await?;
         crate::ssr::append_set_cookie(&req, &cookie)?;
+        // Nothing private survives in the browser: its caches and storage (including the
+        // service worker's) are cleared (ASVS 14.3.1).
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.insert_header(
+                http::HeaderName::from_static("clear-site-data"),
+                http::HeaderValue::from_static("\"cache\", \"storage\""),
+            );
+        }
         leptos_axum::redirect("/login");
         Ok(())
     })

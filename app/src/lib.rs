@@ -48,6 +48,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <HydrationScripts options />
+                <link rel="manifest" href="/manifest.webmanifest" />
+                <link rel="apple-touch-icon" href="/icons/icon-192.png" />
+                <script type="module" src="/pwa.js" nonce=use_nonce()></script>
                 <MetaTags />
             </head>
             <body>
@@ -70,6 +73,7 @@ pub fn App() -> impl IntoView {
         <Meta name="description" content="Manage your identity, preferences, security and sessions across your partner accounts." />
         <Meta name="theme-color" content="#1d3f72" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <components::UpdateToast />
         <Router>
             <Routes fallback=pages::NotFound>
                 <Route path=path!("/login") view=pages::LoginPage />

@@ -3,7 +3,7 @@ import { ADA, DEMO_PASSWORD, GRACE, KATHERINE, gotoHydrated, sessionCookie, sign
 
 test("a wrong password shows the error and creates no session", async ({ page }) => {
   await gotoHydrated(page, "/login");
-  await page.getByLabel("Email").fill(ADA.email);
+  await page.getByLabel("Email", { exact: true }).fill(ADA.email);
   await page.getByLabel("Password").fill("not the password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Incorrect email or password");
@@ -85,7 +85,7 @@ test("signing in from a protected page returns there", async ({ page }) => {
   await page.goto("/profile");
   await expect(page).toHaveURL(/\/login\?next=%2Fprofile$/);
   await waitForHydration(page);
-  await page.getByLabel("Email").fill(ADA.email);
+  await page.getByLabel("Email", { exact: true }).fill(ADA.email);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/profile$/);
@@ -96,14 +96,14 @@ test("repeated failures are throttled with a time to try again", async ({ page }
   await gotoHydrated(page, "/login");
   const email = "throttle@example.com";
   for (let i = 0; i < 5; i++) {
-    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password").fill(`wrong password ${i}`);
     await page.getByRole("button", { name: "Sign in" }).click();
     await expect(page.getByRole("alert")).toHaveText("Incorrect email or password");
     await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
   }
   // Even the right password is refused while the delay runs.
-  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toHaveText(/Too many failed sign-in attempts\. Try again in \d+ seconds?\./);

@@ -18,7 +18,7 @@ export async function waitForHydration(page: Page) {
 /** Signs in through the real form and waits for the portal to hydrate. */
 export async function signIn(page: Page, email: string, password = DEMO_PASSWORD, from = "/login") {
   await gotoHydrated(page, from);
-  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();

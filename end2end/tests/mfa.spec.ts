@@ -12,7 +12,7 @@ async function signOut(page: Page) {
 
 async function passwordStep(page: Page) {
   await gotoHydrated(page, "/login");
-  await page.getByLabel("Email").fill(EMAIL);
+  await page.getByLabel("Email", { exact: true }).fill(EMAIL);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page).toHaveURL(/\/login\/code/);

@@ -101,7 +101,7 @@ test("Security: a password change ends the other session and the old password", 
   await other.goto("/profile");
   await expect(other).toHaveURL(/\/login\?next=%2Fprofile$/);
   await waitForHydration(other);
-  await other.getByLabel("Email").fill(email);
+  await other.getByLabel("Email", { exact: true }).fill(email);
   await other.getByLabel("Password").fill(DEMO_PASSWORD);
   await other.getByRole("button", { name: "Sign in" }).click();
   await expect(other.getByRole("alert")).toHaveText("Incorrect email or password");
@@ -130,7 +130,7 @@ test("Security: deleting one's account signs out and the person can no longer si
   await expect(page).toHaveURL(/\/login\?deleted=1$/);
   await expect(page.getByText("Your account was deleted.")).toBeVisible();
   await waitForHydration(page);
-  await page.getByLabel("Email").fill("delete@example.com");
+  await page.getByLabel("Email", { exact: true }).fill("delete@example.com");
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("alert")).toHaveText("Incorrect email or password");

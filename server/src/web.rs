@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let routes = route_list();
     let options = state.leptos.clone();
+    let sw = Arc::new(service_worker(&state.config.site_root));
 
     let api_backend = backend.clone();
     let server_fns = move |req: Request| {
@@ -33,6 +34,22 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/sso/callback", get(sso_callback))
+        .route(
+            "/sw.js",
+            get(move || {
+                let sw = sw.clone();
+                async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                            // Revalidated every time, so a new build is noticed at once.
+                            (header::CACHE_CONTROL, "no-cache"),
+                        ],
+                        sw.as_str().to_owned(),
+                    )
+                }
+            }),
+        )
         .route("/api/{*fn_name}", get(server_fns.clone()).post(server_fns))
         .leptos_routes_with_context(
             &state,
@@ -65,6 +82,25 @@ async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
     }
+}
+
+/// The service worker, stamped with a version derived from the built client files, so
+/// each build gets new cache names and the browser sees an update.
+fn service_worker(site_root: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    for f in ["pkg/portal.js", "pkg/portal_bg.wasm", "pkg/portal.css"] {
+        if let Ok(bytes) = std::fs::read(site_root.join(f)) {
+            h.update(&bytes);
+        }
+    }
+    let version = hex::encode(h.finalize());
+    format!(
+        "const VERSION = \"{}\";\n{}",
+        &version[..16],
+        include_str!("sw.js")
+    )
 }
 
 /// The provider sends the person back here after signing in at their directory.

@@ -2,6 +2,7 @@ mod browser;
 mod layout;
 mod menus;
 mod mfa_banner;
+mod update_toast;
 
 pub use browser::{
     browser_time_zone, close_modal, copy_to_clipboard, preview_now, show_modal, totp_countdown,
@@ -9,3 +10,4 @@ pub use browser::{
 pub use layout::{use_switch_account, use_viewer, PortalLayout, ViewerResource, WithViewer};
 pub use menus::{AccountSwitcher, UserMenu};
 pub use mfa_banner::MfaDueBanner;
+pub use update_toast::UpdateToast;
