@@ -25,3 +25,26 @@ if ("serviceWorker" in navigator) {
     });
   });
 }
+
+// Just signed out: delete the portal's caches and web storage, then the flag.
+if (document.cookie.split("; ").includes("portal_clear=1")) {
+  const done = () => {
+    document.cookie = "portal_clear=; Path=/; Max-Age=0; SameSite=Lax";
+    window.dispatchEvent(new Event("portal-cleared"));
+    document.documentElement.dataset.cleared = "true";
+  };
+  try {
+    localStorage.clear();
+    sessionStorage.clear();
+  } catch (_) {
+    // Storage may be unavailable (private modes); nothing to clear then.
+  }
+  if ("caches" in window) {
+    caches
+      .keys()
+      .then((names) => Promise.all(names.filter((n) => n.startsWith("portal-")).map((n) => caches.delete(n))))
+      .then(done, done);
+  } else {
+    done();
+  }
+}

@@ -72,14 +72,10 @@ pub async fn sign_out() -> Result<(), AppError> {
     crate::ssr::run(|backend, req| async move {
         let cookie = backend.sign_out(&req).await?;
         crate::ssr::append_set_cookie(&req, &cookie)?;
-        // Nothing private survives in the browser: its caches and storage (including the
-        // service worker's) are cleared (ASVS 14.3.1).
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.insert_header(
-                http::HeaderName::from_static("clear-site-data"),
-                http::HeaderValue::from_static("\"cache\", \"storage\""),
-            );
-        }
+        // Nothing private survives in the browser (ASVS 14.3.1): this flag makes
+        // /pwa.js on the sign-in page delete the portal's caches and web storage. (The
+        // `Clear-Site-Data` header on this redirect made Chromium reload the old page.)
+        crate::ssr::append_set_cookie(&req, "portal_clear=1; Path=/; Max-Age=60; SameSite=Lax")?;
         leptos_axum::redirect("/login");
         Ok(())
     })

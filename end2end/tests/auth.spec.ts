@@ -5,7 +5,7 @@ test("a wrong password shows the error and creates no session", async ({ page })
   await gotoHydrated(page, "/login");
   await page.getByLabel("Email", { exact: true }).fill(ADA.email);
   await page.getByLabel("Password").fill("not the password");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText("Incorrect email or password");
   expect(await sessionCookie(page)).toBeUndefined();
   await page.goto("/");
@@ -87,7 +87,7 @@ test("signing in from a protected page returns there", async ({ page }) => {
   await waitForHydration(page);
   await page.getByLabel("Email", { exact: true }).fill(ADA.email);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/profile$/);
   await expect(page.getByRole("heading", { name: "Manage Your Profile" })).toBeVisible();
 });
@@ -98,14 +98,14 @@ test("repeated failures are throttled with a time to try again", async ({ page }
   for (let i = 0; i < 5; i++) {
     await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password").fill(`wrong password ${i}`);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("alert")).toHaveText("Incorrect email or password");
-    await expect(page.getByRole("button", { name: "Sign in" })).toBeEnabled();
+    await expect(page.getByRole("button", { name: "Sign in", exact: true })).toBeEnabled();
   }
   // Even the right password is refused while the delay runs.
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText(/Too many failed sign-in attempts\. Try again in \d+ seconds?\./);
   expect(await sessionCookie(page)).toBeUndefined();
 });

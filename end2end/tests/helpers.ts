@@ -20,7 +20,7 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
   await gotoHydrated(page, from);
   await page.getByLabel("Email", { exact: true }).fill(email);
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();
   await waitForHydration(page);
 }

@@ -14,7 +14,7 @@ async function passwordStep(page: Page) {
   await gotoHydrated(page, "/login");
   await page.getByLabel("Email", { exact: true }).fill(EMAIL);
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page).toHaveURL(/\/login\/code/);
   await expect(page.getByRole("heading", { name: "Verify it's you" })).toBeVisible();
   await waitForHydration(page);

@@ -103,7 +103,7 @@ test("Security: a password change ends the other session and the old password", 
   await waitForHydration(other);
   await other.getByLabel("Email", { exact: true }).fill(email);
   await other.getByLabel("Password").fill(DEMO_PASSWORD);
-  await other.getByRole("button", { name: "Sign in" }).click();
+  await other.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(other.getByRole("alert")).toHaveText("Incorrect email or password");
   await signIn(other, email, "a much longer passphrase 2026");
 });
@@ -132,7 +132,7 @@ test("Security: deleting one's account signs out and the person can no longer si
   await waitForHydration(page);
   await page.getByLabel("Email", { exact: true }).fill("delete@example.com");
   await page.getByLabel("Password").fill(DEMO_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByRole("alert")).toHaveText("Incorrect email or password");
 });
 

@@ -76,7 +76,7 @@ test.describe.serial("installable PWA", () => {
     await openHydrated(page, "/login");
     await page.getByLabel("Email", { exact: true }).fill(EMAIL);
     await page.getByLabel("Password").fill(DEMO_PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();
     await openHydrated(page, "/profile/sessions");
     await openHydrated(page, "/profile/general");
@@ -84,6 +84,7 @@ test.describe.serial("installable PWA", () => {
     await page.getByRole("menuitem", { name: "Sign out" }).click();
     await expect(page).toHaveURL(/\/login$/);
     await waitForHydration(page);
+    await expect(page.locator("html")).toHaveAttribute("data-cleared", "true");
     const leftovers = await page.evaluate(async (email) => {
       const found: string[] = [];
       for (const n of await caches.keys()) {

@@ -8,7 +8,7 @@ const CACHE = `portal-shell-${VERSION}`;
 const SHELL = [
   "/pkg/portal.css",
   "/pkg/portal.js",
-  "/pkg/portal_bg.wasm",
+  "/pkg/portal.wasm",
   "/offline.html",
   "/manifest.webmanifest",
   "/favicon.svg",

@@ -90,7 +90,7 @@ fn service_worker(site_root: &std::path::Path) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
-    for f in ["pkg/portal.js", "pkg/portal_bg.wasm", "pkg/portal.css"] {
+    for f in ["pkg/portal.js", "pkg/portal.wasm", "pkg/portal.css"] {
         if let Ok(bytes) = std::fs::read(site_root.join(f)) {
             h.update(&bytes);
         }
