@@ -67,11 +67,13 @@ pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> i
 
     view! {
         <div class="menu-wrap" on:keydown=on_key>
-            <button type="button" class="menu-button" node_ref=button aria-label="Switch account"
+            // The name starts with "Switch account" and contains the visible text (WCAG 2.5.3).
+            <button type="button" class="menu-button" node_ref=button
                 aria-haspopup="menu" aria-expanded=move || open.get().to_string()
                 aria-controls="account-menu" disabled=!has_accounts
                 on:click=move |_| open.update(|o| *o = !*o)>
-                <span class="menu-button-caption">"Account"</span>
+                <span class="visually-hidden">"Switch account: "</span>
+                <span class="menu-button-caption">"Account "</span>
                 <span class="menu-button-value">{active_name}</span>
             </button>
             <ul id="account-menu" role="menu" aria-label="Your accounts" class="menu" hidden=move || !open.get()>
@@ -92,10 +94,12 @@ pub fn UserMenu(viewer: Viewer) -> impl IntoView {
 
     view! {
         <div class="menu-wrap" on:keydown=on_key>
-            <button type="button" class="menu-button user" node_ref=button aria-label="User menu"
+            <button type="button" class="menu-button user" node_ref=button
                 aria-haspopup="menu" aria-expanded=move || open.get().to_string()
                 aria-controls="user-menu" on:click=move |_| open.update(|o| *o = !*o)>
-                <span class="avatar" aria-hidden="true">{initials(&viewer.name)}</span>
+                <span class="visually-hidden">"User menu: "</span>
+                // Initials drawn by CSS, so they are neither read out nor part of the name.
+                <span class="avatar" aria-hidden="true" data-initials=initials(&viewer.name)></span>
                 <span class="menu-button-value">{viewer.name.clone()}</span>
             </button>
             <ul id="user-menu" role="menu" aria-label="User" class="menu right" hidden=move || !open.get()>

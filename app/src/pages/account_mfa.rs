@@ -279,10 +279,10 @@ fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
             view! {
                 <tr hidden=move || only_without.get() && uses>
                     <th scope="row" data-label="Member">
-                        {m.name}<span class="item-meta">{m.email}</span>
+                        <span class="cell-stack">{m.name}<span class="item-meta">{m.email}</span></span>
                     </th>
                     <td data-label="Group">
-                        {m.group}{m.is_admin.then_some(" (administrators)")}
+                        {m.group}{m.is_admin.then_some(" · administrator group")}
                     </td>
                     <td data-label="Uses MFA">{if uses { "Yes" } else { "No" }}</td>
                     <td data-label="Requirement">{blocked}</td>

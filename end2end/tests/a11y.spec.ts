@@ -1,0 +1,96 @@
+import AxeBuilder from "@axe-core/playwright";
+import { expect, test, type Page } from "@playwright/test";
+import { ADA, gotoHydrated, signIn, waitForHydration } from "./helpers";
+
+// Every page, in both colour schemes: axe-core must report no serious or critical
+// violation. At 360 px wide, no page may scroll sideways; screenshots are kept as
+// artifacts in test-results/.
+
+const PORTAL_PAGES = [
+  "/",
+  "/profile",
+  "/profile/general",
+  "/profile/accounts",
+  "/profile/security",
+  "/profile/sessions",
+];
+
+async function axe(page: Page, label: string) {
+  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${label}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  return bad;
+}
+
+async function adminPages(page: Page) {
+  // Ada administers her active account: its settings pages.
+  await gotoHydrated(page, "/");
+  const mfa = await page.getByRole("link", { name: "Multi-Factor Authentication", exact: true }).getAttribute("href");
+  const sso = await page.getByRole("link", { name: "Single sign-on", exact: true }).getAttribute("href");
+  return [mfa!, sso!];
+}
+
+for (const scheme of ["light", "dark"] as const) {
+  test(`axe finds no serious or critical violations (${scheme})`, async ({ page }) => {
+    test.setTimeout(90_000);
+    await page.emulateMedia({ colorScheme: scheme });
+    const problems: string[] = [];
+    await gotoHydrated(page, "/login");
+    problems.push(...(await axe(page, "/login")));
+    await page.getByRole("button", { name: "Sign in with single sign-on" }).click();
+    problems.push(...(await axe(page, "/login (single sign-on open)")));
+    await page.goto("/offline.html");
+    problems.push(...(await axe(page, "/offline.html")));
+
+    await signIn(page, ADA.email);
+    for (const path of [...PORTAL_PAGES, ...(await adminPages(page))]) {
+      await gotoHydrated(page, path);
+      problems.push(...(await axe(page, path)));
+    }
+    // The policy dialog, open.
+    const [mfa] = await adminPages(page);
+    await gotoHydrated(page, mfa);
+    await page.getByRole("button", { name: "Manage" }).click();
+    await expect(page.getByRole("dialog")).toBeVisible();
+    problems.push(...(await axe(page, `${mfa} (dialog)`)));
+    expect(problems).toEqual([]);
+  });
+}
+
+test("every page works at 360 px wide without sideways scrolling", async ({ page }, info) => {
+  test.setTimeout(90_000);
+  await page.setViewportSize({ width: 360, height: 740 });
+  const overflow: string[] = [];
+  const check = async (name: string) => {
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    if (width > 360) overflow.push(`${name}: ${width}px`);
+    await page.screenshot({ path: info.outputPath(`mobile-${name.replace(/\W+/g, "_")}.png`), fullPage: true });
+  };
+  await gotoHydrated(page, "/login");
+  await check("login");
+  await signIn(page, ADA.email);
+  for (const path of [...PORTAL_PAGES, ...(await adminPages(page))]) {
+    await gotoHydrated(page, path);
+    await check(path);
+  }
+  // The menus still open and work at this width.
+  await page.getByRole("button", { name: "User menu" }).click();
+  await expect(page.getByRole("menuitem", { name: "Manage Your Profile" })).toBeVisible();
+  expect(overflow).toEqual([]);
+});
+
+test("sign-in works from the keyboard alone", async ({ page }) => {
+  await gotoHydrated(page, "/login");
+  await expect(page.getByLabel("Email", { exact: true })).toBeFocused(); // autofocus
+  await page.keyboard.type(ADA.email);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Password")).toBeFocused();
+  await page.keyboard.type("connect-demo-2026");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();
+  await gotoHydrated(page, "/");
+  // The skip link is the first stop and moves focus to the content.
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
+});
