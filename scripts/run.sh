@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.tools/node_modules/.bin:$PATH"
 cargo leptos build --release
+node scripts/payload.mjs >/dev/null # brotli and gzip copies of the client bundle
 export LEPTOS_SITE_ROOT="$PWD/target/site"
 target/release/portal demo
 exec target/release/portal serve "$@"

@@ -23,6 +23,9 @@ cargo test -p app -p server
 say "release build (cargo leptos)"
 cargo leptos build --release
 
+say "client payload (raw, gzip, brotli; writes the compressed copies the server sends)"
+node scripts/payload.mjs
+
 say "trunk build (client-side rendered App)"
 trunk build
 

@@ -37,6 +37,11 @@ test.describe.serial("installable PWA", () => {
     await openHydrated(page, "/login");
     const manifest = await page.request.get("/manifest.webmanifest");
     expect(manifest.headers()["content-type"]).toContain("application/manifest+json");
+    // The bundle goes out brotli-compressed (written by scripts/payload.mjs), revalidated.
+    const wasm = await page.request.get("/pkg/portal.wasm", { headers: { "accept-encoding": "br, gzip" } });
+    expect(wasm.headers()["content-encoding"]).toBe("br");
+    expect(wasm.headers()["content-type"]).toBe("application/wasm");
+    expect(wasm.headers()["cache-control"]).toBe("no-cache");
     await page.evaluate(() => navigator.serviceWorker.ready);
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");

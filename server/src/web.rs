@@ -57,6 +57,22 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
+        // The client bundle: brotli or gzip files written by scripts/payload.mjs are sent
+        // to browsers that accept them. The names carry no hash, so browsers revalidate
+        // (Last-Modified) instead of caching blindly.
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(
+                    tower_http::services::ServeDir::new(state.config.site_root.join("pkg"))
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
