@@ -94,3 +94,29 @@ test("sign-in works from the keyboard alone", async ({ page }) => {
   await page.keyboard.press("Tab");
   await expect(page.getByRole("link", { name: "Skip to content" })).toBeFocused();
 });
+
+test("the policy dialog works from the keyboard alone", async ({ page }) => {
+  await signIn(page, ADA.email);
+  const [mfa] = await adminPages(page);
+  await gotoHydrated(page, mfa);
+  const manage = page.getByRole("button", { name: "Manage" });
+  await manage.focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: "Manage multi-factor authentication" });
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByRole("radio", { name: "Optional" })).toBeFocused();
+  await page.keyboard.press("ArrowDown");
+  await expect(dialog.getByRole("radio", { name: "Required for administrators" })).toBeChecked();
+  // Ada has no MFA: the lockout guard speaks up and Save stays disabled.
+  await expect(dialog.getByRole("alert")).toContainText("Set up your own first");
+  await expect(dialog.getByRole("button", { name: "Save" })).toBeDisabled();
+  // Tab stays inside the modal dialog.
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press("Tab");
+    expect(await dialog.evaluate((d) => d.contains(document.activeElement))).toBe(true);
+  }
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(manage).toBeFocused();
+  await expect(page.getByTestId("current-policy")).toHaveText("Optional");
+});
