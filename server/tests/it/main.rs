@@ -9,6 +9,7 @@ mod cli;
 mod mfa;
 mod policy;
 mod profile;
+mod replicas;
 mod security;
 mod shell;
 mod sso;

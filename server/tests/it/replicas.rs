@@ -1,0 +1,302 @@
+//! Scale-out: two `portal serve` processes on different ports sharing one PostgreSQL
+//! behave as one portal. Real processes, real HTTP, the real clock.
+
+use crate::harness::*;
+use app::models::{AccountKind, MfaEnrolment};
+use base64::Engine;
+use std::process::{Child, Command, Stdio};
+
+/// A running `portal serve`, killed when dropped.
+struct Replica {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(url: &str, data_dir: &std::path::Path) -> Replica {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let key = base64::engine::general_purpose::STANDARD.encode([42u8; 32]);
+    let child = Command::new(env!("CARGO_BIN_EXE_portal"))
+        .arg("serve")
+        .env("PORTAL_DATABASE_URL", url)
+        .env("PORTAL_DATA_DIR", data_dir)
+        .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PORTAL_SECRET_KEY", key)
+        .env("PORTAL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start portal serve");
+    let replica = Replica {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{}/readyz", replica.base)).send().await {
+            if r.status().is_success() {
+                return replica;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("replica on port {port} did not become ready");
+}
+
+/// A browser stand-in talking HTTP to whichever replica it is pointed at.
+struct Browser {
+    http: reqwest::Client,
+    session: Option<String>,
+    pending: Option<String>,
+}
+
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            session: None,
+            pending: None,
+        }
+    }
+
+    fn cookies(&self) -> String {
+        [&self.session, &self.pending]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all("set-cookie") {
+            let pair = v
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                let slot = match name {
+                    "portal_session" => &mut self.session,
+                    "portal_pending" => &mut self.pending,
+                    _ => continue,
+                };
+                *slot = (!value.is_empty()).then(|| pair.to_string());
+            }
+        }
+    }
+
+    async fn answer(&mut self, r: reqwest::Response) -> Answer {
+        self.keep(&r);
+        Answer {
+            status: r.status().as_u16(),
+            location: r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+
+    async fn get(&mut self, replica: &Replica, path: &str) -> Answer {
+        let r = self
+            .http
+            .get(format!("{}{path}", replica.base))
+            .header("cookie", self.cookies())
+            .send()
+            .await
+            .expect("get");
+        self.answer(r).await
+    }
+
+    async fn call(&mut self, replica: &Replica, endpoint: &str, form: &[(&str, &str)]) -> Answer {
+        let r = self
+            .http
+            .post(format!("{}/api/{endpoint}", replica.base))
+            .header("cookie", self.cookies())
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("post");
+        self.answer(r).await
+    }
+
+    async fn sign_in(&mut self, replica: &Replica, email: &str, password: &str) -> Answer {
+        self.call(
+            replica,
+            "sign_in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[test]
+fn two_replicas_on_one_postgresql_behave_as_one() {
+    runtime().block_on(async {
+        let env = postgres().await;
+        env.clock.set(
+            i64::try_from(now_secs()).unwrap_or(0) * 1000, // the processes use the real clock
+        );
+        env.user("ada@example.com", "Ada Lovelace").await;
+        env.user("grace@example.com", "Grace Hopper").await;
+        env.user("alan@example.com", "Alan Turing").await;
+        let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+        env.member(acme, "ada@example.com", "Administrators").await;
+        env.member(acme, "grace@example.com", "Users").await;
+        let data = tempfile::tempdir().expect("data dir");
+        let a = start(&env.url, data.path()).await;
+        let b = start(&env.url, data.path()).await;
+
+        // A session made through one replica works on the other.
+        let mut grace = Browser::new();
+        assert!(
+            grace
+                .sign_in(&a, "grace@example.com", PASSWORD)
+                .await
+                .status
+                < 400
+        );
+        assert_eq!(grace.get(&b, "/").await.status, 200);
+
+        // Revoking through one replica ends it on the other.
+        let mut other = Browser::new();
+        other.sign_in(&b, "grace@example.com", PASSWORD).await;
+        let sessions = grace.call(&a, "sessions", &[("page", "1")]).await;
+        let page: app::models::SessionsPage =
+            serde_json::from_str(&sessions.body).expect("sessions");
+        let victim = page
+            .sessions
+            .iter()
+            .find(|s| !s.current)
+            .expect("other session")
+            .id;
+        let r = grace
+            .call(&b, "revoke_session", &[("session_id", &victim.to_string())])
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        let r = other.get(&a, "/").await;
+        assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")));
+
+        // Signing out through one replica ends the session on the other.
+        let before = grace.session.clone();
+        grace.call(&b, "sign_out", &[]).await;
+        grace.session = before;
+        assert_eq!(grace.get(&a, "/").await.status, 303);
+
+        // Sign-in throttling counts failures from both replicas.
+        let mut attacker = Browser::new();
+        for i in 0..5 {
+            let replica = if i % 2 == 0 { &a } else { &b };
+            assert_eq!(
+                attacker
+                    .sign_in(replica, "alan@example.com", "wrong")
+                    .await
+                    .status,
+                401
+            );
+        }
+        for replica in [&a, &b] {
+            let r = attacker
+                .sign_in(replica, "alan@example.com", PASSWORD)
+                .await;
+            assert_eq!(r.status, 429, "throttled on every replica");
+        }
+
+        // The TOTP replay guard holds across replicas.
+        let mut ada = Browser::new();
+        ada.sign_in(&a, "ada@example.com", PASSWORD).await;
+        ada.call(&a, "elevate", &[("current_password", PASSWORD)])
+            .await;
+        let e: MfaEnrolment =
+            serde_json::from_str(&ada.call(&b, "start_mfa_enrolment", &[]).await.body)
+                .expect("enrolment");
+        let b32: String = e.secret_grouped.split_whitespace().collect();
+        let secret = totp_rs::Secret::Encoded(b32).to_bytes().expect("base32");
+        let code_for = |t: u64| portal::mfa::code_at(totp_rs::Algorithm::SHA1, 6, &secret, t);
+        let r = ada
+            .call(&a, "enable_mfa", &[("code", &code_for(now_secs()))])
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        // Wait for a fresh time step, use its code on A, then replay it on B.
+        let step = now_secs() / 30;
+        while now_secs() / 30 == step {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let code = code_for(now_secs());
+        let mut first = Browser::new();
+        first.sign_in(&a, "ada@example.com", PASSWORD).await;
+        let r = first
+            .call(&a, "verify_sign_in_code", &[("code", &code)])
+            .await;
+        assert!(
+            r.status < 400 && first.session.is_some(),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        let mut second = Browser::new();
+        second.sign_in(&b, "ada@example.com", PASSWORD).await;
+        let r = second
+            .call(&b, "verify_sign_in_code", &[("code", &code)])
+            .await;
+        assert_eq!(
+            r.status, 422,
+            "the same code is refused on the other replica: {}",
+            r.body
+        );
+        assert!(second.session.is_none());
+
+        // A policy change through one replica applies at once on the other.
+        let mut member = Browser::new();
+        member.sign_in(&b, "grace@example.com", PASSWORD).await;
+        assert_eq!(member.get(&b, "/").await.status, 200);
+        let r = first
+            .call(
+                &a,
+                "set_account_mfa_policy",
+                &[
+                    ("account_id", &acme.to_string()),
+                    ("policy", "all"),
+                    ("grace_days", "0"),
+                ],
+            )
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        let r = member.get(&b, "/").await;
+        assert_eq!(r.status, 303);
+        assert!(r.location.unwrap_or_default().contains("mfa_required="));
+
+        drop((a, b));
+        env.finish().await;
+    });
+}
