@@ -39,6 +39,11 @@ pub fn owasp_params() -> Params {
     Params::new(19_456, 2, 1, None).unwrap_or_default()
 }
 
+/// The hasher with the production parameters (for tools such as the benchmark).
+pub fn owasp_argon2() -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, owasp_params())
+}
+
 impl Passwords {
     pub fn new(rng: Arc<dyn Random>, params: Params) -> Result<Self, HashError> {
         let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());

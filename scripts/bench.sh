@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The benchmark suite (not part of scripts/test.sh; its figures go to docs/benchmarks.md).
+# Builds the release server, and for SQLite and for PostgreSQL: seeds 10,000 people,
+# 1,000 accounts (one with 1,000 members) and 10,000 past sessions of one person, starts
+# `portal serve`, measures cold start and idle memory, drives each scenario at
+# concurrency 1, 8 and 32 with target/release/portal-bench, reads peak memory, and stops
+# it. Also measures the argon2id bound and the client payload.
+#   scripts/bench.sh            # BENCH_SECONDS per run (default 10)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/postgres.sh >/dev/null
+export PATH="$PWD/.tools/node_modules/.bin:$PATH" CARGO_INCREMENTAL=0
+cargo leptos build --release
+cargo build --release -p server --bin portal-bench
+node scripts/payload.mjs >/dev/null
+
+secs="${BENCH_SECONDS:-10}"
+out=target/bench
+rm -rf "$out" && mkdir -p "$out"
+portal=target/release/portal
+bench=target/release/portal-bench
+port=3900
+export LEPTOS_SITE_ROOT="$PWD/target/site"
+
+"$bench" hash-rate --seconds 5 >"$out/hash-rate.json"
+
+for backend in sqlite postgres; do
+  data=$(mktemp -d)
+  if [[ $backend == sqlite ]]; then
+    url="sqlite://$data/portal.db?mode=rwc"
+  else
+    schema="bench_$$"
+    psql -q -h 127.0.0.1 -U postgres -d test -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+    url="postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D$schema"
+  fi
+  "$bench" seed --database-url "$url" >/dev/null
+  start=$(date +%s%N)
+  PORTAL_DATABASE_URL="$url" PORTAL_DATA_DIR="$data" PORTAL_LISTEN="127.0.0.1:$port" PORTAL_LOG=warn \
+    "$portal" serve &
+  pid=$!
+  until curl -sf "http://127.0.0.1:$port/healthz" >/dev/null; do sleep 0.005; done
+  cold_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  sleep 2
+  idle_kb=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  account=1
+  for scenario in profile save sessions policy signin; do
+    for c in 1 8 32; do
+      "$bench" load --base "http://127.0.0.1:$port" --scenario "$scenario" --concurrency "$c" \
+        --seconds "$secs" --account "$account" | sed "s/^{/{\"backend\":\"$backend\",/" >>"$out/results.jsonl"
+    done
+  done
+  peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  printf '{"backend":"%s","cold_ms":%s,"idle_kb":%s,"peak_kb":%s}\n' "$backend" "$cold_ms" "$idle_kb" "$peak_kb" >>"$out/process.jsonl"
+  if [[ $backend == postgres ]]; then
+    psql -q -h 127.0.0.1 -U postgres -d test -c "DROP SCHEMA $schema CASCADE" >/dev/null
+  fi
+  rm -rf "$data"
+done
+
+node scripts/payload.mjs >"$out/payload.md"
+node scripts/bench-report.mjs "$out" "$secs" >docs/benchmarks.md
+echo "wrote docs/benchmarks.md"
