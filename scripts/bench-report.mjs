@@ -18,18 +18,23 @@ const names = {
 };
 const out = [];
 out.push("# Benchmarks", "");
-out.push(`Measured by \`scripts/bench.sh\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; release build; load generator \`portal-bench load\` on the same machine (it competes for the same 2 cores); ${secs} s per run; one run per cell (medians over runs are not taken yet).`, "");
+out.push(`Measured by \`scripts/bench.sh\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; release build; load generator \`portal-bench load\` on the same machine (it competes for the same 2 cores); a fixed seed population; per cell a 1 s warm-up, then 3 runs of ${secs} s, reporting the run with the median throughput (all three throughputs in the last column).`, "");
 out.push(`argon2id bound (OWASP parameters, one hash per core): **${bound} hashes/s**.`, "");
 for (const backend of ["sqlite", "postgres"]) {
   const p = procs.find((x) => x.backend === backend);
   out.push(`## ${backend === "sqlite" ? "SQLite" : "PostgreSQL"}`, "");
   if (p) out.push(`Cold start to first answered request: ${p.cold_ms} ms. Memory: idle ${(p.idle_kb / 1024).toFixed(1)} MB, peak under load ${(p.peak_kb / 1024).toFixed(1)} MB.`, "");
-  out.push("| scenario | concurrency | requests/s | p50 ms | p99 ms | errors | vs bound |", "| --- | --- | --- | --- | --- | --- | --- |");
+  out.push("| scenario | concurrency | requests/s | p50 ms | p99 ms | errors | vs bound | runs (req/s) |", "| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const r of results.filter((x) => x.backend === backend)) {
     const ratio = r.scenario === "signin" ? `${((100 * r.rps) / bound).toFixed(0)} %` : "";
-    out.push(`| ${names[r.scenario]} | ${r.concurrency} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${ratio} |`);
+    out.push(`| ${names[r.scenario]} | ${r.concurrency} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${ratio} | ${(r.runs ?? []).join(", ")} |`);
   }
   out.push("");
 }
 out.push("## Client payload", "", payload, "");
+try {
+  out.push(readFileSync(new URL("./bench-notes.md", import.meta.url), "utf8").trim(), "");
+} catch {
+  // no notes
+}
 console.log(out.join("\n"));

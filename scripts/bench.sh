@@ -5,7 +5,7 @@
 # `portal serve`, measures cold start and idle memory, drives each scenario at
 # concurrency 1, 8 and 32 with target/release/portal-bench, reads peak memory, and stops
 # it. Also measures the argon2id bound and the client payload.
-#   scripts/bench.sh            # BENCH_SECONDS per run (default 10)
+#   scripts/bench.sh            # BENCH_SECONDS per run (default 5; 3 runs per cell)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -15,7 +15,7 @@ cargo leptos build --release
 cargo build --release -p server --bin portal-bench
 node scripts/payload.mjs >/dev/null
 
-secs="${BENCH_SECONDS:-10}"
+secs="${BENCH_SECONDS:-5}"
 out=target/bench
 rm -rf "$out" && mkdir -p "$out"
 portal=target/release/portal
@@ -47,7 +47,7 @@ for backend in sqlite postgres; do
   for scenario in profile save sessions policy signin; do
     for c in 1 8 32; do
       "$bench" load --base "http://127.0.0.1:$port" --scenario "$scenario" --concurrency "$c" \
-        --seconds "$secs" --account "$account" | sed "s/^{/{\"backend\":\"$backend\",/" >>"$out/results.jsonl"
+        --seconds "$secs" --account "$account" --runs 3 | sed "s/^{/{\"backend\":\"$backend\",/" >>"$out/results.jsonl"
     done
   done
   peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")

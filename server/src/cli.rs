@@ -31,8 +31,17 @@ pub async fn user(
     input: &mut dyn BufRead,
 ) -> Result<String, String> {
     match cmd {
-        UserCommand::Add { email, name, .. } => {
-            let password = read_password_line(input)?;
+        UserCommand::Add {
+            email,
+            name,
+            sso_only,
+            ..
+        } => {
+            let password = if sso_only {
+                Secret::new(crate::env::random_hex(state.rng.as_ref(), 32))
+            } else {
+                read_password_line(input)?
+            };
             let id = directory::create_user(
                 &state.db,
                 &state.passwords,

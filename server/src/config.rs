@@ -128,10 +128,14 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         name: String,
-        /// Read the password from standard input (required: passwords never go on the
-        /// command line).
-        #[arg(long, required = true)]
+        /// Read the password from standard input (passwords never go on the command
+        /// line). Required unless --sso-only.
+        #[arg(long, required_unless_present = "sso_only")]
         password_stdin: bool,
+        /// A person who signs in only through their account's single sign-on: no portal
+        /// password is set (a random one nobody knows is stored).
+        #[arg(long, conflicts_with = "password_stdin")]
+        sso_only: bool,
     },
     /// Turn multi-factor authentication off for a person who lost their device; ends
     /// their sessions and records the event.

@@ -26,6 +26,58 @@ pub struct Passwords {
     dummy_hash: Arc<str>,
     permits: Arc<Semaphore>,
     rng: Arc<dyn Random>,
+    pool: Arc<HashPool>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads, one per core, that run every hash. Each argon2id hash takes
+/// 19 MiB; on tokio's growing blocking pool every new thread kept its own allocator arena
+/// of that size, and peak memory climbed past 400 MB under sign-in load. With a fixed set
+/// it stays at about threads × 19 MiB.
+struct HashPool {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl HashPool {
+    fn new(threads: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // the portal is shutting down
+                    }
+                });
+        }
+        Self {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(work());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| HashError::Join)?
+            .send(job)
+            .map_err(|_| HashError::Join)?;
+        rx.await.map_err(|_| HashError::Join)
+    }
 }
 
 impl std::fmt::Debug for Passwords {
@@ -52,6 +104,7 @@ impl Passwords {
             dummy_hash: Arc::from(""),
             permits: Arc::new(Semaphore::new(concurrency)),
             rng,
+            pool: Arc::new(HashPool::new(concurrency)),
         };
         let mut dummy = [0u8; 24];
         this.rng.fill(&mut dummy);
@@ -78,9 +131,9 @@ impl Passwords {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let this = self.clone();
         let password = password.clone();
-        tokio::task::spawn_blocking(move || this.hash_blocking(password.expose()))
-            .await
-            .map_err(|_| HashError::Join)?
+        self.pool
+            .run(move || this.hash_blocking(password.expose()))
+            .await?
     }
 
     /// Verifies a password against a stored PHC string. With `None` (unknown person) it
@@ -91,17 +144,18 @@ impl Passwords {
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         let argon2 = self.argon2();
         let password = password.clone();
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc)
-                .map(|parsed| {
-                    argon2
-                        .verify_password(password.expose().as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|_| HashError::Join)?;
+        let ok = self
+            .pool
+            .run(move || {
+                PasswordHash::new(&phc)
+                    .map(|parsed| {
+                        argon2
+                            .verify_password(password.expose().as_bytes(), &parsed)
+                            .is_ok()
+                    })
+                    .unwrap_or(false)
+            })
+            .await?;
         Ok(known && ok)
     }
 }

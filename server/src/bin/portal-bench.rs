@@ -49,6 +49,10 @@ enum Cmd {
         /// The account whose policy page is loaded (scenario policy).
         #[arg(long, default_value_t = 1)]
         account: i64,
+        /// Measured runs after a one-second warm-up; the run with the median
+        /// throughput is reported.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
     },
 }
 
@@ -76,7 +80,26 @@ fn main() -> Result<(), String> {
                 concurrency,
                 seconds,
                 account,
-            } => load(&base, &scenario, concurrency, seconds, account).await,
+                runs,
+            } => {
+                let _warm_up = load(&base, &scenario, concurrency, 1, account).await?;
+                let mut results = Vec::new();
+                for _ in 0..runs.max(1) {
+                    results.push(load(&base, &scenario, concurrency, seconds, account).await?);
+                }
+                results.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+                let all: Vec<String> = results.iter().map(|r| format!("{:.1}", r.rps)).collect();
+                let m = &results[results.len() / 2];
+                println!(
+                    "{{\"scenario\":\"{scenario}\",\"concurrency\":{concurrency},\"rps\":{:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"errors\":{},\"runs\":[{}]}}",
+                    m.rps,
+                    m.p50_ms,
+                    m.p99_ms,
+                    results.iter().map(|r| r.errors).sum::<u64>(),
+                    all.join(",")
+                );
+                Ok(())
+            }
         }
     })
 }
@@ -248,13 +271,21 @@ async fn session_cookie(http: &reqwest::Client, base: &str) -> Result<String, St
         .ok_or_else(|| format!("sign-in failed: HTTP {}", r.status()))
 }
 
+/// One measured run.
+struct RunResult {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+}
+
 async fn load(
     base: &str,
     scenario: &str,
     concurrency: usize,
     seconds: u64,
     account: i64,
-) -> Result<(), String> {
+) -> Result<RunResult, String> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(concurrency)
@@ -339,10 +370,10 @@ async fn load(
     };
     #[allow(clippy::cast_precision_loss)]
     let rps = all.len() as f64 / seconds as f64;
-    println!(
-        "{{\"scenario\":\"{scenario}\",\"concurrency\":{concurrency},\"rps\":{rps:.1},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"errors\":{errors}}}",
-        pct(0.5),
-        pct(0.99)
-    );
-    Ok(())
+    Ok(RunResult {
+        rps,
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        errors,
+    })
 }

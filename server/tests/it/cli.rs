@@ -11,6 +11,7 @@ fn add_user(email: &str, name: &str) -> UserCommand {
         email: email.into(),
         name: name.into(),
         password_stdin: true,
+        sso_only: false,
     }
 }
 
