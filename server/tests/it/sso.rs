@@ -396,3 +396,31 @@ both_backends!(
         assert_eq!(env.scalar("SELECT COUNT(*) FROM sso_changes").await, 2);
     }
 );
+
+both_backends!(
+    a_member_without_a_portal_password_signs_in_through_the_directory,
+    |env| {
+        use portal::{cli, config::UserCommand};
+        let (acme, _admin) = partner_account(env).await;
+        let add = UserCommand::Add {
+            email: "sso-member@partner.test".into(),
+            name: "Sam Member".into(),
+            password_stdin: false,
+            sso_only: true,
+        };
+        cli::user(&env.state, add, &mut std::io::empty())
+            .await
+            .expect("sso-only person");
+        env.member(acme, "sso-member@partner.test", "Users").await;
+        // No password works for them…
+        let mut c = env.client();
+        assert_eq!(
+            c.sign_in("sso-member@partner.test", PASSWORD).await.status,
+            401
+        );
+        // …but their directory does, on the first sign-in.
+        let callback = through_directory(&mut c, "sso-member@partner.test").await;
+        assert_eq!(c.get(&callback).await.header("location"), Some("/"));
+        assert_eq!(c.get("/").await.status, 200);
+    }
+);
