@@ -243,32 +243,31 @@ pub async fn initial_account(db: &Db, user_id: i64) -> Result<Option<i64>, sqlx:
     .transpose()
 }
 
-/// `Set-Cookie` value carrying a new session token.
-pub fn cookie(config: &Config, token: &Token) -> String {
-    let max_age = config.session_lifetime.as_secs();
+/// A `Set-Cookie` value for the portal's cookies: host-wide path, HttpOnly, SameSite=Lax
+/// (so they come back on top-level navigations, e.g. from an SSO provider), `Secure` over
+/// https. `max_age_secs` 0 removes the cookie.
+fn set_cookie(config: &Config, name: &str, value: &str, max_age_secs: u64) -> String {
     let secure = if config.secure_cookies {
         "; Secure"
     } else {
         ""
     };
-    format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
+/// `Set-Cookie` value carrying a new session token.
+pub fn cookie(config: &Config, token: &Token) -> String {
+    set_cookie(
+        config,
         config.cookie_name(),
-        token.expose()
+        token.expose(),
+        config.session_lifetime.as_secs(),
     )
 }
 
 /// `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(config: &Config) -> String {
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        config.cookie_name()
-    )
+    set_cookie(config, config.cookie_name(), "", 0)
 }
 
 /// The session token in a request's `Cookie` headers, if well-formed.
@@ -474,28 +473,12 @@ fn pending_cookie_name(config: &Config) -> &'static str {
 
 /// `Set-Cookie` for the pending sign-in (password done, code next): five minutes.
 pub fn pending_cookie(config: &Config, token: &str) -> String {
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        pending_cookie_name(config),
-        crate::mfa::PENDING_SIGNIN_TTL_MS / 1000
-    )
+    let ttl = u64::try_from(crate::mfa::PENDING_SIGNIN_TTL_MS / 1000).unwrap_or(300);
+    set_cookie(config, pending_cookie_name(config), token, ttl)
 }
 
 pub fn clear_pending_cookie(config: &Config) -> String {
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        pending_cookie_name(config)
-    )
+    set_cookie(config, pending_cookie_name(config), "", 0)
 }
 
 /// The pending sign-in token in a request, if well-formed.
@@ -527,28 +510,12 @@ fn sso_cookie_name(config: &Config) -> &'static str {
 /// long as the attempt may take. SameSite=Lax so that it comes back on the provider's
 /// top-level redirect.
 pub fn sso_state_cookie(config: &Config, state: &str) -> String {
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}={state}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        sso_cookie_name(config),
-        crate::sso::REQUEST_TTL_MS / 1000
-    )
+    let ttl = u64::try_from(crate::sso::REQUEST_TTL_MS / 1000).unwrap_or(600);
+    set_cookie(config, sso_cookie_name(config), state, ttl)
 }
 
 pub fn clear_sso_state_cookie(config: &Config) -> String {
-    let secure = if config.secure_cookies {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
-        sso_cookie_name(config)
-    )
+    set_cookie(config, sso_cookie_name(config), "", 0)
 }
 
 pub fn sso_state_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {

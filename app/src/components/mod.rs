@@ -1,9 +1,11 @@
+mod account_page;
 mod browser;
 mod layout;
 mod menus;
 mod mfa_banner;
 mod update_toast;
 
+pub use account_page::{use_account_id, AccountPageError};
 pub use browser::{
     browser_time_zone, close_modal, copy_to_clipboard, preview_now, show_modal, totp_countdown,
 };

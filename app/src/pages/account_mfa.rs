@@ -3,7 +3,7 @@
 
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
-    components::{close_modal, show_modal, MfaDueBanner},
+    components::{close_modal, show_modal, use_account_id, AccountPageError, MfaDueBanner},
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS},
     validation::{parse_grace_days, policy_lockout},
@@ -11,17 +11,10 @@ use crate::{
 };
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn AccountMfaPage() -> impl IntoView {
-    let params = use_params_map();
-    let account_id = move || {
-        params
-            .read()
-            .get("account_id")
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let account_id = use_account_id();
     let save = ServerAction::<SetAccountMfaPolicy>::new();
     let settings = Resource::new(
         move || (account_id(), save.version().get()),
@@ -42,14 +35,7 @@ pub fn AccountMfaPage() -> impl IntoView {
                 match settings.await {
                     Ok(s) => view! { <PolicyView settings=s save refocus /> }.into_any(),
                     Err(e) => view! {
-                        <h1>"Multi-Factor Authentication"</h1>
-                        <div role="alert" class="notice error"><p>{
-                            match e {
-                                AppError::Forbidden => "Only administrators of this account can manage its multi-factor authentication.".to_string(),
-                                e => e.to_string(),
-                            }
-                        }</p></div>
-                        <p><a href="/">"Back to the portal"</a></p>
+                        <AccountPageError title="Multi-Factor Authentication" forbidden="Only administrators of this account can manage its multi-factor authentication." error=e />
                     }
                     .into_any(),
                 }

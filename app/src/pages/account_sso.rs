@@ -3,23 +3,17 @@
 
 use crate::{
     api::{account_sso_settings, SaveAccountSso, TestAccountSso},
+    components::{use_account_id, AccountPageError},
     format::account_mfa_href,
     models::AccountSsoSettings,
     AppError,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn AccountSsoPage() -> impl IntoView {
-    let params = use_params_map();
-    let account_id = move || {
-        params
-            .read()
-            .get("account_id")
-            .and_then(|v| v.parse::<i64>().ok())
-    };
+    let account_id = use_account_id();
     let save = ServerAction::<SaveAccountSso>::new();
     let settings = Resource::new(
         move || (account_id(), save.version().get()),
@@ -37,14 +31,7 @@ pub fn AccountSsoPage() -> impl IntoView {
                 match settings.await {
                     Ok(s) => view! { <SsoView settings=s save /> }.into_any(),
                     Err(e) => view! {
-                        <h1>"Single sign-on"</h1>
-                        <div role="alert" class="notice error"><p>{
-                            match e {
-                                AppError::Forbidden => "Only administrators of this account can manage its single sign-on.".to_string(),
-                                e => e.to_string(),
-                            }
-                        }</p></div>
-                        <p><a href="/">"Back to the portal"</a></p>
+                        <AccountPageError title="Single sign-on" forbidden="Only administrators of this account can manage its single sign-on." error=e />
                     }
                     .into_any(),
                 }
