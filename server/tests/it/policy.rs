@@ -3,7 +3,7 @@
 use crate::mfa::{enrolled, invalid, json};
 use crate::{both_backends, harness::*};
 use app::{
-    models::{AccountKind, AccountMfaSettings, MfaEnrolment, MfaPolicy, MfaRequirement, Viewer},
+    models::{AccountKind, AccountMfaSettings, MfaPolicy, MfaRequirement, Viewer},
     AppError,
 };
 use portal::{cli, config::AccountCommand, policy};
@@ -149,19 +149,10 @@ both_backends!(
             .await;
         assert_eq!(c.get("/").await.status, 303);
 
-        // After enabling MFA the account opens.
-        c.call("elevate", &[("current_password", PASSWORD)]).await;
-        let e: MfaEnrolment = serde_json::from_str(&c.call("start_mfa_enrolment", &[]).await.body)
-            .expect("enrolment");
-        let b32: String = e.secret_grouped.split_whitespace().collect();
-        let secret = totp_rs::Secret::Encoded(b32).to_bytes().expect("base32");
-        let code = portal::mfa::code_at(
-            totp_rs::Algorithm::SHA1,
-            6,
-            &secret,
-            (env.now() / 1000) as u64,
-        );
-        assert!(c.call("enable_mfa", &[("code", &code)]).await.status < 400);
+        // After enabling MFA (the shared enrolment helper) the account opens.
+        let (mut c, _, _) = enrolled(env, "grace@example.com").await;
+        c.call("switch_account", &[("account_id", &acme.to_string())])
+            .await;
         assert_eq!(c.get("/").await.status, 200);
     }
 );
