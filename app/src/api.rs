@@ -257,10 +257,15 @@ pub async fn disable_mfa(
 #[server(endpoint = "account_mfa_settings")]
 pub async fn account_mfa_settings(
     account_id: i64,
+    page: Option<i64>,
+    without_mfa: Option<bool>,
 ) -> Result<crate::models::AccountMfaSettings, AppError> {
-    crate::ssr::run(
-        |backend, req| async move { backend.account_mfa_settings(&req, account_id).await },
-    )
+    let (page, without_mfa) = (page.unwrap_or(1), without_mfa.unwrap_or(false));
+    crate::ssr::run(|backend, req| async move {
+        backend
+            .account_mfa_settings(&req, account_id, page, without_mfa)
+            .await
+    })
     .await
 }
 

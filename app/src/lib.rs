@@ -15,7 +15,7 @@ pub use error::AppError;
 pub use models::Secret;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, Title};
 use leptos_router::{
     components::{ParentRoute, Route, Router, Routes},
     path, SsrMode,
@@ -47,6 +47,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // The bundle's directory carries the build's content hash (the server sets
+                // it), so these files may be cached for good.
+                <link rel="stylesheet" href=format!("/{}/portal.css", options.site_pkg_dir) />
                 <HydrationScripts options />
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="apple-touch-icon" href="/icons/icon-192.png" />
@@ -66,7 +69,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
     view! {
-        <Stylesheet id="leptos" href="/pkg/portal.css" />
         <Title formatter=|page: String| {
             if page.is_empty() { "Connect Portal".to_string() } else { format!("{page} · Connect Portal") }
         } />

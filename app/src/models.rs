@@ -448,8 +448,16 @@ pub struct AccountMfaSettings {
     pub grace_days: i64,
     /// Newest first; the first is the current policy's change.
     pub history: Vec<PolicyChangeInfo>,
-    /// Every member, by name.
+    /// One page of members, by name ([`MEMBERS_PER_PAGE`] at most).
     pub members: Vec<MemberCompliance>,
+    /// All members of the account, and how many of them use MFA.
+    pub member_count: i64,
+    pub members_with_mfa: i64,
+    /// The list shows only members without MFA.
+    pub without_mfa: bool,
+    /// This page (from 1) and how many pages the list has.
+    pub page: i64,
+    pub page_count: i64,
     /// Whether the administrator viewing the page uses MFA (for the lockout guard).
     pub viewer_uses_mfa: bool,
     /// What the policy asks of the administrator viewing the page (for the banner).
@@ -458,10 +466,12 @@ pub struct AccountMfaSettings {
     pub sso_enabled: bool,
 }
 
-impl AccountMfaSettings {
-    pub fn members_using_mfa(&self) -> usize {
-        self.members.iter().filter(|m| m.uses_mfa).count()
-    }
+/// The compliance list's page size.
+pub const MEMBERS_PER_PAGE: i64 = 50;
+
+/// How many pages `count` items fill at `per_page` each (at least one page).
+pub fn page_count(count: i64, per_page: i64) -> i64 {
+    ((count + per_page - 1) / per_page.max(1)).max(1)
 }
 
 /// An account's single sign-on settings as its administrators see them. The client

@@ -137,12 +137,14 @@ pub trait Backend: Send + Sync + 'static {
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError>;
 
-    /// An account's MFA policy page: policy, history, member compliance. Administrators
-    /// of that account only.
+    /// An account's MFA policy page: policy, history, one page of member compliance
+    /// (optionally only members without MFA). Administrators of that account only.
     async fn account_mfa_settings(
         &self,
         req: &RequestInfo,
         account_id: i64,
+        page: i64,
+        without_mfa: bool,
     ) -> Result<AccountMfaSettings, AppError>;
     /// Changes an account's MFA policy (validated again here, with the lockout guard).
     /// Administrators of that account only.

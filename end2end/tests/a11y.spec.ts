@@ -1,6 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Page } from "@playwright/test";
-import { ADA, gotoHydrated, signIn, waitForHydration } from "./helpers";
+import { expect, test, type Locator, type Page } from "@playwright/test";
+import { ADA, DEMO_PASSWORD, gotoHydrated, signIn, waitForHydration } from "./helpers";
+import { nextStepAfter, step, totp } from "./totp";
 
 // Every page, in both colour schemes: axe-core must report no serious or critical
 // violation. At 360 px wide, no page may scroll sideways; screenshots are kept as
@@ -128,4 +129,82 @@ test("the policy dialog works from the keyboard alone", async ({ page }) => {
   await expect(dialog).toBeHidden();
   await expect(manage).toBeFocused();
   await expect(page.getByTestId("current-policy")).toHaveText("Optional");
+});
+
+/** Presses Tab until `target` has focus: it must be reachable in the tab order. */
+async function tabTo(page: Page, target: Locator, limit = 40) {
+  await expect(target).toBeVisible();
+  for (let i = 0; i < limit; i++) {
+    if (await target.evaluate((el) => el === document.activeElement)) return;
+    await page.keyboard.press("Tab");
+  }
+  await expect(target).toBeFocused();
+}
+
+/** The sign-in form by keyboard: email, Tab, password, Enter. */
+async function typeCredentials(page: Page, email: string) {
+  await gotoHydrated(page, "/login");
+  await expect(page.getByLabel("Email", { exact: true })).toBeFocused();
+  await page.keyboard.type(email);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(DEMO_PASSWORD);
+  await page.keyboard.press("Enter");
+}
+
+test("MFA set-up, sign-out and the sign-in code step work from the keyboard alone", async ({ page }) => {
+  test.setTimeout(120_000);
+  const email = "keyboard@example.com";
+  await typeCredentials(page, email);
+  await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();
+  await gotoHydrated(page, "/profile/security");
+
+  // Set-up: each step takes focus where the previous step's button was.
+  const card = page.getByRole("region", { name: "Multi-factor authentication" });
+  await tabTo(page, card.getByRole("button", { name: "Set up multi-factor authentication" }));
+  await page.keyboard.press("Enter");
+  await expect(card.getByLabel("Current password")).toBeFocused();
+  await page.keyboard.type(DEMO_PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(card.getByRole("heading", { name: "Set up your authenticator app" })).toBeFocused();
+  const secret = (await card.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
+  await page.keyboard.press("Tab");
+  await expect(card.getByRole("button", { name: "Copy" })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(card.getByLabel("Authentication code")).toBeFocused();
+  const enrolStep = step();
+  await page.keyboard.type(totp(secret, enrolStep));
+  await page.keyboard.press("Enter");
+  await expect(card.getByRole("status").filter({ hasText: "Save your recovery codes now." })).toBeFocused();
+  await tabTo(page, card.getByRole("button", { name: "I have saved my codes" }));
+  await page.keyboard.press("Enter");
+  await expect(card.getByTestId("mfa-state")).toBeFocused();
+  await expect(card.getByTestId("mfa-state")).toContainText("Multi-factor authentication is on");
+
+  // The user menu by keyboard: Enter opens it on its first item, arrows move, Escape
+  // returns to the button; then sign out.
+  const menuButton = page.getByRole("button", { name: "User menu" });
+  await tabTo(page, menuButton);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("menuitem", { name: "Manage Your Profile" })).toBeFocused();
+  await page.keyboard.press("ArrowDown");
+  await expect(page.getByRole("menuitem", { name: "Sign out" })).toBeFocused();
+  await page.keyboard.press("ArrowDown");
+  await expect(page.getByRole("menuitem", { name: "Manage Your Profile" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(menuButton).toBeFocused();
+  await expect(page.getByRole("menu", { name: "User" })).toBeHidden();
+  await page.keyboard.press("ArrowUp");
+  await expect(page.getByRole("menuitem", { name: "Sign out" })).toBeFocused();
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(/\/login$/);
+
+  // Every sign-in now asks for a code: the code field has focus, Enter verifies.
+  await typeCredentials(page, email);
+  await expect(page).toHaveURL(/\/login\/code/);
+  await waitForHydration(page);
+  const code = page.getByLabel("Authentication code");
+  await expect(code).toBeFocused();
+  await page.keyboard.type(totp(secret, await nextStepAfter(enrolStep)));
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();
 });

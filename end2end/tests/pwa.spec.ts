@@ -37,11 +37,21 @@ test.describe.serial("installable PWA", () => {
     await openHydrated(page, "/login");
     const manifest = await page.request.get("/manifest.webmanifest");
     expect(manifest.headers()["content-type"]).toContain("application/manifest+json");
-    // The bundle goes out brotli-compressed (written by scripts/payload.mjs), revalidated.
-    const wasm = await page.request.get("/pkg/portal.wasm", { headers: { "accept-encoding": "br, gzip" } });
+    // The page names the bundle by the build's content hash; it goes out brotli-compressed
+    // (written by scripts/payload.mjs) and may be cached for good.
+    const wasmUrl = await page.locator('link[rel="preload"][as="fetch"]').getAttribute("href");
+    expect(wasmUrl).toMatch(/^\/assets\/[0-9a-f]{16}\/portal\.wasm$/);
+    const css = await page.locator('link[rel="stylesheet"]').getAttribute("href");
+    expect(css).toBe(wasmUrl!.replace("portal.wasm", "portal.css"));
+    const wasm = await page.request.get(wasmUrl!, { headers: { "accept-encoding": "br, gzip" } });
     expect(wasm.headers()["content-encoding"]).toBe("br");
     expect(wasm.headers()["content-type"]).toBe("application/wasm");
-    expect(wasm.headers()["cache-control"]).toBe("no-cache");
+    expect(wasm.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+    // Another build's address is not served from this one.
+    expect((await page.request.get("/assets/0000000000000000/portal.wasm")).status()).toBe(404);
+    // The plain names stay available, revalidated each time.
+    const plain = await page.request.get("/pkg/portal.css");
+    expect(plain.headers()["cache-control"]).toBe("no-cache");
     await page.evaluate(() => navigator.serviceWorker.ready);
     const cdp = await context.newCDPSession(page);
     const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
@@ -58,6 +68,7 @@ test.describe.serial("installable PWA", () => {
     expect(cached.names).toHaveLength(1);
     expect(cached.names[0]).toMatch(/^portal-shell-[0-9a-f]{16}$/);
     expect(cached.urls).toContain("/offline.html");
+    expect(cached.urls).toContain(wasmUrl);
     expect(cached.urls.every((u) => !u.startsWith("/api/") && u !== "/" && !u.startsWith("/profile"))).toBe(true);
     await page.close();
   });

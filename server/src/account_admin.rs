@@ -13,8 +13,8 @@ use crate::{
 };
 use app::{
     models::{
-        AccountMfaSettings, AccountSsoSettings, MemberCompliance, MfaPolicy, PolicyChangeInfo,
-        SsoChangeInfo, SsoTestReport,
+        page_count, AccountMfaSettings, AccountSsoSettings, MemberCompliance, MfaPolicy,
+        PolicyChangeInfo, SsoChangeInfo, SsoTestReport, MEMBERS_PER_PAGE,
     },
     ssr::{RequestInfo, SsoForm},
     validation::{parse_domains, parse_grace_days, policy_lockout},
@@ -118,10 +118,12 @@ impl AppState {
         &self,
         req: &RequestInfo,
         account_id: i64,
+        page: i64,
+        without_mfa: bool,
     ) -> Result<AccountMfaSettings, AppError> {
         self.account_admin(req, account_id)
             .await?
-            .mfa_settings()
+            .mfa_settings(page, without_mfa)
             .await
     }
 
@@ -296,7 +298,11 @@ impl AccountAdmin<'_> {
     }
 
     /// The policy, its history and every member's compliance.
-    pub async fn mfa_settings(&self) -> Result<AccountMfaSettings, AppError> {
+    pub async fn mfa_settings(
+        &self,
+        page: i64,
+        without_mfa: bool,
+    ) -> Result<AccountMfaSettings, AppError> {
         let db = &self.state.db;
         let now = self.state.now();
         let display = self.display().await?;
@@ -304,14 +310,31 @@ impl AccountAdmin<'_> {
             .await
             .map_err(|e| self.internal(e))?
             .ok_or(AppError::Forbidden)?;
-        let members = policy::members(db, self.account_id)
+        let (member_count, members_with_mfa) = policy::member_counts(db, self.account_id)
+            .await
+            .map_err(|e| self.internal(e))?;
+        let listed = if without_mfa {
+            member_count - members_with_mfa
+        } else {
+            member_count
+        };
+        let page_count = page_count(listed, MEMBERS_PER_PAGE);
+        let page = page.clamp(1, page_count);
+        let filter = policy::MemberFilter {
+            without_mfa,
+            limit: MEMBERS_PER_PAGE,
+            offset: (page - 1) * MEMBERS_PER_PAGE,
+        };
+        let members = policy::members(db, self.account_id, terms.terms(), filter)
+            .await
+            .map_err(|e| self.internal(e))?;
+        let me = policy::member(db, self.account_id, terms.terms(), self.user_id)
             .await
             .map_err(|e| self.internal(e))?;
         let history = policy::history(db, self.account_id)
             .await
             .map_err(|e| self.internal(e))?;
-        let me = members.iter().find(|m| m.user_id == self.user_id);
-        let viewer_uses_mfa = me.is_some_and(|m| m.uses_mfa);
+        let viewer_uses_mfa = me.as_ref().is_some_and(|m| m.uses_mfa);
         let viewer_requirement = match me {
             Some(m) => {
                 terms
@@ -349,6 +372,11 @@ impl AccountAdmin<'_> {
                     blocked_now: m.blocked_from.is_some_and(|t| now >= t),
                 })
                 .collect(),
+            member_count,
+            members_with_mfa,
+            without_mfa,
+            page,
+            page_count,
             viewer_uses_mfa,
             viewer_requirement,
             sso_enabled: sso::enabled(db, self.account_id)

@@ -372,8 +372,11 @@ impl Backend for AppState {
         &self,
         req: &RequestInfo,
         account_id: i64,
+        page: i64,
+        without_mfa: bool,
     ) -> Result<AccountMfaSettings, AppError> {
-        self.account_mfa_settings_for(req, account_id).await
+        self.account_mfa_settings_for(req, account_id, page, without_mfa)
+            .await
     }
 
     async fn set_account_mfa_policy(

@@ -168,44 +168,92 @@ pub struct MemberState {
     pub blocked_from: Option<i64>,
 }
 
-/// Every member of an account with their MFA state, by name.
-pub async fn members(db: &Db, account_id: i64) -> Result<Vec<MemberState>, sqlx::Error> {
-    let Some(p) = load(db, account_id).await? else {
-        return Ok(Vec::new());
-    };
-    let rows = sqlx::query(
-        "SELECT u.id AS user_id, u.name AS name, u.email AS email, g.name AS group_name, \
-                g.is_admin AS is_admin, m.created_at AS joined_at, \
-                CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS uses_mfa \
-         FROM memberships m \
-         JOIN users u ON u.id = m.user_id \
-         JOIN account_groups g ON g.id = m.group_id \
-         LEFT JOIN user_mfa f ON f.user_id = u.id \
-         WHERE m.account_id = $1 ORDER BY u.name, u.id",
+/// Which members a compliance page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberFilter {
+    /// Only members who do not use MFA.
+    pub without_mfa: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// How many members an account has, and how many of them use MFA.
+pub async fn member_counts(db: &Db, account_id: i64) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS total, COUNT(f.enabled_at) AS with_mfa FROM memberships m \
+         LEFT JOIN user_mfa f ON f.user_id = m.user_id WHERE m.account_id = $1",
     )
     .bind(account_id)
-    .fetch_all(db.pool())
+    .fetch_one(db.pool())
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            let is_admin = r.try_get::<i64, _>("is_admin")? != 0;
-            let uses_mfa = r.try_get::<i64, _>("uses_mfa")? != 0;
-            let covered = p.policy.covers(is_admin);
-            let joined: i64 = r.try_get("joined_at")?;
-            Ok(MemberState {
-                user_id: r.try_get("user_id")?,
-                name: r.try_get("name")?,
-                email: r.try_get("email")?,
-                group: r.try_get("group_name")?,
-                is_admin,
-                joined_at: joined,
-                uses_mfa,
-                covered,
-                blocked_from: (covered && !uses_mfa)
-                    .then(|| deadline(p.changed_at, joined, p.grace_days)),
-            })
-        })
-        .collect()
+    Ok((row.try_get("total")?, row.try_get("with_mfa")?))
+}
+
+const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.name AS name, u.email AS email, \
+        g.name AS group_name, g.is_admin AS is_admin, m.created_at AS joined_at, \
+        CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS uses_mfa \
+     FROM memberships m \
+     JOIN users u ON u.id = m.user_id \
+     JOIN account_groups g ON g.id = m.group_id \
+     LEFT JOIN user_mfa f ON f.user_id = u.id \
+     WHERE m.account_id = $1";
+
+/// One page of an account's members with their MFA state under its policy `p`, by name.
+pub async fn members(
+    db: &Db,
+    account_id: i64,
+    p: Terms,
+    filter: MemberFilter,
+) -> Result<Vec<MemberState>, sqlx::Error> {
+    let sql = format!(
+        "{MEMBER_SELECT}{} ORDER BY u.name, u.id LIMIT $2 OFFSET $3",
+        if filter.without_mfa {
+            " AND f.enabled_at IS NULL"
+        } else {
+            ""
+        }
+    );
+    let rows = sqlx::query(&sql)
+        .bind(account_id)
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| member_state(p, r)).collect()
+}
+
+/// One member's MFA state in an account under its policy `p`, if they are a member.
+pub async fn member(
+    db: &Db,
+    account_id: i64,
+    p: Terms,
+    user_id: i64,
+) -> Result<Option<MemberState>, sqlx::Error> {
+    let sql = format!("{MEMBER_SELECT} AND m.user_id = $2");
+    let row = sqlx::query(&sql)
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_optional(db.pool())
+        .await?;
+    row.map(|r| member_state(p, &r)).transpose()
+}
+
+fn member_state(p: Terms, r: &sqlx::any::AnyRow) -> Result<MemberState, sqlx::Error> {
+    let is_admin = r.try_get::<i64, _>("is_admin")? != 0;
+    let uses_mfa = r.try_get::<i64, _>("uses_mfa")? != 0;
+    let covered = p.policy.covers(is_admin);
+    let joined: i64 = r.try_get("joined_at")?;
+    Ok(MemberState {
+        user_id: r.try_get("user_id")?,
+        name: r.try_get("name")?,
+        email: r.try_get("email")?,
+        group: r.try_get("group_name")?,
+        is_admin,
+        joined_at: joined,
+        uses_mfa,
+        covered,
+        blocked_from: (covered && !uses_mfa).then(|| deadline(p.changed_at, joined, p.grace_days)),
+    })
 }
 
 /// The account's requirement for one person: `None` when not covered, else the deadline.

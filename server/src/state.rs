@@ -21,7 +21,11 @@ pub struct AppState {
     pub passwords: Passwords,
     /// Encrypts TOTP secrets at rest.
     pub secret_key: SecretKey,
+    /// Leptos' options; its package directory is `assets/{asset_version}`, so pages name
+    /// the client bundle by a content hash and browsers may cache it for good.
     pub leptos: LeptosOptions,
+    /// A hash of the built client files (js, wasm, css) and the server's version.
+    pub asset_version: Arc<str>,
     /// Talks to OpenID Providers (bounded time, no silent redirects).
     pub http: reqwest::Client,
 }
@@ -63,10 +67,11 @@ impl AppState {
         secret_key: SecretKey,
     ) -> Result<Self, HashError> {
         let passwords = Passwords::new(rng.clone(), params)?;
+        let asset_version: Arc<str> = asset_version(&config.site_root).into();
         let leptos = LeptosOptions::builder()
             .output_name("portal")
             .site_root(config.site_root.to_string_lossy().to_string())
-            .site_pkg_dir("pkg")
+            .site_pkg_dir(format!("{ASSETS_PREFIX}/{asset_version}"))
             .site_addr(config.listen)
             .build();
         Ok(Self {
@@ -77,6 +82,7 @@ impl AppState {
             passwords,
             secret_key,
             leptos,
+            asset_version,
             http: crate::oidc::http_client(),
         })
     }
@@ -84,4 +90,28 @@ impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// Where the content-addressed client bundle is served: `/assets/{version}/portal.wasm`.
+pub const ASSETS_PREFIX: &str = "assets";
+
+/// The client files, relative to the site root.
+pub const CLIENT_FILES: [&str; 3] = ["pkg/portal.js", "pkg/portal.wasm", "pkg/portal.css"];
+
+/// A short hash of the built client files and the server's version: a new build gets new
+/// asset URLs and new service-worker cache names. Files that are missing (tests run without
+/// a client build) simply do not contribute.
+pub fn asset_version(site_root: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    for f in CLIENT_FILES {
+        if let Ok(bytes) = std::fs::read(site_root.join(f)) {
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(&bytes);
+        }
+    }
+    let mut version = hex::encode(h.finalize());
+    version.truncate(16);
+    version
 }

@@ -1,14 +1,16 @@
-// Connect Portal's service worker. The server prepends `const VERSION = "…";`, derived
-// from the built client files, so every build gets fresh cache names.
+// Connect Portal's service worker. The server prepends `const VERSION = "…";` and
+// `const ASSETS = "/assets/…";`, both derived from the built client files, so every build
+// gets fresh cache names and precaches its own content-addressed bundle.
 //
 // It precaches the static shell only. Navigations go to the network, with the offline
 // page as the fallback; authenticated HTML, server-function answers and anything marked
 // no-store are never stored.
 const CACHE = `portal-shell-${VERSION}`;
 const SHELL = [
-  "/pkg/portal.css",
-  "/pkg/portal.js",
-  "/pkg/portal.wasm",
+  `${ASSETS}/portal.css`,
+  `${ASSETS}/portal.js`,
+  `${ASSETS}/portal.wasm`,
+  "/pkg/portal.css", // the offline page's stylesheet
   "/offline.html",
   "/manifest.webmanifest",
   "/favicon.svg",

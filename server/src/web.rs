@@ -20,7 +20,8 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let routes = route_list();
     let options = state.leptos.clone();
-    let sw = Arc::new(service_worker(&state.config.site_root));
+    let sw = Arc::new(service_worker(&state.asset_version));
+    let assets = format!("/{}/{}", crate::state::ASSETS_PREFIX, state.asset_version);
 
     let api_backend = backend.clone();
     let server_fns = move |req: Request| {
@@ -57,22 +58,16 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(backend.clone()),
             move || app::shell(options.clone()),
         )
-        // The client bundle: brotli or gzip files written by scripts/payload.mjs are sent
-        // to browsers that accept them. The names carry no hash, so browsers revalidate
-        // (Last-Modified) instead of caching blindly.
+        // The client bundle under its content hash (pages link it there): immutable, so
+        // browsers keep it until the next build changes the address. Brotli or gzip copies
+        // written by scripts/payload.mjs go to browsers that accept them. An address of
+        // another build is not found here (a replica still on that build serves it).
         .nest_service(
-            "/pkg",
-            tower::ServiceBuilder::new()
-                .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
-                ))
-                .service(
-                    tower_http::services::ServeDir::new(state.config.site_root.join("pkg"))
-                        .precompressed_br()
-                        .precompressed_gzip(),
-                ),
+            &assets,
+            client_files(&state, "public, max-age=31536000, immutable"),
         )
+        // The same files by their plain names, for the offline page and tools: revalidated.
+        .nest_service("/pkg", client_files(&state, "no-cache"))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
@@ -100,21 +95,34 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The service worker, stamped with a version derived from the built client files, so
-/// each build gets new cache names and the browser sees an update.
-fn service_worker(site_root: &std::path::Path) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION"));
-    for f in ["pkg/portal.js", "pkg/portal.wasm", "pkg/portal.css"] {
-        if let Ok(bytes) = std::fs::read(site_root.join(f)) {
-            h.update(&bytes);
-        }
-    }
-    let version = hex::encode(h.finalize());
+/// The built client files (`target/site/pkg`) with the given caching, precompressed
+/// copies preferred.
+fn client_files(
+    state: &AppState,
+    cache_control: &'static str,
+) -> tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible> {
+    let files = tower::ServiceBuilder::new()
+        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        ))
+        .service(
+            tower_http::services::ServeDir::new(state.config.site_root.join("pkg"))
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    tower::util::BoxCloneSyncService::new(tower::ServiceExt::<Request>::map_response(
+        files,
+        IntoResponse::into_response,
+    ))
+}
+
+/// The service worker, stamped with the build's asset version: each build gets new cache
+/// names and its own asset addresses, and the browser sees an update.
+fn service_worker(version: &str) -> String {
     format!(
-        "const VERSION = \"{}\";\n{}",
-        &version[..16],
+        "const VERSION = \"{version}\";\nconst ASSETS = \"/{}/{version}\";\n{}",
+        crate::state::ASSETS_PREFIX,
         include_str!("sw.js")
     )
 }
@@ -147,6 +155,7 @@ async fn sso_callback(
 /// last path segment; they need no session.
 fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/")
+        || path.starts_with("/assets/")
         || path
             .rsplit('/')
             .next()

@@ -167,3 +167,22 @@ pub fn close_modal(dialog: leptos::prelude::NodeRef<leptos::html::Dialog>) {
     #[cfg(not(any(feature = "hydrate", feature = "csr")))]
     let _ = dialog;
 }
+
+/// Moves keyboard focus to an element once it is in the page. For a step that replaces
+/// the control that had focus (the button that started it), so keyboard and screen-reader
+/// users continue where the new step begins instead of at the top of the page.
+pub fn focus_on_load<E>(node: leptos::prelude::NodeRef<E>)
+where
+    E: leptos::html::ElementType + 'static,
+    E::Output: leptos::wasm_bindgen::JsCast + Clone + 'static,
+{
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    node.on_load(|el| {
+        use wasm_bindgen::JsCast;
+        if let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+        }
+    });
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = node;
+}

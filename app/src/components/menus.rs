@@ -5,18 +5,87 @@ use crate::{
 use leptos::{ev, html, prelude::*};
 use server_fn::ServerFn;
 
-/// Closes an open menu on Escape and returns focus to its button.
-fn close_on_escape(
+/// The keyboard of a menu button and its menu (WAI-ARIA menu button pattern): the arrow
+/// keys open the menu and move through its items (Home and End jump to the ends), Escape
+/// closes it and returns focus to the button, Tab closes it and moves on.
+fn menu_keys(
     open: RwSignal<bool>,
     button: NodeRef<html::Button>,
+    menu: NodeRef<html::Ul>,
 ) -> impl Fn(ev::KeyboardEvent) + Copy + 'static {
     move |ev: ev::KeyboardEvent| {
-        if ev.key() == "Escape" && open.get_untracked() {
-            open.set(false);
-            if let Some(b) = button.get_untracked() {
-                let _ = b.focus();
+        let key = ev.key();
+        match key.as_str() {
+            "Escape" if open.get_untracked() => {
+                open.set(false);
+                if let Some(b) = button.get_untracked() {
+                    let _ = b.focus();
+                }
             }
+            "Tab" if open.get_untracked() => open.set(false),
+            "ArrowDown" | "ArrowUp" | "Home" | "End" => {
+                let was_open = open.get_untracked();
+                if !was_open && (key == "Home" || key == "End") {
+                    return;
+                }
+                ev.prevent_default();
+                if was_open {
+                    focus_item(menu, &key);
+                } else {
+                    // The items appear on the next frame.
+                    open.set(true);
+                    request_animation_frame(move || focus_item(menu, &key));
+                }
+            }
+            _ => {}
         }
+    }
+}
+
+/// Opens the menu on a click; when the click came from the keyboard (Enter or Space,
+/// `detail` 0), focus moves to the first item as the pattern expects.
+fn toggle_menu(open: RwSignal<bool>, menu: NodeRef<html::Ul>, ev: ev::MouseEvent) {
+    let opening = !open.get_untracked();
+    open.set(opening);
+    if opening && ev.detail() == 0 {
+        request_animation_frame(move || focus_item(menu, "Home"));
+    }
+}
+
+/// Moves focus among the menu's items for `key` (from the focused item, wrapping).
+#[cfg(not(any(feature = "hydrate", feature = "csr")))]
+fn focus_item(_menu: NodeRef<html::Ul>, _key: &str) {}
+
+/// Moves focus among the menu's items for `key` (from the focused item, wrapping).
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+fn focus_item(menu: NodeRef<html::Ul>, key: &str) {
+    use wasm_bindgen::JsCast;
+    let Some(list) = menu.get_untracked() else {
+        return;
+    };
+    let Ok(nodes) = list.query_selector_all("[role^='menuitem']:not([disabled])") else {
+        return;
+    };
+    let items: Vec<web_sys::HtmlElement> = (0..nodes.length())
+        .filter_map(|i| nodes.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let active = document().active_element();
+    let current = items
+        .iter()
+        .position(|el| active.as_ref().is_some_and(|a| a.is_same_node(Some(el))));
+    let last = items.len() - 1;
+    let next = match (key, current) {
+        ("End", _) | ("ArrowUp", None) => last,
+        ("ArrowDown", Some(i)) => (i + 1) % items.len(),
+        ("ArrowUp", Some(i)) => i.checked_sub(1).unwrap_or(last),
+        _ => 0,
+    };
+    if let Some(el) = items.get(next) {
+        let _ = el.focus();
     }
 }
 
@@ -26,7 +95,8 @@ fn close_on_escape(
 pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
-    let on_key = close_on_escape(open, button);
+    let menu = NodeRef::<html::Ul>::new();
+    let on_key = menu_keys(open, button, menu);
     let active_name = viewer
         .active_membership()
         .map(|m| m.account_name.clone())
@@ -71,12 +141,13 @@ pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> i
             <button type="button" class="menu-button" node_ref=button
                 aria-haspopup="menu" aria-expanded=move || open.get().to_string()
                 aria-controls="account-menu" disabled=!has_accounts
-                on:click=move |_| open.update(|o| *o = !*o)>
+                on:click=move |ev| toggle_menu(open, menu, ev)>
                 <span class="visually-hidden">"Switch account: "</span>
                 <span class="menu-button-caption">"Account "</span>
                 <span class="menu-button-value">{active_name}</span>
             </button>
-            <ul id="account-menu" role="menu" aria-label="Your accounts" class="menu" hidden=move || !open.get()>
+            <ul id="account-menu" role="menu" aria-label="Your accounts" class="menu" node_ref=menu
+                hidden=move || !open.get()>
                 {items}
             </ul>
             <p role="status" class="menu-error">{error}</p>
@@ -90,19 +161,21 @@ pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> i
 pub fn UserMenu(viewer: Viewer) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
-    let on_key = close_on_escape(open, button);
+    let menu = NodeRef::<html::Ul>::new();
+    let on_key = menu_keys(open, button, menu);
 
     view! {
         <div class="menu-wrap" on:keydown=on_key>
             <button type="button" class="menu-button user" node_ref=button
                 aria-haspopup="menu" aria-expanded=move || open.get().to_string()
-                aria-controls="user-menu" on:click=move |_| open.update(|o| *o = !*o)>
+                aria-controls="user-menu" on:click=move |ev| toggle_menu(open, menu, ev)>
                 <span class="visually-hidden">"User menu: "</span>
                 // Initials drawn by CSS, so they are neither read out nor part of the name.
                 <span class="avatar" aria-hidden="true" data-initials=initials(&viewer.name)></span>
                 <span class="menu-button-value">{viewer.name.clone()}</span>
             </button>
-            <ul id="user-menu" role="menu" aria-label="User" class="menu right" hidden=move || !open.get()>
+            <ul id="user-menu" role="menu" aria-label="User" class="menu right" node_ref=menu
+                hidden=move || !open.get()>
                 <li role="none" class="menu-header">{viewer.email.clone()}</li>
                 <li role="none">
                     <a role="menuitem" class="menu-item" href="/profile" on:click=move |_| open.set(false)>

@@ -3,24 +3,37 @@
 
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
-    components::{close_modal, show_modal, use_account_id, AccountPageError, MfaDueBanner},
+    components::{
+        close_modal, show_modal, use_account_id, AccountPageError, MfaDueBanner, SubmitButton,
+    },
     format::{account_mfa_href, url_encode},
-    models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS},
+    models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
     validation::{parse_grace_days, policy_lockout},
     AppError,
 };
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AccountMfaPage() -> impl IntoView {
     let account_id = use_account_id();
+    let query = use_query_map();
+    // The member list's page and filter live in the address: `?page=2&without_mfa=1`.
+    let list = move || {
+        let q = query.read();
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1);
+        (page.max(1), q.get("without_mfa").as_deref() == Some("1"))
+    };
     let save = ServerAction::<SetAccountMfaPolicy>::new();
     let settings = Resource::new(
-        move || (account_id(), save.version().get()),
-        |(id, _)| async move {
+        move || (account_id(), list(), save.version().get()),
+        |(id, (page, without), _)| async move {
             match id {
-                Some(id) => account_mfa_settings(id).await,
+                Some(id) => account_mfa_settings(id, Some(page), Some(without)).await,
                 None => Err(AppError::Forbidden),
             }
         },
@@ -234,10 +247,8 @@ fn ManageDialog(
                 })}
                 {move || server_error.get().map(|e| view! { <p class="form-error-text" role="alert">{e}</p> })}
                 <div class="actions">
-                    <button type="submit" class="primary"
-                        disabled=move || save.pending().get() || lockout().is_some()>
-                        {move || if save.pending().get() { "Saving…" } else { "Save" }}
-                    </button>
+                    <SubmitButton pending=save.pending() label="Save" busy="Saving…"
+                        blocked=Signal::derive(move || lockout().is_some()) />
                     <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
                 </div>
             </form>
@@ -245,17 +256,37 @@ fn ManageDialog(
     }
 }
 
-/// Who complies: every member with their group and MFA, and when the rest are blocked.
+/// Who complies: the members page by page with their group and MFA, and when the rest
+/// are blocked; a filter for members without MFA.
 #[component]
 fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
-    let total = settings.members.len();
-    let using = settings.members_using_mfa();
-    let only_without = RwSignal::new(false);
+    let total = settings.member_count;
+    let using = settings.members_with_mfa;
+    let without = settings.without_mfa;
+    let (page, page_count) = (settings.page, settings.page_count);
+    let listed = if without { total - using } else { total };
+    let base = account_mfa_href(settings.account_id);
+    let href = move |page: i64, without: bool| {
+        let mut q = Vec::new();
+        if page > 1 {
+            q.push(format!("page={page}"));
+        }
+        if without {
+            q.push("without_mfa=1".to_string());
+        }
+        if q.is_empty() {
+            base.clone()
+        } else {
+            format!("{base}?{}", q.join("&"))
+        }
+    };
+    let first = (page - 1) * MEMBERS_PER_PAGE + 1;
+    let shown = settings.members.len() as i64;
+    let empty = settings.members.is_empty();
     let rows = settings
         .members
         .into_iter()
         .map(|m| {
-            let uses = m.uses_mfa;
             let blocked = match (&m.blocked_from, m.blocked_now) {
                 (Some(at), true) => format!("Blocked since {at}"),
                 (Some(at), false) => format!("Blocked from {at}"),
@@ -263,39 +294,55 @@ fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
                 (None, _) => "Not required".to_string(),
             };
             view! {
-                <tr hidden=move || only_without.get() && uses>
+                <tr>
                     <th scope="row" data-label="Member">
                         <span class="cell-stack">{m.name}<span class="item-meta">{m.email}</span></span>
                     </th>
                     <td data-label="Group">
                         {m.group}{m.is_admin.then_some(" · administrator group")}
                     </td>
-                    <td data-label="Uses MFA">{if uses { "Yes" } else { "No" }}</td>
+                    <td data-label="Uses MFA">{if m.uses_mfa { "Yes" } else { "No" }}</td>
                     <td data-label="Requirement">{blocked}</td>
                 </tr>
             }
         })
         .collect_view();
+    let plural = |n: i64| if n == 1 { "" } else { "s" };
     view! {
         <section class="card" aria-labelledby="compliance-heading">
             <h2 id="compliance-heading">"Members"</h2>
             <p data-testid="compliance-summary">
-                {format!("{using} of {total} member{} use MFA.", if total == 1 { "" } else { "s" })}
+                {format!("{using} of {total} member{} use MFA.", plural(total))}
             </p>
-            <div class="checkbox">
-                <input id="only_without" type="checkbox"
-                    prop:checked=move || only_without.get()
-                    on:change=move |ev| only_without.set(event_target_checked(&ev)) />
-                <label for="only_without">"Show only members without MFA"</label>
-            </div>
-            <table class="data stacked">
-                <caption class="visually-hidden">"Members and their multi-factor authentication"</caption>
-                <thead><tr>
-                    <th scope="col">"Member"</th><th scope="col">"Group"</th>
-                    <th scope="col">"Uses MFA"</th><th scope="col">"Requirement"</th>
-                </tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <nav class="filters" aria-label="Which members">
+                <a href=href(1, false) aria-current=(!without).then_some("page")>"All members"</a>
+                <a href=href(1, true) aria-current=without.then_some("page")>
+                    {format!("Without MFA ({})", total - using)}
+                </a>
+            </nav>
+            {if empty {
+                view! {
+                    <p class="empty">{if without { "Every member uses MFA." } else { "This account has no members." }}</p>
+                }.into_any()
+            } else {
+                view! {
+                    <table class="data stacked">
+                        <caption class="visually-hidden">"Members and their multi-factor authentication"</caption>
+                        <thead><tr>
+                            <th scope="col">"Member"</th><th scope="col">"Group"</th>
+                            <th scope="col">"Uses MFA"</th><th scope="col">"Requirement"</th>
+                        </tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }.into_any()
+            }}
+            {(page_count > 1).then(|| view! {
+                <nav class="pager" aria-label="Member pages">
+                    {(page > 1).then(|| view! { <a href=href(page - 1, without)>"Previous members"</a> })}
+                    <span>{format!("Members {first}–{} of {listed}", first + shown - 1)}</span>
+                    {(page < page_count).then(|| view! { <a href=href(page + 1, without)>"Next members"</a> })}
+                </nav>
+            })}
         </section>
     }
 }

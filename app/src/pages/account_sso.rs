@@ -3,7 +3,7 @@
 
 use crate::{
     api::{account_sso_settings, SaveAccountSso, TestAccountSso},
-    components::{use_account_id, AccountPageError},
+    components::{use_account_id, AccountPageError, SubmitButton},
     format::account_mfa_href,
     models::AccountSsoSettings,
     AppError,
@@ -130,9 +130,7 @@ fn SsoView(settings: AccountSsoSettings, save: ServerAction<SaveAccountSso>) -> 
                 </div>
                 <span></span>
                 <div class="actions">
-                    <button type="submit" class="primary" disabled=move || save.pending().get()>
-                        {move || if save.pending().get() { "Saving…" } else { "Save" }}
-                    </button>
+                    <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
                     <button type="button" class="secondary" disabled=move || test.pending().get() || !settings.configured
                         on:click=move |_| { test.dispatch(TestAccountSso { account_id }); }>
                         {move || if test.pending().get() { "Testing…" } else { "Test connection" }}

@@ -1,5 +1,6 @@
 use crate::{
     api::{SignIn, StartSso},
+    components::SubmitButton,
     models::SsoFailure,
     validation::safe_next_path,
 };
@@ -68,9 +69,7 @@ pub fn LoginPage() -> impl IntoView {
                     <div role="alert" class="form-error" aria-live="assertive">
                         {move || error().map(|e| view! { <p>{e}</p> })}
                     </div>
-                    <button type="submit" class="primary" disabled=pending aria-busy=move || pending.get().to_string()>
-                        {move || if pending.get() { "Signing in…" } else { "Sign in" }}
-                    </button>
+                    <SubmitButton pending label="Sign in" busy="Signing in…" />
                 </ActionForm>
                 <div class="sso">
                     <p class="divider" aria-hidden="true"><span>"or"</span></p>
@@ -88,10 +87,7 @@ pub fn LoginPage() -> impl IntoView {
                             <div role="alert" class="form-error" aria-live="assertive">
                                 {move || sso_error().map(|e| view! { <p>{e}</p> })}
                             </div>
-                            <button type="submit" class="primary" disabled=sso_pending
-                                aria-busy=move || sso_pending.get().to_string()>
-                                {move || if sso_pending.get() { "Continuing…" } else { "Continue to your organisation" }}
-                            </button>
+                            <SubmitButton pending=sso_pending label="Continue to your organisation" busy="Continuing…" />
                         </ActionForm>
                     </div>
                 </div>

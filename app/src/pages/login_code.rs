@@ -1,4 +1,8 @@
-use crate::{api::VerifySignInCode, validation::safe_next_path};
+use crate::{
+    api::VerifySignInCode,
+    components::{focus_on_load, SubmitButton},
+    validation::safe_next_path,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -17,6 +21,9 @@ pub fn CodePage() -> impl IntoView {
             .unwrap_or_default()
     };
     let pending = action.pending();
+    // The password step may arrive here without a page load, where `autofocus` does not act.
+    let code = NodeRef::<leptos::html::Input>::new();
+    focus_on_load(code);
     let error = move || {
         action
             .value()
@@ -43,14 +50,14 @@ pub fn CodePage() -> impl IntoView {
                     <input type="hidden" name="next" value=next />
                     {move || recovery.get().then(|| view! { <input type="hidden" name="recovery" value="on" /> })}
                     <label for="code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
-                    <input id="code" name="code" type="text" required autofocus autocomplete="one-time-code"
+                    <input id="code" name="code" type="text" required autofocus autocomplete="one-time-code" node_ref=code
                         inputmode=move || if recovery.get() { "text" } else { "numeric" }
                         maxlength="20" spellcheck="false" />
                     <div role="alert" class="form-error" aria-live="assertive">
                         {move || error().map(|e| view! { <p>{e}</p> })}
                     </div>
                     {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
-                    <button type="submit" class="primary" disabled=pending>"Verify"</button>
+                    <SubmitButton pending label="Verify" busy="Verifying…" />
                 </ActionForm>
                 <p>
                     <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>

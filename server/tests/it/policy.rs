@@ -66,7 +66,19 @@ both_backends!(
             !policy::blocks(db, grace, acme, env.now()).await.expect("q"),
             "grace period"
         );
-        let members = policy::members(db, acme).await.expect("members");
+        let terms = policy::load(db, acme)
+            .await
+            .expect("q")
+            .expect("account")
+            .terms();
+        let all = policy::MemberFilter {
+            without_mfa: false,
+            limit: 50,
+            offset: 0,
+        };
+        let members = policy::members(db, acme, terms, all)
+            .await
+            .expect("members");
         assert!(members.iter().all(|m| m.covered
             && !m.uses_mfa
             && m.blocked_from == Some(env.now() + 7 * 86_400_000)));
@@ -333,7 +345,7 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
         (s.history[0].from, s.history[0].to, s.history[0].grace_days),
         (MfaPolicy::Optional, MfaPolicy::All, 7)
     );
-    assert_eq!(s.members_using_mfa(), 1);
+    assert_eq!(s.members_with_mfa, 1);
     let grace = s
         .members
         .iter()
@@ -418,4 +430,75 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
     let v: Viewer = json(&c.call("viewer", &[]).await);
     assert_eq!(requirement(&v, acme), MfaRequirement::Met);
     assert!(v.mfa_enabled);
+});
+
+both_backends!(the_compliance_list_pages_and_filters_members, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+    env.member(acme, "ada@example.com", "Administrators").await;
+    for i in 1..=119 {
+        let email = format!("m{i:03}@example.com");
+        let id = env.user(&email, &format!("Member {i:03}")).await;
+        env.member(acme, &email, "Users").await;
+        if i % 12 == 0 {
+            // Nine members use MFA (only the listing is under test here).
+            sqlx::query(
+                "INSERT INTO user_mfa (user_id, secret_ciphertext, enabled_at) VALUES ($1, 'x', $2)",
+            )
+            .bind(id)
+            .bind(env.now())
+            .execute(env.state.db.pool())
+            .await
+            .expect("mfa row");
+        }
+    }
+    let acme_s = acme.to_string();
+    let mut ada = env.client();
+    ada.sign_in("ada@example.com", PASSWORD).await;
+    let mut list = async |page: &str, without: Option<&str>| -> AccountMfaSettings {
+        let mut form = vec![("account_id", acme_s.as_str()), ("page", page)];
+        if let Some(w) = without {
+            form.push(("without_mfa", w));
+        }
+        json(&ada.call("account_mfa_settings", &form).await)
+    };
+
+    let first = list("1", None).await;
+    assert_eq!(
+        (
+            first.member_count,
+            first.members_with_mfa,
+            first.page,
+            first.page_count
+        ),
+        (120, 9, 1, 3)
+    );
+    assert_eq!(first.members.len(), 50);
+    assert_eq!(first.members[0].name, "Ada Lovelace"); // by name
+    assert_eq!(first.members[1].name, "Member 001");
+    let last = list("3", None).await;
+    assert_eq!((last.page, last.members.len()), (3, 20));
+    assert_eq!(last.members[19].name, "Member 119");
+    // A page past the end shows the last one; the viewer's own state is found on any page.
+    let past = list("9", None).await;
+    assert_eq!((past.page, past.members.len()), (3, 20));
+    assert!(!past.viewer_uses_mfa);
+    // Only members without MFA: 111 of them, on three pages.
+    let without = list("3", Some("true")).await;
+    assert!(without.without_mfa);
+    assert_eq!((without.page, without.page_count), (3, 3));
+    assert_eq!(without.members.len(), 11);
+    assert!(without.members.iter().all(|m| !m.uses_mfa));
+
+    // The page, rendered on the server, shows the same page and its navigation.
+    let r = ada
+        .get(&format!(
+            "/accounts/{acme}/settings/mfa?page=2&without_mfa=1"
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("9 of 120 members use MFA."), "{}", r.body);
+    assert!(r.body.contains("Members 51–100 of 111"), "{}", r.body);
+    assert!(r.body.contains("Previous members") && r.body.contains("Next members"));
+    assert!(r.body.contains("Without MFA (111)"));
 });

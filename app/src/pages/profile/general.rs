@@ -1,7 +1,7 @@
 use super::outcome;
 use crate::{
     api::{general_settings, ChangeEmail, SaveGeneral},
-    components::{browser_time_zone, preview_now, use_viewer},
+    components::{browser_time_zone, preview_now, use_viewer, SubmitButton},
     models::{DateFormat, GeneralSettings, TimeFormat},
     validation::{validate_email, validate_name, MAX_EMAIL_LEN, MAX_NAME_CHARS},
 };
@@ -177,7 +177,7 @@ fn GeneralForms(
 
                 <span></span>
                 <div>
-                    <button type="submit" class="primary" disabled=move || save.pending().get()>"Save"</button>
+                    <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
                     {outcome(save.value(), |_| "Your changes were saved.".to_string())}
                 </div>
             </ActionForm>
@@ -199,7 +199,7 @@ fn GeneralForms(
                     autocomplete="current-password" required />
                 <span></span>
                 <div>
-                    <button type="submit" class="secondary" disabled=move || change_email.pending().get()>"Change email"</button>
+                    <SubmitButton pending=change_email.pending() label="Change email" busy="Changing email…" class="secondary" />
                     {outcome(change_email.value(), |_| "Your email address was changed.".to_string())}
                 </div>
             </ActionForm>

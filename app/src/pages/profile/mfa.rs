@@ -1,6 +1,6 @@
 use crate::{
     api::{mfa_status, DisableMfa, Elevate, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
-    components::{copy_to_clipboard, totp_countdown},
+    components::{copy_to_clipboard, focus_on_load, totp_countdown, SubmitButton},
     models::{MfaEnrolment, MfaStatus},
 };
 use leptos::prelude::*;
@@ -23,6 +23,8 @@ pub fn MfaCard() -> impl IntoView {
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let disable = ServerAction::<DisableMfa>::new();
     let stage = RwSignal::new(Stage::Idle);
+    // Set-up finished: focus goes to the new state, where the last step's button was.
+    let finished = RwSignal::new(false);
     // Where the person was going when an account's policy sent them here.
     let query = leptos_router::hooks::use_query_map();
     let next = move || {
@@ -32,6 +34,7 @@ pub fn MfaCard() -> impl IntoView {
             .filter(|n| crate::validation::safe_next_path(n).is_some())
     };
     let done = move || {
+        finished.set(true);
         stage.set(Stage::Idle);
         if let Some(target) = next() {
             let _ = window().location().set_href(&target);
@@ -92,18 +95,22 @@ pub fn MfaCard() -> impl IntoView {
                     match stage.get() {
                         Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=done /> }.into_any(),
                         Stage::Enrolling(e) if !s.enabled => view! { <EnrolView enrolment=e enable /> }.into_any(),
-                        Stage::Password if !s.enabled => view! {
+                        Stage::Password if !s.enabled => {
+                            let password = NodeRef::<leptos::html::Input>::new();
+                            focus_on_load(password);
+                            view! {
                             <p>"Enter your current password to continue."</p>
                             <ActionForm action=elevate attr:class="form-grid">
                                 <label for="mfa_password">"Current password"</label>
-                                <input id="mfa_password" name="current_password" type="password" autocomplete="current-password" required autofocus />
+                                <input id="mfa_password" name="current_password" type="password" autocomplete="current-password" required node_ref=password />
                                 <span></span>
                                 <div>
-                                    <button type="submit" class="primary" disabled=move || elevate.pending().get() || start.pending().get()>"Continue"</button>
+                                    <SubmitButton pending=Signal::derive(move || elevate.pending().get() || start.pending().get()) label="Continue" busy="Checking…" />
                                     <p role="alert" class="field-error">{move || error_of(elevate.value().get())}</p>
                                 </div>
                             </ActionForm>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         _ if !s.enabled => {
                             let s2 = s.clone();
                             view! {
@@ -117,7 +124,7 @@ pub fn MfaCard() -> impl IntoView {
                                 </p>
                             }.into_any()
                         }
-                        _ => view! { <ManageView status=s regenerate disable /> }.into_any(),
+                        _ => view! { <ManageView status=s regenerate disable focus=finished.get_untracked() /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -137,7 +144,10 @@ fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl I
             .and_then(|r| r.err())
             .map(|e| e.to_string())
     };
+    let heading = NodeRef::<leptos::html::H3>::new();
+    focus_on_load(heading);
     view! {
+        <h3 class="step-heading" tabindex="-1" node_ref=heading>"Set up your authenticator app"</h3>
         <ol class="steps">
             <li>
                 <p>"Scan this QR code with your authenticator app. It will show "<strong>{enrolment.account_label.clone()}</strong>"."</p>
@@ -167,7 +177,7 @@ fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl I
                     </div>
                     <span></span>
                     <div>
-                        <button type="submit" class="primary" disabled=move || enable.pending().get()>"Enable"</button>
+                        <SubmitButton pending=enable.pending() label="Enable" busy="Enabling…" />
                         <p role="alert" class="field-error">{error}</p>
                     </div>
                 </ActionForm>
@@ -198,8 +208,10 @@ fn RecoveryCodesView(
         .into_iter()
         .map(|c| view! { <li><code>{c}</code></li> })
         .collect_view();
+    let notice = NodeRef::<leptos::html::Div>::new();
+    focus_on_load(notice);
     view! {
-        <div role="status" class="notice">
+        <div role="status" class="notice" tabindex="-1" node_ref=notice>
             <p><strong>"Save your recovery codes now."</strong>" Each signs you in once if you lose your device. They will not be shown again."</p>
         </div>
         <ul class="recovery-codes" aria-label="Recovery codes">{items}</ul>
@@ -217,11 +229,17 @@ fn ManageView(
     status: MfaStatus,
     regenerate: ServerAction<RegenerateRecoveryCodes>,
     disable: ServerAction<DisableMfa>,
+    /// Focus the state line (set-up has just finished).
+    focus: bool,
 ) -> impl IntoView {
+    let state = NodeRef::<leptos::html::P>::new();
+    if focus {
+        focus_on_load(state);
+    }
     let low = status.recovery_codes_left <= 3;
     let required = status.required_by.clone();
     view! {
-        <p data-testid="mfa-state">
+        <p data-testid="mfa-state" tabindex="-1" node_ref=state>
             <strong>"Multi-factor authentication is on"</strong>
             {status.enabled_since.clone().map(|t| format!(" since {t}"))}"."
         </p>
@@ -242,7 +260,7 @@ fn ManageView(
                 </div>
                 <span></span>
                 <div>
-                    <button type="submit" class="secondary" disabled=move || regenerate.pending().get()>"Regenerate recovery codes"</button>
+                    <SubmitButton pending=regenerate.pending() label="Regenerate recovery codes" busy="Regenerating…" class="secondary" />
                     <p role="alert" class="field-error">{move || regenerate.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
                 </div>
             </ActionForm>
@@ -263,7 +281,7 @@ fn ManageView(
                         </div>
                         <span></span>
                         <div>
-                            <button type="submit" class="danger" disabled=move || disable.pending().get()>"Turn off multi-factor authentication"</button>
+                            <SubmitButton pending=disable.pending() label="Turn off multi-factor authentication" busy="Turning off…" class="danger" />
                             <p role="alert" class="field-error">{move || disable.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
                         </div>
                     </ActionForm>

@@ -1,7 +1,7 @@
 use super::outcome;
 use crate::{
     api::{ChangePassword, DeleteAccount},
-    components::WithViewer,
+    components::{SubmitButton, WithViewer},
     validation::{password_strength, MAX_PASSWORD_CHARS},
 };
 use leptos::prelude::*;
@@ -77,7 +77,7 @@ pub fn SecuritySection() -> impl IntoView {
                 </div>
                 <span></span>
                 <div>
-                    <button type="submit" class="primary" disabled=move || change.pending().get()>"Change password"</button>
+                    <SubmitButton pending=change.pending() label="Change password" busy="Changing password…" />
                     {outcome(change.value(), |_| "Your password was changed.".to_string())}
                 </div>
             </ActionForm>
@@ -107,7 +107,7 @@ pub fn SecuritySection() -> impl IntoView {
                             placeholder=v.email.clone() />
                         <span></span>
                         <div>
-                            <button type="submit" class="danger" disabled=move || delete.pending().get()>"Delete my account"</button>
+                            <SubmitButton pending=delete.pending() label="Delete my account" busy="Deleting…" class="danger" />
                             {outcome(delete.value(), |_| "Your account was deleted.".to_string())}
                         </div>
                     </ActionForm>

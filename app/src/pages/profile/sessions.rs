@@ -70,6 +70,7 @@ pub fn SessionsSection() -> impl IntoView {
                                         <td data-label="Action">
                                             {can_end.then(|| view! {
                                                 <button type="button" class="secondary" aria-label=label
+                                                    disabled=move || revoke.pending().get()
                                                     on:click=move |_| { revoke.dispatch(RevokeSession { session_id: id }); }>
                                                     "Sign out"
                                                 </button>
@@ -83,8 +84,10 @@ pub fn SessionsSection() -> impl IntoView {
                                 {(d.active_others > 0).then(|| view! {
                                     <p>
                                         <button type="button" class="secondary"
+                                            disabled=move || revoke_all.pending().get()
+                                            aria-busy=move || revoke_all.pending().get().to_string()
                                             on:click=move |_| { revoke_all.dispatch(RevokeOtherSessions {}); }>
-                                            "Sign out of all other sessions"
+                                            {move || if revoke_all.pending().get() { "Signing out…" } else { "Sign out of all other sessions" }}
                                         </button>
                                     </p>
                                 })}
