@@ -101,6 +101,12 @@ fn aad(user_id: i64) -> Vec<u8> {
     format!("user_mfa:{user_id}").into_bytes()
 }
 
+/// A TOTP secret encrypted for storage, bound to its owner (it cannot be moved to another
+/// person's row).
+pub fn encrypt_secret(key: &SecretKey, rng: &dyn Random, user_id: i64, secret: &[u8]) -> String {
+    key.encrypt(rng, secret, &aad(user_id))
+}
+
 /// A person's TOTP state with the secret decrypted (never printed).
 pub struct MfaRecord {
     pub enabled_at: Option<i64>,
@@ -172,7 +178,7 @@ pub async fn begin_enrolment(
 ) -> Result<Vec<u8>, sqlx::Error> {
     let mut secret = vec![0u8; SECRET_BYTES];
     rng.fill(&mut secret);
-    let ct = key.encrypt(rng, &secret, &aad(user_id));
+    let ct = encrypt_secret(key, rng, user_id, &secret);
     let mut tx = db.pool().begin().await?;
     sqlx::query("DELETE FROM user_mfa WHERE user_id = $1 AND enabled_at IS NULL")
         .bind(user_id)

@@ -1,6 +1,7 @@
 //! The benchmark tool behind `scripts/bench.sh` (not part of the timed tests):
 //! - `seed`: a realistic population straight into the database (10,000 people, 1,000
-//!   accounts, one account with 1,000 members, one person with 10,000 past sessions);
+//!   accounts, one account with 1,000 members, one person with 10,000 past sessions, and
+//!   7,500 people with TOTP MFA on for the sign-in + code scenario);
 //! - `hash-rate`: the argon2id bound — hashes per second with the production parameters
 //!   on this machine, one hash per core at a time, as the server does;
 //! - `load`: a small HTTP load generator (keep-alive, fixed concurrency and duration)
@@ -29,6 +30,14 @@ enum Cmd {
         accounts: i64,
         #[arg(long, default_value_t = 10_000)]
         sessions: i64,
+        /// People with MFA on (`mfa{i}@example.com`); each code is accepted once per
+        /// 30-second step, so every measured cell uses its own range of them.
+        #[arg(long, default_value_t = 7_500)]
+        mfa_people: i64,
+        /// The server's key (base64 of 32 bytes) that encrypts their TOTP secrets: the
+        /// same PORTAL_SECRET_KEY the server is started with.
+        #[arg(long, env = "PORTAL_SECRET_KEY", hide_env_values = true)]
+        secret_key: String,
     },
     /// argon2id hashes per second with the production parameters.
     HashRate {
@@ -39,9 +48,12 @@ enum Cmd {
     Load {
         #[arg(long)]
         base: String,
-        /// signin | profile | save | sessions | policy
+        /// signin | signin-mfa | profile | save | sessions | policy
         #[arg(long)]
         scenario: String,
+        /// signin-mfa: the first of the MFA people this cell signs in (one each).
+        #[arg(long, default_value_t = 0)]
+        first_user: u64,
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         #[arg(long, default_value_t = 10)]
@@ -72,7 +84,17 @@ fn main() -> Result<(), String> {
                 people,
                 accounts,
                 sessions,
-            } => seed(&database_url, people, accounts, sessions).await,
+                mfa_people,
+                secret_key,
+            } => {
+                let population = Population {
+                    people,
+                    accounts,
+                    sessions,
+                    mfa_people,
+                };
+                seed(&database_url, population, &secret_key).await
+            }
             Cmd::HashRate { seconds } => hash_rate(seconds).await,
             Cmd::Load {
                 base,
@@ -81,11 +103,20 @@ fn main() -> Result<(), String> {
                 seconds,
                 account,
                 runs,
+                first_user,
             } => {
-                let _warm_up = load(&base, &scenario, concurrency, 1, account).await?;
+                // One counter across the warm-up and the runs: no MFA person signs in twice.
+                let next_user = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(first_user));
+                let target = Target {
+                    base: &base,
+                    scenario: &scenario,
+                    account,
+                    next_user,
+                };
+                let _warm_up = load(&target, concurrency, 1).await?;
                 let mut results = Vec::new();
                 for _ in 0..runs.max(1) {
-                    results.push(load(&base, &scenario, concurrency, seconds, account).await?);
+                    results.push(load(&target, concurrency, seconds).await?);
                 }
                 results.sort_by(|a, b| a.rps.total_cmp(&b.rps));
                 let all: Vec<String> = results.iter().map(|r| format!("{:.1}", r.rps)).collect();
@@ -111,11 +142,40 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-async fn seed(url: &str, people: i64, accounts: i64, sessions: i64) -> Result<(), String> {
+struct Population {
+    people: i64,
+    accounts: i64,
+    sessions: i64,
+    mfa_people: i64,
+}
+
+/// The TOTP secret of MFA person `i`: derived from `i`, so the load generator can compute
+/// their codes (benchmark data only).
+fn mfa_secret(i: u64) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(format!("portal-bench-mfa:{i}").as_bytes())[..portal::mfa::SECRET_BYTES].to_vec()
+}
+
+async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(), String> {
     use argon2::PasswordHasher;
+    let Population {
+        people,
+        accounts,
+        sessions,
+        mfa_people,
+    } = population;
     let err = |e: sqlx::Error| e.to_string();
     let db = Db::connect(url, 4).await.map_err(|e| e.to_string())?;
     db.migrate().await.map_err(|e| e.to_string())?;
+    // Records the key's check value, so the server accepts this key for this database.
+    let key = portal::secret_key::SecretKey::load(
+        Some(secret_key),
+        &std::env::temp_dir(),
+        &db,
+        &portal::env::OsRandom,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let salt = argon2::password_hash::SaltString::generate(&mut rand::thread_rng());
     let hash = portal::passwords::owasp_argon2()
         .hash_password(PASSWORD.as_bytes(), &salt)
@@ -189,6 +249,44 @@ async fn seed(url: &str, people: i64, accounts: i64, sessions: i64) -> Result<()
             .map_err(err)?;
         }
     }
+    // People with MFA on, each a member of one account.
+    for i in 0..mfa_people {
+        let id = people + 1 + i;
+        sqlx::query(
+            "INSERT INTO users (id, email, email_normalized, name, password_hash, created_at, updated_at) \
+             VALUES ($1, $2, $2, $3, $4, $5, $5)",
+        )
+        .bind(id)
+        .bind(format!("mfa{i}@example.com"))
+        .bind(format!("Bench MFA Person {i}"))
+        .bind(&hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        let (u, a, g) = member(id, 2 + (i % (accounts - 1).max(1)), false);
+        sqlx::query(
+            "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(u)
+        .bind(a)
+        .bind(g)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        let secret = mfa_secret(u64::try_from(i).unwrap_or(0));
+        sqlx::query(
+            "INSERT INTO user_mfa (user_id, secret_ciphertext, enabled_at, pending_expires_at, last_step) \
+             VALUES ($1, $2, $3, NULL, 0)",
+        )
+        .bind(id)
+        .bind(portal::mfa::encrypt_secret(&key, &portal::env::OsRandom, id, &secret))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+    }
     for s in 0..sessions {
         let at = now - (s + 1) * 3_600_000;
         sqlx::query(
@@ -219,7 +317,8 @@ async fn seed(url: &str, people: i64, accounts: i64, sessions: i64) -> Result<()
     }
     db.close().await;
     println!(
-        "seeded {people} people, {accounts} accounts, {sessions} past sessions for {BENCH_USER}"
+        "seeded {people} people, {accounts} accounts, {sessions} past sessions for {BENCH_USER}, \
+         {mfa_people} people with MFA"
     );
     Ok(())
 }
@@ -261,14 +360,7 @@ async fn session_cookie(http: &reqwest::Client, base: &str) -> Result<String, St
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("portal_session="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_string)
-        .ok_or_else(|| format!("sign-in failed: HTTP {}", r.status()))
+    set_cookie(&r, "portal_session").ok_or_else(|| format!("sign-in failed: HTTP {}", r.status()))
 }
 
 /// One measured run.
@@ -279,19 +371,70 @@ struct RunResult {
     errors: u64,
 }
 
-async fn load(
-    base: &str,
-    scenario: &str,
-    concurrency: usize,
-    seconds: u64,
+/// What a load run drives.
+struct Target<'a> {
+    base: &'a str,
+    scenario: &'a str,
+    /// The account whose policy page is loaded.
     account: i64,
-) -> Result<RunResult, String> {
+    /// The next MFA person to sign in (signin-mfa).
+    next_user: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// The value of cookie `name` from a response's `Set-Cookie` headers.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")) && !v.starts_with(&format!("{name}=;")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string)
+}
+
+/// Password then code for MFA person `i`: both steps must succeed and end in a session.
+async fn sign_in_with_code(http: &reqwest::Client, base: &str, i: u64) -> bool {
+    let password = http
+        .post(format!("{base}/api/sign_in"))
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "application/json")
+        .form(&[
+            ("email", format!("mfa{i}@example.com").as_str()),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await;
+    let Some(pending) = password.ok().and_then(|r| set_cookie(&r, "portal_pending")) else {
+        return false;
+    };
+    let now = u64::try_from(now_ms() / 1000).unwrap_or(0);
+    let code = portal::mfa::code_at(
+        totp_rs::Algorithm::SHA1,
+        portal::mfa::DIGITS,
+        &mfa_secret(i),
+        now,
+    );
+    let verified = http
+        .post(format!("{base}/api/verify_sign_in_code"))
+        .header("cookie", pending)
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "application/json")
+        .form(&[("code", code)])
+        .send()
+        .await;
+    verified
+        .ok()
+        .is_some_and(|r| set_cookie(&r, "portal_session").is_some())
+}
+
+async fn load(target: &Target<'_>, concurrency: usize, seconds: u64) -> Result<RunResult, String> {
+    let (base, scenario, account) = (target.base, target.scenario, target.account);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(concurrency)
         .build()
         .map_err(|e| e.to_string())?;
-    let cookie = if scenario == "signin" {
+    let cookie = if scenario.starts_with("signin") {
         String::new()
     } else {
         session_cookie(&http, base).await?
@@ -299,11 +442,12 @@ async fn load(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
-        let (http, base, cookie, scenario) = (
+        let (http, base, cookie, scenario, next_user) = (
             http.clone(),
             base.to_string(),
             cookie.clone(),
             scenario.to_string(),
+            target.next_user.clone(),
         );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -312,6 +456,15 @@ async fn load(
             while Instant::now() < deadline {
                 i += 1;
                 let started = Instant::now();
+                if scenario == "signin-mfa" {
+                    let who = next_user.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if sign_in_with_code(&http, &base, who).await {
+                        latencies.push(started.elapsed());
+                    } else {
+                        errors += 1;
+                    }
+                    continue;
+                }
                 let request = match scenario.as_str() {
                     "signin" => http
                         .post(format!("{base}/api/sign_in"))
