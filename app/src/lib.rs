@@ -9,6 +9,7 @@ pub mod models;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod time_zones;
 pub mod validation;
 
 pub use error::AppError;

@@ -251,8 +251,6 @@ pub struct GeneralSettings {
     pub preferences: Preferences,
     /// False until the person first saves: then the browser's zone is suggested.
     pub preferences_saved: bool,
-    /// Every IANA time zone the server knows, sorted.
-    pub time_zones: Vec<String>,
     /// The current moment in the person's settings, formatted on the server.
     pub now_formatted: String,
 }

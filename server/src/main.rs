@@ -7,6 +7,12 @@ use portal::{
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: rendering a page allocates and frees thousands
+/// of small objects across threads, where glibc spent about a quarter of the CPU time
+/// (measured with perf on the profile page; see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

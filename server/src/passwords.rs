@@ -74,6 +74,25 @@ fn verify_reusing_memory(phc: &str, password: &[u8]) -> bool {
     computed.is_ok() && Output::new(&out).is_ok_and(|o| o == expected)
 }
 
+/// A PHC string with the real parameters, a random salt and a random output: verifying
+/// any password against it runs the full argon2id computation and fails. Built without
+/// hashing, so starting the portal costs no 19 MiB hash (and no memory kept from it).
+fn dummy_phc(rng: &dyn Random, params: &Params) -> Result<String, HashError> {
+    use argon2::password_hash::Output;
+    let (mut salt, mut output) = ([0u8; 16], [0u8; Params::DEFAULT_OUTPUT_LEN]);
+    rng.fill(&mut salt);
+    rng.fill(&mut output);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
+    let output = Output::new(&output).map_err(|e| HashError::Hash(e.to_string()))?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${output}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str()
+    ))
+}
+
 /// A fixed set of threads, one per core, that run every hash. Each argon2id hash takes
 /// 19 MiB; on tokio's growing blocking pool every new thread kept its own allocator arena
 /// of that size, and peak memory climbed past 400 MB under sign-in load. With a fixed set
@@ -149,9 +168,7 @@ impl Passwords {
             rng,
             pool: Arc::new(HashPool::new(concurrency)),
         };
-        let mut dummy = [0u8; 24];
-        this.rng.fill(&mut dummy);
-        this.dummy_hash = Arc::from(this.hash_blocking(&hex::encode(dummy))?);
+        this.dummy_hash = Arc::from(dummy_phc(this.rng.as_ref(), &this.params)?);
         Ok(this)
     }
 
@@ -191,5 +208,38 @@ impl Passwords {
             .run(move || verify_reusing_memory(&phc, password.expose().as_bytes()))
             .await?;
         Ok(known && ok)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::OsRandom;
+
+    #[test]
+    fn the_dummy_hash_has_the_real_parameters_and_matches_nothing() {
+        let params = Params::new(64, 1, 1, None).expect("params");
+        let phc = dummy_phc(&OsRandom, &params).expect("dummy");
+        // It parses as argon2id with the same parameters, so verifying costs a full hash.
+        let parsed = PasswordHash::new(&phc).expect("parses");
+        assert_eq!(
+            Algorithm::try_from(parsed.algorithm).ok(),
+            Some(Algorithm::Argon2id)
+        );
+        let got = Params::try_from(&parsed).expect("params");
+        assert_eq!(
+            (got.m_cost(), got.t_cost(), got.p_cost()),
+            (params.m_cost(), params.t_cost(), params.p_cost())
+        );
+        assert_eq!(
+            parsed.hash.map(|h| h.len()),
+            Some(Params::DEFAULT_OUTPUT_LEN)
+        );
+        assert!(!verify_reusing_memory(&phc, b"anything"));
+        assert_ne!(
+            phc,
+            dummy_phc(&OsRandom, &params).expect("dummy"),
+            "random salt"
+        );
     }
 }

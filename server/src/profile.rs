@@ -4,7 +4,7 @@
 use crate::{
     backend::internal,
     directory::{self, DirectoryError},
-    display::{describe_device, parse_time_zone, time_zone_names, TimeDisplay},
+    display::{describe_device, parse_time_zone, TimeDisplay},
     events::{self, EventKind},
     sessions::{self, EndReason},
     state::AppState,
@@ -123,7 +123,6 @@ impl AppState {
             email,
             preferences,
             preferences_saved: saved,
-            time_zones: time_zone_names(),
             now_formatted,
         })
     }

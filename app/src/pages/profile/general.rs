@@ -56,7 +56,6 @@ fn GeneralForms(
     let new_email = RwSignal::new(String::new());
     let browser_tz = RwSignal::new(None::<String>);
     let preview = RwSignal::new(settings.now_formatted.clone());
-    let zones = StoredValue::new(settings.time_zones.clone());
     let saved_before = settings.preferences_saved;
 
     // Browser-only: the browser's zone, and the preview in the chosen settings.
@@ -84,24 +83,17 @@ fn GeneralForms(
     let name_error = move || validate_name("name", &name.get()).err();
     let tz_error = move || {
         let zone = tz.get();
-        zones
-            .with_value(|z| z.binary_search(&zone.trim().to_string()).is_err())
-            .then(|| {
-                format!(
-                    "\"{}\" is not a time zone. Choose one from the list, e.g. Europe/Paris.",
-                    zone.trim()
-                )
-            })
+        (!crate::time_zones::is_time_zone(zone.trim())).then(|| {
+            format!(
+                "\"{}\" is not a time zone. Choose one from the list, e.g. Europe/Paris.",
+                zone.trim()
+            )
+        })
     };
     let email_error = move || {
         let e = new_email.get();
         (!e.is_empty()).then(|| validate_email(&e).err()).flatten()
     };
-    let zone_options = settings
-        .time_zones
-        .iter()
-        .map(|z| view! { <option value=z.clone()></option> })
-        .collect_view();
     let date_options = DateFormat::ALL
         .into_iter()
         .map(|f| view! { <option value=f.as_str() selected=f == prefs.date_format>{f.example()}</option> })
@@ -130,7 +122,8 @@ fn GeneralForms(
                         required prop:value=move || tz.get() value=prefs.time_zone.clone()
                         aria-describedby="tz-error tz-hint"
                         on:input=move |ev| tz.set(event_target_value(&ev)) />
-                    <datalist id="time-zones">{zone_options}</datalist>
+                    // Static options, written once per process (not a view of 600 nodes).
+                    <datalist id="time-zones" inner_html=crate::time_zones::options_html()></datalist>
                     <p id="tz-error" class="field-error" aria-live="polite">{tz_error}</p>
                     <div id="tz-hint" class="hint">
                         {move || browser_tz.get().filter(|b| *b != tz.get()).map(|b| {
