@@ -103,15 +103,14 @@ impl AppState {
 impl Backend for AppState {
     async fn viewer(&self, req: &RequestInfo) -> Result<Viewer, AppError> {
         let s = session(req)?;
-        let (name, email) = directory::user_identity(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
-            .ok_or(AppError::Unauthenticated)?;
-        let mfa_enabled = crate::mfa::is_enabled(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
-        let (prefs, _) = self.display_for(req, s.user_id).await?;
-        let display = crate::display::TimeDisplay::new(&prefs);
+        let directory::Person {
+            name,
+            email,
+            preferences,
+            mfa_enabled,
+            ..
+        } = self.person(req, s.user_id).await?;
+        let display = crate::display::TimeDisplay::new(&preferences);
         let memberships = directory::memberships(
             &self.db,
             s.user_id,

@@ -284,15 +284,25 @@ pub async fn is_member(db: &Db, user_id: i64, account_id: i64) -> Result<bool, s
     )
 }
 
-/// A person's preferences and whether they ever saved them.
-pub async fn preferences(
-    db: &Db,
-    user_id: i64,
-) -> Result<Option<(app::models::Preferences, bool)>, sqlx::Error> {
+/// Who a person is and how they want times shown, and whether they use MFA: what
+/// every page needs about them, in one query.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+    pub preferences: app::models::Preferences,
+    /// They have saved their preferences at least once.
+    pub preferences_saved: bool,
+    pub mfa_enabled: bool,
+}
+
+pub async fn person(db: &Db, user_id: i64) -> Result<Option<Person>, sqlx::Error> {
     use app::models::{DateFormat, Preferences, TimeFormat};
     let row = sqlx::query(
-        "SELECT time_zone, date_format, time_format, news_opt_in, preferences_saved_at \
-         FROM users WHERE id = $1",
+        "SELECT u.name, u.email, u.time_zone, u.date_format, u.time_format, u.news_opt_in, \
+                u.preferences_saved_at, \
+                CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS mfa_enabled \
+         FROM users u LEFT JOIN user_mfa f ON f.user_id = u.id WHERE u.id = $1",
     )
     .bind(user_id)
     .fetch_optional(db.pool())
@@ -301,15 +311,18 @@ pub async fn preferences(
         let date: String = r.try_get("date_format")?;
         let time: String = r.try_get("time_format")?;
         let saved: Option<i64> = r.try_get("preferences_saved_at")?;
-        Ok((
-            Preferences {
+        Ok(Person {
+            name: r.try_get("name")?,
+            email: r.try_get("email")?,
+            preferences: Preferences {
                 time_zone: r.try_get("time_zone")?,
                 date_format: DateFormat::parse(&date).unwrap_or(DateFormat::Iso),
                 time_format: TimeFormat::parse(&time).unwrap_or(TimeFormat::H24),
                 news_opt_in: r.try_get::<i64, _>("news_opt_in")? != 0,
             },
-            saved.is_some(),
-        ))
+            preferences_saved: saved.is_some(),
+            mfa_enabled: r.try_get::<i64, _>("mfa_enabled")? != 0,
+        })
     })
     .transpose()
 }

@@ -35,7 +35,17 @@ impl AppState {
         req: &RequestInfo,
         user_id: i64,
     ) -> Result<(Preferences, bool), AppError> {
-        directory::preferences(&self.db, user_id)
+        let p = self.person(req, user_id).await?;
+        Ok((p.preferences, p.preferences_saved))
+    }
+
+    /// The person behind a session (one query); a deleted person is signed out.
+    pub(crate) async fn person(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+    ) -> Result<directory::Person, AppError> {
+        directory::person(&self.db, user_id)
             .await
             .map_err(|e| internal(req, e))?
             .ok_or(AppError::Unauthenticated)
@@ -112,17 +122,13 @@ impl AppState {
         req: &RequestInfo,
     ) -> Result<GeneralSettings, AppError> {
         let s = session(req)?;
-        let (name, email) = directory::user_identity(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
-            .ok_or(AppError::Unauthenticated)?;
-        let (preferences, saved) = self.display_for(req, s.user_id).await?;
-        let now_formatted = TimeDisplay::new(&preferences).format(self.now());
+        let person = self.person(req, s.user_id).await?;
+        let now_formatted = TimeDisplay::new(&person.preferences).format(self.now());
         Ok(GeneralSettings {
-            name,
-            email,
-            preferences,
-            preferences_saved: saved,
+            name: person.name,
+            email: person.email,
+            preferences: person.preferences,
+            preferences_saved: person.preferences_saved,
             now_formatted,
         })
     }
