@@ -88,14 +88,14 @@ impl AppState {
         email_key: &str,
         ip_key: &str,
     ) -> Result<Option<i64>, AppError> {
-        let now = self.now();
-        let by_email = throttle::locked_for(&self.db, Scope::Email, email_key, now)
-            .await
-            .map_err(|e| internal(req, e))?;
-        let by_ip = throttle::locked_for(&self.db, Scope::Ip, ip_key, now)
-            .await
-            .map_err(|e| internal(req, e))?;
-        Ok(by_email.max(by_ip))
+        throttle::locked_for_any(
+            &self.db,
+            (Scope::Email, email_key),
+            (Scope::Ip, ip_key),
+            self.now(),
+        )
+        .await
+        .map_err(|e| internal(req, e))
     }
 }
 
@@ -206,6 +206,8 @@ impl Backend for AppState {
                 .map_err(|e| internal(req, e))?;
         }
         // With MFA on, the password alone grants nothing but the code step.
+        // Checked after the hash (not with the record before it), so MFA turned on while
+        // this sign-in was hashing still applies.
         if crate::mfa::is_enabled(&self.db, user_id)
             .await
             .map_err(|e| internal(req, e))?

@@ -81,6 +81,27 @@ pub async fn locked_for(
     Ok((until > now).then_some(until - now))
 }
 
+/// The longest lock among several scopes (e.g. this email and this address), in one query.
+pub async fn locked_for_any(
+    db: &Db,
+    (scope_a, value_a): (Scope, &str),
+    (scope_b, value_b): (Scope, &str),
+    now: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT MAX(locked_until) AS until FROM signin_throttle \
+         WHERE (scope = $1 AND key = $2) OR (scope = $3 AND key = $4)",
+    )
+    .bind(scope_a.as_str())
+    .bind(key(value_a))
+    .bind(scope_b.as_str())
+    .bind(key(value_b))
+    .fetch_one(db.pool())
+    .await?;
+    let until: Option<i64> = row.try_get("until")?;
+    Ok(until.filter(|u| *u > now).map(|u| u - now))
+}
+
 /// Counts a failure and sets the lock that follows from the new count. Returns the count.
 pub async fn record_failure(
     db: &Db,
