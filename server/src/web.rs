@@ -95,25 +95,28 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The built client files (`target/site/pkg`) with the given caching, precompressed
-/// copies preferred.
+/// The built client files (`target/site/pkg`), precompressed copies preferred, with the
+/// given caching for files found (a "not found" is never cached).
 fn client_files(
     state: &AppState,
     cache_control: &'static str,
 ) -> tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible> {
-    let files = tower::ServiceBuilder::new()
-        .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(cache_control),
-        ))
-        .service(
-            tower_http::services::ServeDir::new(state.config.site_root.join("pkg"))
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
+    let files = tower_http::services::ServeDir::new(state.config.site_root.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
     tower::util::BoxCloneSyncService::new(tower::ServiceExt::<Request>::map_response(
         files,
-        IntoResponse::into_response,
+        move |r| {
+            let mut r = r.into_response();
+            let caching = if r.status().is_success() || r.status() == StatusCode::NOT_MODIFIED {
+                cache_control
+            } else {
+                "no-store"
+            };
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
+            r
+        },
     ))
 }
 

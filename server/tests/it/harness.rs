@@ -126,10 +126,15 @@ impl TestEnv {
 
     /// A second server instance on the same database (its own pool, same clock and key).
     pub async fn second_instance(&self) -> AppState {
+        self.instance_with((*self.state.config).clone()).await
+    }
+
+    /// Another server instance on the same database with its own configuration.
+    pub async fn instance_with(&self, config: portal::config::Config) -> AppState {
         let db = Db::connect(&self.url, 4).await.expect("connect");
         AppState::with(
             db,
-            (*self.state.config).clone(),
+            config,
             Arc::new(self.clock.clone()),
             Arc::new(OsRandom),
             test_params(),

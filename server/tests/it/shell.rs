@@ -38,3 +38,59 @@ both_backends!(
         assert!(missing.body.contains("Page not found"));
     }
 );
+
+both_backends!(
+    the_client_bundle_is_content_addressed_and_cached_for_good,
+    |env| {
+        let site = tempfile::tempdir().expect("tempdir");
+        let pkg = site.path().join("pkg");
+        std::fs::create_dir_all(&pkg).expect("pkg");
+        for (file, body) in [
+            ("portal.css", "body{}"),
+            ("portal.js", "export{}"),
+            ("portal.wasm", "\0asm"),
+        ] {
+            std::fs::write(pkg.join(file), body).expect("write");
+        }
+        let mut config = (*env.state.config).clone();
+        config.site_root = site.path().to_path_buf();
+        let state = env.instance_with(config).await;
+        let version = state.asset_version.to_string();
+        assert_eq!(version, portal::state::asset_version(site.path()));
+        let mut c = Client::for_state(state);
+
+        // Pages link the bundle under the build's hash.
+        let page = c.get("/login").await;
+        assert!(page.body.contains(&format!("/assets/{version}/portal.css")));
+        assert!(page.body.contains(&format!("/assets/{version}/portal.js")));
+        let css = c.get(&format!("/assets/{version}/portal.css")).await;
+        assert_eq!(css.status, 200);
+        assert_eq!(
+            css.header("cache-control"),
+            Some("public, max-age=31536000, immutable")
+        );
+        // A missing file is not cached; another build's address is not served.
+        let missing = c.get(&format!("/assets/{version}/nothing.js")).await;
+        assert_eq!(
+            (missing.status, missing.header("cache-control")),
+            (404, Some("no-store"))
+        );
+        assert_eq!(
+            c.get("/assets/0000000000000000/portal.css").await.status,
+            404
+        );
+        // The plain names stay, revalidated; the service worker precaches this build's.
+        let plain = c.get("/pkg/portal.css").await;
+        assert_eq!(
+            (plain.status, plain.header("cache-control")),
+            (200, Some("no-cache"))
+        );
+        let sw = c.get("/sw.js").await;
+        assert!(sw
+            .body
+            .contains(&format!("const ASSETS = \"/assets/{version}\";")));
+        // Any change to a file gives a new address.
+        std::fs::write(pkg.join("portal.css"), "body{color:red}").expect("write");
+        assert_ne!(portal::state::asset_version(site.path()), version);
+    }
+);
