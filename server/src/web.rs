@@ -405,7 +405,7 @@ fn finish_headers(state: &AppState, r: &mut Response, id: &str, static_file: boo
 /// Binds and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
     let listen = state.config.listen;
-    tokio::spawn(purge_history_hourly(state.clone()));
+    let purge = state.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // TCP_NODELAY: a page streams in several small writes; with Nagle's algorithm and the
     // client's delayed ACK, each page waited ~40 ms (measured by scripts/bench.sh).
@@ -415,6 +415,8 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    // Only once the address is ours: a start that fails to bind does no work.
+    tokio::spawn(purge_history_hourly(purge));
     tracing::info!(%listen, "Connect Portal listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
