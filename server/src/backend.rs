@@ -87,8 +87,8 @@ impl AppState {
         req: &RequestInfo,
         email_key: &str,
         ip_key: &str,
-    ) -> Result<Option<i64>, AppError> {
-        throttle::locked_for_any(
+    ) -> Result<throttle::Throttles, AppError> {
+        throttle::check_both(
             &self.db,
             (Scope::Email, email_key),
             (Scope::Ip, ip_key),
@@ -150,7 +150,8 @@ impl Backend for AppState {
             .map_err(|e| internal(req, e))?;
         let user_id = record.as_ref().map(|r| r.user_id);
 
-        if let Some(wait_ms) = self.throttled(req, &email_key, &ip_key).await? {
+        let throttles = self.throttled(req, &email_key, &ip_key).await?;
+        if let Some(wait_ms) = throttles.locked_for {
             events::record(
                 &self.db,
                 user_id,
@@ -196,9 +197,13 @@ impl Backend for AppState {
             return Err(AppError::BadCredentials);
         };
 
-        throttle::reset(&self.db, Scope::Email, &email_key)
-            .await
-            .map_err(|e| internal(req, e))?;
+        // Only when the check found failures to reset (most sign-ins follow none); a wrong
+        // attempt racing this one stays counted, which errs on the strict side.
+        if throttles.first_has_failures {
+            throttle::reset(&self.db, Scope::Email, &email_key)
+                .await
+                .map_err(|e| internal(req, e))?;
+        }
         // A fresh token at every sign-in; an older session in this browser ends.
         if let Some(old) = req.session {
             sessions::end(&self.db, old.session_id, EndReason::SignedOut, now)

@@ -221,26 +221,19 @@ pub async fn set_active_account(
 /// The account to make active at sign-in: the one of the person's latest session if they
 /// still belong to it, otherwise their first account by name.
 pub async fn initial_account(db: &Db, user_id: i64) -> Result<Option<i64>, sqlx::Error> {
-    let last = sqlx::query(
-        "SELECT s.active_account_id AS account_id FROM sessions s \
-         JOIN memberships m ON m.account_id = s.active_account_id AND m.user_id = s.user_id \
-         WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
-    )
-    .bind(user_id)
-    .fetch_optional(db.pool())
-    .await?;
-    if let Some(row) = last {
-        return row.try_get("account_id").map(Some);
-    }
+    // One round trip: the last session's account if still a member, else the first by name.
     sqlx::query(
-        "SELECT a.id AS account_id FROM memberships m JOIN accounts a ON a.id = m.account_id \
-         WHERE m.user_id = $1 ORDER BY a.name, a.id LIMIT 1",
+        "SELECT COALESCE( \
+           (SELECT s.active_account_id FROM sessions s \
+            JOIN memberships m ON m.account_id = s.active_account_id AND m.user_id = s.user_id \
+            WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT 1), \
+           (SELECT a.id FROM memberships m JOIN accounts a ON a.id = m.account_id \
+            WHERE m.user_id = $1 ORDER BY a.name, a.id LIMIT 1)) AS account_id",
     )
     .bind(user_id)
-    .fetch_optional(db.pool())
+    .fetch_one(db.pool())
     .await?
-    .map(|r| r.try_get("account_id"))
-    .transpose()
+    .try_get("account_id")
 }
 
 /// A `Set-Cookie` value for the portal's cookies: host-wide path, HttpOnly, SameSite=Lax

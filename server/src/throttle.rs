@@ -81,16 +81,25 @@ pub async fn locked_for(
     Ok((until > now).then_some(until - now))
 }
 
-/// The longest lock among several scopes (e.g. this email and this address), in one query.
-pub async fn locked_for_any(
+/// The state of two scopes (e.g. this email and this address), read in one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttles {
+    /// The longest remaining lock, in milliseconds.
+    pub locked_for: Option<i64>,
+    /// The first scope has failures recorded (a success then resets them).
+    pub first_has_failures: bool,
+}
+
+pub async fn check_both(
     db: &Db,
     (scope_a, value_a): (Scope, &str),
     (scope_b, value_b): (Scope, &str),
     now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Throttles, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT MAX(locked_until) AS until FROM signin_throttle \
-         WHERE (scope = $1 AND key = $2) OR (scope = $3 AND key = $4)",
+        "SELECT MAX(locked_until) AS until, \
+                COUNT(CASE WHEN scope = $1 AND key = $2 THEN 1 END) AS first_rows \
+         FROM signin_throttle WHERE (scope = $1 AND key = $2) OR (scope = $3 AND key = $4)",
     )
     .bind(scope_a.as_str())
     .bind(key(value_a))
@@ -99,7 +108,10 @@ pub async fn locked_for_any(
     .fetch_one(db.pool())
     .await?;
     let until: Option<i64> = row.try_get("until")?;
-    Ok(until.filter(|u| *u > now).map(|u| u - now))
+    Ok(Throttles {
+        locked_for: until.filter(|u| *u > now).map(|u| u - now),
+        first_has_failures: row.try_get::<i64, _>("first_rows")? > 0,
+    })
 }
 
 /// Counts a failure and sets the lock that follows from the new count. Returns the count.
