@@ -5,7 +5,9 @@
 # people with MFA on (for the sign-in + code scenario), starts
 # `portal serve`, measures cold start and idle memory, drives each scenario at
 # concurrency 1, 8 and 32 with target/release/portal-bench, reads peak memory, and stops
-# it. Also measures the argon2id bound and the client payload.
+# it. Also measures the argon2id bound (right before each backend's sign-in cells, so the
+# ratio compares figures taken minutes apart at most; this VM's speed drifts by ±10 %
+# over a run) and the client payload.
 #   scripts/bench.sh            # BENCH_SECONDS per run (default 5; 3 runs per cell)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,6 @@ export LEPTOS_SITE_ROOT="$PWD/target/site"
 PORTAL_SECRET_KEY=$(head -c 32 /dev/urandom | base64)
 export PORTAL_SECRET_KEY
 
-"$bench" hash-rate --seconds 5 >"$out/hash-rate.json"
 
 for backend in sqlite postgres; do
   data=$(mktemp -d)
@@ -52,6 +53,9 @@ for backend in sqlite postgres; do
   account=1
   cell=0
   for scenario in profile save sessions policy signin signin-mfa; do
+    if [[ $scenario == signin ]]; then
+      "$bench" hash-rate --seconds 5 >"$out/hash-rate-$backend.json"
+    fi
     for c in 1 8 32; do
       # signin-mfa: each cell signs in its own 2,500 MFA people (a code works once).
       "$bench" load --base "http://127.0.0.1:$port" --scenario "$scenario" --concurrency "$c" \
