@@ -161,6 +161,47 @@ fn mfa_secret(i: u64) -> Vec<u8> {
     Sha256::digest(format!("portal-bench-mfa:{i}").as_bytes())[..portal::mfa::SECRET_BYTES].to_vec()
 }
 
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// One person (id, email, name) with the shared password hash.
+async fn insert_user(
+    tx: &mut Tx<'_>,
+    (id, email, name): (i64, String, String),
+    hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO users (id, email, email_normalized, name, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $2, $3, $4, $5, $5)",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(name)
+    .bind(hash)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+/// One membership (person, account, group).
+async fn insert_membership(
+    tx: &mut Tx<'_>,
+    (user, account, group): (i64, i64, i64),
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user)
+    .bind(account)
+    .bind(group)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(), String> {
     use argon2::PasswordHasher;
     let Population {
@@ -217,19 +258,14 @@ async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(),
         (user, account, group)
     };
     for p in 0..people {
-        let email = format!("bench{p}@example.com");
-        sqlx::query(
-            "INSERT INTO users (id, email, email_normalized, name, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $2, $3, $4, $5, $5)",
-        )
-        .bind(p + 1)
-        .bind(&email)
-        .bind(format!("Bench Person {p}"))
-        .bind(&hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        let person = (
+            p + 1,
+            format!("bench{p}@example.com"),
+            format!("Bench Person {p}"),
+        );
+        insert_user(&mut tx, person, &hash, now)
+            .await
+            .map_err(err)?;
         // Account 1 has 1,000 members (person 0 administers it); the others administer
         // one account each and belong to another.
         let mut rows = Vec::new();
@@ -241,45 +277,23 @@ async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(),
         } else if p >= 1000 {
             rows.push(member(p + 1, 2 + (p % (accounts - 1).max(1)), false));
         }
-        for (u, a, g) in rows {
-            sqlx::query(
-                "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(u)
-            .bind(a)
-            .bind(g)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(err)?;
+        for row in rows {
+            insert_membership(&mut tx, row, now).await.map_err(err)?;
         }
     }
     // People with MFA on, each a member of one account.
     for i in 0..mfa_people {
         let id = people + 1 + i;
-        sqlx::query(
-            "INSERT INTO users (id, email, email_normalized, name, password_hash, created_at, updated_at) \
-             VALUES ($1, $2, $2, $3, $4, $5, $5)",
-        )
-        .bind(id)
-        .bind(format!("mfa{i}@example.com"))
-        .bind(format!("Bench MFA Person {i}"))
-        .bind(&hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
-        let (u, a, g) = member(id, 2 + (i % (accounts - 1).max(1)), false);
-        sqlx::query(
-            "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(u)
-        .bind(a)
-        .bind(g)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        let person = (
+            id,
+            format!("mfa{i}@example.com"),
+            format!("Bench MFA Person {i}"),
+        );
+        insert_user(&mut tx, person, &hash, now)
+            .await
+            .map_err(err)?;
+        let row = member(id, 2 + (i % (accounts - 1).max(1)), false);
+        insert_membership(&mut tx, row, now).await.map_err(err)?;
         let secret = mfa_secret(u64::try_from(i).unwrap_or(0));
         sqlx::query(
             "INSERT INTO user_mfa (user_id, secret_ciphertext, enabled_at, pending_expires_at, last_step) \
