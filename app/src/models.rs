@@ -464,6 +464,22 @@ pub struct AccountMfaSettings {
     pub sso_enabled: bool,
 }
 
+impl AccountMfaSettings {
+    /// How many members the list holds with its filter.
+    pub fn listed(&self) -> i64 {
+        members_listed(self.member_count, self.members_with_mfa, self.without_mfa)
+    }
+}
+
+/// How many of `total` members a compliance list shows: those without MFA, or all.
+pub fn members_listed(total: i64, with_mfa: i64, without_mfa: bool) -> i64 {
+    if without_mfa {
+        total - with_mfa
+    } else {
+        total
+    }
+}
+
 /// The compliance list's page size.
 pub const MEMBERS_PER_PAGE: i64 = 50;
 

@@ -13,8 +13,8 @@ use crate::{
 };
 use app::{
     models::{
-        page_count, AccountMfaSettings, AccountSsoSettings, MemberCompliance, MfaPolicy,
-        PolicyChangeInfo, SsoChangeInfo, SsoTestReport, MEMBERS_PER_PAGE,
+        members_listed, page_count, AccountMfaSettings, AccountSsoSettings, MemberCompliance,
+        MfaPolicy, PolicyChangeInfo, SsoChangeInfo, SsoTestReport, MEMBERS_PER_PAGE,
     },
     ssr::{RequestInfo, SsoForm},
     validation::{parse_domains, parse_grace_days, policy_lockout},
@@ -313,11 +313,7 @@ impl AccountAdmin<'_> {
         let (member_count, members_with_mfa) = policy::member_counts(db, self.account_id)
             .await
             .map_err(|e| self.internal(e))?;
-        let listed = if without_mfa {
-            member_count - members_with_mfa
-        } else {
-            member_count
-        };
+        let listed = members_listed(member_count, members_with_mfa, without_mfa);
         let page_count = page_count(listed, MEMBERS_PER_PAGE);
         let page = page.clamp(1, page_count);
         let filter = policy::MemberFilter {

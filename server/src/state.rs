@@ -90,13 +90,18 @@ impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
     }
+
+    /// Where pages find this build's client bundle: `/assets/{asset_version}`.
+    pub fn assets_path(&self) -> String {
+        format!("/{}", self.leptos.site_pkg_dir)
+    }
 }
 
 /// Where the content-addressed client bundle is served: `/assets/{version}/portal.wasm`.
 pub const ASSETS_PREFIX: &str = "assets";
 
 /// The client files, relative to the site root.
-pub const CLIENT_FILES: [&str; 3] = ["pkg/portal.js", "pkg/portal.wasm", "pkg/portal.css"];
+const CLIENT_FILES: [&str; 3] = ["pkg/portal.js", "pkg/portal.wasm", "pkg/portal.css"];
 
 /// A short hash of the built client files and the server's version: a new build gets new
 /// asset URLs and new service-worker cache names. Files that are missing (tests run without

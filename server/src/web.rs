@@ -20,8 +20,8 @@ pub fn router(state: AppState) -> Router {
     let backend: SharedBackend = Arc::new(state.clone());
     let routes = route_list();
     let options = state.leptos.clone();
-    let sw = Arc::new(service_worker(&state.asset_version));
-    let assets = format!("/{}/{}", crate::state::ASSETS_PREFIX, state.asset_version);
+    let assets = state.assets_path();
+    let sw = Arc::new(service_worker(&state.asset_version, &assets));
 
     let api_backend = backend.clone();
     let server_fns = move |req: Request| {
@@ -122,10 +122,9 @@ fn client_files(
 
 /// The service worker, stamped with the build's asset version: each build gets new cache
 /// names and its own asset addresses, and the browser sees an update.
-fn service_worker(version: &str) -> String {
+fn service_worker(version: &str, assets: &str) -> String {
     format!(
-        "const VERSION = \"{version}\";\nconst ASSETS = \"/{}/{version}\";\n{}",
-        crate::state::ASSETS_PREFIX,
+        "const VERSION = \"{version}\";\nconst ASSETS = \"{assets}\";\n{}",
         include_str!("sw.js")
     )
 }

@@ -3,6 +3,7 @@ mod browser;
 mod layout;
 mod menus;
 mod mfa_banner;
+mod pager;
 mod submit_button;
 mod update_toast;
 
@@ -14,5 +15,6 @@ pub use browser::{
 pub use layout::{use_switch_account, use_viewer, PortalLayout, ViewerResource, WithViewer};
 pub use menus::{AccountSwitcher, UserMenu};
 pub use mfa_banner::MfaDueBanner;
+pub use pager::Pager;
 pub use submit_button::SubmitButton;
 pub use update_toast::UpdateToast;

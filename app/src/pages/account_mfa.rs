@@ -4,7 +4,8 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{
-        close_modal, show_modal, use_account_id, AccountPageError, MfaDueBanner, SubmitButton,
+        close_modal, show_modal, use_account_id, AccountPageError, MfaDueBanner, Pager,
+        SubmitButton,
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
@@ -264,7 +265,7 @@ fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
     let using = settings.members_with_mfa;
     let without = settings.without_mfa;
     let (page, page_count) = (settings.page, settings.page_count);
-    let listed = if without { total - using } else { total };
+    let listed = settings.listed();
     let base = account_mfa_href(settings.account_id);
     let href = move |page: i64, without: bool| {
         let mut q = Vec::new();
@@ -337,11 +338,10 @@ fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
                 }.into_any()
             }}
             {(page_count > 1).then(|| view! {
-                <nav class="pager" aria-label="Member pages">
-                    {(page > 1).then(|| view! { <a href=href(page - 1, without)>"Previous members"</a> })}
-                    <span>{format!("Members {first}–{} of {listed}", first + shown - 1)}</span>
-                    {(page < page_count).then(|| view! { <a href=href(page + 1, without)>"Next members"</a> })}
-                </nav>
+                <Pager label="Member pages"
+                    previous=(page > 1).then(|| (href(page - 1, without), "Previous members"))
+                    status=format!("Members {first}–{} of {listed}", first + shown - 1)
+                    next=(page < page_count).then(|| (href(page + 1, without), "Next members")) />
             })}
         </section>
     }

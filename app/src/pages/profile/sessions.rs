@@ -1,6 +1,7 @@
 use super::outcome;
 use crate::{
     api::{list_sessions, security_activity, RevokeOtherSessions, RevokeSession},
+    components::Pager,
     models::SessionStatus,
 };
 use leptos::prelude::*;
@@ -100,11 +101,10 @@ pub fn SessionsSection() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>{rows}</tbody>
                                 </table>
-                                <nav class="pager" aria-label="Session pages">
-                                    {(p > 1).then(|| view! { <a href=format!("/profile/sessions?page={}", p - 1)>"Newer sessions"</a> })}
-                                    <span>{format!("Page {} of {} · {} sessions", p, d.page_count, d.total)}</span>
-                                    {(p < d.page_count).then(|| view! { <a href=format!("/profile/sessions?page={}", p + 1)>"Older sessions"</a> })}
-                                </nav>
+                                <Pager label="Session pages"
+                                    previous=(p > 1).then(|| (format!("/profile/sessions?page={}", p - 1), "Newer sessions"))
+                                    status=format!("Page {} of {} · {} sessions", p, d.page_count, d.total)
+                                    next=(p < d.page_count).then(|| (format!("/profile/sessions?page={}", p + 1), "Older sessions")) />
                                 <p class="hint">{format!("History is kept for {} days.", d.retention_days)}</p>
                             }.into_any()
                         }
