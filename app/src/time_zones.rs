@@ -608,6 +608,19 @@ pub fn is_time_zone(name: &str) -> bool {
     TIME_ZONES.binary_search(&name).is_ok()
 }
 
+/// The browser's and the server's check of a time zone field: the trimmed name, or what
+/// to tell the person.
+pub fn validate_time_zone(input: &str) -> Result<&str, String> {
+    let name = input.trim();
+    if is_time_zone(name) {
+        Ok(name)
+    } else {
+        Err(format!(
+            "\"{name}\" is not a time zone. Choose one from the list, e.g. Europe/Paris."
+        ))
+    }
+}
+
 /// The names as `<option>` elements for a `<datalist>`, built once per process. The names
 /// need no escaping (letters, digits, `/`, `_`, `+`, `-`; a test checks).
 pub fn options_html() -> &'static str {
@@ -631,6 +644,9 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b))));
         assert!(is_time_zone("Europe/Paris") && !is_time_zone("Mars/Olympus"));
+        assert_eq!(validate_time_zone(" Asia/Tokyo "), Ok("Asia/Tokyo"));
+        assert!(validate_time_zone("Mars/Olympus")
+            .is_err_and(|e| e.contains("\"Mars/Olympus\" is not a time zone")));
         assert!(options_html().starts_with("<option value=\"Africa/Abidjan\"></option>"));
     }
 }

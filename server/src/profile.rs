@@ -4,7 +4,7 @@
 use crate::{
     backend::internal,
     directory::{self, DirectoryError},
-    display::{describe_device, parse_time_zone, TimeDisplay},
+    display::{describe_device, TimeDisplay},
     events::{self, EventKind},
     sessions::{self, EndReason},
     state::AppState,
@@ -140,12 +140,9 @@ impl AppState {
     ) -> Result<(), AppError> {
         let s = session(req)?;
         let name = validate_name("name", &u.name).map_err(AppError::Invalid)?;
-        let time_zone = u.time_zone.trim();
-        if parse_time_zone(time_zone).is_none() {
-            return Err(AppError::Invalid(format!(
-                "\"{time_zone}\" is not a time zone. Choose one from the list, e.g. Europe/Paris."
-            )));
-        }
+        // The browser's own check, again: the server never trusts it.
+        let time_zone =
+            app::time_zones::validate_time_zone(&u.time_zone).map_err(AppError::Invalid)?;
         let date_format = DateFormat::parse(&u.date_format)
             .ok_or_else(|| AppError::Invalid("Choose one of the date formats.".into()))?;
         let time_format = TimeFormat::parse(&u.time_format)

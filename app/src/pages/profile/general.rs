@@ -81,15 +81,7 @@ fn GeneralForms(
     });
 
     let name_error = move || validate_name("name", &name.get()).err();
-    let tz_error = move || {
-        let zone = tz.get();
-        (!crate::time_zones::is_time_zone(zone.trim())).then(|| {
-            format!(
-                "\"{}\" is not a time zone. Choose one from the list, e.g. Europe/Paris.",
-                zone.trim()
-            )
-        })
-    };
+    let tz_error = move || crate::time_zones::validate_time_zone(&tz.get()).err();
     let email_error = move || {
         let e = new_email.get();
         (!e.is_empty()).then(|| validate_email(&e).err()).flatten()
