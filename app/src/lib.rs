@@ -1,5 +1,9 @@
 //! Connect Portal's user interface: pages, components, shared models and server
 //! functions. Compiled for the server (`ssr`), the browser (`hydrate`) and Trunk (`csr`).
+//!
+//! Islands architecture: every page is rendered on the server, with its data, and only
+//! the interactive parts (forms, menus, dialogs, toasts: the `#[island]` components) are
+//! compiled into the browser's wasm and hydrated there. Links are ordinary page loads.
 
 pub mod api;
 pub mod components;
@@ -51,7 +55,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The bundle's directory carries the build's content hash (the server sets
                 // it), so these files may be cached for good.
                 <link rel="stylesheet" href=format!("/{}/portal.css", options.site_pkg_dir) />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <link rel="manifest" href="/manifest.webmanifest" />
                 <link rel="apple-touch-icon" href="/icons/icon-192.png" />
                 <script type="module" src="/pwa.js" nonce=use_nonce()></script>
@@ -59,6 +63,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App />
+                // Last, so it hydrates after every other island on the page.
+                <components::HydrationMark />
             </body>
         </html>
     }
@@ -68,7 +74,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
     view! {
         <Title formatter=|page: String| {
             if page.is_empty() { "Connect Portal".to_string() } else { format!("{page} · Connect Portal") }
@@ -79,19 +84,20 @@ pub fn App() -> impl IntoView {
         <components::UpdateToast />
         <Router>
             <Routes fallback=pages::NotFound>
-                <Route path=path!("/login") view=pages::LoginPage />
-                <Route path=path!("/login/code") view=pages::CodePage />
-                <ParentRoute path=path!("") view=components::PortalLayout>
-                    <Route path=path!("") view=pages::HomePage />
-                    // Async: the whole page waits for its data, so a refusal answers 403.
+                // Async everywhere: a page is sent once its data is loaded, complete, with
+                // its status (a refusal answers 403), and its islands get that data as props.
+                <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/login/code") view=pages::CodePage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=components::PortalLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::HomePage ssr=SsrMode::Async />
                     <Route path=path!("accounts/:account_id/settings/mfa") view=pages::AccountMfaPage ssr=SsrMode::Async />
                     <Route path=path!("accounts/:account_id/settings/sso") view=pages::AccountSsoPage ssr=SsrMode::Async />
-                    <ParentRoute path=path!("profile") view=pages::ProfileLayout>
-                        <Route path=path!("") view=pages::ProfileOverview />
-                        <Route path=path!("general") view=pages::GeneralSection />
-                        <Route path=path!("accounts") view=pages::AccountsSection />
-                        <Route path=path!("security") view=pages::SecuritySection />
-                        <Route path=path!("sessions") view=pages::SessionsSection />
+                    <ParentRoute path=path!("profile") view=pages::ProfileLayout ssr=SsrMode::Async>
+                        <Route path=path!("") view=pages::ProfileOverview ssr=SsrMode::Async />
+                        <Route path=path!("general") view=pages::GeneralSection ssr=SsrMode::Async />
+                        <Route path=path!("accounts") view=pages::AccountsSection ssr=SsrMode::Async />
+                        <Route path=path!("security") view=pages::SecuritySection ssr=SsrMode::Async />
+                        <Route path=path!("sessions") view=pages::SessionsSection ssr=SsrMode::Async />
                     </ParentRoute>
                 </ParentRoute>
             </Routes>
@@ -99,12 +105,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Marks `<body data-hydrated="true">` once the browser has taken over, so tests (and
-/// styles) can tell a live page from server-rendered HTML.
-fn mark_hydrated() {
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+/// The client-rendered build (Trunk): the same app, mounted whole in the browser.
+#[component]
+pub fn CsrApp() -> impl IntoView {
+    view! {
+        <App />
+        <components::HydrationMark />
+    }
 }

@@ -1,8 +1,16 @@
-//! The browser entry point: hydrates the server-rendered HTML with the same `App`.
+//! The browser entry point. The portal renders its pages on the server and only its
+//! interactive parts (the `#[island]` components of `app`) are compiled to wasm and
+//! hydrated: `hydrate` starts the reactive runtime, then Leptos' island loader hydrates
+//! each island in document order.
+
+// Links the app crate, whose islands export their hydration functions to the loader.
+#[cfg(feature = "hydrate")]
+#[allow(unused_imports)]
+use app::*;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -186,3 +186,81 @@ where
     #[cfg(not(any(feature = "hydrate", feature = "csr")))]
     let _ = node;
 }
+
+/// `path` and `search` (as `location.search` gives it) with `key` set to `value`, or
+/// removed when `value` is `None`; the other parameters are kept in their order.
+pub fn address_with(path: &str, search: &str, key: &str, value: Option<&str>) -> String {
+    let mut parts: Vec<String> = search
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(key))
+        .map(str::to_string)
+        .collect();
+    if let Some(v) = value {
+        parts.push(format!("{key}={v}"));
+    }
+    if parts.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", parts.join("&"))
+    }
+}
+
+/// The query parameter that names an action which just finished (see [`reload_done`]).
+pub const DONE_PARAM: &str = "done";
+
+/// After an action that changes what the page shows: loads the page again, from the
+/// server, with `?done=<what>` so it shows the confirmation. The history entry is
+/// replaced, so Back does not return to the stale page.
+pub fn reload_done(what: &str) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        let location = leptos::prelude::window().location();
+        let path = location.pathname().unwrap_or_default();
+        let search = location.search().unwrap_or_default();
+        let _ = location.replace(&address_with(&path, &search, DONE_PARAM, Some(what)));
+    }
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = what;
+}
+
+/// Loads `href` as a new page (or the current page again when `None`).
+pub fn go_to(href: Option<&str>) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    {
+        let location = leptos::prelude::window().location();
+        let _ = match href {
+            Some(h) => location.set_href(h),
+            None => location.reload(),
+        };
+    }
+    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
+    let _ = href;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_with;
+
+    #[test]
+    fn address_with_sets_replaces_and_removes_one_parameter() {
+        assert_eq!(
+            address_with("/p", "", "done", Some("saved")),
+            "/p?done=saved"
+        );
+        assert_eq!(
+            address_with("/p", "?page=2&done=x", "done", Some("y")),
+            "/p?page=2&done=y"
+        );
+        assert_eq!(address_with("/p", "?done=x", "done", None), "/p");
+        assert_eq!(
+            address_with("/p", "?page=2&done=x&without_mfa=1", "done", None),
+            "/p?page=2&without_mfa=1"
+        );
+        // A parameter that only starts with the key is another parameter.
+        assert_eq!(
+            address_with("/p", "?doneness=1", "done", None),
+            "/p?doneness=1"
+        );
+    }
+}

@@ -1,29 +1,20 @@
-use super::{AccountSwitcher, UserMenu};
-use crate::{
-    api::{get_viewer, SwitchAccount},
-    error::AppError,
-    models::Viewer,
-};
+use super::{AccountSwitcher, UserMenu, DONE_PARAM};
+use crate::{api::get_viewer, error::AppError, models::Viewer};
 use leptos::prelude::*;
-use leptos_router::components::Outlet;
+use leptos_router::{components::Outlet, hooks::use_query_map};
 
-/// The signed-in person, loaded once per page and refreshed after an account switch.
+/// The signed-in person, loaded once per page on the server.
 pub type ViewerResource = Resource<Result<Viewer, AppError>>;
 
 #[derive(Clone, Copy)]
 struct ViewerContext {
     viewer: ViewerResource,
-    switch: ServerAction<SwitchAccount>,
 }
 
-/// The viewer resource provided by [`PortalLayout`].
-pub fn use_viewer() -> Option<ViewerResource> {
-    use_context::<ViewerContext>().map(|c| c.viewer)
-}
-
-/// The shell's "switch account" action, so other places can switch and the header follows.
-pub fn use_switch_account() -> Option<ServerAction<SwitchAccount>> {
-    use_context::<ViewerContext>().map(|c| c.switch)
+/// Which action just finished, when an island loaded the page again to show its result
+/// (`?done=…`, see [`super::reload_done`]).
+pub fn use_done() -> Option<String> {
+    use_query_map().read_untracked().get(DONE_PARAM)
 }
 
 /// The portal shell: header with product name, account switcher and user menu, then the
@@ -31,33 +22,26 @@ pub fn use_switch_account() -> Option<ServerAction<SwitchAccount>> {
 /// otherwise).
 #[component]
 pub fn PortalLayout() -> impl IntoView {
-    let switch = ServerAction::<SwitchAccount>::new();
-    let viewer = Resource::new(move || switch.version().get(), |_| get_viewer());
-    provide_context(ViewerContext { viewer, switch });
-    // An account that requires MFA the person has not set up: set-up comes first.
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(Some(setup))) = switch.value().get() {
-            navigate(&setup, Default::default());
-        }
-    });
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    provide_context(ViewerContext { viewer });
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="product" href="/">"Connect Portal"</a>
-            <Transition fallback=|| ()>
+            <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     viewer.await.ok().map(|v| {
+                        let (name, email) = (v.name.clone(), v.email.clone());
                         view! {
                             <nav class="topbar-actions" aria-label="Account and user">
-                                <AccountSwitcher viewer=v.clone() action=switch />
-                                <UserMenu viewer=v />
+                                <AccountSwitcher viewer=v />
+                                <UserMenu name email />
                             </nav>
                         }
                     })
                 })}
-            </Transition>
+            </Suspense>
         </header>
         <main id="main" class="page" tabindex="-1">
             <Outlet />
@@ -79,7 +63,7 @@ where
     };
     let viewer = ctx.viewer;
     view! {
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {
                 let children = children.clone();
                 move || {
@@ -104,7 +88,7 @@ where
                     })
                 }
             }
-        </Transition>
+        </Suspense>
     }
     .into_any()
 }

@@ -1,3 +1,4 @@
+use super::go_to;
 use crate::{
     api::{SignOut, SwitchAccount},
     models::Viewer,
@@ -89,10 +90,34 @@ fn focus_item(menu: NodeRef<html::Ul>, key: &str) {
     }
 }
 
+/// The "switch account" action of an island. Once switched, the page loads again for
+/// the new account; an account that requires MFA the person has not set up sends them to
+/// set-up first. A refusal is returned for the island to show.
+fn switch_action() -> (
+    ServerAction<SwitchAccount>,
+    impl Fn() -> Option<String> + Copy,
+) {
+    let action = ServerAction::<SwitchAccount>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(setup)) = action.value().get() {
+            go_to(setup.as_deref());
+        }
+    });
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    (action, error)
+}
+
 /// "Switch account": lists the person's accounts by name, marks the active one, and
 /// stores the chosen one on the session.
-#[component]
-pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> impl IntoView {
+#[island]
+pub fn AccountSwitcher(viewer: Viewer) -> impl IntoView {
+    let (action, error) = switch_action();
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Ul>::new();
@@ -101,13 +126,6 @@ pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> i
         .active_membership()
         .map(|m| m.account_name.clone())
         .unwrap_or_else(|| "No account".into());
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| e.to_string())
-    };
     let has_accounts = !viewer.memberships.is_empty();
     let items = viewer
         .memberships
@@ -155,10 +173,24 @@ pub fn AccountSwitcher(viewer: Viewer, action: ServerAction<SwitchAccount>) -> i
     }
 }
 
+/// "Switch to" in the Accounts section: the same action as the account menu.
+#[island]
+pub fn SwitchToButton(account_id: i64, account_name: String) -> impl IntoView {
+    let (action, error) = switch_action();
+    view! {
+        <button type="button" class="secondary" aria-label=format!("Switch to {account_name}")
+            disabled=move || action.pending().get()
+            on:click=move |_| { action.dispatch(SwitchAccount { account_id }); }>
+            "Switch to"
+        </button>
+        <span role="status" class="field-error">{error}</span>
+    }
+}
+
 /// The user menu at the top right: the person's name; "Manage Your Profile" and
 /// "Sign out".
-#[component]
-pub fn UserMenu(viewer: Viewer) -> impl IntoView {
+#[island]
+pub fn UserMenu(name: String, email: String) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Ul>::new();
@@ -171,12 +203,12 @@ pub fn UserMenu(viewer: Viewer) -> impl IntoView {
                 aria-controls="user-menu" on:click=move |ev| toggle_menu(open, menu, ev)>
                 <span class="visually-hidden">"User menu: "</span>
                 // Initials drawn by CSS, so they are neither read out nor part of the name.
-                <span class="avatar" aria-hidden="true" data-initials=initials(&viewer.name)></span>
-                <span class="menu-button-value">{viewer.name.clone()}</span>
+                <span class="avatar" aria-hidden="true" data-initials=initials(&name)></span>
+                <span class="menu-button-value">{name.clone()}</span>
             </button>
             <ul id="user-menu" role="menu" aria-label="User" class="menu right" node_ref=menu
                 hidden=move || !open.get()>
-                <li role="none" class="menu-header">{viewer.email.clone()}</li>
+                <li role="none" class="menu-header">{email}</li>
                 <li role="none">
                     <a role="menuitem" class="menu-item" href="/profile" on:click=move |_| open.set(false)>
                         "Manage Your Profile"

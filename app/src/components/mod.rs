@@ -1,20 +1,24 @@
 mod account_page;
 mod browser;
+mod hydration;
 mod layout;
 mod menus;
 mod mfa_banner;
+mod notices;
 mod pager;
 mod submit_button;
 mod update_toast;
 
 pub use account_page::{use_account_id, AccountPageError};
 pub use browser::{
-    browser_time_zone, close_modal, copy_to_clipboard, focus_on_load, preview_now, show_modal,
-    totp_countdown,
+    address_with, browser_time_zone, close_modal, copy_to_clipboard, focus_on_load, go_to,
+    preview_now, reload_done, show_modal, totp_countdown, DONE_PARAM,
 };
-pub use layout::{use_switch_account, use_viewer, PortalLayout, ViewerResource, WithViewer};
-pub use menus::{AccountSwitcher, UserMenu};
+pub use hydration::HydrationMark;
+pub use layout::{use_done, PortalLayout, ViewerResource, WithViewer};
+pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};
 pub use mfa_banner::MfaDueBanner;
+pub use notices::{confirmation, failure, outcome};
 pub use pager::Pager;
 pub use submit_button::SubmitButton;
 pub use update_toast::UpdateToast;

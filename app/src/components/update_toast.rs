@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 /// "A new version is available — Reload", when `/pwa.js` reports a waiting service
 /// worker. Reload activates it; the page then reloads with the new version.
-#[component]
+#[island]
 pub fn UpdateToast() -> impl IntoView {
     let ready = RwSignal::new(false);
     #[cfg(any(feature = "hydrate", feature = "csr"))]

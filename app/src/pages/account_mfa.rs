@@ -4,8 +4,8 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{
-        close_modal, show_modal, use_account_id, AccountPageError, MfaDueBanner, Pager,
-        SubmitButton,
+        close_modal, confirmation, reload_done, show_modal, use_account_id, use_done,
+        AccountPageError, MfaDueBanner, Pager, SubmitButton,
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
@@ -29,51 +29,36 @@ pub fn AccountMfaPage() -> impl IntoView {
             .unwrap_or(1);
         (page.max(1), q.get("without_mfa").as_deref() == Some("1"))
     };
-    let save = ServerAction::<SetAccountMfaPolicy>::new();
     let settings = Resource::new(
-        move || (account_id(), list(), save.version().get()),
-        |(id, (page, without), _)| async move {
+        move || (account_id(), list()),
+        |(id, (page, without))| async move {
             match id {
                 Some(id) => account_mfa_settings(id, Some(page), Some(without)).await,
                 None => Err(AppError::Forbidden),
             }
         },
     );
-    // After saving, focus returns to "Manage" once the page shows the new policy.
-    let refocus = RwSignal::new(false);
+    // The page loads again after a save, to show the new policy everywhere.
+    let saved = use_done().as_deref() == Some("policy");
 
     view! {
         <Title text="Multi-Factor Authentication · Account settings" />
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(s) => view! { <PolicyView settings=s save refocus /> }.into_any(),
+                    Ok(s) => view! { <PolicyView settings=s saved /> }.into_any(),
                     Err(e) => view! {
                         <AccountPageError title="Multi-Factor Authentication" forbidden="Only administrators of this account can manage its multi-factor authentication." error=e />
                     }
                     .into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
-fn PolicyView(
-    settings: AccountMfaSettings,
-    save: ServerAction<SetAccountMfaPolicy>,
-    refocus: RwSignal<bool>,
-) -> impl IntoView {
-    let manage = NodeRef::<html::Button>::new();
-    let dialog = NodeRef::<html::Dialog>::new();
-    Effect::new(move |_| {
-        if refocus.get_untracked() {
-            refocus.set(false);
-            if let Some(b) = manage.get() {
-                let _ = b.focus();
-            }
-        }
-    });
+fn PolicyView(settings: AccountMfaSettings, saved: bool) -> impl IntoView {
     let here = account_mfa_href(settings.account_id);
     let last = settings.history.first().cloned();
     let changed = match last {
@@ -85,12 +70,6 @@ fn PolicyView(
         1 => "Grace period: 1 day.".to_string(),
         n => format!("Grace period: {n} days."),
     });
-    let saved = move || {
-        save.value()
-            .get()
-            .and_then(|r| r.ok())
-            .map(|_| view! { <p class="ok" role="status">"The policy was saved."</p> })
-    };
 
     view! {
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -119,29 +98,32 @@ fn PolicyView(
                 <dt>"Last change"</dt>
                 <dd>{changed}</dd>
             </dl>
-            <button type="button" class="primary" node_ref=manage aria-haspopup="dialog"
-                on:click=move |_| show_modal(dialog)>
-                "Manage"
-            </button>
-            {saved}
+            <PolicyManager account_id=settings.account_id account_name=settings.account_name.clone()
+                policy=settings.policy grace_days=settings.grace_days
+                viewer_uses_mfa=settings.viewer_uses_mfa saved />
         </section>
-        <ManageDialog settings=settings.clone() save dialog manage refocus />
         <Compliance settings=settings.clone() />
         <History settings />
     }
+    .into_any()
 }
 
-/// The "Manage" dialog: three policies, the grace period, the lockout guard.
-#[component]
-fn ManageDialog(
-    settings: AccountMfaSettings,
-    save: ServerAction<SetAccountMfaPolicy>,
-    dialog: NodeRef<html::Dialog>,
-    manage: NodeRef<html::Button>,
-    refocus: RwSignal<bool>,
+/// "Manage" and its dialog: three policies, the grace period, the lockout guard. A save
+/// loads the page again, which then confirms it.
+#[island]
+fn PolicyManager(
+    account_id: i64,
+    account_name: String,
+    policy: MfaPolicy,
+    grace_days: i64,
+    viewer_uses_mfa: bool,
+    saved: bool,
 ) -> impl IntoView {
-    let initial_policy = settings.policy;
-    let initial_grace = settings.grace_days.to_string();
+    let save = ServerAction::<SetAccountMfaPolicy>::new();
+    let manage = NodeRef::<html::Button>::new();
+    let dialog = NodeRef::<html::Dialog>::new();
+    let initial_policy = policy;
+    let initial_grace = grace_days.to_string();
     let choice = RwSignal::new(initial_policy);
     let grace = RwSignal::new(initial_grace.clone());
     let grace_error = move || {
@@ -149,9 +131,7 @@ fn ManageDialog(
             .then(|| parse_grace_days(&grace.get()).err())
             .flatten()
     };
-    let uses_mfa = settings.viewer_uses_mfa;
-    let lockout = move || policy_lockout(choice.get(), uses_mfa);
-    let account_id = settings.account_id;
+    let lockout = move || policy_lockout(choice.get(), viewer_uses_mfa);
     // Their own set-up, then back here (no account requires it of them yet).
     let setup = format!(
         "/profile/security?next={}",
@@ -159,21 +139,11 @@ fn ManageDialog(
     );
     let server_error = RwSignal::new(None::<String>);
 
-    // Saved: close, and send focus back to "Manage" on the refreshed page.
-    // Reacts to saves made from this dialog, not to an earlier outcome it was built with.
-    Effect::new(move |seen: Option<usize>| {
-        let version = save.version().get();
-        if seen.is_some_and(|v| v != version) {
-            match save.value().get_untracked() {
-                Some(Ok(())) => {
-                    refocus.set(true);
-                    close_modal(dialog);
-                }
-                Some(Err(e)) => server_error.set(Some(e.to_string())),
-                None => {}
-            }
-        }
-        version
+    // Saved: the page loads again with the new policy; a refusal stays in the dialog.
+    Effect::new(move |_| match save.value().get() {
+        Some(Ok(())) => reload_done("policy"),
+        Some(Err(e)) => server_error.set(Some(e.to_string())),
+        None => {}
     });
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
     let on_close = move |_| {
@@ -216,12 +186,17 @@ fn ManageDialog(
         .collect_view();
 
     view! {
+        <button type="button" class="primary" node_ref=manage aria-haspopup="dialog"
+            on:click=move |_| show_modal(dialog)>
+            "Manage"
+        </button>
+        {confirmation(saved, save.value(), "The policy was saved.")}
         <dialog node_ref=dialog class="modal" aria-labelledby="manage-title"
             aria-describedby="manage-description" on:close=on_close>
             <form on:submit=submit novalidate>
                 <h2 id="manage-title">"Manage multi-factor authentication"</h2>
                 <p id="manage-description" class="hint">
-                    {format!("Choose who in {} must use multi-factor authentication.", settings.account_name)}
+                    {format!("Choose who in {account_name} must use multi-factor authentication.")}
                 </p>
                 <fieldset>
                     <legend>"Policy"</legend>
@@ -255,6 +230,7 @@ fn ManageDialog(
             </form>
         </dialog>
     }
+    .into_any()
 }
 
 /// Who complies: the members page by page with their group and MFA, and when the rest

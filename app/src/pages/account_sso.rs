@@ -3,7 +3,10 @@
 
 use crate::{
     api::{account_sso_settings, SaveAccountSso, TestAccountSso},
-    components::{use_account_id, AccountPageError, SubmitButton},
+    components::{
+        confirmation, failure, reload_done, use_account_id, use_done, AccountPageError,
+        SubmitButton,
+    },
     format::account_mfa_href,
     models::AccountSsoSettings,
     AppError,
@@ -14,60 +17,33 @@ use leptos_meta::Title;
 #[component]
 pub fn AccountSsoPage() -> impl IntoView {
     let account_id = use_account_id();
-    let save = ServerAction::<SaveAccountSso>::new();
-    let settings = Resource::new(
-        move || (account_id(), save.version().get()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => account_sso_settings(id).await,
-                None => Err(AppError::Forbidden),
-            }
-        },
-    );
+    let settings = Resource::new(account_id, |id| async move {
+        match id {
+            Some(id) => account_sso_settings(id).await,
+            None => Err(AppError::Forbidden),
+        }
+    });
+    // The page loads again after a save, to show the new settings everywhere.
+    let saved = use_done().as_deref() == Some("sso");
     view! {
         <Title text="Single sign-on · Account settings" />
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(s) => view! { <SsoView settings=s save /> }.into_any(),
+                    Ok(s) => view! { <SsoView settings=s saved /> }.into_any(),
                     Err(e) => view! {
                         <AccountPageError title="Single sign-on" forbidden="Only administrators of this account can manage its single sign-on." error=e />
                     }
                     .into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
-fn SsoView(settings: AccountSsoSettings, save: ServerAction<SaveAccountSso>) -> impl IntoView {
-    let test = ServerAction::<TestAccountSso>::new();
+fn SsoView(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
     let account_id = settings.account_id;
-    let saved = move || match save.value().get() {
-        Some(Ok(())) => Some(
-            view! { <p class="ok" role="status">"Single sign-on settings saved."</p> }.into_any(),
-        ),
-        Some(Err(e)) => {
-            Some(view! { <p class="form-error-text" role="alert">{e.to_string()}</p> }.into_any())
-        }
-        None => None,
-    };
-    let report = move || {
-        match test.value().get() {
-        Some(Ok(r)) => Some(
-            view! {
-                <div class=if r.ok { "notice" } else { "notice error" } role="status" data-testid="sso-test-report">
-                    <p><strong>{if r.ok { "Connection works." } else { "Connection failed." }}</strong></p>
-                    <ul>{r.lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-                </div>
-            }
-            .into_any(),
-        ),
-        Some(Err(e)) => Some(view! { <p class="form-error-text" role="alert">{e.to_string()}</p> }.into_any()),
-        None => None,
-    }
-    };
     let empty = settings.history.is_empty();
     let history = settings
         .history
@@ -97,48 +73,7 @@ fn SsoView(settings: AccountSsoSettings, save: ServerAction<SaveAccountSso>) -> 
                 <dt>"Redirect URI"</dt>
                 <dd><code>{settings.redirect_uri.clone()}</code><span class="item-meta">"Register it with your provider."</span></dd>
             </dl>
-            <ActionForm action=save attr:class="form-grid" attr:novalidate="">
-                <input type="hidden" name="account_id" value=account_id.to_string() />
-                <label for="issuer">"Issuer URL"</label>
-                <input id="issuer" name="issuer" type="text" inputmode="url" required
-                    placeholder="https://login.example.com" value=settings.issuer.clone() />
-                <label for="client_id">"Client ID"</label>
-                <input id="client_id" name="client_id" type="text" required autocomplete="off"
-                    value=settings.client_id.clone() />
-                <label for="client_secret">"Client secret"</label>
-                <div>
-                    <input id="client_secret" name="client_secret" type="password" autocomplete="new-password"
-                        aria-describedby="secret-hint" />
-                    <p id="secret-hint" class="hint">
-                        {if settings.has_client_secret {
-                            "A secret is stored and never shown again. Leave empty to keep it."
-                        } else {
-                            "The secret your provider issued for this client."
-                        }}
-                    </p>
-                </div>
-                <label for="domains">"Email domains"</label>
-                <div>
-                    <input id="domains" name="domains" type="text" required aria-describedby="domains-hint"
-                        placeholder="example.com, example.org" value=settings.domains.join(", ") />
-                    <p id="domains-hint" class="hint">"People with these email domains sign in through this directory. Separate them with commas."</p>
-                </div>
-                <span></span>
-                <div class="checkbox">
-                    <input id="sso_enabled" name="enabled" type="checkbox" value="on" checked=settings.enabled />
-                    <label for="sso_enabled">"Single sign-on is on"</label>
-                </div>
-                <span></span>
-                <div class="actions">
-                    <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
-                    <button type="button" class="secondary" disabled=move || test.pending().get() || !settings.configured
-                        on:click=move |_| { test.dispatch(TestAccountSso { account_id }); }>
-                        {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
-                    </button>
-                </div>
-            </ActionForm>
-            {saved}
-            {report}
+            <SsoForm settings=settings.clone() saved />
         </section>
         <section class="card" aria-labelledby="sso-history-heading">
             <h2 id="sso-history-heading">"Changes"</h2>
@@ -148,5 +83,79 @@ fn SsoView(settings: AccountSsoSettings, save: ServerAction<SaveAccountSso>) -> 
                 view! { <ul class="history">{history}</ul> }.into_any()
             }}
         </section>
+    }
+}
+
+/// The settings form and "Test connection". A save loads the page again (status and
+/// changes are shown outside the form), which then confirms it.
+#[island]
+fn SsoForm(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
+    let save = ServerAction::<SaveAccountSso>::new();
+    let test = ServerAction::<TestAccountSso>::new();
+    let account_id = settings.account_id;
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(()))) {
+            reload_done("sso");
+        }
+    });
+    let report = move || {
+        match test.value().get() {
+        Some(Ok(r)) => Some(
+            view! {
+                <div class=if r.ok { "notice" } else { "notice error" } role="status" data-testid="sso-test-report">
+                    <p><strong>{if r.ok { "Connection works." } else { "Connection failed." }}</strong></p>
+                    <ul>{r.lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                </div>
+            }
+            .into_any(),
+        ),
+        Some(Err(e)) => Some(view! { <p class="form-error-text" role="alert">{e.to_string()}</p> }.into_any()),
+        None => None,
+    }
+    };
+    view! {
+        <ActionForm action=save attr:class="form-grid" attr:novalidate="">
+            <input type="hidden" name="account_id" value=account_id.to_string() />
+            <label for="issuer">"Issuer URL"</label>
+            <input id="issuer" name="issuer" type="text" inputmode="url" required
+                placeholder="https://login.example.com" value=settings.issuer.clone() />
+            <label for="client_id">"Client ID"</label>
+            <input id="client_id" name="client_id" type="text" required autocomplete="off"
+                value=settings.client_id.clone() />
+            <label for="client_secret">"Client secret"</label>
+            <div>
+                <input id="client_secret" name="client_secret" type="password" autocomplete="new-password"
+                    aria-describedby="secret-hint" />
+                <p id="secret-hint" class="hint">
+                    {if settings.has_client_secret {
+                        "A secret is stored and never shown again. Leave empty to keep it."
+                    } else {
+                        "The secret your provider issued for this client."
+                    }}
+                </p>
+            </div>
+            <label for="domains">"Email domains"</label>
+            <div>
+                <input id="domains" name="domains" type="text" required aria-describedby="domains-hint"
+                    placeholder="example.com, example.org" value=settings.domains.join(", ") />
+                <p id="domains-hint" class="hint">"People with these email domains sign in through this directory. Separate them with commas."</p>
+            </div>
+            <span></span>
+            <div class="checkbox">
+                <input id="sso_enabled" name="enabled" type="checkbox" value="on" checked=settings.enabled />
+                <label for="sso_enabled">"Single sign-on is on"</label>
+            </div>
+            <span></span>
+            <div class="actions">
+                <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
+                <button type="button" class="secondary" disabled=move || test.pending().get() || !settings.configured
+                    on:click=move |_| { test.dispatch(TestAccountSso { account_id }); }>
+                    {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
+                </button>
+            </div>
+        </ActionForm>
+        {confirmation(saved, save.value(), "Single sign-on settings saved.")}
+        {failure(save.value())}
+        {report}
     }
 }

@@ -12,22 +12,37 @@ use leptos_router::hooks::use_query_map;
 /// when to try again.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
     let query = use_query_map();
-    let next = move || {
-        query
-            .read()
-            .get("next")
-            .filter(|n| safe_next_path(n).is_some())
-            .unwrap_or_default()
-    };
-    let deleted = move || query.read().get("deleted").is_some();
-    let sso_failure = move || {
-        query
-            .read()
-            .get("sso_error")
-            .and_then(|c| SsoFailure::parse(&c))
-    };
+    let q = query.read_untracked();
+    let next = q
+        .get("next")
+        .filter(|n| safe_next_path(n).is_some())
+        .unwrap_or_default();
+    let deleted = q.get("deleted").is_some();
+    let sso_failure = q.get("sso_error").and_then(|c| SsoFailure::parse(&c));
+
+    view! {
+        <Title text="Sign in" />
+        <main id="main" class="auth-page">
+            <section class="auth-card" aria-labelledby="signin-heading">
+                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
+                <h1 id="signin-heading">"Sign in"</h1>
+                {deleted.then(|| view! {
+                    <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
+                })}
+                {sso_failure.map(|f| view! {
+                    <p class="notice error" role="alert">{f.message()}</p>
+                })}
+                <SignInForms next />
+            </section>
+        </main>
+    }
+}
+
+/// The password form and the single sign-on form of the sign-in page.
+#[island]
+fn SignInForms(next: String) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
     let sso = ServerAction::<StartSso>::new();
     let sso_open = RwSignal::new(false);
     let sso_pending = sso.pending();
@@ -46,18 +61,8 @@ pub fn LoginPage() -> impl IntoView {
             .map(|e| e.to_string())
     };
 
+    let sso_next = next.clone();
     view! {
-        <Title text="Sign in" />
-        <main id="main" class="auth-page">
-            <section class="auth-card" aria-labelledby="signin-heading">
-                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
-                <h1 id="signin-heading">"Sign in"</h1>
-                {move || deleted().then(|| view! {
-                    <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
-                })}
-                {move || sso_failure().map(|f| view! {
-                    <p class="notice error" role="alert">{f.message()}</p>
-                })}
                 <ActionForm action=action attr:class="stack" attr:novalidate="">
                     <input type="hidden" name="next" value=next />
                     <label for="email">"Email"</label>
@@ -79,7 +84,7 @@ pub fn LoginPage() -> impl IntoView {
                     </button>
                     <div id="sso-form" hidden=move || !sso_open.get()>
                         <ActionForm action=sso attr:class="stack" attr:novalidate="">
-                            <input type="hidden" name="next" value=next />
+                            <input type="hidden" name="next" value=sso_next />
                             <p class="hint">"If your organisation signs in to Connect Portal with its own directory, you continue there."</p>
                             <label for="sso_email">"Work email"</label>
                             <input id="sso_email" name="email" type="email" autocomplete="username" required
@@ -91,7 +96,5 @@ pub fn LoginPage() -> impl IntoView {
                         </ActionForm>
                     </div>
                 </div>
-            </section>
-        </main>
     }
 }

@@ -10,16 +10,29 @@ use leptos_router::hooks::use_query_map;
 /// `/login/code`: the second step of sign-in for people with MFA.
 #[component]
 pub fn CodePage() -> impl IntoView {
+    let next = use_query_map()
+        .read_untracked()
+        .get("next")
+        .filter(|n| safe_next_path(n).is_some())
+        .unwrap_or_default();
+    view! {
+        <Title text="Verify it's you" />
+        <main id="main" class="auth-page">
+            <section class="auth-card" aria-labelledby="code-heading">
+                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
+                <h1 id="code-heading">"Verify it's you"</h1>
+                <CodeForm next />
+                <p><a href="/login">"Cancel"</a></p>
+            </section>
+        </main>
+    }
+}
+
+/// The code form, with the switch between an authenticator code and a recovery code.
+#[island]
+fn CodeForm(next: String) -> impl IntoView {
     let action = ServerAction::<VerifySignInCode>::new();
     let recovery = RwSignal::new(false);
-    let query = use_query_map();
-    let next = move || {
-        query
-            .read()
-            .get("next")
-            .filter(|n| safe_next_path(n).is_some())
-            .unwrap_or_default()
-    };
     let pending = action.pending();
     // The password step may arrive here without a page load, where `autofocus` does not act.
     let code = NodeRef::<leptos::html::Input>::new();
@@ -34,11 +47,6 @@ pub fn CodePage() -> impl IntoView {
     let expired = move || error().is_some_and(|e| e.contains("expired"));
 
     view! {
-        <Title text="Verify it's you" />
-        <main id="main" class="auth-page">
-            <section class="auth-card" aria-labelledby="code-heading">
-                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
-                <h1 id="code-heading">"Verify it's you"</h1>
                 <p class="hint">
                     {move || if recovery.get() {
                         "Enter one of the recovery codes you saved when you set up multi-factor authentication. Each works once."
@@ -64,8 +72,5 @@ pub fn CodePage() -> impl IntoView {
                         {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
                     </button>
                 </p>
-                <p><a href="/login">"Cancel"</a></p>
-            </section>
-        </main>
     }
 }

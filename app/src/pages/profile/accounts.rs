@@ -1,5 +1,4 @@
-use crate::api::SwitchAccount;
-use crate::components::{use_switch_account, WithViewer};
+use crate::components::{SwitchToButton, WithViewer};
 use crate::format::{account_mfa_href, mfa_setup_href};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,12 +6,11 @@ use leptos_meta::Title;
 /// Every account the person belongs to, with "Switch to".
 #[component]
 pub fn AccountsSection() -> impl IntoView {
-    let switch = use_switch_account();
     view! {
         <Title text="Accounts · Manage Your Profile" />
         <section class="card" aria-labelledby="accounts-heading">
             <h2 id="accounts-heading">"Accounts"</h2>
-            <WithViewer children=move |v| {
+            <WithViewer children=|v| {
                 if v.memberships.is_empty() {
                     return view! {
                         <p class="empty">"You do not belong to any partner account yet. An administrator of your organisation can add you to their account."</p>
@@ -46,16 +44,8 @@ pub fn AccountsSection() -> impl IntoView {
                             <td data-label="Status">
                                 {if active {
                                     view! { <span class="badge">"Active"</span> }.into_any()
-                                } else if let Some(switch) = switch {
-                                    view! {
-                                        <button type="button" class="secondary"
-                                            aria-label=format!("Switch to {name}")
-                                            on:click=move |_| { switch.dispatch(SwitchAccount { account_id: id }); }>
-                                            "Switch to"
-                                        </button>
-                                    }.into_any()
                                 } else {
-                                    ().into_any()
+                                    view! { <SwitchToButton account_id=id account_name=name.clone() /> }.into_any()
                                 }}
                             </td>
                         </tr>

@@ -1,7 +1,8 @@
-use super::outcome;
 use crate::{
     api::{general_settings, ChangeEmail, SaveGeneral},
-    components::{browser_time_zone, preview_now, use_viewer, SubmitButton},
+    components::{
+        browser_time_zone, confirmation, failure, preview_now, reload_done, use_done, SubmitButton,
+    },
     models::{DateFormat, GeneralSettings, TimeFormat},
     validation::{validate_email, validate_name, MAX_EMAIL_LEN, MAX_NAME_CHARS},
 };
@@ -11,43 +12,44 @@ use leptos_meta::Title;
 /// General: name, email, time zone, date and time format, news.
 #[component]
 pub fn GeneralSection() -> impl IntoView {
-    let save = ServerAction::<SaveGeneral>::new();
-    let change_email = ServerAction::<ChangeEmail>::new();
-    let settings = Resource::new(
-        move || (save.version().get(), change_email.version().get()),
-        |_| general_settings(),
-    );
-    // The header shows the name and email: refresh it after a change.
-    let viewer = use_viewer();
-    Effect::new(move |_| {
-        let saved = matches!(save.value().get(), Some(Ok(())));
-        let changed = matches!(change_email.value().get(), Some(Ok(())));
-        if saved || changed {
-            if let Some(v) = viewer {
-                v.refetch();
-            }
-        }
-    });
-
+    let settings = Resource::new(|| (), |_| general_settings());
+    let done = use_done();
     view! {
         <Title text="General · Manage Your Profile" />
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match settings.await {
-                    Ok(s) => view! { <GeneralForms settings=s save change_email /> }.into_any(),
-                    Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || {
+                let done = done.clone();
+                Suspend::new(async move {
+                    match settings.await {
+                        Ok(s) => view! { <GeneralForms settings=s done /> }.into_any(),
+                        Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
     }
 }
 
-#[component]
-fn GeneralForms(
-    settings: GeneralSettings,
-    save: ServerAction<SaveGeneral>,
-    change_email: ServerAction<ChangeEmail>,
-) -> impl IntoView {
+/// The two forms. A successful save loads the page again (the header shows the name and
+/// email too), with `done` saying which form to confirm.
+#[island]
+fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoView {
+    let save = ServerAction::<SaveGeneral>::new();
+    let change_email = ServerAction::<ChangeEmail>::new();
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(()))) {
+            reload_done("saved");
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(change_email.value().get(), Some(Ok(()))) {
+            reload_done("email");
+        }
+    });
+    let (saved_shown, email_shown) = (
+        done.as_deref() == Some("saved"),
+        done.as_deref() == Some("email"),
+    );
     let prefs = settings.preferences.clone();
     let name = RwSignal::new(settings.name.clone());
     let tz = RwSignal::new(prefs.time_zone.clone());
@@ -163,7 +165,8 @@ fn GeneralForms(
                 <span></span>
                 <div>
                     <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
-                    {outcome(save.value(), |_| "Your changes were saved.".to_string())}
+                    {confirmation(saved_shown, save.value(), "Your changes were saved.")}
+                    {failure(save.value())}
                 </div>
             </ActionForm>
         </section>
@@ -185,7 +188,8 @@ fn GeneralForms(
                 <span></span>
                 <div>
                     <SubmitButton pending=change_email.pending() label="Change email" busy="Changing email…" class="secondary" />
-                    {outcome(change_email.value(), |_| "Your email address was changed.".to_string())}
+                    {confirmation(email_shown, change_email.value(), "Your email address was changed.")}
+                    {failure(change_email.value())}
                 </div>
             </ActionForm>
         </section>

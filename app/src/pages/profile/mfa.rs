@@ -1,6 +1,6 @@
 use crate::{
     api::{mfa_status, DisableMfa, Elevate, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
-    components::{copy_to_clipboard, focus_on_load, totp_countdown, SubmitButton},
+    components::{copy_to_clipboard, focus_on_load, go_to, totp_countdown, SubmitButton},
     models::{MfaEnrolment, MfaStatus},
 };
 use leptos::prelude::*;
@@ -14,9 +14,10 @@ enum Stage {
 }
 
 /// The Security section's multi-factor authentication card: set-up (password, QR code and
-/// key, code), recovery codes, and turning it off.
-#[component]
-pub fn MfaCard() -> impl IntoView {
+/// key, code), recovery codes, and turning it off. `next` is where to continue once set-up
+/// is done (when an account's policy sent the person here).
+#[island]
+pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
     let elevate = ServerAction::<Elevate>::new();
     let start = ServerAction::<StartMfaEnrolment>::new();
     let enable = ServerAction::<EnableMfa>::new();
@@ -25,32 +26,33 @@ pub fn MfaCard() -> impl IntoView {
     let stage = RwSignal::new(Stage::Idle);
     // Set-up finished: focus goes to the new state, where the last step's button was.
     let finished = RwSignal::new(false);
-    // Where the person was going when an account's policy sent them here.
-    let query = leptos_router::hooks::use_query_map();
-    let next = move || {
-        query
-            .read()
-            .get("next")
-            .filter(|n| crate::validation::safe_next_path(n).is_some())
-    };
+    let next = StoredValue::new(next);
     let done = move || {
         finished.set(true);
         stage.set(Stage::Idle);
-        if let Some(target) = next() {
-            let _ = window().location().set_href(&target);
-        }
+        next.with_value(|n| {
+            if n.is_some() {
+                go_to(n.as_deref());
+            }
+        });
     };
-    let status = Resource::new(
-        move || {
-            (
-                enable.version().get(),
-                regenerate.version().get(),
-                disable.version().get(),
-                elevate.version().get(),
-            )
-        },
-        |_| mfa_status(),
-    );
+    // The state as the server rendered it, read again after each change.
+    let status = RwSignal::new(status);
+    Effect::new(move |first: Option<()>| {
+        let _ = (
+            enable.version().get(),
+            regenerate.version().get(),
+            disable.version().get(),
+            elevate.version().get(),
+        );
+        if first.is_some() {
+            leptos::task::spawn_local(async move {
+                if let Ok(s) = mfa_status().await {
+                    status.set(s);
+                }
+            });
+        }
+    });
 
     Effect::new(move |_| {
         if matches!(elevate.value().get(), Some(Ok(()))) {
@@ -83,22 +85,17 @@ pub fn MfaCard() -> impl IntoView {
     let error_of =
         |e: Option<Result<(), crate::AppError>>| e.and_then(|r| r.err()).map(|e| e.to_string());
 
-    view! {
-        <section class="card" aria-labelledby="mfa-heading">
-            <h2 id="mfa-heading">"Multi-factor authentication"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let s = match status.await {
-                        Ok(s) => s,
-                        Err(e) => return view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
-                    };
-                    match stage.get() {
-                        Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=done /> }.into_any(),
-                        Stage::Enrolling(e) if !s.enabled => view! { <EnrolView enrolment=e enable /> }.into_any(),
-                        Stage::Password if !s.enabled => {
-                            let password = NodeRef::<leptos::html::Input>::new();
-                            focus_on_load(password);
-                            view! {
+    move || {
+        let s = status.get();
+        match stage.get() {
+            Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=done /> }.into_any(),
+            Stage::Enrolling(e) if !s.enabled => {
+                view! { <EnrolView enrolment=e enable /> }.into_any()
+            }
+            Stage::Password if !s.enabled => {
+                let password = NodeRef::<leptos::html::Input>::new();
+                focus_on_load(password);
+                view! {
                             <p>"Enter your current password to continue."</p>
                             <ActionForm action=elevate attr:class="form-grid">
                                 <label for="mfa_password">"Current password"</label>
@@ -110,10 +107,10 @@ pub fn MfaCard() -> impl IntoView {
                                 </div>
                             </ActionForm>
                         }.into_any()
-                        }
-                        _ if !s.enabled => {
-                            let s2 = s.clone();
-                            view! {
+            }
+            _ if !s.enabled => {
+                let s2 = s.clone();
+                view! {
                                 <p>"Multi-factor authentication is off. With it on, every sign-in also asks for a 6-digit code from an authenticator app (Google Authenticator, Microsoft Authenticator or any app that supports time-based codes)."</p>
                                 {(!s.required_by.is_empty()).then(|| view! {
                                     <p class="notice" role="status">{format!("Required by {}.", s.required_by.join(", "))}</p>
@@ -123,12 +120,12 @@ pub fn MfaCard() -> impl IntoView {
                                     {move || start.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
                                 </p>
                             }.into_any()
-                        }
-                        _ => view! { <ManageView status=s regenerate disable focus=finished.get_untracked() /> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+            }
+            _ => {
+                view! { <ManageView status=s regenerate disable focus=finished.get_untracked() /> }
+                    .into_any()
+            }
+        }
     }
 }
 

@@ -56,20 +56,3 @@ pub fn ProfileOverview() -> impl IntoView {
         } />
     }
 }
-
-/// Shows an action's outcome: a confirmation on success, the error otherwise.
-pub(crate) fn outcome<T, S, F>(value: S, success: F) -> impl IntoView
-where
-    T: Clone + Send + Sync + 'static,
-    S: Get<Value = Option<Result<T, crate::AppError>>> + Send + Sync + 'static,
-    F: Fn(&T) -> String + Send + Sync + 'static,
-{
-    move || {
-        value.get().map(|r| match r {
-            Ok(v) => view! { <p class="ok" role="status">{success(&v)}</p> }.into_any(),
-            Err(e) => {
-                view! { <p class="form-error-text" role="alert">{e.to_string()}</p> }.into_any()
-            }
-        })
-    }
-}

@@ -1,8 +1,7 @@
-use super::outcome;
 use crate::{
-    api::{ChangePassword, DeleteAccount},
-    components::{SubmitButton, WithViewer},
-    validation::{password_strength, MAX_PASSWORD_CHARS},
+    api::{mfa_status, ChangePassword, DeleteAccount},
+    components::{failure, outcome, SubmitButton, WithViewer},
+    validation::{password_strength, safe_next_path, MAX_PASSWORD_CHARS},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,8 +9,92 @@ use leptos_meta::Title;
 /// Security: change password, multi-factor authentication, delete the account.
 #[component]
 pub fn SecuritySection() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
+    // Sent here by an account that requires MFA (see the request middleware), with where
+    // the person was going.
+    let query = leptos_router::hooks::use_query_map();
+    let (required, next) = {
+        let q = query.read_untracked();
+        (
+            q.get("mfa_required").and_then(|v| v.parse::<i64>().ok()),
+            q.get("next").filter(|n| safe_next_path(n).is_some()),
+        )
+    };
+    let status = Resource::new(|| (), |_| mfa_status());
+
+    view! {
+        <Title text="Security · Manage Your Profile" />
+        <WithViewer children=move |v| {
+            required
+                .and_then(|id| v.memberships.iter().find(|m| m.account_id == id).cloned())
+                .map(|m| view! {
+                    <p class="notice error" role="alert">
+                        {format!("{} requires multi-factor authentication. Set it up below to continue; you can still switch to another account.", m.account_name)}
+                    </p>
+                })
+        } />
+        <ChangePasswordCard />
+
+        <section class="card" aria-labelledby="mfa-heading">
+            <h2 id="mfa-heading">"Multi-factor authentication"</h2>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    let next = next.clone();
+                    Suspend::new(async move {
+                        match status.await {
+                            Ok(s) => view! { <super::mfa::MfaCard status=s next /> }.into_any(),
+                            Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
+
+        <section class="card danger-zone" aria-labelledby="delete-heading">
+            <h2 id="delete-heading">"Delete account"</h2>
+            <WithViewer children=move |v| {
+                let admin_of: Vec<String> = v.memberships.iter().filter(|m| m.is_admin).map(|m| m.account_name.clone()).collect();
+                view! {
+                    <p>
+                        "This permanently deletes your user, your memberships in "
+                        {v.memberships.len()}" account(s), your preferences, your password and all your sessions, "
+                        "and signs you out. It cannot be undone. Your email address can be used again afterwards."
+                    </p>
+                    {(!admin_of.is_empty()).then(|| view! {
+                        <p class="hint">"You administer "{admin_of.join(", ")}". If you are the only administrator there, make someone else an administrator first."</p>
+                    })}
+                    <DeleteForm email=v.email.clone() />
+                }
+            } />
+        </section>
+    }
+}
+
+/// Deleting one's own user: the password and the email typed again. The server signs the
+/// person out and sends them to the sign-in page.
+#[island]
+fn DeleteForm(email: String) -> impl IntoView {
     let delete = ServerAction::<DeleteAccount>::new();
+    view! {
+        <ActionForm action=delete attr:class="form-grid">
+            <label for="delete_password">"Current password"</label>
+            <input id="delete_password" name="current_password" type="password"
+                autocomplete="current-password" required />
+            <label for="confirm_email">"Type your email to confirm"</label>
+            <input id="confirm_email" name="confirm_email" type="email" autocomplete="off" required
+                placeholder=email />
+            <span></span>
+            <div>
+                <SubmitButton pending=delete.pending() label="Delete my account" busy="Deleting…" class="danger" />
+                {failure(delete.value())}
+            </div>
+        </ActionForm>
+    }
+}
+
+/// Changing the password, with a strength meter and a confirmation check as one types.
+#[island]
+fn ChangePasswordCard() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
     let new_password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let strength = move || password_strength(&new_password.get());
@@ -21,26 +104,7 @@ pub fn SecuritySection() -> impl IntoView {
             .then_some("The new password and its confirmation do not match.")
     };
 
-    // Sent here by an account that requires MFA (see the request middleware).
-    let query = leptos_router::hooks::use_query_map();
-    let required = move || {
-        query
-            .read()
-            .get("mfa_required")
-            .and_then(|v| v.parse::<i64>().ok())
-    };
-
     view! {
-        <Title text="Security · Manage Your Profile" />
-        <WithViewer children=move |v| {
-            required()
-                .and_then(|id| v.memberships.iter().find(|m| m.account_id == id).cloned())
-                .map(|m| view! {
-                    <p class="notice error" role="alert">
-                        {format!("{} requires multi-factor authentication. Set it up below to continue; you can still switch to another account.", m.account_name)}
-                    </p>
-                })
-        } />
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Change password"</h2>
             <p class="hint">"Use at least 8 characters; a long passphrase is best. Common passwords are refused."</p>
@@ -83,36 +147,5 @@ pub fn SecuritySection() -> impl IntoView {
             </ActionForm>
         </section>
 
-        <super::mfa::MfaCard />
-
-        <section class="card danger-zone" aria-labelledby="delete-heading">
-            <h2 id="delete-heading">"Delete account"</h2>
-            <WithViewer children=move |v| {
-                let admin_of: Vec<String> = v.memberships.iter().filter(|m| m.is_admin).map(|m| m.account_name.clone()).collect();
-                view! {
-                    <p>
-                        "This permanently deletes your user, your memberships in "
-                        {v.memberships.len()}" account(s), your preferences, your password and all your sessions, "
-                        "and signs you out. It cannot be undone. Your email address can be used again afterwards."
-                    </p>
-                    {(!admin_of.is_empty()).then(|| view! {
-                        <p class="hint">"You administer "{admin_of.join(", ")}". If you are the only administrator there, make someone else an administrator first."</p>
-                    })}
-                    <ActionForm action=delete attr:class="form-grid">
-                        <label for="delete_password">"Current password"</label>
-                        <input id="delete_password" name="current_password" type="password"
-                            autocomplete="current-password" required />
-                        <label for="confirm_email">"Type your email to confirm"</label>
-                        <input id="confirm_email" name="confirm_email" type="email" autocomplete="off" required
-                            placeholder=v.email.clone() />
-                        <span></span>
-                        <div>
-                            <SubmitButton pending=delete.pending() label="Delete my account" busy="Deleting…" class="danger" />
-                            {outcome(delete.value(), |_| "Your account was deleted.".to_string())}
-                        </div>
-                    </ActionForm>
-                }
-            } />
-        </section>
     }
 }

@@ -1,7 +1,6 @@
-use super::outcome;
 use crate::{
     api::{list_sessions, security_activity, RevokeOtherSessions, RevokeSession},
-    components::Pager,
+    components::{failure, reload_done, use_done, Pager},
     models::SessionStatus,
 };
 use leptos::prelude::*;
@@ -11,37 +10,31 @@ use leptos_router::hooks::use_query_map;
 /// Sessions: current and historical sessions, sign-out elsewhere, security activity.
 #[component]
 pub fn SessionsSection() -> impl IntoView {
-    let query = use_query_map();
-    let page = move || {
-        query
-            .read()
-            .get("page")
-            .and_then(|p| p.parse::<u32>().ok())
-            .unwrap_or(1)
-            .max(1)
-    };
-    let revoke = ServerAction::<RevokeSession>::new();
-    let revoke_all = ServerAction::<RevokeOtherSessions>::new();
-    let data = Resource::new(
-        move || (page(), revoke.version().get(), revoke_all.version().get()),
-        |(p, _, _)| list_sessions(p),
-    );
-    let activity = Resource::new(
-        move || (revoke.version().get(), revoke_all.version().get()),
-        |_| security_activity(),
-    );
+    let page = use_query_map()
+        .read_untracked()
+        .get("page")
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let data = Resource::new(move || page, list_sessions);
+    let activity = Resource::new(|| (), |_| security_activity());
+    // The page loads again after a sign-out, saying what was done.
+    let done = use_done().and_then(|d| match d.as_str() {
+        "session" => Some("The session was signed out.".to_string()),
+        "others-0" => Some("There were no other active sessions.".to_string()),
+        "others-1" => Some("Signed out of 1 other session.".to_string()),
+        other => other
+            .strip_prefix("others-")
+            .and_then(|n| n.parse::<u64>().ok())
+            .map(|n| format!("Signed out of {n} other sessions.")),
+    });
 
     view! {
         <Title text="Sessions · Manage Your Profile" />
         <section class="card" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">"Sessions"</h2>
-            {outcome(revoke.value(), |_| "The session was signed out.".to_string())}
-            {outcome(revoke_all.value(), |n| match n {
-                0 => "There were no other active sessions.".to_string(),
-                1 => "Signed out of 1 other session.".to_string(),
-                n => format!("Signed out of {n} other sessions."),
-            })}
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {done.map(|text| view! { <p class="ok" role="status" tabindex="-1" autofocus>{text}</p> })}
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
@@ -69,29 +62,14 @@ pub fn SessionsSection() -> impl IntoView {
                                             {s.ended.map(|e| view! { <span class="muted">" · "{e}</span> })}
                                         </td>
                                         <td data-label="Action">
-                                            {can_end.then(|| view! {
-                                                <button type="button" class="secondary" aria-label=label
-                                                    disabled=move || revoke.pending().get()
-                                                    on:click=move |_| { revoke.dispatch(RevokeSession { session_id: id }); }>
-                                                    "Sign out"
-                                                </button>
-                                            })}
+                                            {can_end.then(|| view! { <RevokeButton session_id=id label /> })}
                                         </td>
                                     </tr>
                                 }
                             }).collect_view();
                             let p = d.page;
                             view! {
-                                {(d.active_others > 0).then(|| view! {
-                                    <p>
-                                        <button type="button" class="secondary"
-                                            disabled=move || revoke_all.pending().get()
-                                            aria-busy=move || revoke_all.pending().get().to_string()
-                                            on:click=move |_| { revoke_all.dispatch(RevokeOtherSessions {}); }>
-                                            {move || if revoke_all.pending().get() { "Signing out…" } else { "Sign out of all other sessions" }}
-                                        </button>
-                                    </p>
-                                })}
+                                {(d.active_others > 0).then(|| view! { <RevokeOthersButton /> })}
                                 <table class="data stacked">
                                     <caption class="visually-hidden">"Your sessions, newest first"</caption>
                                     <thead><tr>
@@ -110,12 +88,12 @@ pub fn SessionsSection() -> impl IntoView {
                         }
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
 
         <section class="card" aria-labelledby="activity-heading">
             <h2 id="activity-heading">"Recent security activity"</h2>
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match activity.await {
                         Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
@@ -142,7 +120,49 @@ pub fn SessionsSection() -> impl IntoView {
                         }
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
+    }
+}
+
+/// "Sign out" of one other session; the page then loads again with the session ended.
+#[island]
+fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
+    let revoke = ServerAction::<RevokeSession>::new();
+    Effect::new(move |_| {
+        if matches!(revoke.value().get(), Some(Ok(()))) {
+            reload_done("session");
+        }
+    });
+    view! {
+        <button type="button" class="secondary" aria-label=label
+            disabled=move || revoke.pending().get()
+            aria-busy=move || revoke.pending().get().to_string()
+            on:click=move |_| { revoke.dispatch(RevokeSession { session_id }); }>
+            "Sign out"
+        </button>
+        {failure(revoke.value())}
+    }
+}
+
+/// "Sign out of all other sessions"; the page then loads again saying how many ended.
+#[island]
+fn RevokeOthersButton() -> impl IntoView {
+    let revoke_all = ServerAction::<RevokeOtherSessions>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = revoke_all.value().get() {
+            reload_done(&format!("others-{n}"));
+        }
+    });
+    view! {
+        <p>
+            <button type="button" class="secondary"
+                disabled=move || revoke_all.pending().get()
+                aria-busy=move || revoke_all.pending().get().to_string()
+                on:click=move |_| { revoke_all.dispatch(RevokeOtherSessions {}); }>
+                {move || if revoke_all.pending().get() { "Signing out…" } else { "Sign out of all other sessions" }}
+            </button>
+        </p>
+        {failure(revoke_all.value())}
     }
 }
