@@ -11,6 +11,9 @@ use app::*;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
+    // Panic messages in the console for development builds; the release build leaves the
+    // hook out (about 1 KB of the payload budget) and a panic aborts.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
 }

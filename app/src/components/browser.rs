@@ -92,6 +92,28 @@ pub fn preview_now(
     None
 }
 
+/// The id of the page's `<datalist>` of time zones (rendered by the server).
+pub const TIME_ZONE_LIST_ID: &str = "time-zones";
+
+/// Whether `name` is one of the time zones: in the browser, an option of the page's
+/// `<datalist>` (so the wasm carries no copy of the list); on the server, the list.
+#[cfg(any(feature = "hydrate", feature = "csr"))]
+pub fn known_time_zone(name: &str) -> bool {
+    if name.is_empty() || !crate::time_zones::has_zone_characters(name) {
+        return false;
+    }
+    leptos::prelude::document()
+        .query_selector(&format!("#{TIME_ZONE_LIST_ID} option[value=\"{name}\"]"))
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+#[cfg(not(any(feature = "hydrate", feature = "csr")))]
+pub fn known_time_zone(name: &str) -> bool {
+    crate::time_zones::is_time_zone(name)
+}
+
 /// Copies text with the Clipboard API. Returns whether the browser accepted the request.
 #[cfg(any(feature = "hydrate", feature = "csr"))]
 pub fn copy_to_clipboard(text: &str) -> bool {

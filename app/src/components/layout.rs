@@ -33,10 +33,12 @@ pub fn PortalLayout() -> impl IntoView {
                 {move || Suspend::new(async move {
                     viewer.await.ok().map(|v| {
                         let (name, email) = (v.name.clone(), v.email.clone());
+                        let initials = super::menus::initials(&name);
+                        let (accounts, active) = super::menus::account_choices(&v);
                         view! {
                             <nav class="topbar-actions" aria-label="Account and user">
-                                <AccountSwitcher viewer=v />
-                                <UserMenu name email />
+                                <AccountSwitcher accounts active />
+                                <UserMenu name email initials />
                             </nav>
                         }
                     })

@@ -90,6 +90,22 @@ fn focus_item(menu: NodeRef<html::Ul>, key: &str) {
     }
 }
 
+/// The account menu's entries for `viewer`: (id, name, type), and the active account.
+pub fn account_choices(viewer: &Viewer) -> (Vec<(i64, String, String)>, Option<i64>) {
+    let accounts = viewer
+        .memberships
+        .iter()
+        .map(|m| {
+            (
+                m.account_id,
+                m.account_name.clone(),
+                m.kind.label().to_string(),
+            )
+        })
+        .collect();
+    (accounts, viewer.active_account_id)
+}
+
 /// The "switch account" action of an island. Once switched, the page loads again for
 /// the new account; an account that requires MFA the person has not set up sends them to
 /// set-up first. A refusal is returned for the island to show.
@@ -115,26 +131,24 @@ fn switch_action() -> (
 
 /// "Switch account": lists the person's accounts by name, marks the active one, and
 /// stores the chosen one on the session.
+/// `accounts` are (id, name, type) by name; `active` is the session's account.
 #[island]
-pub fn AccountSwitcher(viewer: Viewer) -> impl IntoView {
+pub fn AccountSwitcher(accounts: Vec<(i64, String, String)>, active: Option<i64>) -> impl IntoView {
     let (action, error) = switch_action();
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Ul>::new();
     let on_key = menu_keys(open, button, menu);
-    let active_name = viewer
-        .active_membership()
-        .map(|m| m.account_name.clone())
-        .unwrap_or_else(|| "No account".into());
-    let has_accounts = !viewer.memberships.is_empty();
-    let items = viewer
-        .memberships
+    let active_name = accounts
         .iter()
-        .map(|m| {
-            let id = m.account_id;
-            let active = viewer.active_account_id == Some(id);
-            let name = m.account_name.clone();
-            let kind = m.kind.label();
+        .find(|(id, _, _)| Some(*id) == active)
+        .map(|(_, name, _)| name.clone())
+        .unwrap_or_else(|| "No account".into());
+    let has_accounts = !accounts.is_empty();
+    let items = accounts
+        .into_iter()
+        .map(|(id, name, kind)| {
+            let active = active == Some(id);
             view! {
                 <li role="none">
                     <button type="button" role="menuitemradio" aria-checked=active.to_string()
@@ -190,7 +204,7 @@ pub fn SwitchToButton(account_id: i64, account_name: String) -> impl IntoView {
 /// The user menu at the top right: the person's name; "Manage Your Profile" and
 /// "Sign out".
 #[island]
-pub fn UserMenu(name: String, email: String) -> impl IntoView {
+pub fn UserMenu(name: String, email: String, initials: String) -> impl IntoView {
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
     let menu = NodeRef::<html::Ul>::new();
@@ -203,7 +217,7 @@ pub fn UserMenu(name: String, email: String) -> impl IntoView {
                 aria-controls="user-menu" on:click=move |ev| toggle_menu(open, menu, ev)>
                 <span class="visually-hidden">"User menu: "</span>
                 // Initials drawn by CSS, so they are neither read out nor part of the name.
-                <span class="avatar" aria-hidden="true" data-initials=initials(&name)></span>
+                <span class="avatar" aria-hidden="true" data-initials=initials></span>
                 <span class="menu-button-value">{name.clone()}</span>
             </button>
             <ul id="user-menu" role="menu" aria-label="User" class="menu right" node_ref=menu
@@ -226,7 +240,9 @@ pub fn UserMenu(name: String, email: String) -> impl IntoView {
     }
 }
 
-fn initials(name: &str) -> String {
+/// Up to two initials of a name, upper-cased (computed on the server: the browser then
+/// needs no Unicode case tables).
+pub fn initials(name: &str) -> String {
     name.split_whitespace()
         .filter_map(|w| w.chars().next())
         .take(2)

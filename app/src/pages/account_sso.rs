@@ -13,6 +13,7 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use server_fn::ServerFn;
 
 #[component]
 pub fn AccountSsoPage() -> impl IntoView {
@@ -73,7 +74,9 @@ fn SsoView(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
                 <dt>"Redirect URI"</dt>
                 <dd><code>{settings.redirect_uri.clone()}</code><span class="item-meta">"Register it with your provider."</span></dd>
             </dl>
-            <SsoForm settings=settings.clone() saved />
+            <SsoForm account_id issuer=settings.issuer.clone() client_id=settings.client_id.clone()
+                has_client_secret=settings.has_client_secret domains=settings.domains.join(", ")
+                enabled=settings.enabled configured=settings.configured saved />
         </section>
         <section class="card" aria-labelledby="sso-history-heading">
             <h2 id="sso-history-heading">"Changes"</h2>
@@ -89,10 +92,19 @@ fn SsoView(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
 /// The settings form and "Test connection". A save loads the page again (status and
 /// changes are shown outside the form), which then confirms it.
 #[island]
-fn SsoForm(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
+fn SsoForm(
+    account_id: i64,
+    issuer: String,
+    client_id: String,
+    has_client_secret: bool,
+    /// The email domains, comma-separated.
+    domains: String,
+    enabled: bool,
+    configured: bool,
+    saved: bool,
+) -> impl IntoView {
     let save = ServerAction::<SaveAccountSso>::new();
-    let test = ServerAction::<TestAccountSso>::new();
-    let account_id = settings.account_id;
+    let test = Action::new(|input: &TestAccountSso| TestAccountSso::run_on_client(input.clone()));
     Effect::new(move |_| {
         if matches!(save.value().get(), Some(Ok(()))) {
             reload_done("sso");
@@ -118,16 +130,16 @@ fn SsoForm(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
             <input type="hidden" name="account_id" value=account_id.to_string() />
             <label for="issuer">"Issuer URL"</label>
             <input id="issuer" name="issuer" type="text" inputmode="url" required
-                placeholder="https://login.example.com" value=settings.issuer.clone() />
+                placeholder="https://login.example.com" value=issuer />
             <label for="client_id">"Client ID"</label>
             <input id="client_id" name="client_id" type="text" required autocomplete="off"
-                value=settings.client_id.clone() />
+                value=client_id />
             <label for="client_secret">"Client secret"</label>
             <div>
                 <input id="client_secret" name="client_secret" type="password" autocomplete="new-password"
                     aria-describedby="secret-hint" />
                 <p id="secret-hint" class="hint">
-                    {if settings.has_client_secret {
+                    {if has_client_secret {
                         "A secret is stored and never shown again. Leave empty to keep it."
                     } else {
                         "The secret your provider issued for this client."
@@ -137,18 +149,18 @@ fn SsoForm(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
             <label for="domains">"Email domains"</label>
             <div>
                 <input id="domains" name="domains" type="text" required aria-describedby="domains-hint"
-                    placeholder="example.com, example.org" value=settings.domains.join(", ") />
+                    placeholder="example.com, example.org" value=domains />
                 <p id="domains-hint" class="hint">"People with these email domains sign in through this directory. Separate them with commas."</p>
             </div>
             <span></span>
             <div class="checkbox">
-                <input id="sso_enabled" name="enabled" type="checkbox" value="on" checked=settings.enabled />
+                <input id="sso_enabled" name="enabled" type="checkbox" value="on" checked=enabled />
                 <label for="sso_enabled">"Single sign-on is on"</label>
             </div>
             <span></span>
             <div class="actions">
                 <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
-                <button type="button" class="secondary" disabled=move || test.pending().get() || !settings.configured
+                <button type="button" class="secondary" disabled=move || test.pending().get() || !configured
                     on:click=move |_| { test.dispatch(TestAccountSso { account_id }); }>
                     {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
                 </button>

@@ -1,7 +1,8 @@
 use crate::{
     api::{general_settings, ChangeEmail, SaveGeneral},
     components::{
-        browser_time_zone, confirmation, failure, preview_now, reload_done, use_done, SubmitButton,
+        browser_time_zone, confirmation, failure, known_time_zone, preview_now, reload_done,
+        use_done, SubmitButton, TIME_ZONE_LIST_ID,
     },
     models::{DateFormat, GeneralSettings, TimeFormat},
     validation::{validate_email, validate_name, MAX_EMAIL_LEN, MAX_NAME_CHARS},
@@ -21,7 +22,13 @@ pub fn GeneralSection() -> impl IntoView {
                 let done = done.clone();
                 Suspend::new(async move {
                     match settings.await {
-                        Ok(s) => view! { <GeneralForms settings=s done /> }.into_any(),
+                        Ok(s) => view! {
+                            <GeneralForms settings=s done />
+                            // The time zone field's options, outside the island so the
+                            // browser's code carries no copy: static, written once per
+                            // process (not a view of 600 nodes).
+                            <datalist id=TIME_ZONE_LIST_ID inner_html=crate::time_zones::options_html()></datalist>
+                        }.into_any(),
                         Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
                     }
                 })
@@ -83,7 +90,8 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
     });
 
     let name_error = move || validate_name("name", &name.get()).err();
-    let tz_error = move || crate::time_zones::validate_time_zone(&tz.get()).err();
+    let tz_error =
+        move || crate::time_zones::validate_time_zone_with(&tz.get(), known_time_zone).err();
     let email_error = move || {
         let e = new_email.get();
         (!e.is_empty()).then(|| validate_email(&e).err()).flatten()
@@ -116,8 +124,6 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
                         required prop:value=move || tz.get() value=prefs.time_zone.clone()
                         aria-describedby="tz-error tz-hint"
                         on:input=move |ev| tz.set(event_target_value(&ev)) />
-                    // Static options, written once per process (not a view of 600 nodes).
-                    <datalist id="time-zones" inner_html=crate::time_zones::options_html()></datalist>
                     <p id="tz-error" class="field-error" aria-live="polite">{tz_error}</p>
                     <div id="tz-hint" class="hint">
                         {move || browser_tz.get().filter(|b| *b != tz.get()).map(|b| {

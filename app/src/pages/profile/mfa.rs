@@ -4,6 +4,7 @@ use crate::{
     models::{MfaEnrolment, MfaStatus},
 };
 use leptos::prelude::*;
+use server_fn::ServerFn;
 
 #[derive(Clone, PartialEq)]
 enum Stage {
@@ -19,7 +20,8 @@ enum Stage {
 #[island]
 pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
     let elevate = ServerAction::<Elevate>::new();
-    let start = ServerAction::<StartMfaEnrolment>::new();
+    let start =
+        Action::new(|input: &StartMfaEnrolment| StartMfaEnrolment::run_on_client(input.clone()));
     let enable = ServerAction::<EnableMfa>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let disable = ServerAction::<DisableMfa>::new();

@@ -6,6 +6,7 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
 /// Sessions: current and historical sessions, sign-out elsewhere, security activity.
 #[component]
@@ -128,7 +129,7 @@ pub fn SessionsSection() -> impl IntoView {
 /// "Sign out" of one other session; the page then loads again with the session ended.
 #[island]
 fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
-    let revoke = ServerAction::<RevokeSession>::new();
+    let revoke = Action::new(|input: &RevokeSession| RevokeSession::run_on_client(input.clone()));
     Effect::new(move |_| {
         if matches!(revoke.value().get(), Some(Ok(()))) {
             reload_done("session");
@@ -148,7 +149,9 @@ fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
 /// "Sign out of all other sessions"; the page then loads again saying how many ended.
 #[island]
 fn RevokeOthersButton() -> impl IntoView {
-    let revoke_all = ServerAction::<RevokeOtherSessions>::new();
+    let revoke_all = Action::new(|input: &RevokeOtherSessions| {
+        RevokeOtherSessions::run_on_client(input.clone())
+    });
     Effect::new(move |_| {
         if let Some(Ok(n)) = revoke_all.value().get() {
             reload_done(&format!("others-{n}"));
