@@ -24,7 +24,7 @@ say "release build (cargo leptos)"
 cargo leptos build --release
 
 say "client payload (raw, gzip, brotli; writes the compressed copies the server sends)"
-node scripts/payload.mjs
+node scripts/payload.mjs --check
 
 say "trunk build (client-side rendered App)"
 trunk build

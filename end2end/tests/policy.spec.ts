@@ -28,6 +28,10 @@ async function enableMfa(page: Page, email: string) {
 async function switchTo(page: Page, account: string) {
   await page.getByRole("button", { name: "Switch account" }).click();
   await page.getByRole("menuitemradio", { name: new RegExp(account) }).click();
+  // The switch loads a page for the new account (or its MFA set-up): wait for it, so the
+  // next navigation does not race that load.
+  await expect(page.getByRole("button", { name: "Switch account" })).toContainText(account);
+  await waitForHydration(page);
 }
 
 test.describe.serial("account MFA policy", () => {
@@ -78,7 +82,9 @@ test.describe.serial("account MFA policy", () => {
     await dialog.getByRole("button", { name: "Save" }).click();
     await expect(dialog).toBeHidden();
     await expect(page.getByTestId("current-policy")).toHaveText("Required for all users");
-    await expect(page.getByRole("status").filter({ hasText: "The policy was saved." })).toBeVisible();
+    const saved = page.getByRole("status").filter({ hasText: "The policy was saved." });
+    await expect(saved).toBeVisible();
+    await expect(saved).toBeFocused(); // where "Manage" was, for keyboard and screen-reader users
     await expect(page.getByText(`Changed by Policy-admin Tester (${ADMIN})`)).toBeVisible();
     const history = page.getByRole("region", { name: "Policy changes" });
     await expect(history).toContainText("Optional → Required for all users, grace period 0 days");

@@ -44,8 +44,14 @@ test("General: preferences are validated, previewed, saved and applied", async (
   await expect(page.getByTestId("time-preview")).toHaveText(/^\d{1,2} [A-Z][a-z]{2} \d{4} \d{1,2}:\d{2} (AM|PM)$/);
   await page.getByLabel("Receive news & announcements").check();
   await page.getByRole("button", { name: "Save" }).click();
-  await expect(page.getByRole("status").filter({ hasText: "Your changes were saved." })).toBeVisible();
+  // The page loads again from the server (the header shows the new name too); the
+  // confirmation takes focus, and leaves the address once shown.
+  const saved = page.getByRole("status").filter({ hasText: "Your changes were saved." });
+  await expect(saved).toBeVisible();
+  await expect(saved).toBeFocused();
   await expect(page.getByRole("button", { name: "User menu" })).toContainText("Grace Brewster");
+  await waitForHydration(page);
+  await expect(page).toHaveURL(/\/profile\/general$/);
 
   await page.reload();
   await waitForHydration(page);
