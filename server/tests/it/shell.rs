@@ -31,7 +31,13 @@ both_backends!(
         let profile = c.get("/profile").await;
         assert_eq!(profile.status, 200);
         assert!(profile.body.contains("ada@example.com"));
-        assert!(profile.body.contains("Administrators"));
+        // The groups are on the Accounts section, rendered on the server (not only in
+        // data for the browser: islands mode sends no page data but the islands' props).
+        let accounts = c.get("/profile/accounts").await;
+        assert_eq!(accounts.status, 200);
+        for text in [">Administrators<", ">Users<", ">Vendor<", ">Distributor<"] {
+            assert!(accounts.body.contains(text), "{text} missing");
+        }
 
         let missing = c.get("/no-such-page").await;
         assert_eq!(missing.status, 404);
