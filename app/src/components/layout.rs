@@ -17,6 +17,34 @@ pub fn use_done() -> Option<String> {
     use_query_map().read_untracked().get(DONE_PARAM)
 }
 
+/// The page's `next` parameter (where to continue afterwards), when it is a safe
+/// same-site path (`validation::safe_next_path`).
+pub fn use_next() -> Option<String> {
+    use_query_map()
+        .read_untracked()
+        .get("next")
+        .filter(|n| crate::validation::safe_next_path(n).is_some())
+}
+
+/// The frame of the sign-in pages: the product's mark, the heading, and the content.
+#[component]
+pub fn AuthCard(
+    /// The page's title and heading.
+    title: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <leptos_meta::Title text=title />
+        <main id="main" class="auth-page">
+            <section class="auth-card" aria-labelledby="auth-heading">
+                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
+                <h1 id="auth-heading">{title}</h1>
+                {children()}
+            </section>
+        </main>
+    }
+}
+
 /// The portal shell: header with product name, account switcher and user menu, then the
 /// page. Every route inside it needs a session (the server redirects to `/login`
 /// otherwise).

@@ -16,7 +16,7 @@ pub use browser::{
     TIME_ZONE_LIST_ID,
 };
 pub use hydration::HydrationMark;
-pub use layout::{use_done, PortalLayout, ViewerResource, WithViewer};
+pub use layout::{use_done, use_next, AuthCard, PortalLayout, ViewerResource, WithViewer};
 pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};
 pub use mfa_banner::MfaDueBanner;
 pub use notices::{confirmation, failure, outcome};

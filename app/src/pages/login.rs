@@ -1,41 +1,31 @@
 use crate::{
     api::{SignIn, StartSso},
-    components::SubmitButton,
+    components::{use_next, AuthCard, SubmitButton},
     models::SsoFailure,
-    validation::safe_next_path,
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// `/login`: email and password. One message for every failure; throttling messages say
 /// when to try again.
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    let next = use_next().unwrap_or_default();
     let query = use_query_map();
     let q = query.read_untracked();
-    let next = q
-        .get("next")
-        .filter(|n| safe_next_path(n).is_some())
-        .unwrap_or_default();
     let deleted = q.get("deleted").is_some();
     let sso_failure = q.get("sso_error").and_then(|c| SsoFailure::parse(&c));
 
     view! {
-        <Title text="Sign in" />
-        <main id="main" class="auth-page">
-            <section class="auth-card" aria-labelledby="signin-heading">
-                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
-                <h1 id="signin-heading">"Sign in"</h1>
-                {deleted.then(|| view! {
-                    <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
-                })}
-                {sso_failure.map(|f| view! {
-                    <p class="notice error" role="alert">{f.message()}</p>
-                })}
-                <SignInForms next />
-            </section>
-        </main>
+        <AuthCard title="Sign in">
+            {deleted.then(|| view! {
+                <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
+            })}
+            {sso_failure.map(|f| view! {
+                <p class="notice error" role="alert">{f.message()}</p>
+            })}
+            <SignInForms next />
+        </AuthCard>
     }
 }
 
@@ -63,38 +53,38 @@ fn SignInForms(next: String) -> impl IntoView {
 
     let sso_next = next.clone();
     view! {
-                <ActionForm action=action attr:class="stack" attr:novalidate="">
-                    <input type="hidden" name="next" value=next />
-                    <label for="email">"Email"</label>
-                    <input id="email" name="email" type="email" autocomplete="username" required
-                        autofocus maxlength=crate::validation::MAX_EMAIL_LEN.to_string() />
-                    <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password"
-                        required maxlength=crate::validation::MAX_PASSWORD_CHARS.to_string() />
+        <ActionForm action=action attr:class="stack" attr:novalidate="">
+            <input type="hidden" name="next" value=next />
+            <label for="email">"Email"</label>
+            <input id="email" name="email" type="email" autocomplete="username" required
+                autofocus maxlength=crate::validation::MAX_EMAIL_LEN.to_string() />
+            <label for="password">"Password"</label>
+            <input id="password" name="password" type="password" autocomplete="current-password"
+                required maxlength=crate::validation::MAX_PASSWORD_CHARS.to_string() />
+            <div role="alert" class="form-error" aria-live="assertive">
+                {move || error().map(|e| view! { <p>{e}</p> })}
+            </div>
+            <SubmitButton pending label="Sign in" busy="Signing in…" />
+        </ActionForm>
+        <div class="sso">
+            <p class="divider" aria-hidden="true"><span>"or"</span></p>
+            <button type="button" class="secondary wide" aria-expanded=move || sso_open.get().to_string()
+                aria-controls="sso-form" on:click=move |_| sso_open.update(|o| *o = !*o)>
+                "Sign in with single sign-on"
+            </button>
+            <div id="sso-form" hidden=move || !sso_open.get()>
+                <ActionForm action=sso attr:class="stack" attr:novalidate="">
+                    <input type="hidden" name="next" value=sso_next />
+                    <p class="hint">"If your organisation signs in to Connect Portal with its own directory, you continue there."</p>
+                    <label for="sso_email">"Work email"</label>
+                    <input id="sso_email" name="email" type="email" autocomplete="username" required
+                        maxlength=crate::validation::MAX_EMAIL_LEN.to_string() />
                     <div role="alert" class="form-error" aria-live="assertive">
-                        {move || error().map(|e| view! { <p>{e}</p> })}
+                        {move || sso_error().map(|e| view! { <p>{e}</p> })}
                     </div>
-                    <SubmitButton pending label="Sign in" busy="Signing in…" />
+                    <SubmitButton pending=sso_pending label="Continue to your organisation" busy="Continuing…" />
                 </ActionForm>
-                <div class="sso">
-                    <p class="divider" aria-hidden="true"><span>"or"</span></p>
-                    <button type="button" class="secondary wide" aria-expanded=move || sso_open.get().to_string()
-                        aria-controls="sso-form" on:click=move |_| sso_open.update(|o| *o = !*o)>
-                        "Sign in with single sign-on"
-                    </button>
-                    <div id="sso-form" hidden=move || !sso_open.get()>
-                        <ActionForm action=sso attr:class="stack" attr:novalidate="">
-                            <input type="hidden" name="next" value=sso_next />
-                            <p class="hint">"If your organisation signs in to Connect Portal with its own directory, you continue there."</p>
-                            <label for="sso_email">"Work email"</label>
-                            <input id="sso_email" name="email" type="email" autocomplete="username" required
-                                maxlength=crate::validation::MAX_EMAIL_LEN.to_string() />
-                            <div role="alert" class="form-error" aria-live="assertive">
-                                {move || sso_error().map(|e| view! { <p>{e}</p> })}
-                            </div>
-                            <SubmitButton pending=sso_pending label="Continue to your organisation" busy="Continuing…" />
-                        </ActionForm>
-                    </div>
-                </div>
+            </div>
+        </div>
     }
 }

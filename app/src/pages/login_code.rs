@@ -1,30 +1,18 @@
 use crate::{
     api::VerifySignInCode,
-    components::{focus_on_load, SubmitButton},
-    validation::safe_next_path,
+    components::{focus_on_load, use_next, AuthCard, SubmitButton},
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// `/login/code`: the second step of sign-in for people with MFA.
 #[component]
 pub fn CodePage() -> impl IntoView {
-    let next = use_query_map()
-        .read_untracked()
-        .get("next")
-        .filter(|n| safe_next_path(n).is_some())
-        .unwrap_or_default();
+    let next = use_next().unwrap_or_default();
     view! {
-        <Title text="Verify it's you" />
-        <main id="main" class="auth-page">
-            <section class="auth-card" aria-labelledby="code-heading">
-                <p class="brand-mark" aria-hidden="true">"Connect Portal"</p>
-                <h1 id="code-heading">"Verify it's you"</h1>
-                <CodeForm next />
-                <p><a href="/login">"Cancel"</a></p>
-            </section>
-        </main>
+        <AuthCard title="Verify it's you">
+            <CodeForm next />
+            <p><a href="/login">"Cancel"</a></p>
+        </AuthCard>
     }
 }
 
@@ -47,30 +35,30 @@ fn CodeForm(next: String) -> impl IntoView {
     let expired = move || error().is_some_and(|e| e.contains("expired"));
 
     view! {
-                <p class="hint">
-                    {move || if recovery.get() {
-                        "Enter one of the recovery codes you saved when you set up multi-factor authentication. Each works once."
-                    } else {
-                        "Enter the 6-digit code your authenticator app shows for Connect Portal."
-                    }}
-                </p>
-                <ActionForm action=action attr:class="stack">
-                    <input type="hidden" name="next" value=next />
-                    {move || recovery.get().then(|| view! { <input type="hidden" name="recovery" value="on" /> })}
-                    <label for="code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
-                    <input id="code" name="code" type="text" required autofocus autocomplete="one-time-code" node_ref=code
-                        inputmode=move || if recovery.get() { "text" } else { "numeric" }
-                        maxlength="20" spellcheck="false" />
-                    <div role="alert" class="form-error" aria-live="assertive">
-                        {move || error().map(|e| view! { <p>{e}</p> })}
-                    </div>
-                    {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
-                    <SubmitButton pending label="Verify" busy="Verifying…" />
-                </ActionForm>
-                <p>
-                    <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
-                        {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
-                    </button>
-                </p>
+        <p class="hint">
+            {move || if recovery.get() {
+                "Enter one of the recovery codes you saved when you set up multi-factor authentication. Each works once."
+            } else {
+                "Enter the 6-digit code your authenticator app shows for Connect Portal."
+            }}
+        </p>
+        <ActionForm action=action attr:class="stack">
+            <input type="hidden" name="next" value=next />
+            {move || recovery.get().then(|| view! { <input type="hidden" name="recovery" value="on" /> })}
+            <label for="code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
+            <input id="code" name="code" type="text" required autofocus autocomplete="one-time-code" node_ref=code
+                inputmode=move || if recovery.get() { "text" } else { "numeric" }
+                maxlength="20" spellcheck="false" />
+            <div role="alert" class="form-error" aria-live="assertive">
+                {move || error().map(|e| view! { <p>{e}</p> })}
+            </div>
+            {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
+            <SubmitButton pending label="Verify" busy="Verifying…" />
+        </ActionForm>
+        <p>
+            <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
+                {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
+            </button>
+        </p>
     }
 }

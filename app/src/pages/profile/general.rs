@@ -120,7 +120,7 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
 
                 <label for="time_zone">"Time zone"</label>
                 <div>
-                    <input id="time_zone" name="time_zone" type="text" list="time-zones" autocomplete="off"
+                    <input id="time_zone" name="time_zone" type="text" list=TIME_ZONE_LIST_ID autocomplete="off"
                         required prop:value=move || tz.get() value=prefs.time_zone.clone()
                         aria-describedby="tz-error tz-hint"
                         on:input=move |ev| tz.set(event_target_value(&ev)) />

@@ -98,30 +98,30 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
                 let password = NodeRef::<leptos::html::Input>::new();
                 focus_on_load(password);
                 view! {
-                            <p>"Enter your current password to continue."</p>
-                            <ActionForm action=elevate attr:class="form-grid">
-                                <label for="mfa_password">"Current password"</label>
-                                <input id="mfa_password" name="current_password" type="password" autocomplete="current-password" required node_ref=password />
-                                <span></span>
-                                <div>
-                                    <SubmitButton pending=Signal::derive(move || elevate.pending().get() || start.pending().get()) label="Continue" busy="Checking…" />
-                                    <p role="alert" class="field-error">{move || error_of(elevate.value().get())}</p>
-                                </div>
-                            </ActionForm>
-                        }.into_any()
+                    <p>"Enter your current password to continue."</p>
+                    <ActionForm action=elevate attr:class="form-grid">
+                        <label for="mfa_password">"Current password"</label>
+                        <input id="mfa_password" name="current_password" type="password" autocomplete="current-password" required node_ref=password />
+                        <span></span>
+                        <div>
+                            <SubmitButton pending=Signal::derive(move || elevate.pending().get() || start.pending().get()) label="Continue" busy="Checking…" />
+                            <p role="alert" class="field-error">{move || error_of(elevate.value().get())}</p>
+                        </div>
+                    </ActionForm>
+                }.into_any()
             }
             _ if !s.enabled => {
                 let s2 = s.clone();
                 view! {
-                                <p>"Multi-factor authentication is off. With it on, every sign-in also asks for a 6-digit code from an authenticator app (Google Authenticator, Microsoft Authenticator or any app that supports time-based codes)."</p>
-                                {(!s.required_by.is_empty()).then(|| view! {
-                                    <p class="notice" role="status">{format!("Required by {}.", s.required_by.join(", "))}</p>
-                                })}
-                                <button type="button" class="primary" on:click=move |_| begin(&s2)>"Set up multi-factor authentication"</button>
-                                <p role="alert" class="field-error">
-                                    {move || start.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
-                                </p>
-                            }.into_any()
+                    <p>"Multi-factor authentication is off. With it on, every sign-in also asks for a 6-digit code from an authenticator app (Google Authenticator, Microsoft Authenticator or any app that supports time-based codes)."</p>
+                    {(!s.required_by.is_empty()).then(|| view! {
+                        <p class="notice" role="status">{format!("Required by {}.", s.required_by.join(", "))}</p>
+                    })}
+                    <button type="button" class="primary" on:click=move |_| begin(&s2)>"Set up multi-factor authentication"</button>
+                    <p role="alert" class="field-error">
+                        {move || start.value().get().and_then(|r| r.err()).map(|e| e.to_string())}
+                    </p>
+                }.into_any()
             }
             _ => {
                 view! { <ManageView status=s regenerate disable focus=finished.get_untracked() /> }

@@ -1,7 +1,7 @@
 use crate::{
     api::{mfa_status, ChangePassword, DeleteAccount},
-    components::{failure, outcome, SubmitButton, WithViewer},
-    validation::{password_strength, safe_next_path, MAX_PASSWORD_CHARS},
+    components::{failure, outcome, use_next, SubmitButton, WithViewer},
+    validation::{password_strength, MAX_PASSWORD_CHARS},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,14 +11,11 @@ use leptos_meta::Title;
 pub fn SecuritySection() -> impl IntoView {
     // Sent here by an account that requires MFA (see the request middleware), with where
     // the person was going.
-    let query = leptos_router::hooks::use_query_map();
-    let (required, next) = {
-        let q = query.read_untracked();
-        (
-            q.get("mfa_required").and_then(|v| v.parse::<i64>().ok()),
-            q.get("next").filter(|n| safe_next_path(n).is_some()),
-        )
-    };
+    let required = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("mfa_required")
+        .and_then(|v| v.parse::<i64>().ok());
+    let next = use_next();
     let status = Resource::new(|| (), |_| mfa_status());
 
     view! {
