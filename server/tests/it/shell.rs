@@ -46,6 +46,37 @@ both_backends!(
 );
 
 both_backends!(
+    only_the_interactive_parts_are_islands_and_their_props_are_escaped,
+    |env| {
+        // A name a person may choose (any printable text) that would break out of an
+        // attribute or start a script if it were not escaped.
+        let name = r#"Eve "><script>alert(1)</script> O'Hara"#;
+        env.user("eve@example.com", name).await;
+        let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+        env.member(acme, "eve@example.com", "Users").await;
+        let mut c = env.client();
+        c.sign_in("eve@example.com", PASSWORD).await;
+
+        let home = c.get("/").await;
+        assert_eq!(home.status, 200);
+        assert!(!home.body.contains("<script>alert(1)"), "name not escaped");
+        // The header's menus are islands, with the name in their props (escaped JSON).
+        assert!(home
+            .body
+            .contains("<leptos-island data-component=\"UserMenu_"));
+        assert!(home
+            .body
+            .contains("<leptos-island data-component=\"AccountSwitcher_"));
+        assert!(home.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        // The page's data is not sent a second time for hydration: only islands' props.
+        assert!(home.body.contains("__RESOLVED_RESOURCES=[];"));
+        // The last island marks the page live.
+        let last = home.body.rfind("<leptos-island").expect("an island");
+        assert!(home.body[last..].starts_with("<leptos-island data-component=\"HydrationMark_"));
+    }
+);
+
+both_backends!(
     the_client_bundle_is_content_addressed_and_cached_for_good,
     |env| {
         let site = tempfile::tempdir().expect("tempdir");
