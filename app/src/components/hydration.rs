@@ -13,10 +13,12 @@ pub fn HydrationMark() -> impl IntoView {
     #[cfg(any(feature = "hydrate", feature = "csr"))]
     leptos::prelude::Effect::new(|_| {
         let location = window().location();
-        let search = location.search().unwrap_or_default();
-        if search.contains(&format!("{DONE_PARAM}=")) {
-            let path = location.pathname().unwrap_or_default();
-            let clean = address_with(&path, &search, DONE_PARAM, None);
+        let (path, search) = (
+            location.pathname().unwrap_or_default(),
+            location.search().unwrap_or_default(),
+        );
+        let clean = address_with(&path, &search, DONE_PARAM, None);
+        if clean != format!("{path}{search}") {
             if let Ok(history) = window().history() {
                 let _ =
                     history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&clean));

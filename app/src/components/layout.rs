@@ -3,13 +3,9 @@ use crate::{api::get_viewer, error::AppError, models::Viewer};
 use leptos::prelude::*;
 use leptos_router::{components::Outlet, hooks::use_query_map};
 
-/// The signed-in person, loaded once per page on the server.
-pub type ViewerResource = Resource<Result<Viewer, AppError>>;
-
-#[derive(Clone, Copy)]
-struct ViewerContext {
-    viewer: ViewerResource,
-}
+/// The signed-in person, loaded once per page on the server (provided by
+/// [`PortalLayout`], read by [`WithViewer`]).
+type ViewerResource = Resource<Result<Viewer, AppError>>;
 
 /// Which action just finished, when an island loaded the page again to show its result
 /// (`?done=…`, see [`super::reload_done`]).
@@ -51,7 +47,7 @@ pub fn AuthCard(
 #[component]
 pub fn PortalLayout() -> impl IntoView {
     let viewer = Resource::new(|| (), |_| get_viewer());
-    provide_context(ViewerContext { viewer });
+    provide_context::<ViewerResource>(viewer);
 
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
@@ -87,11 +83,10 @@ where
     F: Fn(Viewer) -> V + Send + Sync + Clone + 'static,
     V: IntoView + 'static,
 {
-    let Some(ctx) = use_context::<ViewerContext>() else {
+    let Some(viewer) = use_context::<ViewerResource>() else {
         return view! { <p role="alert">"This page must be shown inside the portal."</p> }
             .into_any();
     };
-    let viewer = ctx.viewer;
     view! {
         <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {

@@ -1,4 +1,4 @@
-use super::go_to;
+use super::{direct_action, go_to, DirectAction};
 use crate::{
     api::{SignOut, SwitchAccount},
     models::Viewer,
@@ -110,10 +110,10 @@ pub fn account_choices(viewer: &Viewer) -> (Vec<(i64, String, String)>, Option<i
 /// the new account; an account that requires MFA the person has not set up sends them to
 /// set-up first. A refusal is returned for the island to show.
 fn switch_action() -> (
-    ServerAction<SwitchAccount>,
+    DirectAction<SwitchAccount>,
     impl Fn() -> Option<String> + Copy,
 ) {
-    let action = ServerAction::<SwitchAccount>::new();
+    let action = direct_action::<SwitchAccount>();
     Effect::new(move |_| {
         if let Some(Ok(setup)) = action.value().get() {
             go_to(setup.as_deref());

@@ -1,4 +1,5 @@
 mod account_page;
+mod actions;
 mod browser;
 mod hydration;
 mod layout;
@@ -10,13 +11,14 @@ mod submit_button;
 mod update_toast;
 
 pub use account_page::{use_account_id, AccountPageError};
+pub use actions::{direct_action, reload_when_done, DirectAction};
 pub use browser::{
     address_with, browser_time_zone, close_modal, copy_to_clipboard, focus_on_load, go_to,
     known_time_zone, preview_now, reload_done, show_modal, totp_countdown, DONE_PARAM,
     TIME_ZONE_LIST_ID,
 };
 pub use hydration::HydrationMark;
-pub use layout::{use_done, use_next, AuthCard, PortalLayout, ViewerResource, WithViewer};
+pub use layout::{use_done, use_next, AuthCard, PortalLayout, WithViewer};
 pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};
 pub use mfa_banner::MfaDueBanner;
 pub use notices::{confirmation, failure, outcome};

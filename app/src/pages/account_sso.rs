@@ -4,8 +4,8 @@
 use crate::{
     api::{account_sso_settings, SaveAccountSso, TestAccountSso},
     components::{
-        confirmation, failure, reload_done, use_account_id, use_done, AccountPageError,
-        SubmitButton,
+        confirmation, direct_action, failure, reload_when_done, use_account_id, use_done,
+        AccountPageError, SubmitButton,
     },
     format::account_mfa_href,
     models::AccountSsoSettings,
@@ -13,7 +13,6 @@ use crate::{
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use server_fn::ServerFn;
 
 #[component]
 pub fn AccountSsoPage() -> impl IntoView {
@@ -104,12 +103,8 @@ fn SsoForm(
     saved: bool,
 ) -> impl IntoView {
     let save = ServerAction::<SaveAccountSso>::new();
-    let test = Action::new(|input: &TestAccountSso| TestAccountSso::run_on_client(input.clone()));
-    Effect::new(move |_| {
-        if matches!(save.value().get(), Some(Ok(()))) {
-            reload_done("sso");
-        }
-    });
+    let test = direct_action::<TestAccountSso>();
+    reload_when_done(save.value(), |_| "sso".into());
     let report = move || {
         match test.value().get() {
         Some(Ok(r)) => Some(

@@ -1,7 +1,7 @@
 use crate::{
     api::{general_settings, ChangeEmail, SaveGeneral},
     components::{
-        browser_time_zone, confirmation, failure, known_time_zone, preview_now, reload_done,
+        browser_time_zone, confirmation, failure, known_time_zone, preview_now, reload_when_done,
         use_done, SubmitButton, TIME_ZONE_LIST_ID,
     },
     models::{DateFormat, GeneralSettings, TimeFormat},
@@ -43,16 +43,8 @@ pub fn GeneralSection() -> impl IntoView {
 fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoView {
     let save = ServerAction::<SaveGeneral>::new();
     let change_email = ServerAction::<ChangeEmail>::new();
-    Effect::new(move |_| {
-        if matches!(save.value().get(), Some(Ok(()))) {
-            reload_done("saved");
-        }
-    });
-    Effect::new(move |_| {
-        if matches!(change_email.value().get(), Some(Ok(()))) {
-            reload_done("email");
-        }
-    });
+    reload_when_done(save.value(), |_| "saved".into());
+    reload_when_done(change_email.value(), |_| "email".into());
     let (saved_shown, email_shown) = (
         done.as_deref() == Some("saved"),
         done.as_deref() == Some("email"),

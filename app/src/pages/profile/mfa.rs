@@ -1,10 +1,11 @@
 use crate::{
     api::{mfa_status, DisableMfa, Elevate, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
-    components::{copy_to_clipboard, focus_on_load, go_to, totp_countdown, SubmitButton},
+    components::{
+        copy_to_clipboard, direct_action, focus_on_load, go_to, totp_countdown, SubmitButton,
+    },
     models::{MfaEnrolment, MfaStatus},
 };
 use leptos::prelude::*;
-use server_fn::ServerFn;
 
 #[derive(Clone, PartialEq)]
 enum Stage {
@@ -20,8 +21,7 @@ enum Stage {
 #[island]
 pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
     let elevate = ServerAction::<Elevate>::new();
-    let start =
-        Action::new(|input: &StartMfaEnrolment| StartMfaEnrolment::run_on_client(input.clone()));
+    let start = direct_action::<StartMfaEnrolment>();
     let enable = ServerAction::<EnableMfa>::new();
     let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
     let disable = ServerAction::<DisableMfa>::new();

@@ -1,12 +1,11 @@
 use crate::{
     api::{list_sessions, security_activity, RevokeOtherSessions, RevokeSession},
-    components::{failure, reload_done, use_done, Pager},
+    components::{direct_action, failure, reload_when_done, use_done, Pager},
     models::SessionStatus,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use server_fn::ServerFn;
 
 /// Sessions: current and historical sessions, sign-out elsewhere, security activity.
 #[component]
@@ -22,12 +21,14 @@ pub fn SessionsSection() -> impl IntoView {
     // The page loads again after a sign-out, saying what was done.
     let done = use_done().and_then(|d| match d.as_str() {
         "session" => Some("The session was signed out.".to_string()),
-        "others-0" => Some("There were no other active sessions.".to_string()),
-        "others-1" => Some("Signed out of 1 other session.".to_string()),
         other => other
             .strip_prefix("others-")
             .and_then(|n| n.parse::<u64>().ok())
-            .map(|n| format!("Signed out of {n} other sessions.")),
+            .map(|n| match n {
+                0 => "There were no other active sessions.".to_string(),
+                1 => "Signed out of 1 other session.".to_string(),
+                n => format!("Signed out of {n} other sessions."),
+            }),
     });
 
     view! {
@@ -129,12 +130,8 @@ pub fn SessionsSection() -> impl IntoView {
 /// "Sign out" of one other session; the page then loads again with the session ended.
 #[island]
 fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
-    let revoke = Action::new(|input: &RevokeSession| RevokeSession::run_on_client(input.clone()));
-    Effect::new(move |_| {
-        if matches!(revoke.value().get(), Some(Ok(()))) {
-            reload_done("session");
-        }
-    });
+    let revoke = direct_action::<RevokeSession>();
+    reload_when_done(revoke.value(), |_| "session".into());
     view! {
         <button type="button" class="secondary" aria-label=label
             disabled=move || revoke.pending().get()
@@ -149,14 +146,8 @@ fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
 /// "Sign out of all other sessions"; the page then loads again saying how many ended.
 #[island]
 fn RevokeOthersButton() -> impl IntoView {
-    let revoke_all = Action::new(|input: &RevokeOtherSessions| {
-        RevokeOtherSessions::run_on_client(input.clone())
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(n)) = revoke_all.value().get() {
-            reload_done(&format!("others-{n}"));
-        }
-    });
+    let revoke_all = direct_action::<RevokeOtherSessions>();
+    reload_when_done(revoke_all.value(), |n| format!("others-{n}"));
     view! {
         <p>
             <button type="button" class="secondary"
