@@ -50,5 +50,10 @@ if [[ "${1:-}" == "--tests" ]]; then
     say "installing trunk 0.21.14 (~6 min once)"
     cargo install --locked trunk --version 0.21.14
   fi
+  # dnslib: the real DNS server the domain-proof tests query (end2end/dns/server.py).
+  if ! PYTHONPATH="$root/.tools/python" python3 -c 'import dnslib' 2>/dev/null; then
+    say "installing dnslib 0.9.26 into .tools/python (the tests' DNS server)"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$root/.tools/python" dnslib==0.9.26
+  fi
   scripts/postgres.sh
 fi

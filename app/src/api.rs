@@ -197,11 +197,30 @@ pub async fn mfa_status() -> Result<crate::models::MfaStatus, AppError> {
     crate::ssr::run(|backend, req| async move { backend.mfa_status(&req).await }).await
 }
 
-/// Re-enters the current password for a few minutes of sensitive actions.
+/// Re-enters the current password for a few minutes of sensitive actions (MFA set-up,
+/// where MFA is still off: the same step-up as [`step_up`] without a code).
 #[server(endpoint = "elevate")]
 pub async fn elevate(current_password: Secret) -> Result<(), AppError> {
-    crate::ssr::run(|backend, req| async move { backend.elevate(&req, &current_password).await })
-        .await
+    crate::ssr::run(|backend, req| async move {
+        let cookie = backend.step_up(&req, &current_password, None).await?;
+        crate::ssr::append_set_cookie(&req, &cookie)
+    })
+    .await
+}
+
+/// "Confirm it's you": the current password, and the authentication code when MFA is on.
+/// The session then may enter the person's other accounts and, for a few minutes, make
+/// sensitive changes.
+#[server(endpoint = "step_up")]
+pub async fn step_up(current_password: Secret, code: Option<String>) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        let code = code.filter(|c| !c.trim().is_empty());
+        let cookie = backend
+            .step_up(&req, &current_password, code.as_deref())
+            .await?;
+        crate::ssr::append_set_cookie(&req, &cookie)
+    })
+    .await
 }
 
 /// Starts MFA enrolment: QR code and key.
@@ -217,9 +236,11 @@ pub async fn enable_mfa(
     sign_out_others: Option<String>,
 ) -> Result<crate::models::RecoveryCodes, AppError> {
     crate::ssr::run(|backend, req| async move {
-        backend
+        let (codes, cookie) = backend
             .enable_mfa(&req, &code, sign_out_others.is_some())
-            .await
+            .await?;
+        crate::ssr::append_set_cookie(&req, &cookie)?;
+        Ok(codes)
     })
     .await
 }
@@ -337,4 +358,14 @@ pub async fn save_account_sso(
 pub async fn test_account_sso(account_id: i64) -> Result<crate::models::SsoTestReport, AppError> {
     crate::ssr::run(|backend, req| async move { backend.test_account_sso(&req, account_id).await })
         .await
+}
+
+/// "Verify": proves one of the account's single sign-on email domains by its DNS TXT
+/// record (administrators only).
+#[server(endpoint = "verify_sso_domain")]
+pub async fn verify_sso_domain(account_id: i64, domain: String) -> Result<(), AppError> {
+    crate::ssr::run(|backend, req| async move {
+        backend.verify_sso_domain(&req, account_id, &domain).await
+    })
+    .await
 }

@@ -21,9 +21,16 @@ pub enum AppError {
     /// Too many failed attempts; try again after the given number of seconds.
     #[error("Too many failed sign-in attempts. Try again in {}.", crate::format::wait_duration(*retry_after_secs))]
     Throttled { retry_after_secs: u64 },
+    /// Too many attempts are being checked at this moment (not failures): try again soon.
+    #[error("Too many sign-in attempts right now. Try again in {}.", crate::format::wait_duration(*retry_after_secs))]
+    Busy { retry_after_secs: u64 },
     /// The person may not act on the object they named.
     #[error("You do not have access to that.")]
     Forbidden,
+    /// The action needs a recent "Confirm it's you" (the person's own password, and the
+    /// authentication code when `code` is set) in this session; then it can be repeated.
+    #[error("Confirm it's you to continue.")]
+    StepUpRequired { code: bool },
     /// A specific, user-facing validation message.
     #[error("{0}")]
     Invalid(String),

@@ -90,6 +90,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login/code") view=pages::CodePage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=components::PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::HomePage ssr=SsrMode::Async />
+                    <Route path=path!("step-up") view=pages::StepUpPage ssr=SsrMode::Async />
                     <Route path=path!("accounts/:account_id/settings/mfa") view=pages::AccountMfaPage ssr=SsrMode::Async />
                     <Route path=path!("accounts/:account_id/settings/sso") view=pages::AccountSsoPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("profile") view=pages::ProfileLayout ssr=SsrMode::Async>

@@ -287,8 +287,9 @@ pub struct SessionInfo {
     pub status: SessionStatus,
     pub ended: Option<String>,
     pub current: bool,
-    /// Signed in through this account's directory (single sign-on).
-    pub sso_account: Option<String>,
+    /// How the session was authenticated, e.g. "Password and authentication code" or
+    /// "Single sign-on through Globex".
+    pub how: String,
 }
 
 /// A page of sessions, newest first.
@@ -499,11 +500,23 @@ pub struct AccountSsoSettings {
     pub issuer: String,
     pub client_id: String,
     pub has_client_secret: bool,
-    pub domains: Vec<String>,
+    pub domains: Vec<SsoDomainInfo>,
     /// Where the provider must send people back (to register with the provider).
     pub redirect_uri: String,
     /// Newest first: (who, when, what).
     pub history: Vec<SsoChangeInfo>,
+}
+
+/// An email domain of an account's single sign-on, and how to prove it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoDomainInfo {
+    pub domain: String,
+    /// Proven: sign-ins with this domain go to the account's directory. Until then it
+    /// routes nothing ("Pending verification").
+    pub verified: bool,
+    /// The TXT record that proves it: its name (`_connect-portal.<domain>`) and value.
+    pub record_name: String,
+    pub record_value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

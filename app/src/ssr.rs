@@ -56,6 +56,11 @@ pub struct SessionRef {
     /// The account whose directory authenticated this session (single sign-on): its
     /// portal MFA policy yields to the directory.
     pub sso_account_id: Option<i64>,
+    /// The person's own portal password was checked in this session (at sign-in or by a
+    /// step-up). Without it, a directory's session works only in its own account.
+    pub password_verified: bool,
+    /// A second factor (authentication or recovery code) was checked in this session.
+    pub mfa_verified: bool,
 }
 
 /// The server's operations, as the UI's server functions need them. Every method acts
@@ -170,6 +175,14 @@ pub trait Backend: Send + Sync + 'static {
         account_id: i64,
         form: SsoForm,
     ) -> Result<(), AppError>;
+    /// Proves one of the account's single sign-on domains by its DNS TXT record
+    /// (administrators only).
+    async fn verify_sso_domain(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        domain: &str,
+    ) -> Result<(), AppError>;
     /// Fetches the provider's discovery document and keys and reports what it found.
     async fn test_account_sso(
         &self,
@@ -179,17 +192,26 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Whether MFA is on, since when, recovery codes left, elevation left.
     async fn mfa_status(&self, req: &RequestInfo) -> Result<MfaStatus, AppError>;
-    /// Re-authenticates with the current password for a few minutes.
-    async fn elevate(&self, req: &RequestInfo, current_password: &Secret) -> Result<(), AppError>;
+    /// "Confirm it's you": the person's own password, and their authentication code when
+    /// MFA is on, inside the current session. The session gains those factors and a few
+    /// minutes of elevation for sensitive actions, under a new token: returns the
+    /// `Set-Cookie` value carrying it.
+    async fn step_up(
+        &self,
+        req: &RequestInfo,
+        current_password: &Secret,
+        code: Option<&str>,
+    ) -> Result<String, AppError>;
     /// Starts (or restarts) an enrolment; needs a recent password re-entry.
     async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError>;
-    /// Finishes the enrolment with a code from the app; returns the recovery codes.
+    /// Finishes the enrolment with a code from the app; returns the recovery codes and
+    /// the `Set-Cookie` value of the session's new token (it gained a factor).
     async fn enable_mfa(
         &self,
         req: &RequestInfo,
         code: &str,
         sign_out_others: bool,
-    ) -> Result<RecoveryCodes, AppError>;
+    ) -> Result<(RecoveryCodes, String), AppError>;
     /// Replaces all recovery codes; needs a valid code.
     async fn regenerate_recovery_codes(
         &self,
@@ -275,8 +297,8 @@ impl AppError {
         use http::StatusCode as S;
         match self {
             AppError::Unauthenticated | AppError::BadCredentials => S::UNAUTHORIZED,
-            AppError::Throttled { .. } => S::TOO_MANY_REQUESTS,
-            AppError::Forbidden => S::FORBIDDEN,
+            AppError::Throttled { .. } | AppError::Busy { .. } => S::TOO_MANY_REQUESTS,
+            AppError::Forbidden | AppError::StepUpRequired { .. } => S::FORBIDDEN,
             AppError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
             AppError::Internal { .. } => S::INTERNAL_SERVER_ERROR,
             AppError::Transport => S::BAD_GATEWAY,
@@ -298,7 +320,7 @@ where
     };
     if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
         response.set_status(e.status());
-        if let AppError::Throttled { retry_after_secs } = e {
+        if let AppError::Throttled { retry_after_secs } | AppError::Busy { retry_after_secs } = e {
             if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.insert_header(http::header::RETRY_AFTER, v);
             }

@@ -14,7 +14,7 @@ use crate::{
 use app::{
     models::{
         members_listed, page_count, AccountMfaSettings, AccountSsoSettings, MemberCompliance,
-        MfaPolicy, PolicyChangeInfo, SsoChangeInfo, SsoTestReport, MEMBERS_PER_PAGE,
+        MfaPolicy, PolicyChangeInfo, SsoChangeInfo, SsoDomainInfo, SsoTestReport, MEMBERS_PER_PAGE,
     },
     ssr::{RequestInfo, SsoForm},
     validation::{parse_domains, parse_grace_days, policy_lockout},
@@ -45,10 +45,16 @@ impl std::fmt::Debug for ValidSso {
     }
 }
 
-/// Checks the form; the same rules apply to the CLI.
-pub fn validate_sso(form: &SsoForm) -> Result<ValidSso, String> {
-    let issuer = oidc::normalize_issuer(&form.issuer).map_err(|_| {
-        "The issuer URL must be an absolute https:// address, such as https://login.example.com.".to_string()
+/// Checks the form; the same rules apply to the CLI. `allow_private` is
+/// `--sso-allow-private-issuers`.
+pub fn validate_sso(form: &SsoForm, allow_private: bool) -> Result<ValidSso, String> {
+    let issuer = oidc::normalize_issuer(&form.issuer, allow_private).map_err(|e| match e {
+        oidc::OidcError::NotPublic { .. } => {
+            "The issuer URL must be an https:// address on the public internet (not loopback or a private network)."
+                .to_string()
+        }
+        _ => "The issuer URL must be an absolute https:// address, such as https://login.example.com."
+            .to_string(),
     })?;
     let client_id = form.client_id.trim();
     if client_id.is_empty() || client_id.len() > 255 {
@@ -92,19 +98,22 @@ impl AppState {
             tracing::info!(request_id = %req.request_id, user_id = s.user_id, account_id, "account administration refused");
             return Err(AppError::Forbidden);
         }
-        let blocked = policy::blocks_session(
-            &self.db,
-            s.user_id,
-            s.sso_account_id,
-            account_id,
-            self.now(),
-        )
-        .await
-        .map_err(|e| internal(req, e))?;
-        if blocked {
-            return Err(AppError::Invalid(
-                "This account requires multi-factor authentication. Set it up in your profile's Security section first.".into(),
-            ));
+        match policy::access(&self.db, &s, account_id, self.now())
+            .await
+            .map_err(|e| internal(req, e))?
+        {
+            policy::Access::Allowed => {}
+            policy::Access::StepUp => {
+                let code = crate::mfa::is_enabled(&self.db, s.user_id)
+                    .await
+                    .map_err(|e| internal(req, e))?;
+                return Err(AppError::StepUpRequired { code });
+            }
+            policy::Access::SetUpMfa => {
+                return Err(AppError::Invalid(
+                    "This account requires multi-factor authentication. Set it up in your profile's Security section first.".into(),
+                ))
+            }
         }
         Ok(AccountAdmin {
             state: self,
@@ -133,11 +142,11 @@ impl AppState {
         account_id: i64,
         form: SsoForm,
     ) -> Result<(), AppError> {
-        let valid = validate_sso(&form).map_err(AppError::Invalid)?;
-        self.account_admin(req, account_id)
-            .await?
-            .save_sso(valid)
-            .await
+        let valid = validate_sso(&form, self.config.sso_allow_private_issuers)
+            .map_err(AppError::Invalid)?;
+        let admin = self.account_admin(req, account_id).await?;
+        admin.require_step_up().await?;
+        admin.save_sso(valid).await
     }
 
     pub(crate) async fn set_account_mfa_policy_for(
@@ -155,16 +164,22 @@ impl AppState {
         } else {
             parse_grace_days(grace_days).map_err(AppError::Invalid)?
         };
-        self.account_admin(req, account_id)
-            .await?
-            .set_mfa_policy(policy, grace_days)
-            .await
+        let admin = self.account_admin(req, account_id).await?;
+        admin.require_step_up().await?;
+        admin.set_mfa_policy(policy, grace_days).await
     }
 }
 
 impl AccountAdmin<'_> {
     fn internal(&self, err: impl std::fmt::Display) -> AppError {
         internal(self.req, err)
+    }
+
+    /// Sensitive settings (single sign-on, the MFA policy) change only within a few
+    /// minutes of a "Confirm it's you" in this session.
+    pub async fn require_step_up(&self) -> Result<(), AppError> {
+        let s = self.req.session.ok_or(AppError::Unauthenticated)?;
+        self.state.require_recent_step_up(self.req, s).await
     }
 
     /// How the administrator appears in change histories: "Name (email)".
@@ -204,7 +219,17 @@ impl AccountAdmin<'_> {
                 .map(|c| c.client_id.clone())
                 .unwrap_or_default(),
             has_client_secret: config.is_some(),
-            domains: config.map(|c| c.domains).unwrap_or_default(),
+            domains: config
+                .map(|c| c.domains)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| SsoDomainInfo {
+                    record_name: sso::proof_name(&d.domain),
+                    record_value: d.token,
+                    domain: d.domain,
+                    verified: d.verified,
+                })
+                .collect(),
             redirect_uri: self.state.sso_redirect_uri(),
             history: history
                 .into_iter()
@@ -231,6 +256,7 @@ impl AccountAdmin<'_> {
                 client_id: &form.client_id,
                 client_secret: form.client_secret.as_deref(),
                 domains: &form.domains,
+                trusted_domains: false,
             },
             Some(self.user_id),
             &label,
@@ -239,6 +265,7 @@ impl AccountAdmin<'_> {
         .await;
         match result {
             Ok(()) => {
+                self.state.oidc_cache.forget(&form.issuer);
                 tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, enabled = form.enabled, "single sign-on settings saved");
                 Ok(())
             }
@@ -252,8 +279,78 @@ impl AccountAdmin<'_> {
             Err(SsoError::SecretMissing) => Err(AppError::Invalid(
                 "Enter the client secret the provider gave you.".into(),
             )),
+            Err(SsoError::SecretRebind) => Err(AppError::Invalid(
+                "You changed the issuer or the client ID: enter the client secret for it again. The stored secret is only ever sent to the provider it was issued for.".into(),
+            )),
             Err(e) => Err(self.internal(e)),
         }
+    }
+
+    /// "Verify": looks up the TXT record that proves `domain` and, when it holds this
+    /// account's token, makes the domain route sign-ins to the account's directory. A
+    /// domain another account proved first stays with that account.
+    pub async fn verify_domain(&self, domain: &str) -> Result<(), AppError> {
+        let domain = domain.trim().to_ascii_lowercase();
+        let config = sso::load(&self.state.db, self.account_id)
+            .await
+            .map_err(|e| self.internal(e))?
+            .ok_or_else(|| AppError::Invalid("Save the settings first.".into()))?;
+        let claim = config
+            .domains
+            .iter()
+            .find(|d| d.domain == domain)
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "{domain} is not one of this account's email domains."
+                ))
+            })?;
+        if claim.verified {
+            return Ok(());
+        }
+        let name = sso::proof_name(&domain);
+        let found = match self.state.dns.txt(&name).await {
+            Ok(values) => values.iter().any(|v| v.trim() == claim.token),
+            Err(crate::dns::DnsError::NotFound(_)) => false,
+            Err(e) => {
+                tracing::warn!(request_id = %self.req.request_id, account_id = self.account_id, error = %e, "domain proof lookup failed");
+                return Err(AppError::Invalid(format!(
+                    "The DNS lookup for {name} failed. Try again in a few minutes."
+                )));
+            }
+        };
+        if !found {
+            return Err(AppError::Invalid(format!(
+                "No TXT record at {name} holds the value shown. Add it at your DNS provider; changes can take a while to appear, so try again later."
+            )));
+        }
+        let now = self.state.now();
+        match sso::mark_verified(&self.state.db, self.account_id, &domain, now).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(AppError::Invalid(format!(
+                    "{domain} is not one of this account's email domains."
+                )))
+            }
+            Err(SsoError::DomainTaken(_)) => {
+                return Err(AppError::Invalid(format!(
+                    "{domain} is already proven by another account and stays with it."
+                )))
+            }
+            Err(e) => return Err(self.internal(e)),
+        }
+        let label = self.label().await?;
+        sso::record_change(
+            &self.state.db,
+            self.account_id,
+            Some(self.user_id),
+            &label,
+            &format!("Domain {domain} verified"),
+            now,
+        )
+        .await
+        .map_err(|e| self.internal(e))?;
+        tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, %domain, "single sign-on domain proven");
+        Ok(())
     }
 
     /// "Test connection": discovery and keys, reported step by step.
@@ -264,7 +361,8 @@ impl AccountAdmin<'_> {
             .ok_or_else(|| AppError::Invalid("Save the settings first, then test them.".into()))?;
         let http = &self.state.http;
         let mut lines = vec![format!("Issuer: {}", config.issuer)];
-        let d = match oidc::discover(http, &config.issuer).await {
+        let allow_private = self.state.config.sso_allow_private_issuers;
+        let d = match oidc::discover(http, &config.issuer, allow_private).await {
             Ok(d) => d,
             Err(e) => {
                 lines.push(format!("Discovery failed: {e}."));

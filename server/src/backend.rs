@@ -4,9 +4,10 @@
 use crate::{
     directory,
     events::{self, EventKind},
-    sessions::{self, EndReason},
+    policy::{self, Access},
+    sessions::{self, EndReason, Factors},
     state::AppState,
-    throttle::{self, Scope},
+    throttle::{self, Reserve, Scope},
 };
 use app::{
     models::{
@@ -38,7 +39,7 @@ impl AppState {
         &self,
         req: &RequestInfo,
         user_id: i64,
-        mfa_verified: bool,
+        factors: Factors,
         sso_account_id: Option<i64>,
         detail: Option<&str>,
     ) -> Result<String, AppError> {
@@ -60,7 +61,7 @@ impl AppState {
                 active_account_id: account,
                 ip,
                 user_agent: ua,
-                mfa_verified,
+                factors,
                 sso_account_id,
             },
             now,
@@ -82,22 +83,86 @@ impl AppState {
         Ok(sessions::cookie(&self.config, &token))
     }
 
-    async fn throttled(
+    /// One password attempt under the throttles: the attempt is reserved for the email
+    /// (and, at sign-in, the client address) before any hashing, so parallel attempts get
+    /// no more tries than sequential ones; a success releases the reservations. `Ok(false)`
+    /// is a wrong password (already counted).
+    pub(crate) async fn attempt_password(
         &self,
         req: &RequestInfo,
         email_key: &str,
-        ip_key: &str,
-    ) -> Result<throttle::Throttles, AppError> {
-        throttle::check_both(
-            &self.db,
-            (Scope::Email, email_key),
-            (Scope::Ip, ip_key),
-            self.now(),
-        )
-        .await
-        .map_err(|e| internal(req, e))
+        ip_key: Option<&str>,
+        user_id: Option<i64>,
+        hash: Option<String>,
+        password: &Secret,
+    ) -> Result<bool, AppError> {
+        let now = self.now();
+        let mut scopes = vec![(Scope::Email, email_key)];
+        scopes.extend(ip_key.map(|k| (Scope::Ip, k)));
+        let mut held = Vec::new();
+        for (scope, key) in scopes {
+            match throttle::reserve(&self.db, scope, key, now)
+                .await
+                .map_err(|e| internal(req, e))?
+            {
+                Reserve::Granted(r) => held.push(r),
+                Reserve::Locked(wait_ms) => {
+                    for r in &held {
+                        throttle::undo(&self.db, r)
+                            .await
+                            .map_err(|e| internal(req, e))?;
+                    }
+                    // One event per lock window, however many attempts it refuses.
+                    let first = throttle::first_refusal(&self.db, scope, key, now)
+                        .await
+                        .map_err(|e| internal(req, e))?;
+                    if first && user_id.is_some() {
+                        events::record(
+                            &self.db,
+                            user_id,
+                            EventKind::SignInThrottled,
+                            now,
+                            req.ip.as_deref(),
+                            req.user_agent.as_deref(),
+                            None,
+                        )
+                        .await
+                        .map_err(|e| internal(req, e))?;
+                    }
+                    return Err(AppError::Throttled {
+                        retry_after_secs: throttle::wait_secs(wait_ms),
+                    });
+                }
+            }
+        }
+        let ok = match self.passwords.verify(password, hash).await {
+            Ok(ok) => ok,
+            Err(crate::passwords::HashError::Busy) => {
+                // Never checked: not a failure. Give the tries back and say so at once.
+                for r in &held {
+                    throttle::undo(&self.db, r)
+                        .await
+                        .map_err(|e| internal(req, e))?;
+                }
+                return Err(AppError::Busy {
+                    retry_after_secs: BUSY_RETRY_SECS,
+                });
+            }
+            Err(e) => return Err(internal(req, e)),
+        };
+        if ok {
+            for r in &held {
+                throttle::release(&self.db, r)
+                    .await
+                    .map_err(|e| internal(req, e))?;
+            }
+        }
+        Ok(ok)
     }
 }
+
+/// What a refused attempt is told when the hashing queue is full.
+pub const BUSY_RETRY_SECS: u64 = 2;
 
 #[async_trait::async_trait]
 impl Backend for AppState {
@@ -149,37 +214,18 @@ impl Backend for AppState {
             .await
             .map_err(|e| internal(req, e))?;
         let user_id = record.as_ref().map(|r| r.user_id);
-
-        let throttles = self.throttled(req, &email_key, &ip_key).await?;
-        if let Some(wait_ms) = throttles.locked_for {
-            events::record(
-                &self.db,
-                user_id,
-                EventKind::SignInThrottled,
-                self.now(),
-                ip,
-                ua,
-                None,
-            )
-            .await
-            .map_err(|e| internal(req, e))?;
-            return Err(AppError::Throttled {
-                retry_after_secs: u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000),
-            });
-        }
-
         let ok = self
-            .passwords
-            .verify(password, record.map(|r| r.password_hash))
-            .await
-            .map_err(|e| internal(req, e))?;
+            .attempt_password(
+                req,
+                &email_key,
+                Some(&ip_key),
+                user_id,
+                record.map(|r| r.password_hash),
+                password,
+            )
+            .await?;
         let now = self.now();
         let Some(user_id) = user_id.filter(|_| ok) else {
-            for (scope, key) in [(Scope::Email, &email_key), (Scope::Ip, &ip_key)] {
-                throttle::record_failure(&self.db, scope, key, now)
-                    .await
-                    .map_err(|e| internal(req, e))?;
-            }
             if user_id.is_some() {
                 events::record(
                     &self.db,
@@ -197,13 +243,6 @@ impl Backend for AppState {
             return Err(AppError::BadCredentials);
         };
 
-        // Only when the check found failures to reset (most sign-ins follow none); a wrong
-        // attempt racing this one stays counted, which errs on the strict side.
-        if throttles.first_has_failures {
-            throttle::reset(&self.db, Scope::Email, &email_key)
-                .await
-                .map_err(|e| internal(req, e))?;
-        }
         // A fresh token at every sign-in; an older session in this browser ends.
         if let Some(old) = req.session {
             sessions::end(&self.db, old.session_id, EndReason::SignedOut, now)
@@ -226,7 +265,9 @@ impl Backend for AppState {
                 &token,
             )));
         }
-        let cookie = self.start_session(req, user_id, false, None, None).await?;
+        let cookie = self
+            .start_session(req, user_id, Factors::PASSWORD, None, None)
+            .await?;
         Ok(SignInOutcome::SignedIn(cookie))
     }
 
@@ -269,17 +310,16 @@ impl Backend for AppState {
         if !updated {
             return Err(AppError::Unauthenticated);
         }
-        // The account is active now; if it requires MFA of this person, set-up comes first.
-        let blocked = crate::policy::blocks_session(
-            &self.db,
-            s.user_id,
-            s.sso_account_id,
-            account_id,
-            self.now(),
-        )
-        .await
-        .map_err(|e| internal(req, e))?;
-        Ok(blocked.then(|| crate::policy::setup_path(account_id, "/")))
+        // The account is active now. A directory's session proves the person's own
+        // credentials first; an account that requires MFA of them asks for it first.
+        let access = policy::access(&self.db, &s, account_id, self.now())
+            .await
+            .map_err(|e| internal(req, e))?;
+        Ok(match access {
+            Access::Allowed => None,
+            Access::StepUp => Some(policy::step_up_path("/")),
+            Access::SetUpMfa => Some(policy::setup_path(account_id, "/")),
+        })
     }
 
     async fn general_settings(&self, req: &RequestInfo) -> Result<GeneralSettings, AppError> {
@@ -366,6 +406,18 @@ impl Backend for AppState {
         self.save_account_sso_for(req, account_id, form).await
     }
 
+    async fn verify_sso_domain(
+        &self,
+        req: &RequestInfo,
+        account_id: i64,
+        domain: &str,
+    ) -> Result<(), AppError> {
+        self.account_admin(req, account_id)
+            .await?
+            .verify_domain(domain)
+            .await
+    }
+
     async fn test_account_sso(
         &self,
         req: &RequestInfo,
@@ -409,8 +461,13 @@ impl Backend for AppState {
         self.mfa_status_for(req).await
     }
 
-    async fn elevate(&self, req: &RequestInfo, current_password: &Secret) -> Result<(), AppError> {
-        self.elevate_for(req, current_password).await
+    async fn step_up(
+        &self,
+        req: &RequestInfo,
+        current_password: &Secret,
+        code: Option<&str>,
+    ) -> Result<String, AppError> {
+        self.step_up_for(req, current_password, code).await
     }
 
     async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError> {
@@ -422,7 +479,7 @@ impl Backend for AppState {
         req: &RequestInfo,
         code: &str,
         sign_out_others: bool,
-    ) -> Result<RecoveryCodes, AppError> {
+    ) -> Result<(RecoveryCodes, String), AppError> {
         self.enable_mfa_for(req, code, sign_out_others).await
     }
 

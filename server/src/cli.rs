@@ -141,7 +141,8 @@ pub async fn account(
                 client_secret: secret,
                 domains: domains.unwrap_or_default(),
             };
-            let valid = crate::account_admin::validate_sso(&form)?;
+            let valid =
+                crate::account_admin::validate_sso(&form, state.config.sso_allow_private_issuers)?;
             crate::sso::save(
                 &state.db,
                 &state.secret_key,
@@ -153,6 +154,8 @@ pub async fn account(
                     client_id: &valid.client_id,
                     client_secret: valid.client_secret.as_deref(),
                     domains: &valid.domains,
+                    // Operators are trusted: their domains count as proven.
+                    trusted_domains: true,
                 },
                 None,
                 "Operator (CLI)",
@@ -163,6 +166,9 @@ pub async fn account(
                 crate::sso::SsoError::Db(e) => message(e.into()),
                 crate::sso::SsoError::SecretMissing => {
                     "a client secret is needed the first time: pass --client-secret-stdin".into()
+                }
+                crate::sso::SsoError::SecretRebind => {
+                    "a new issuer or client ID needs the client secret again: pass --client-secret-stdin".into()
                 }
                 other => other.to_string(),
             })?;

@@ -86,8 +86,9 @@ pub struct Settings {
         global = true
     )]
     pub min_password_length: usize,
-    /// Trust the first address of `X-Forwarded-For` as the client IP (only behind a proxy
-    /// you run).
+    /// Take the client IP from `X-Forwarded-For` (only behind proxies you run): the address
+    /// that the nearest trusted proxy saw, see --trusted-proxy-hops. Addresses further left
+    /// are written by the client and never trusted.
     #[arg(
         long,
         env = "PORTAL_TRUST_FORWARDED_FOR",
@@ -95,6 +96,29 @@ pub struct Settings {
         global = true
     )]
     pub trust_forwarded_for: bool,
+    /// How many proxies you run in front of the portal, each appending to
+    /// `X-Forwarded-For`: the client is the address that many entries from the right.
+    #[arg(
+        long,
+        env = "PORTAL_TRUSTED_PROXY_HOPS",
+        default_value_t = 1,
+        global = true
+    )]
+    pub trusted_proxy_hops: usize,
+    /// The DNS server for proving single sign-on domains and resolving OpenID Providers,
+    /// as `IP:PORT` (e.g. `127.0.0.1:5353`). Default: the system's (/etc/resolv.conf).
+    #[arg(long, env = "PORTAL_DNS_SERVER", global = true)]
+    pub dns_server: Option<SocketAddr>,
+    /// Allow OpenID Providers on loopback and private addresses (and plain http on
+    /// loopback): for tests and closed networks only. Off, issuers and every endpoint they
+    /// name must be https to a public address, checked after DNS resolution.
+    #[arg(
+        long,
+        env = "PORTAL_SSO_ALLOW_PRIVATE_ISSUERS",
+        default_value_t = false,
+        global = true
+    )]
+    pub sso_allow_private_issuers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +284,9 @@ pub struct Config {
     pub site_root: PathBuf,
     pub min_password_length: usize,
     pub trust_forwarded_for: bool,
+    pub trusted_proxy_hops: usize,
+    pub dns_server: Option<SocketAddr>,
+    pub sso_allow_private_issuers: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -377,6 +404,12 @@ impl Config {
                 "it must be between 8 and 64",
             ));
         }
+        if s.trusted_proxy_hops == 0 || s.trusted_proxy_hops > 10 {
+            return Err(bad(
+                "--trusted-proxy-hops (PORTAL_TRUSTED_PROXY_HOPS)",
+                "it must be between 1 and 10",
+            ));
+        }
         Ok(Self {
             listen: s.listen,
             data_dir: s.data_dir.clone(),
@@ -391,6 +424,9 @@ impl Config {
             site_root: s.site_root.clone(),
             min_password_length: s.min_password_length,
             trust_forwarded_for: s.trust_forwarded_for,
+            trusted_proxy_hops: s.trusted_proxy_hops,
+            dns_server: s.dns_server,
+            sso_allow_private_issuers: s.sso_allow_private_issuers,
         })
     }
 
@@ -419,6 +455,10 @@ impl Config {
             site_root: PathBuf::from("target/site"),
             min_password_length: 8,
             trust_forwarded_for: false,
+            trusted_proxy_hops: 1,
+            dns_server: None,
+            // The tests' OpenID Provider runs on loopback.
+            sso_allow_private_issuers: true,
         }
     }
 }

@@ -19,6 +19,7 @@ pub enum EventKind {
     RecoveryCodesRegenerated,
     MfaCodeFailed,
     RecoveryCodeUsed,
+    StepUp,
 }
 
 impl EventKind {
@@ -38,6 +39,7 @@ impl EventKind {
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
             Self::MfaCodeFailed => "mfa_code_failed",
             Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::StepUp => "step_up",
         }
     }
 
@@ -58,6 +60,7 @@ impl EventKind {
             "recovery_codes_regenerated" => "Recovery codes regenerated",
             "mfa_code_failed" => "Failed sign-in (wrong authentication code)",
             "recovery_code_used" => "Signed in with a recovery code",
+            "step_up" => "Confirmed it was you (password re-entered)",
             _ => "Security event",
         }
     }

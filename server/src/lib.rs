@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod directory;
 pub mod display;
+pub mod dns;
 pub mod env;
 pub mod events;
 pub mod mfa;

@@ -7,9 +7,9 @@ use crate::{
     display::TimeDisplay,
     events::EventKind,
     mfa,
-    sessions::{self, EndReason},
+    sessions::{self, EndReason, Factors},
     state::AppState,
-    throttle::{self, Scope},
+    throttle::{self, Reserve, Scope},
 };
 use app::{
     models::{MfaEnrolment, MfaStatus, RecoveryCodes},
@@ -36,14 +36,19 @@ impl AppState {
     ) -> Result<(), AppError> {
         let key = user_id.to_string();
         let now = self.now();
-        if let Some(wait) = throttle::locked_for(&self.db, Scope::Code, &key, now)
+        // Reserved before the check, so parallel guesses get no more tries than
+        // sequential ones.
+        let reservation = match throttle::reserve(&self.db, Scope::Code, &key, now)
             .await
             .map_err(|e| internal(req, e))?
         {
-            return Err(AppError::Throttled {
-                retry_after_secs: u64::try_from(wait).unwrap_or(0).div_ceil(1000),
-            });
-        }
+            Reserve::Granted(r) => r,
+            Reserve::Locked(wait) => {
+                return Err(AppError::Throttled {
+                    retry_after_secs: throttle::wait_secs(wait),
+                })
+            }
+        };
         let ok = if recovery {
             mfa::use_recovery_code(&self.db, user_id, code, now)
                 .await
@@ -61,7 +66,7 @@ impl AppState {
             }
         };
         if ok {
-            throttle::reset(&self.db, Scope::Code, &key)
+            throttle::release(&self.db, &reservation)
                 .await
                 .map_err(|e| internal(req, e))?;
             if recovery {
@@ -70,9 +75,7 @@ impl AppState {
             }
             Ok(())
         } else {
-            throttle::record_failure(&self.db, Scope::Code, &key, now)
-                .await
-                .map_err(|e| internal(req, e))?;
+            // The reservation stands as the failure.
             self.event(req, user_id, EventKind::MfaCodeFailed).await?;
             Err(AppError::Invalid(if recovery {
                 "That recovery code is not valid or was already used.".into()
@@ -135,13 +138,25 @@ impl AppState {
         mfa::end_pending(&self.db, pending_id)
             .await
             .map_err(|e| internal(req, e))?;
-        let detail = if recovery {
-            "recovery code"
+        let (detail, second) = if recovery {
+            (
+                "recovery code",
+                Factors {
+                    recovery_code: true,
+                    ..Factors::PASSWORD
+                },
+            )
         } else {
-            "authentication code"
+            (
+                "authentication code",
+                Factors {
+                    totp: true,
+                    ..Factors::PASSWORD
+                },
+            )
         };
         let session = self
-            .start_session(req, user_id, true, None, Some(detail))
+            .start_session(req, user_id, second, None, Some(detail))
             .await?;
         Ok(vec![session, sessions::clear_pending_cookie(&self.config)])
     }
@@ -170,17 +185,62 @@ impl AppState {
         })
     }
 
-    pub(crate) async fn elevate_for(
+    /// "Confirm it's you" inside the current session: the person's own password, then
+    /// their authentication code when MFA is on (each under its throttle). The session
+    /// gains those factors and a few minutes of elevation, under a new token.
+    pub(crate) async fn step_up_for(
         &self,
         req: &RequestInfo,
         password: &Secret,
-    ) -> Result<(), AppError> {
+        code: Option<&str>,
+    ) -> Result<String, AppError> {
         let s = session(req)?;
+        let has_mfa = mfa::is_enabled(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        if has_mfa && code.is_none() {
+            return Err(AppError::StepUpRequired { code: true });
+        }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        sessions::set_elevated_until(&self.db, s.session_id, self.now() + mfa::ELEVATION_MS)
+        let mut gained = Factors::PASSWORD;
+        if let (true, Some(code)) = (has_mfa, code) {
+            self.check_code(req, s.user_id, code, false).await?;
+            gained.totp = true;
+        }
+        let now = self.now();
+        let token = sessions::gain_factors(
+            &self.db,
+            self.rng.as_ref(),
+            s.session_id,
+            gained,
+            Some(now + mfa::ELEVATION_MS),
+            now,
+        )
+        .await
+        .map_err(|e| internal(req, e))?
+        .ok_or(AppError::Unauthenticated)?;
+        self.event(req, s.user_id, EventKind::StepUp).await?;
+        tracing::info!(request_id = %req.request_id, user_id = s.user_id, session_id = s.session_id, "identity confirmed in session");
+        Ok(sessions::cookie(&self.config, &token))
+    }
+
+    /// Sensitive administration needs a recent step-up in this session.
+    pub(crate) async fn require_recent_step_up(
+        &self,
+        req: &RequestInfo,
+        s: SessionRef,
+    ) -> Result<(), AppError> {
+        let left = sessions::elevated_for(&self.db, s.session_id, self.now())
             .await
-            .map_err(|e| internal(req, e))
+            .map_err(|e| internal(req, e))?;
+        if left > 0 {
+            return Ok(());
+        }
+        let code = mfa::is_enabled(&self.db, s.user_id)
+            .await
+            .map_err(|e| internal(req, e))?;
+        Err(AppError::StepUpRequired { code })
     }
 
     pub(crate) async fn start_mfa_enrolment_for(
@@ -236,7 +296,7 @@ impl AppState {
         req: &RequestInfo,
         code: &str,
         sign_out_others: bool,
-    ) -> Result<RecoveryCodes, AppError> {
+    ) -> Result<(RecoveryCodes, String), AppError> {
         let s = session(req)?;
         let now = self.now();
         let record = mfa::load(&self.db, &self.secret_key, s.user_id)
@@ -258,12 +318,24 @@ impl AppState {
                     .into(),
             ));
         }
-        sessions::mark_mfa_verified(&self.db, s.session_id, now)
-            .await
-            .map_err(|e| internal(req, e))?;
+        // This session just passed the code: it counts as verified, under a new token.
+        let token = sessions::gain_factors(
+            &self.db,
+            self.rng.as_ref(),
+            s.session_id,
+            Factors {
+                totp: true,
+                ..Factors::default()
+            },
+            None,
+            now,
+        )
+        .await
+        .map_err(|e| internal(req, e))?
+        .ok_or(AppError::Unauthenticated)?;
         self.event(req, s.user_id, EventKind::MfaEnabled).await?;
         self.end_others_if(req, s, sign_out_others).await?;
-        Ok(RecoveryCodes(codes))
+        Ok((RecoveryCodes(codes), sessions::cookie(&self.config, &token)))
     }
 
     pub(crate) async fn regenerate_recovery_codes_for(

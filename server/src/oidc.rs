@@ -12,12 +12,21 @@ use std::time::Duration;
 /// How far clocks may disagree when checking `exp` and `iat`.
 pub const CLOCK_SKEW_SECS: i64 = 60;
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest answer read from a provider; anything longer is refused unread.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// How long a provider's discovery document and keys are reused.
+pub const CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// What went wrong, in words an administrator can act on. Never contains a secret.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OidcError {
     #[error("the issuer URL must be an absolute https URL without query or fragment")]
     BadIssuerUrl,
+    #[error("the {what} {url} is not an https address on the public internet")]
+    NotPublic { what: &'static str, url: String },
+    #[error("{url} answered more than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge { url: String },
     #[error("could not reach {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("{url} answered HTTP {status}")]
@@ -92,31 +101,128 @@ impl Jwks {
 }
 
 /// An HTTP client for talking to providers: bounded time, no redirects followed
-/// silently to other hosts.
-pub fn http_client() -> reqwest::Client {
+/// silently to other hosts, and names resolved by `resolver`, which refuses internal
+/// addresses (the address is checked where the connection is made, after resolution).
+pub fn http_client(resolver: crate::dns::GuardedResolver) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("Connect Portal")
+        .dns_resolver(std::sync::Arc::new(resolver))
         .build()
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
+/// Is `url` an address the portal may send a request to? https to a host name (whose
+/// addresses the client's resolver checks) or to a public IP address; with
+/// `allow_private`, also loopback and private addresses, and plain http on loopback.
+pub fn check_url(url: &url::Url, allow_private: bool) -> bool {
+    let host = match url.host() {
+        Some(h) => h,
+        None => return false,
+    };
+    let ip = match host {
+        url::Host::Ipv4(ip) => Some(std::net::IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(std::net::IpAddr::V6(ip)),
+        url::Host::Domain(d) if d.eq_ignore_ascii_case("localhost") => {
+            Some(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+        }
+        url::Host::Domain(_) => None,
+    };
+    let loopback = ip.is_some_and(|ip| ip.is_loopback());
+    let scheme_ok =
+        url.scheme() == "https" || (url.scheme() == "http" && loopback && allow_private);
+    let address_ok = allow_private || ip.is_none_or(crate::dns::is_public);
+    scheme_ok && address_ok && url.username().is_empty() && url.password().is_none()
+}
+
 /// Checks an issuer URL as typed by an administrator and returns it normalised (no
 /// trailing slash, which the discovery document's `issuer` must match exactly).
-pub fn normalize_issuer(issuer: &str) -> Result<String, OidcError> {
+pub fn normalize_issuer(issuer: &str, allow_private: bool) -> Result<String, OidcError> {
     let trimmed = issuer.trim().trim_end_matches('/');
     let url = url::Url::parse(trimmed).map_err(|_| OidcError::BadIssuerUrl)?;
-    // https, as OpenID Connect requires; plain http only on this machine's loopback.
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if !(url.scheme() == "https" || (url.scheme() == "http" && loopback))
-        || url.host_str().is_none()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
+    if url.query().is_some() || url.fragment().is_some() || trimmed.chars().any(char::is_control) {
         return Err(OidcError::BadIssuerUrl);
     }
+    if !check_url(&url, allow_private) {
+        return Err(OidcError::NotPublic {
+            what: "issuer",
+            url: trimmed.to_string(),
+        });
+    }
     Ok(trimmed.to_string())
+}
+
+/// An endpoint named by a discovery document, checked like the issuer and returned in
+/// its serialised form (so it can go into a `Location` header as it is).
+fn checked_endpoint(
+    what: &'static str,
+    raw: &str,
+    allow_private: bool,
+) -> Result<String, OidcError> {
+    let not_public = || OidcError::NotPublic {
+        what,
+        url: raw.escape_default().to_string(),
+    };
+    if raw.chars().any(char::is_control) {
+        return Err(not_public());
+    }
+    let url = url::Url::parse(raw).map_err(|_| not_public())?;
+    if url.fragment().is_some() || !check_url(&url, allow_private) {
+        return Err(not_public());
+    }
+    Ok(url.to_string())
+}
+
+/// Discovery documents and key sets, per issuer, for [`CACHE_TTL`]: the unauthenticated
+/// single sign-on start does not make the portal fetch them on every call.
+#[derive(Debug, Default, Clone)]
+pub struct Cache {
+    entries: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Discovery, Jwks)>>,
+    >,
+}
+
+impl Cache {
+    fn get(&self, issuer: &str) -> Option<(Discovery, Jwks)> {
+        let entries = self.entries.lock().ok()?;
+        let (at, d, k) = entries.get(issuer)?;
+        (at.elapsed() < CACHE_TTL).then(|| (d.clone(), k.clone()))
+    }
+
+    fn put(&self, issuer: &str, d: &Discovery, k: &Jwks) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|_, (at, _, _)| at.elapsed() < CACHE_TTL);
+            entries.insert(
+                issuer.to_string(),
+                (std::time::Instant::now(), d.clone(), k.clone()),
+            );
+        }
+    }
+
+    /// Forgets an issuer (after its settings change, or when its keys fail a token).
+    pub fn forget(&self, issuer: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(issuer);
+        }
+    }
+
+    /// The provider's discovery document and keys, from the cache or fetched.
+    pub async fn provider(
+        &self,
+        http: &reqwest::Client,
+        issuer: &str,
+        allow_private: bool,
+    ) -> Result<(Discovery, Jwks), OidcError> {
+        if let Some(found) = self.get(issuer) {
+            return Ok(found);
+        }
+        let d = discover(http, issuer, allow_private).await?;
+        let k = fetch_keys(http, &d).await?;
+        self.put(issuer, &d, &k);
+        Ok((d, k))
+    }
 }
 
 fn unreachable(url: &str, e: &reqwest::Error) -> OidcError {
@@ -131,6 +237,26 @@ fn unreachable(url: &str, e: &reqwest::Error) -> OidcError {
         url: url.to_string(),
         reason,
     }
+}
+
+/// Reads a provider's answer, refusing more than [`MAX_RESPONSE_BYTES`].
+async fn capped_body(url: &str, mut r: reqwest::Response) -> Result<Vec<u8>, OidcError> {
+    let too_large = || OidcError::TooLarge {
+        url: url.to_string(),
+    };
+    if r.content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = r.chunk().await.map_err(|e| unreachable(url, &e))? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 async fn get_json<T: serde::de::DeserializeOwned>(
@@ -149,7 +275,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
             status: r.status().as_u16(),
         });
     }
-    let bytes = r.bytes().await.map_err(|e| unreachable(url, &e))?;
+    let bytes = capped_body(url, r).await?;
     serde_json::from_slice(&bytes).map_err(|e| OidcError::BadDocument {
         url: url.to_string(),
         what,
@@ -157,10 +283,27 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     })
 }
 
-/// Fetches and checks the discovery document of `issuer` (already normalised).
-pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Discovery, OidcError> {
+/// Fetches and checks the discovery document of `issuer` (already normalised): every
+/// endpoint it names must pass the same address rules as the issuer.
+pub async fn discover(
+    http: &reqwest::Client,
+    issuer: &str,
+    allow_private: bool,
+) -> Result<Discovery, OidcError> {
     let url = format!("{issuer}/.well-known/openid-configuration");
-    let d: Discovery = get_json(http, &url, "discovery document").await?;
+    let mut d: Discovery = get_json(http, &url, "discovery document").await?;
+    d.authorization_endpoint = checked_endpoint(
+        "authorization endpoint",
+        &d.authorization_endpoint,
+        allow_private,
+    )?;
+    d.token_endpoint = checked_endpoint("token endpoint", &d.token_endpoint, allow_private)?;
+    d.jwks_uri = checked_endpoint("key set address", &d.jwks_uri, allow_private)?;
+    d.userinfo_endpoint = d
+        .userinfo_endpoint
+        .as_deref()
+        .map(|u| checked_endpoint("UserInfo endpoint", u, allow_private))
+        .transpose()?;
     if d.issuer != issuer {
         return Err(OidcError::IssuerMismatch {
             expected: issuer.to_string(),
@@ -296,13 +439,18 @@ pub async fn exchange_code(
         .await
         .map_err(|e| unreachable(&d.token_endpoint, &e))?;
     let status = r.status();
-    let bytes = r
-        .bytes()
-        .await
-        .map_err(|e| unreachable(&d.token_endpoint, &e))?;
+    let bytes = capped_body(&d.token_endpoint, r).await?;
     if !status.is_success() {
+        // The provider's words reach the log: escaped and cut short.
         let reason = serde_json::from_slice::<TokenError>(&bytes)
-            .map(|e| e.error)
+            .map(|e| {
+                e.error
+                    .chars()
+                    .take(100)
+                    .collect::<String>()
+                    .escape_default()
+                    .to_string()
+            })
             .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
         return Err(OidcError::TokenRefused(reason));
     }
@@ -349,7 +497,7 @@ pub async fn userinfo_email(
             status: r.status().as_u16(),
         });
     }
-    let bytes = r.bytes().await.map_err(|e| unreachable(url, &e))?;
+    let bytes = capped_body(url, r).await?;
     let info: UserInfo = serde_json::from_slice(&bytes).map_err(|e| OidcError::BadDocument {
         url: url.to_string(),
         what: "UserInfo answer",
@@ -663,13 +811,20 @@ mod tests {
     #[test]
     fn issuer_urls_must_be_https_except_on_loopback() {
         assert_eq!(
-            normalize_issuer(" https://login.partner.test/ "),
+            normalize_issuer(" https://login.partner.test/ ", false),
             Ok("https://login.partner.test".into())
         );
-        assert!(normalize_issuer("http://127.0.0.1:4400").is_ok());
-        assert!(normalize_issuer("http://login.partner.test").is_err());
-        assert!(normalize_issuer("https://login.partner.test/?x=1").is_err());
-        assert!(normalize_issuer("login.partner.test").is_err());
+        assert!(normalize_issuer("http://127.0.0.1:4400", true).is_ok());
+        assert!(normalize_issuer("http://127.0.0.1:4400", false).is_err());
+        assert!(normalize_issuer("https://127.0.0.1:4400", false).is_err());
+        assert!(normalize_issuer("https://10.0.0.5", false).is_err());
+        assert!(normalize_issuer("https://[::1]", false).is_err());
+        assert!(normalize_issuer("https://169.254.169.254", false).is_err());
+        assert!(normalize_issuer("https://localhost", false).is_err());
+        assert!(normalize_issuer("http://login.partner.test", true).is_err());
+        assert!(normalize_issuer("https://login.partner.test/?x=1", true).is_err());
+        assert!(normalize_issuer("https://93.184.216.34", false).is_ok());
+        assert!(normalize_issuer("login.partner.test", true).is_err());
     }
 
     #[test]

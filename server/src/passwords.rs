@@ -17,7 +17,16 @@ pub enum HashError {
     Hash(String),
     #[error("the hashing task failed")]
     Join,
+    /// More attempts are waiting for a hashing thread than the queue allows: refused at
+    /// once instead of piling up.
+    #[error("too many password checks are waiting")]
+    Busy,
 }
+
+/// How many password checks may wait for a hashing thread, beyond those running. Past
+/// this, attempts are refused at once ("try again in a moment"): a flood cannot build a
+/// queue that makes every sign-in wait.
+pub const DEFAULT_MAX_WAITING: usize = 64;
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -25,6 +34,8 @@ pub struct Passwords {
     /// Verified against when the email is unknown, so that costs the same time.
     dummy_hash: Arc<str>,
     permits: Arc<Semaphore>,
+    /// Running plus waiting checks; taken without waiting (see [`DEFAULT_MAX_WAITING`]).
+    queue: Arc<Semaphore>,
     rng: Arc<dyn Random>,
     pool: Arc<HashPool>,
 }
@@ -161,10 +172,23 @@ pub fn owasp_argon2() -> Argon2<'static> {
 impl Passwords {
     pub fn new(rng: Arc<dyn Random>, params: Params) -> Result<Self, HashError> {
         let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self::with_limits(rng, params, concurrency, DEFAULT_MAX_WAITING)
+    }
+
+    /// A hasher with `concurrency` hashing threads and at most `max_waiting` checks
+    /// waiting for one.
+    pub fn with_limits(
+        rng: Arc<dyn Random>,
+        params: Params,
+        concurrency: usize,
+        max_waiting: usize,
+    ) -> Result<Self, HashError> {
+        let concurrency = concurrency.max(1);
         let mut this = Self {
             params,
             dummy_hash: Arc::from(""),
             permits: Arc::new(Semaphore::new(concurrency)),
+            queue: Arc::new(Semaphore::new(concurrency + max_waiting)),
             rng,
             pool: Arc::new(HashPool::new(concurrency)),
         };
@@ -188,6 +212,7 @@ impl Passwords {
 
     /// Hashes a password into a PHC string, off the async threads.
     pub async fn hash(&self, password: &Secret) -> Result<String, HashError> {
+        let _place = self.queue.try_acquire().map_err(|_| HashError::Busy)?;
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let this = self.clone();
         let password = password.clone();
@@ -199,6 +224,7 @@ impl Passwords {
     /// Verifies a password against a stored PHC string. With `None` (unknown person) it
     /// verifies against a dummy hash and returns `false`, costing the same time.
     pub async fn verify(&self, password: &Secret, phc: Option<String>) -> Result<bool, HashError> {
+        let _place = self.queue.try_acquire().map_err(|_| HashError::Busy)?;
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
@@ -241,5 +267,29 @@ mod tests {
             dummy_phc(&OsRandom, &params).expect("dummy"),
             "random salt"
         );
+    }
+
+    #[test]
+    fn a_full_queue_refuses_at_once() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        // One hashing thread, one waiting place: of three checks started together, the
+        // first runs, the second waits, the third is refused without waiting.
+        let params = Params::new(19_456, 2, 1, None).expect("params");
+        let p = Passwords::with_limits(Arc::new(OsRandom), params, 1, 1).expect("passwords");
+        let pw = Secret::new("anything");
+        let (a, b, c) = rt.block_on(async {
+            tokio::join!(
+                p.verify(&pw, None),
+                p.verify(&pw, None),
+                p.verify(&pw, None)
+            )
+        });
+        assert!(matches!(a, Ok(false)), "{a:?}");
+        assert!(matches!(b, Ok(false)), "{b:?}");
+        assert!(matches!(c, Err(HashError::Busy)), "{c:?}");
+        // Once they are done there is room again.
+        assert!(matches!(rt.block_on(p.verify(&pw, None)), Ok(false)));
     }
 }

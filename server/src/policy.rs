@@ -7,7 +7,10 @@
 //! change or from when they joined, whichever is later.
 
 use crate::{db::Db, display::TimeDisplay};
-use app::models::{MfaPolicy, MfaRequirement, MAX_GRACE_DAYS};
+use app::{
+    models::{MfaPolicy, MfaRequirement, MAX_GRACE_DAYS},
+    ssr::SessionRef,
+};
 use sqlx::Row;
 
 const DAY_MS: i64 = 86_400_000;
@@ -52,7 +55,11 @@ pub async fn load(db: &Db, account_id: i64) -> Result<Option<AccountPolicy>, sql
         let p: String = r.try_get("mfa_policy")?;
         Ok(AccountPolicy {
             account_name: r.try_get("name")?,
-            policy: MfaPolicy::parse(&p).unwrap_or(MfaPolicy::Optional),
+            // A value this build does not know is an error (enforcement fails closed),
+            // never "optional".
+            policy: MfaPolicy::parse(&p).ok_or_else(|| {
+                sqlx::Error::Decode(format!("unknown MFA policy {p:?} on account {account_id}").into())
+            })?,
             grace_days: r.try_get("mfa_grace_days")?,
             changed_at: r.try_get("mfa_policy_changed_at")?,
         })
@@ -285,34 +292,62 @@ pub async fn requirement(
     )))
 }
 
-/// Is the person kept out of the account now (covered, past the grace period, no MFA)?
-pub async fn blocks(db: &Db, user_id: i64, account_id: i64, now: i64) -> Result<bool, sqlx::Error> {
-    match requirement(db, user_id, account_id).await? {
-        Some(deadline) if now >= deadline => Ok(!crate::mfa::is_enabled(db, user_id).await?),
-        _ => Ok(false),
-    }
-}
-
 /// Where a blocked person sets up MFA before continuing to `next` (a local path).
 pub fn setup_path(account_id: i64, next: &str) -> String {
     let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
     format!("/profile/security?mfa_required={account_id}&next={next}")
 }
 
-/// [`blocks`] for a session: a session authenticated by an account's own directory
-/// (single sign-on) is never blocked by that account's portal policy; the directory
-/// decides. Other accounts' policies still apply.
-pub async fn blocks_session(
+/// Where a session proves the person's own portal credentials before continuing to
+/// `next` (a local path).
+pub fn step_up_path(next: &str) -> String {
+    let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    format!("/step-up?next={next}")
+}
+
+/// What a session needs before it may act in an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Allowed,
+    /// The person's own sign-in first ("Confirm it's you": password, then the code when
+    /// MFA is on), inside this session.
+    StepUp,
+    /// The account requires MFA, its grace period is over, and the person has none.
+    SetUpMfa,
+}
+
+/// Whether this session may act in `account_id` now.
+///
+/// - A session that an account's directory started (single sign-on) speaks only for that
+///   account: any other needs the person's own password first (and their code, when MFA
+///   is on). A directory can therefore never reach a person's standing elsewhere.
+/// - An account's MFA requirement is met by a session that passed a second factor, or by
+///   the account's own directory for that account: not by the person merely having MFA.
+///   A covered person with MFA whose session has not passed it steps up; a covered person
+///   without MFA sets it up once the grace period is over.
+pub async fn access(
     db: &Db,
-    user_id: i64,
-    sso_account_id: Option<i64>,
+    session: &SessionRef,
     account_id: i64,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    if sso_account_id == Some(account_id) {
-        return Ok(false);
+) -> Result<Access, sqlx::Error> {
+    let own_directory = session.sso_account_id == Some(account_id);
+    if session.sso_account_id.is_some() && !own_directory && !session.password_verified {
+        return Ok(Access::StepUp);
     }
-    blocks(db, user_id, account_id, now).await
+    if own_directory || session.mfa_verified {
+        return Ok(Access::Allowed);
+    }
+    let Some(deadline) = requirement(db, session.user_id, account_id).await? else {
+        return Ok(Access::Allowed);
+    };
+    if crate::mfa::is_enabled(db, session.user_id).await? {
+        Ok(Access::StepUp)
+    } else if now >= deadline {
+        Ok(Access::SetUpMfa)
+    } else {
+        Ok(Access::Allowed)
+    }
 }
 
 /// Is the person an administrator of the account?

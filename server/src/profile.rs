@@ -8,7 +8,6 @@ use crate::{
     events::{self, EventKind},
     sessions::{self, EndReason},
     state::AppState,
-    throttle::{self, Scope},
 };
 use app::{
     models::{
@@ -83,32 +82,15 @@ impl AppState {
             .map_err(|e| internal(req, e))?
             .ok_or(AppError::Unauthenticated)?;
         let key = normalize_email(&email);
-        let now = self.now();
-        if let Some(wait) = throttle::locked_for(&self.db, Scope::Email, &key, now)
-            .await
-            .map_err(|e| internal(req, e))?
-        {
-            return Err(AppError::Throttled {
-                retry_after_secs: u64::try_from(wait).unwrap_or(0).div_ceil(1000),
-            });
-        }
         let hash = directory::password_hash(&self.db, user_id)
             .await
             .map_err(|e| internal(req, e))?;
         let ok = self
-            .passwords
-            .verify(password, hash)
-            .await
-            .map_err(|e| internal(req, e))?;
+            .attempt_password(req, &key, None, Some(user_id), hash, password)
+            .await?;
         if ok {
-            throttle::reset(&self.db, Scope::Email, &key)
-                .await
-                .map_err(|e| internal(req, e))?;
             Ok(())
         } else {
-            throttle::record_failure(&self.db, Scope::Email, &key, now)
-                .await
-                .map_err(|e| internal(req, e))?;
             self.event(req, user_id, EventKind::CurrentPasswordFailed)
                 .await?;
             Err(AppError::Invalid(
@@ -288,7 +270,7 @@ impl AppState {
                     status,
                     ended: ended.map(|t| display.format(t)),
                     current: r.id == s.session_id,
-                    sso_account: r.sso_account.clone(),
+                    how: r.factors.describe(r.sso_account.as_deref()),
                 }
             })
             .collect();
@@ -383,5 +365,6 @@ pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> 
     let cutoff = state.now().saturating_sub(retention);
     let s = sessions::purge(&state.db, cutoff).await?;
     let e = events::purge(&state.db, cutoff).await?;
+    crate::throttle::purge(&state.db, state.now()).await?;
     Ok((s, e))
 }

@@ -60,6 +60,118 @@ impl std::fmt::Debug for Token {
     }
 }
 
+/// The factors a session passed, stored as a comma-separated list in
+/// `sessions.auth_methods`. A stored value this build does not know is an error, never
+/// silently fewer or more factors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Factors {
+    /// The person's own portal password.
+    pub password: bool,
+    /// A code from their authenticator app.
+    pub totp: bool,
+    /// One of their recovery codes.
+    pub recovery_code: bool,
+    /// An account's directory (single sign-on); which one is `sso_account_id`.
+    pub sso: bool,
+}
+
+impl Factors {
+    pub const PASSWORD: Self = Self {
+        password: true,
+        totp: false,
+        recovery_code: false,
+        sso: false,
+    };
+    pub const SSO: Self = Self {
+        password: false,
+        totp: false,
+        recovery_code: false,
+        sso: true,
+    };
+
+    fn names(self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.password, "password"),
+            (self.totp, "totp"),
+            (self.recovery_code, "recovery_code"),
+            (self.sso, "sso"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+    }
+
+    pub fn to_db(self) -> String {
+        self.names().collect::<Vec<_>>().join(",")
+    }
+
+    pub fn parse(stored: &str) -> Result<Self, sqlx::Error> {
+        let mut f = Self::default();
+        for name in stored.split(',').filter(|n| !n.is_empty()) {
+            match name {
+                "password" => f.password = true,
+                "totp" => f.totp = true,
+                "recovery_code" => f.recovery_code = true,
+                "sso" => f.sso = true,
+                other => {
+                    return Err(sqlx::Error::Decode(
+                        format!("unknown authentication method {other:?} on a session").into(),
+                    ))
+                }
+            }
+        }
+        Ok(f)
+    }
+
+    /// A second factor: an authentication code or a recovery code.
+    pub fn second_factor(self) -> bool {
+        self.totp || self.recovery_code
+    }
+
+    pub fn union(self, other: Self) -> Self {
+        Self {
+            password: self.password || other.password,
+            totp: self.totp || other.totp,
+            recovery_code: self.recovery_code || other.recovery_code,
+            sso: self.sso || other.sso,
+        }
+    }
+
+    /// How the Sessions page describes them, e.g. "Password and authentication code".
+    pub fn describe(self, sso_account: Option<&str>) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if self.sso {
+            parts.push(match sso_account {
+                Some(a) => format!("Single sign-on through {a}"),
+                None => "Single sign-on".into(),
+            });
+        }
+        if self.password {
+            parts.push(
+                if parts.is_empty() {
+                    "Password"
+                } else {
+                    "password"
+                }
+                .into(),
+            );
+        }
+        if self.totp {
+            parts.push("authentication code".into());
+        }
+        if self.recovery_code {
+            parts.push("recovery code".into());
+        }
+        match parts.len() {
+            0 => "Unknown".into(),
+            1 => parts.remove(0),
+            _ => {
+                let last = parts.pop().unwrap_or_default();
+                format!("{} and {last}", parts.join(", "))
+            }
+        }
+    }
+}
+
 /// A live session, as resolved for a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -68,6 +180,8 @@ pub struct Session {
     pub active_account_id: Option<i64>,
     /// The account whose directory authenticated this session (single sign-on).
     pub sso_account_id: Option<i64>,
+    /// The factors this session passed.
+    pub factors: Factors,
 }
 
 /// Who a new session is for and where it comes from.
@@ -77,8 +191,8 @@ pub struct NewSession<'a> {
     pub active_account_id: Option<i64>,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
-    /// The person passed the code step (or enrolled) in this session.
-    pub mfa_verified: bool,
+    /// The factors passed to start it.
+    pub factors: Factors,
     /// Signed in through this account's directory.
     pub sso_account_id: Option<i64>,
 }
@@ -96,15 +210,16 @@ pub async fn create(
         active_account_id,
         ip,
         user_agent,
-        mfa_verified,
+        factors,
         sso_account_id,
     } = new;
     let token = Token::generate(rng);
     let lifetime = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let row = sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, active_account_id, created_at, last_seen_at, \
-                               expires_at, ip, user_agent, mfa_verified_at, sso_account_id) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9) RETURNING id",
+                               expires_at, ip, user_agent, mfa_verified_at, sso_account_id, \
+                               auth_methods) \
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(token.hash())
     .bind(user_id)
@@ -113,8 +228,9 @@ pub async fn create(
     .bind(now.saturating_add(lifetime))
     .bind(ip)
     .bind(user_agent.map(|ua| truncate(ua, 512)))
-    .bind(mfa_verified.then_some(now))
+    .bind(factors.second_factor().then_some(now))
     .bind(sso_account_id)
+    .bind(factors.to_db())
     .fetch_one(db.pool())
     .await?;
     Ok((token, row.try_get("id")?))
@@ -136,8 +252,8 @@ pub async fn resolve(
     now: i64,
 ) -> Result<Option<Session>, sqlx::Error> {
     let Some(row) = sqlx::query(
-        "SELECT id, user_id, active_account_id, sso_account_id, last_seen_at, expires_at FROM sessions \
-         WHERE token_hash = $1 AND ended_at IS NULL",
+        "SELECT id, user_id, active_account_id, sso_account_id, last_seen_at, expires_at, \
+                auth_methods FROM sessions WHERE token_hash = $1 AND ended_at IS NULL",
     )
     .bind(token.hash())
     .fetch_optional(db.pool())
@@ -167,6 +283,7 @@ pub async fn resolve(
         user_id: row.try_get("user_id")?,
         active_account_id: row.try_get("active_account_id")?,
         sso_account_id: row.try_get("sso_account_id")?,
+        factors: Factors::parse(&row.try_get::<String, _>("auth_methods")?)?,
     }))
 }
 
@@ -281,6 +398,7 @@ pub struct SessionRow {
     pub user_agent: Option<String>,
     /// The account whose directory authenticated the session (single sign-on).
     pub sso_account: Option<String>,
+    pub factors: Factors,
 }
 
 impl SessionRow {
@@ -316,7 +434,8 @@ pub async fn list(
     let rows = sqlx::query(
         "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
                 s.expires_at AS expires_at, s.ended_at AS ended_at, s.end_reason AS end_reason, \
-                s.ip AS ip, s.user_agent AS user_agent, a.name AS sso_account \
+                s.ip AS ip, s.user_agent AS user_agent, a.name AS sso_account, \
+                s.auth_methods AS auth_methods \
          FROM sessions s LEFT JOIN accounts a ON a.id = s.sso_account_id \
          WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT $2 OFFSET $3",
     )
@@ -343,6 +462,7 @@ pub async fn list(
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
                 sso_account: r.try_get("sso_account")?,
+                factors: Factors::parse(&r.try_get::<String, _>("auth_methods")?)?,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
@@ -424,24 +544,45 @@ pub async fn count_active(
     .try_get("n")
 }
 
-/// Marks a session as having passed MFA (after enrolment in it).
-pub async fn mark_mfa_verified(db: &Db, session_id: i64, now: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET mfa_verified_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(session_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
-}
-
-/// Re-authentication: sensitive actions are allowed until `until`.
-pub async fn set_elevated_until(db: &Db, session_id: i64, until: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET elevated_until = $1 WHERE id = $2 AND ended_at IS NULL")
-        .bind(until)
-        .bind(session_id)
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// The session gained factors (a step-up, or MFA set up in it): records them, makes it
+/// elevated until `elevated_until` if given, and rotates its token, so a token copied
+/// before the step-up does not carry it. Returns the new token, or `None` when the
+/// session has ended meanwhile.
+pub async fn gain_factors(
+    db: &Db,
+    rng: &dyn Random,
+    session_id: i64,
+    gained: Factors,
+    elevated_until: Option<i64>,
+    now: i64,
+) -> Result<Option<Token>, sqlx::Error> {
+    let mut tx = db.pool().begin().await?;
+    let Some(row) =
+        sqlx::query("SELECT auth_methods FROM sessions WHERE id = $1 AND ended_at IS NULL")
+            .bind(session_id)
+            .fetch_optional(&mut *tx)
+            .await?
+    else {
+        return Ok(None);
+    };
+    let factors = Factors::parse(&row.try_get::<String, _>("auth_methods")?)?.union(gained);
+    let token = Token::generate(rng);
+    sqlx::query(
+        "UPDATE sessions SET token_hash = $1, auth_methods = $2, \
+           mfa_verified_at = CASE WHEN $3 = 1 THEN $4 ELSE mfa_verified_at END, \
+           elevated_until = COALESCE($5, elevated_until) \
+         WHERE id = $6 AND ended_at IS NULL",
+    )
+    .bind(token.hash())
+    .bind(factors.to_db())
+    .bind(i64::from(gained.second_factor()))
+    .bind(now)
+    .bind(elevated_until)
+    .bind(session_id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Some(token))
 }
 
 /// Milliseconds of elevation left (0 when none).

@@ -19,6 +19,10 @@ pub enum SsoError {
     UnknownAccount(i64),
     #[error("a client secret is needed")]
     SecretMissing,
+    /// The stored secret belongs to the provider and client it was issued for: a new
+    /// issuer or client ID needs the secret again, so it is never sent elsewhere.
+    #[error("a new issuer or client ID needs the client secret again")]
+    SecretRebind,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -30,16 +34,48 @@ pub struct SsoConfig {
     pub enabled: bool,
     pub issuer: String,
     pub client_id: String,
-    pub domains: Vec<String>,
+    pub domains: Vec<DomainClaim>,
 }
 
-/// A change to save. `client_secret: None` keeps the stored secret.
+impl SsoConfig {
+    /// The names of the account's domains, proven or not.
+    pub fn domain_names(&self) -> Vec<String> {
+        self.domains.iter().map(|d| d.domain.clone()).collect()
+    }
+
+    /// Is `domain` one of the account's proven domains?
+    pub fn proves(&self, domain: &str) -> bool {
+        self.domains
+            .iter()
+            .any(|d| d.domain == domain && d.verified)
+    }
+}
+
+/// An email domain an account claims for its directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainClaim {
+    pub domain: String,
+    /// The value of the TXT record at `_connect-portal.<domain>` that proves it.
+    pub token: String,
+    /// Proven (by DNS, or added by an operator): only proven domains route sign-ins.
+    pub verified: bool,
+}
+
+/// The DNS name whose TXT record proves a domain.
+pub fn proof_name(domain: &str) -> String {
+    format!("_connect-portal.{domain}")
+}
+
+/// A change to save. `client_secret: None` keeps the stored secret (only while the
+/// issuer and client ID stay the same).
 pub struct SsoUpdate<'a> {
     pub enabled: bool,
     pub issuer: &'a str,
     pub client_id: &'a str,
     pub client_secret: Option<&'a str>,
     pub domains: &'a [String],
+    /// The operator's CLI: its domains count as proven.
+    pub trusted_domains: bool,
 }
 
 fn aad(account_id: i64) -> Vec<u8> {
@@ -64,14 +100,23 @@ pub async fn load(db: &Db, account_id: i64) -> Result<Option<SsoConfig>, sqlx::E
     }))
 }
 
-async fn domains(db: &Db, account_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query("SELECT domain FROM account_sso_domains WHERE account_id = $1 ORDER BY domain")
-        .bind(account_id)
-        .fetch_all(db.pool())
-        .await?
-        .into_iter()
-        .map(|r| r.try_get("domain"))
-        .collect()
+async fn domains(db: &Db, account_id: i64) -> Result<Vec<DomainClaim>, sqlx::Error> {
+    sqlx::query(
+        "SELECT domain, token, verified_at FROM account_sso_domains WHERE account_id = $1 \
+         ORDER BY domain",
+    )
+    .bind(account_id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(DomainClaim {
+            domain: r.try_get("domain")?,
+            token: r.try_get("token")?,
+            verified: r.try_get::<Option<i64>, _>("verified_at")?.is_some(),
+        })
+    })
+    .collect()
 }
 
 /// The decrypted client secret, for the token request only.
@@ -115,11 +160,20 @@ pub async fn save(
     if !exists {
         return Err(SsoError::UnknownAccount(account_id));
     }
-    let had = sqlx::query("SELECT 1 AS one FROM account_sso WHERE account_id = $1")
+    let stored = sqlx::query("SELECT issuer, client_id FROM account_sso WHERE account_id = $1")
         .bind(account_id)
         .fetch_optional(&mut *tx)
-        .await?
-        .is_some();
+        .await?;
+    let had = stored.is_some();
+    if let Some(row) = &stored {
+        let (issuer, client_id): (String, String) =
+            (row.try_get("issuer")?, row.try_get("client_id")?);
+        if update.client_secret.is_none()
+            && (issuer != update.issuer || client_id != update.client_id)
+        {
+            return Err(SsoError::SecretRebind);
+        }
+    }
     let secret = update
         .client_secret
         .map(|s| key.encrypt(rng, s.as_bytes(), &aad(account_id)));
@@ -160,19 +214,51 @@ pub async fn save(
             }
         }
     }
-    sqlx::query("DELETE FROM account_sso_domains WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?;
+    // Claims no longer listed go; listed ones keep their proof; new ones start pending
+    // with their own token (or proven, from the operator's CLI).
+    let kept: Vec<String> =
+        sqlx::query("SELECT domain FROM account_sso_domains WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| r.try_get("domain"))
+            .collect::<Result<_, _>>()?;
+    for d in kept.iter().filter(|d| !update.domains.contains(d)) {
+        sqlx::query("DELETE FROM account_sso_domains WHERE account_id = $1 AND domain = $2")
+            .bind(account_id)
+            .bind(d)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let verified_at = update.trusted_domains.then_some(now);
     for d in update.domains {
-        let inserted =
-            sqlx::query("INSERT INTO account_sso_domains (domain, account_id) VALUES ($1, $2)")
-                .bind(d)
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await;
-        match inserted {
+        let result = if kept.contains(d) {
+            sqlx::query(
+                "UPDATE account_sso_domains SET verified_at = COALESCE(verified_at, $1) \
+                 WHERE account_id = $2 AND domain = $3",
+            )
+            .bind(verified_at)
+            .bind(account_id)
+            .bind(d)
+            .execute(&mut *tx)
+            .await
+        } else {
+            sqlx::query(
+                "INSERT INTO account_sso_domains (account_id, domain, token, created_at, verified_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(account_id)
+            .bind(d)
+            .bind(random_hex(rng, 16))
+            .bind(now)
+            .bind(verified_at)
+            .execute(&mut *tx)
+            .await
+        };
+        match result {
             Ok(_) => {}
+            // Another account has proven it: a proven domain stays with its account.
             Err(e) if is_unique_violation(&e) => return Err(SsoError::DomainTaken(d.clone())),
             Err(e) => return Err(e.into()),
         }
@@ -263,12 +349,60 @@ pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Change>, sqlx::Erro
     .collect()
 }
 
-/// The account whose directory owns an email domain, with SSO on.
+/// Proves a pending domain of an account (its TXT record was found). `Ok(false)` when
+/// the account has no such claim. A domain another account proved first stays there.
+pub async fn mark_verified(
+    db: &Db,
+    account_id: i64,
+    domain: &str,
+    now: i64,
+) -> Result<bool, SsoError> {
+    let done = sqlx::query(
+        "UPDATE account_sso_domains SET verified_at = COALESCE(verified_at, $1) \
+         WHERE account_id = $2 AND domain = $3",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(domain)
+    .execute(db.pool())
+    .await;
+    match done {
+        Ok(d) => Ok(d.rows_affected() == 1),
+        Err(e) if is_unique_violation(&e) => Err(SsoError::DomainTaken(domain.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records a change to the account's single sign-on (who, when, what; never a secret).
+pub async fn record_change(
+    db: &Db,
+    account_id: i64,
+    changed_by: Option<i64>,
+    changed_by_label: &str,
+    summary: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(account_id)
+    .bind(changed_by)
+    .bind(changed_by_label)
+    .bind(now)
+    .bind(summary)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The account whose directory owns an email domain: the domain is proven and SSO is on.
+/// An unproven claim routes nothing.
 pub async fn account_for_domain(db: &Db, domain: &str) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT d.account_id AS account_id FROM account_sso_domains d \
          JOIN account_sso s ON s.account_id = d.account_id \
-         WHERE d.domain = $1 AND s.enabled = 1",
+         WHERE d.domain = $1 AND d.verified_at IS NOT NULL AND s.enabled = 1",
     )
     .bind(domain)
     .fetch_optional(db.pool())

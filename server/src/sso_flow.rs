@@ -54,7 +54,9 @@ impl AppState {
             .await
             .map_err(|e| internal(req, e))?
             .ok_or_else(|| internal(req, "SSO settings vanished"))?;
-        let discovery = oidc::discover(&self.http, &config.issuer)
+        let (discovery, _) = self
+            .oidc_cache
+            .provider(&self.http, &config.issuer, self.config.sso_allow_private_issuers)
             .await
             .map_err(|e| {
                 tracing::warn!(request_id = %req.request_id, account_id, error = %e, "SSO provider unavailable");
@@ -115,7 +117,9 @@ impl AppState {
             }
         };
         if let Some(error) = callback.error {
-            log("provider error", &error);
+            // Whatever the provider (or anyone crafting the address) sent: escaped, short.
+            let error: String = error.chars().take(100).collect();
+            log("provider error", &error.escape_default());
             return Err(SsoFailure::Denied);
         }
         let Some(code) = callback.code.filter(|c| !c.is_empty()) else {
@@ -140,7 +144,14 @@ impl AppState {
             }
         };
         let verified = async {
-            let d = oidc::discover(&self.http, &config.issuer).await?;
+            let (d, keys) = self
+                .oidc_cache
+                .provider(
+                    &self.http,
+                    &config.issuer,
+                    self.config.sso_allow_private_issuers,
+                )
+                .await?;
             let tokens = oidc::exchange_code(
                 &self.http,
                 &d,
@@ -151,7 +162,6 @@ impl AppState {
                 &pending.verifier,
             )
             .await?;
-            let keys = oidc::fetch_keys(&self.http, &d).await?;
             let claims = oidc::verify_id_token(
                 &tokens.id_token,
                 &keys,
@@ -184,7 +194,7 @@ impl AppState {
             }
         };
         // The directory vouches only for its own domains, and only for members.
-        let in_domains = email_domain(&email).is_some_and(|d| config.domains.contains(&d));
+        let in_domains = email_domain(&email).is_some_and(|d| config.proves(&d));
         let user = if in_domains {
             directory::login_record(&self.db, &normalize_email(&email))
                 .await
@@ -236,7 +246,7 @@ impl AppState {
             .start_session(
                 req,
                 user_id,
-                false,
+                crate::sessions::Factors::SSO,
                 Some(account_id),
                 Some("single sign-on"),
             )

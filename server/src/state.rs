@@ -26,8 +26,13 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     /// A hash of the built client files (js, wasm, css) and the server's version.
     pub asset_version: Arc<str>,
-    /// Talks to OpenID Providers (bounded time, no silent redirects).
+    /// Talks to OpenID Providers (bounded time, no silent redirects, public addresses
+    /// only unless allowed).
     pub http: reqwest::Client,
+    /// Proves single sign-on domains (TXT records) and resolves providers' hosts.
+    pub dns: crate::dns::Dns,
+    /// Providers' discovery documents and keys, kept briefly.
+    pub oidc_cache: crate::oidc::Cache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +73,11 @@ impl AppState {
     ) -> Result<Self, HashError> {
         let passwords = Passwords::new(rng.clone(), params)?;
         let asset_version: Arc<str> = asset_version(&config.site_root).into();
+        let dns = crate::dns::Dns::new(config.dns_server);
+        let http = crate::oidc::http_client(crate::dns::GuardedResolver {
+            dns: dns.clone(),
+            allow_private: config.sso_allow_private_issuers,
+        });
         let leptos = LeptosOptions::builder()
             .output_name("portal")
             .site_root(config.site_root.to_string_lossy().to_string())
@@ -83,7 +93,9 @@ impl AppState {
             secret_key,
             leptos,
             asset_version,
-            http: crate::oidc::http_client(),
+            http,
+            dns,
+            oidc_cache: crate::oidc::Cache::default(),
         })
     }
 

@@ -1,10 +1,17 @@
-//! Sign-in throttling kept in the database, so it holds across server replicas.
+//! Throttling of password and code attempts, kept in the database so it holds across
+//! server replicas and against parallel requests.
 //!
-//! Failures are counted per email (hashed, so unknown addresses are not stored in clear)
-//! and per client IP. After a few failures each further attempt must wait a growing
-//! delay; at [`EMAIL_HARD_STOP`] consecutive failures an email is locked for an hour at a
-//! time. A successful sign-in resets the email's counter; counters also reset after a
-//! quiet period.
+//! Failures are counted per email (hashed, so unknown addresses are not stored in clear),
+//! per client IP, and per person for authentication codes. After a few failures each
+//! further attempt must wait a growing delay; at [`EMAIL_HARD_STOP`] consecutive failures
+//! an email is locked for an hour at a time. Counters restart after a quiet period.
+//!
+//! Every attempt is *reserved* before any password or code work, in one statement that
+//! counts it as a failure and sets the lock that would follow if it fails. So 40 parallel
+//! attempts get exactly the tries that 40 sequential ones would: the free ones run, the
+//! rest are refused at once. A success then *releases* its reservation: for the email
+//! (or code) scope it forgets the failures counted up to and including its own, never
+//! those that parallel attempts counted after it; for the address scope only its own.
 
 use crate::db::Db;
 use sha2::{Digest, Sha256};
@@ -20,7 +27,7 @@ const BASE_DELAY_MS: i64 = 15_000;
 const MAX_DELAY_MS: i64 = 15 * 60_000;
 const HARD_STOP_LOCK_MS: i64 = 60 * 60_000;
 /// A counter restarts when its last failure is older than this.
-const QUIET_PERIOD_MS: i64 = 24 * 60 * 60_000;
+pub const QUIET_PERIOD_MS: i64 = 24 * 60 * 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -40,21 +47,51 @@ impl Scope {
         }
     }
 
-    fn lock_ms(self, failures: i64) -> i64 {
-        let free = match self {
+    fn free(self) -> i64 {
+        match self {
             Self::Email | Self::Code => EMAIL_FREE_FAILURES,
             Self::Ip => IP_FREE_FAILURES,
-        };
+        }
+    }
+
+    /// How long the key is locked after `failures` consecutive failures.
+    fn lock_ms(self, failures: i64) -> i64 {
         if self != Self::Ip && failures >= EMAIL_HARD_STOP {
             return HARD_STOP_LOCK_MS;
         }
-        if failures < free {
+        if failures < self.free() {
             return 0;
         }
-        let doublings = u32::try_from((failures - free).min(16)).unwrap_or(16);
+        let doublings = u32::try_from((failures - self.free()).min(16)).unwrap_or(16);
         BASE_DELAY_MS
             .saturating_mul(1 << doublings)
             .min(MAX_DELAY_MS)
+    }
+
+    /// [`Self::lock_ms`] as SQL: the `locked_until` that follows `count` failures at
+    /// `now`, generated from the same function so the two cannot disagree.
+    fn lock_until_sql(self, count: &str, now: &str) -> String {
+        // Past this many failures the lock no longer changes (checked in a test).
+        const SETTLED: i64 = 100;
+        let mut arms = Vec::new();
+        let mut n = SETTLED;
+        while n >= 1 {
+            let lock = self.lock_ms(n);
+            // The first count of this run of equal locks.
+            let mut start = n;
+            while start > 1 && self.lock_ms(start - 1) == lock {
+                start -= 1;
+            }
+            if lock > 0 {
+                arms.push(format!("WHEN {count} >= {start} THEN {now} + {lock}"));
+            }
+            n = start - 1;
+        }
+        if arms.is_empty() {
+            "0".into()
+        } else {
+            format!("CASE {} ELSE 0 END", arms.join(" "))
+        }
     }
 }
 
@@ -64,99 +101,159 @@ fn key(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-/// Milliseconds until the key may try again, if it is locked now.
-pub async fn locked_for(
-    db: &Db,
+/// An attempt counted in advance: the `count`-th failure of its key unless released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
     scope: Scope,
-    value: &str,
-    now: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    let row = sqlx::query("SELECT locked_until FROM signin_throttle WHERE scope = $1 AND key = $2")
+    key: String,
+    count: i64,
+}
+
+/// The outcome of [`reserve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reserve {
+    /// The attempt may go ahead.
+    Granted(Reservation),
+    /// The key is locked for this many more milliseconds; nothing was counted.
+    Locked(i64),
+}
+
+/// Reserves an attempt: counts it as a failure and sets the lock that follows, in one
+/// statement, unless the key is locked now. Parallel callers each get their own count.
+pub async fn reserve(db: &Db, scope: Scope, value: &str, now: i64) -> Result<Reserve, sqlx::Error> {
+    let k = key(value);
+    let next = "(CASE WHEN last_failure_at < $4 THEN 1 ELSE failures + 1 END)";
+    let update = format!(
+        "UPDATE signin_throttle SET failures = {next}, last_failure_at = $3, locked_until = {} \
+         WHERE scope = $1 AND key = $2 AND locked_until <= $3 RETURNING failures",
+        scope.lock_until_sql(next, "$3")
+    );
+    // A key seen for the first time: no row to update yet. A parallel first attempt may
+    // insert it between the two statements; the loop then updates it.
+    for _ in 0..4 {
+        if let Some(row) = sqlx::query(&update)
+            .bind(scope.as_str())
+            .bind(&k)
+            .bind(now)
+            .bind(now - QUIET_PERIOD_MS)
+            .fetch_optional(db.pool())
+            .await?
+        {
+            let count: i64 = row.try_get("failures")?;
+            return Ok(Reserve::Granted(Reservation {
+                scope,
+                key: k,
+                count,
+            }));
+        }
+        let first_lock = scope.lock_ms(1);
+        let inserted = sqlx::query(
+            "INSERT INTO signin_throttle (scope, key, failures, last_failure_at, locked_until) \
+             VALUES ($1, $2, 1, $3, $4) ON CONFLICT (scope, key) DO NOTHING RETURNING failures",
+        )
         .bind(scope.as_str())
-        .bind(key(value))
+        .bind(&k)
+        .bind(now)
+        .bind(if first_lock > 0 { now + first_lock } else { 0 })
         .fetch_optional(db.pool())
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let until: i64 = row.try_get("locked_until")?;
-    Ok((until > now).then_some(until - now))
+        if inserted.is_some() {
+            return Ok(Reserve::Granted(Reservation {
+                scope,
+                key: k,
+                count: 1,
+            }));
+        }
+        let until: Option<i64> =
+            sqlx::query("SELECT locked_until FROM signin_throttle WHERE scope = $1 AND key = $2")
+                .bind(scope.as_str())
+                .bind(&k)
+                .fetch_optional(db.pool())
+                .await?
+                .map(|r| r.try_get("locked_until"))
+                .transpose()?;
+        if let Some(until) = until.filter(|u| *u > now) {
+            return Ok(Reserve::Locked(until - now));
+        }
+    }
+    // Still contended after several rounds: refuse rather than let the attempt through.
+    Ok(Reserve::Locked(1_000))
 }
 
-/// The state of two scopes (e.g. this email and this address), read in one query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throttles {
-    /// The longest remaining lock, in milliseconds.
-    pub locked_for: Option<i64>,
-    /// The first scope has failures recorded (a success then resets them).
-    pub first_has_failures: bool,
+/// A successful attempt gives back its reservation. For the email and code scopes the
+/// failures counted before it are forgotten too (the person proved who they are); for
+/// the address scope only its own count. Failures that parallel attempts counted after
+/// this one stay, with their lock.
+pub async fn release(db: &Db, r: &Reservation) -> Result<(), sqlx::Error> {
+    match r.scope {
+        Scope::Email | Scope::Code => forget(db, r, r.count).await,
+        Scope::Ip => forget(db, r, 1).await,
+    }
 }
 
-pub async fn check_both(
-    db: &Db,
-    (scope_a, value_a): (Scope, &str),
-    (scope_b, value_b): (Scope, &str),
-    now: i64,
-) -> Result<Throttles, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT MAX(locked_until) AS until, \
-                COUNT(CASE WHEN scope = $1 AND key = $2 THEN 1 END) AS first_rows \
-         FROM signin_throttle WHERE (scope = $1 AND key = $2) OR (scope = $3 AND key = $4)",
+/// Takes back a reservation whose attempt never ran (another scope was locked, or the
+/// hashing queue was full): only its own count.
+pub async fn undo(db: &Db, r: &Reservation) -> Result<(), sqlx::Error> {
+    forget(db, r, 1).await
+}
+
+async fn forget(db: &Db, r: &Reservation, n: i64) -> Result<(), sqlx::Error> {
+    // The lock stays while failures above the free ones remain (the strict side).
+    sqlx::query(
+        "UPDATE signin_throttle SET failures = failures - $3, \
+           locked_until = CASE WHEN failures - $3 < $4 THEN 0 ELSE locked_until END \
+         WHERE scope = $1 AND key = $2",
     )
-    .bind(scope_a.as_str())
-    .bind(key(value_a))
-    .bind(scope_b.as_str())
-    .bind(key(value_b))
-    .fetch_one(db.pool())
+    .bind(r.scope.as_str())
+    .bind(&r.key)
+    .bind(n)
+    .bind(r.scope.free())
+    .execute(db.pool())
     .await?;
-    let until: Option<i64> = row.try_get("until")?;
-    Ok(Throttles {
-        locked_for: until.filter(|u| *u > now).map(|u| u - now),
-        first_has_failures: row.try_get::<i64, _>("first_rows")? > 0,
-    })
+    sqlx::query("DELETE FROM signin_throttle WHERE scope = $1 AND key = $2 AND failures <= 0")
+        .bind(r.scope.as_str())
+        .bind(&r.key)
+        .execute(db.pool())
+        .await?;
+    Ok(())
 }
 
-/// Counts a failure and sets the lock that follows from the new count. Returns the count.
-pub async fn record_failure(
+/// Marks a refusal of a locked key; `true` only for the first refusal of each lock
+/// window, so a flood of refused attempts records one security event, not one per try.
+pub async fn first_refusal(
     db: &Db,
     scope: Scope,
     value: &str,
     now: i64,
-) -> Result<i64, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
-    let row = sqlx::query(
-        "INSERT INTO signin_throttle (scope, key, failures, last_failure_at, locked_until) \
-         VALUES ($1, $2, 1, $3, 0) \
-         ON CONFLICT (scope, key) DO UPDATE SET \
-           failures = CASE WHEN signin_throttle.last_failure_at < $4 THEN 1 \
-                           ELSE signin_throttle.failures + 1 END, \
-           last_failure_at = $3 \
-         RETURNING failures",
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE signin_throttle SET notified_until = locked_until \
+         WHERE scope = $1 AND key = $2 AND locked_until > $3 AND notified_until < locked_until",
     )
     .bind(scope.as_str())
     .bind(key(value))
     .bind(now)
-    .bind(now - QUIET_PERIOD_MS)
-    .fetch_one(&mut *tx)
+    .execute(db.pool())
     .await?;
-    let failures: i64 = row.try_get("failures")?;
-    let lock = scope.lock_ms(failures);
-    sqlx::query("UPDATE signin_throttle SET locked_until = $1 WHERE scope = $2 AND key = $3")
-        .bind(if lock > 0 { now + lock } else { 0 })
-        .bind(scope.as_str())
-        .bind(key(value))
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(failures)
+    Ok(done.rows_affected() == 1)
 }
 
-/// Forgets the failures of a key (after a successful sign-in).
-pub async fn reset(db: &Db, scope: Scope, value: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM signin_throttle WHERE scope = $1 AND key = $2")
-        .bind(scope.as_str())
-        .bind(key(value))
-        .execute(db.pool())
-        .await?;
-    Ok(())
+/// Deletes counters that are neither locked nor within their quiet period: they would
+/// restart at the next failure anyway. Run with the hourly history purge.
+pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM signin_throttle WHERE last_failure_at < $1 AND locked_until <= $2",
+    )
+    .bind(now - QUIET_PERIOD_MS)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Seconds to tell a person to wait, from milliseconds.
+pub fn wait_secs(ms: i64) -> u64 {
+    u64::try_from(ms).unwrap_or(0).div_ceil(1000)
 }
 
 #[cfg(test)]
@@ -174,5 +271,30 @@ mod tests {
         assert_eq!(Scope::Email.lock_ms(99), HARD_STOP_LOCK_MS);
         assert_eq!(Scope::Ip.lock_ms(49), 0);
         assert_eq!(Scope::Ip.lock_ms(50), 15_000);
+    }
+
+    #[test]
+    fn the_sql_lock_is_the_rust_lock() {
+        // Evaluate the generated CASE by hand for every count, including past SETTLED.
+        for scope in [Scope::Email, Scope::Ip, Scope::Code] {
+            let sql = scope.lock_until_sql("n", "t");
+            for n in 1..=300 {
+                let mut got = 0;
+                for arm in sql.split("WHEN n >= ").skip(1) {
+                    let (start, rest) = arm.split_once(" THEN t + ").expect("arm");
+                    let lock: i64 = rest
+                        .split_whitespace()
+                        .next()
+                        .expect("lock")
+                        .parse()
+                        .expect("n");
+                    if n >= start.parse::<i64>().expect("start") {
+                        got = lock;
+                        break;
+                    }
+                }
+                assert_eq!(got, scope.lock_ms(n), "{scope:?} at {n}: {sql}");
+            }
+        }
     }
 }

@@ -184,23 +184,41 @@ fn request_id(state: &AppState) -> String {
     crate::env::random_hex(state.rng.as_ref(), 8)
 }
 
+/// The client's address: the socket peer or, behind trusted proxies, the address the
+/// outermost trusted proxy saw: `hops` entries from the right of `X-Forwarded-For` (each
+/// proxy appends the address it received from; everything further left was written by
+/// the client and proves nothing).
 fn client_ip(state: &AppState, req: &Request) -> Option<String> {
-    if state.config.trust_forwarded_for {
-        if let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        {
-            return Some(first.to_string());
-        }
-    }
-    req.extensions()
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| addr.ip().to_string());
+    if !state.config.trust_forwarded_for {
+        return peer;
+    }
+    let entries: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    forwarded_client(&entries, state.config.trusted_proxy_hops).or(peer)
 }
+
+/// The entry `hops` from the right, if it is an IP address.
+fn forwarded_client(entries: &[&str], hops: usize) -> Option<String> {
+    let i = entries.len().checked_sub(hops)?;
+    entries
+        .get(i)
+        .and_then(|v| v.parse::<std::net::IpAddr>().ok())
+        .map(|ip| ip.to_string())
+}
+
+/// The largest request body accepted (server functions take small forms). Larger bodies
+/// are answered 413 before any handler runs.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// CSRF defence for state-changing requests, on top of SameSite cookies: the browser's
 /// `Sec-Fetch-Site` must say same-origin, or (older browsers) the `Origin` must be the
@@ -229,7 +247,7 @@ fn plain(status: StatusCode, message: String) -> Response {
 }
 
 /// The middleware every request passes.
-async fn request_context(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn request_context(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = request_id(&state);
     let method = req.method().clone();
@@ -276,6 +294,8 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
                 user_id: s.user_id,
                 active_account_id: s.active_account_id,
                 sso_account_id: s.sso_account_id,
+                password_verified: s.factors.password,
+                mfa_verified: s.factors.second_factor(),
             }),
         };
         let is_page = !path.starts_with("/api/") && !is_public_page(&path);
@@ -309,37 +329,46 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
                 .unwrap_or_else(|| "/".into());
             Redirect::to(&next).into_response()
         } else {
-            let blocked = match (&session, page_request && is_page) {
+            let here = req
+                .uri()
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str())
+                .to_string();
+            let gate = match (&info.session, page_request && is_page) {
                 (Some(s), true) => match account_page(&path, s.active_account_id) {
-                    Some(account) => {
-                        match crate::policy::blocks_session(
-                            &state.db,
-                            s.user_id,
-                            s.sso_account_id,
-                            account,
-                            state.now(),
-                        )
+                    Some(account) => crate::policy::access(&state.db, s, account, state.now())
                         .await
-                        {
-                            Ok(true) => Some(account),
-                            Ok(false) => None,
-                            Err(e) => {
-                                tracing::error!(request_id = %id, error = %e, "policy check failed");
-                                None
-                            }
-                        }
-                    }
-                    None => None,
+                        .map(|a| (account, a))
+                        .map_err(|e| {
+                            tracing::error!(request_id = %id, error = %e, "access check failed");
+                        })
+                        .ok(),
+                    None => Some((0, crate::policy::Access::Allowed)),
                 },
-                _ => None,
+                _ => Some((0, crate::policy::Access::Allowed)),
             };
-            if let Some(account) = blocked {
-                // The account requires MFA of this person: set it up first, then continue.
-                let here = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-                Redirect::to(&crate::policy::setup_path(account, here)).into_response()
-            } else {
-                req.extensions_mut().insert(info);
-                next.run(req).await
+            match gate {
+                // The check could not be made: fail closed.
+                None => plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "The portal is temporarily unavailable. Please try again (reference {id})."
+                    ),
+                ),
+                Some((_, crate::policy::Access::StepUp)) => {
+                    Redirect::to(&crate::policy::step_up_path(&here)).into_response()
+                }
+                Some((account, crate::policy::Access::SetUpMfa)) => {
+                    // The account requires MFA of this person: set it up first, then continue.
+                    Redirect::to(&crate::policy::setup_path(account, &here)).into_response()
+                }
+                Some((_, crate::policy::Access::Allowed)) => match limit_body(req).await {
+                    Ok(mut req) => {
+                        req.extensions_mut().insert(info);
+                        next.run(req).await
+                    }
+                    Err(too_large) => too_large,
+                },
             }
         }
     };
@@ -353,6 +382,35 @@ async fn request_context(State(state): State<AppState>, mut req: Request, next: 
         "request"
     );
     response
+}
+
+/// Reads a request body up to [`MAX_BODY_BYTES`]; a larger one is answered 413.
+async fn limit_body(req: Request) -> Result<Request, Response> {
+    let too_large = || {
+        plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request is too large (at most {} KiB).",
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+    };
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(req);
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(too_large());
+    }
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(_) => Err(too_large()),
+    }
 }
 
 fn finish_headers(state: &AppState, r: &mut Response, id: &str, static_file: bool, no_store: bool) {
@@ -451,4 +509,28 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_what_the_trusted_proxy_saw() {
+        // The client wrote "6.6.6.6" itself; the one proxy appended the real peer.
+        let entries = ["6.6.6.6", "203.0.113.9"];
+        assert_eq!(
+            forwarded_client(&entries, 1).as_deref(),
+            Some("203.0.113.9")
+        );
+        // Two proxies: the outer one's entry is second from the right.
+        let entries = ["6.6.6.6", "203.0.113.9", "10.0.0.2"];
+        assert_eq!(
+            forwarded_client(&entries, 2).as_deref(),
+            Some("203.0.113.9")
+        );
+        // Fewer entries than proxies, or garbage: not trusted.
+        assert_eq!(forwarded_client(&["203.0.113.9"], 2), None);
+        assert_eq!(forwarded_client(&["not-an-ip"], 1), None);
+    }
 }

@@ -7,6 +7,7 @@ mod menus;
 mod mfa_banner;
 mod notices;
 mod pager;
+mod step_up;
 mod submit_button;
 mod update_toast;
 
@@ -14,7 +15,7 @@ pub use account_page::{use_account_id, AccountPageError};
 pub use actions::{direct_action, reload_when_done, DirectAction};
 pub use browser::{
     address_with, browser_time_zone, close_modal, copy_to_clipboard, focus_on_load, go_to,
-    known_time_zone, preview_now, reload_done, show_modal, totp_countdown, DONE_PARAM,
+    known_time_zone, preview_now, reload_done, show_modal, submit_form, totp_countdown, DONE_PARAM,
     TIME_ZONE_LIST_ID,
 };
 pub use hydration::HydrationMark;
@@ -23,5 +24,6 @@ pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};
 pub use mfa_banner::MfaDueBanner;
 pub use notices::{confirmation, failure, outcome};
 pub use pager::Pager;
+pub use step_up::{step_up_needed, StepUpForm};
 pub use submit_button::SubmitButton;
 pub use update_toast::UpdateToast;

@@ -4,8 +4,8 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{
-        close_modal, confirmation, reload_done, show_modal, use_account_id, use_done,
-        AccountPageError, MfaDueBanner, Pager, SubmitButton,
+        close_modal, confirmation, reload_done, show_modal, step_up_needed, use_account_id,
+        use_done, AccountPageError, MfaDueBanner, Pager, StepUpForm, SubmitButton,
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
@@ -142,9 +142,12 @@ fn PolicyManager(
     // Saved: the page loads again with the new policy; a refusal stays in the dialog.
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => reload_done("policy"),
+        // "Confirm it's you" appears below the form; the save then runs again.
+        Some(Err(AppError::StepUpRequired { .. })) => server_error.set(None),
         Some(Err(e)) => server_error.set(Some(e.to_string())),
         None => {}
     });
+    let step_up = move || step_up_needed(&save.value().get());
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
     let on_close = move |_| {
         choice.set(initial_policy);
@@ -154,8 +157,7 @@ fn PolicyManager(
             let _ = b.focus();
         }
     };
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
+    let send = move || {
         if lockout().is_some() || grace_error().is_some() || save.pending().get_untracked() {
             return;
         }
@@ -165,6 +167,10 @@ fn PolicyManager(
             policy: choice.get_untracked().as_str().to_string(),
             grace_days: grace.get_untracked(),
         });
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        send();
     };
 
     let options = MfaPolicy::ALL
@@ -228,6 +234,9 @@ fn PolicyManager(
                     <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
                 </div>
             </form>
+            {move || step_up().map(|code| view! {
+                <StepUpForm code on_done=Callback::new(move |_| send()) />
+            })}
         </dialog>
     }
     .into_any()

@@ -2,13 +2,13 @@
 //! Provider, for the account's administrators (the server refuses everyone else).
 
 use crate::{
-    api::{account_sso_settings, SaveAccountSso, TestAccountSso},
+    api::{account_sso_settings, SaveAccountSso, TestAccountSso, VerifySsoDomain},
     components::{
-        confirmation, direct_action, failure, reload_when_done, use_account_id, use_done,
-        AccountPageError, SubmitButton,
+        confirmation, direct_action, failure, reload_when_done, step_up_needed, submit_form,
+        use_account_id, use_done, AccountPageError, StepUpForm, SubmitButton,
     },
     format::account_mfa_href,
-    models::AccountSsoSettings,
+    models::{AccountSsoSettings, SsoDomainInfo},
     AppError,
 };
 use leptos::prelude::*;
@@ -24,26 +24,39 @@ pub fn AccountSsoPage() -> impl IntoView {
         }
     });
     // The page loads again after a save, to show the new settings everywhere.
-    let saved = use_done().as_deref() == Some("sso");
+    let done = use_done();
+    let saved = done.as_deref() == Some("sso");
+    let verified = done
+        .as_deref()
+        .and_then(|d| d.strip_prefix("domain-"))
+        .map(str::to_string);
     view! {
         <Title text="Single sign-on · Account settings" />
         <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                let verified = verified.clone();
+                Suspend::new(async move {
                 match settings.await {
-                    Ok(s) => view! { <SsoView settings=s saved /> }.into_any(),
+                    Ok(s) => view! { <SsoView settings=s saved verified /> }.into_any(),
                     Err(e) => view! {
                         <AccountPageError title="Single sign-on" forbidden="Only administrators of this account can manage its single sign-on." error=e />
                     }
                     .into_any(),
                 }
-            })}
+            })}}
         </Suspense>
     }
 }
 
 #[component]
-fn SsoView(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
+fn SsoView(settings: AccountSsoSettings, saved: bool, verified: Option<String>) -> impl IntoView {
     let account_id = settings.account_id;
+    let domain_list = settings
+        .domains
+        .iter()
+        .map(|d| d.domain.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
     let empty = settings.history.is_empty();
     let history = settings
         .history
@@ -74,9 +87,11 @@ fn SsoView(settings: AccountSsoSettings, saved: bool) -> impl IntoView {
                 <dd><code>{settings.redirect_uri.clone()}</code><span class="item-meta">"Register it with your provider."</span></dd>
             </dl>
             <SsoForm account_id issuer=settings.issuer.clone() client_id=settings.client_id.clone()
-                has_client_secret=settings.has_client_secret domains=settings.domains.join(", ")
+                has_client_secret=settings.has_client_secret
+                domains=domain_list
                 enabled=settings.enabled configured=settings.configured saved />
         </section>
+        <DomainsCard account_id domains=settings.domains.clone() verified />
         <section class="card" aria-labelledby="sso-history-heading">
             <h2 id="sso-history-heading">"Changes"</h2>
             {if empty {
@@ -105,6 +120,9 @@ fn SsoForm(
     let save = ServerAction::<SaveAccountSso>::new();
     let test = direct_action::<TestAccountSso>();
     reload_when_done(save.value(), |_| "sso".into());
+    // Saving needs a recent "Confirm it's you"; the form is then sent again as it is.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let step_up = move || step_up_needed(&save.value().get());
     let report = move || {
         match test.value().get() {
         Some(Ok(r)) => Some(
@@ -121,7 +139,7 @@ fn SsoForm(
     }
     };
     view! {
-        <ActionForm action=save attr:class="form-grid" attr:novalidate="">
+        <ActionForm action=save node_ref=form attr:class="form-grid" attr:novalidate="">
             <input type="hidden" name="account_id" value=account_id.to_string() />
             <label for="issuer">"Issuer URL"</label>
             <input id="issuer" name="issuer" type="text" inputmode="url" required
@@ -135,7 +153,7 @@ fn SsoForm(
                     aria-describedby="secret-hint" />
                 <p id="secret-hint" class="hint">
                     {if has_client_secret {
-                        "A secret is stored and never shown again. Leave empty to keep it."
+                        "A secret is stored and never shown again. Leave empty to keep it; a new issuer URL or client ID needs it again."
                     } else {
                         "The secret your provider issued for this client."
                     }}
@@ -161,8 +179,91 @@ fn SsoForm(
                 </button>
             </div>
         </ActionForm>
+        {move || step_up().map(|code| view! {
+            <StepUpForm code on_done=Callback::new(move |_| submit_form(form)) />
+        })}
         {confirmation(saved, save.value(), "Single sign-on settings saved.")}
-        {failure(save.value())}
+        {move || step_up().is_none().then(|| failure(save.value()))}
         {report}
+    }
+}
+
+/// The account's email domains and their proof: a domain routes sign-ins to the
+/// directory only once its DNS TXT record is found.
+#[component]
+fn DomainsCard(
+    account_id: i64,
+    domains: Vec<SsoDomainInfo>,
+    verified: Option<String>,
+) -> impl IntoView {
+    let empty = domains.is_empty();
+    let rows = domains
+        .into_iter()
+        .map(|d| {
+            view! {
+                <tr>
+                    <td data-label="Domain">{d.domain.clone()}</td>
+                    <td data-label="Status" data-testid="domain-status">
+                        {if d.verified { "Verified" } else { "Pending verification" }}
+                    </td>
+                    <td data-label="DNS record">
+                        {(!d.verified).then(|| view! {
+                            <dl class="facts compact">
+                                <dt>"Name"</dt><dd><code>{d.record_name.clone()}</code></dd>
+                                <dt>"Type"</dt><dd><code>"TXT"</code></dd>
+                                <dt>"Value"</dt><dd><code data-testid="domain-token">{d.record_value.clone()}</code></dd>
+                            </dl>
+                        })}
+                    </td>
+                    <td data-label="Action">
+                        {(!d.verified).then(|| view! { <VerifyDomainButton account_id domain=d.domain.clone() /> })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="domains-heading">
+            <h2 id="domains-heading">"Email domains"</h2>
+            <p class="hint">
+                "A domain sends sign-ins to your directory only once you prove it is yours: publish the "
+                "TXT record shown at your DNS provider, then press “Verify”. A domain proven by one "
+                "account stays with it."
+            </p>
+            {verified.map(|d| view! {
+                <p class="ok" role="status" tabindex="-1" autofocus>{format!("{d} is verified.")}</p>
+            })}
+            {if empty {
+                view! { <p class="empty">"No domains yet. Add them in the form above."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data stacked">
+                        <caption class="visually-hidden">"Email domains and their verification"</caption>
+                        <thead><tr>
+                            <th scope="col">"Domain"</th><th scope="col">"Status"</th>
+                            <th scope="col">"DNS record"</th><th scope="col"><span class="visually-hidden">"Action"</span></th>
+                        </tr></thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// "Verify" for one domain: looks up its TXT record; on success the page loads again.
+#[island]
+fn VerifyDomainButton(account_id: i64, domain: String) -> impl IntoView {
+    let verify = direct_action::<VerifySsoDomain>();
+    let label = format!("Verify {domain}");
+    let done = domain.clone();
+    reload_when_done(verify.value(), move |_| format!("domain-{done}"));
+    let domain = StoredValue::new(domain);
+    view! {
+        <button type="button" class="secondary" aria-label=label disabled=move || verify.pending().get()
+            on:click=move |_| { verify.dispatch(VerifySsoDomain { account_id, domain: domain.get_value() }); }>
+            {move || if verify.pending().get() { "Verifying…" } else { "Verify" }}
+        </button>
+        {failure(verify.value())}
     }
 }

@@ -48,7 +48,7 @@ fn CodeForm(next: String) -> impl IntoView {
             <label for="code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
             <input id="code" name="code" type="text" required autofocus autocomplete="one-time-code" node_ref=code
                 inputmode=move || if recovery.get() { "text" } else { "numeric" }
-                maxlength="20" spellcheck="false" />
+                maxlength="40" spellcheck="false" />
             <div role="alert" class="form-error" aria-live="assertive">
                 {move || error().map(|e| view! { <p>{e}</p> })}
             </div>

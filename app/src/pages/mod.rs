@@ -5,6 +5,7 @@ mod login;
 mod login_code;
 mod not_found;
 mod profile;
+mod step_up;
 
 pub use account_mfa::AccountMfaPage;
 pub use account_sso::AccountSsoPage;
@@ -16,3 +17,4 @@ pub use profile::{
     AccountsSection, GeneralSection, ProfileLayout, ProfileOverview, SecuritySection,
     SessionsSection,
 };
+pub use step_up::StepUpPage;

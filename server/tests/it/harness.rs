@@ -55,13 +55,21 @@ fn test_params() -> argon2::Params {
     argon2::Params::new(1024, 1, 1, None).expect("params")
 }
 
+/// The tests' configuration: loopback OpenID Providers allowed, and the tests' own DNS
+/// server for domain proofs.
+pub fn test_config(url: &str) -> Config {
+    let mut config = Config::for_tests(url);
+    config.dns_server = Some(dns_server().addr);
+    config
+}
+
 async fn build(url: &str, cleanup: Cleanup) -> TestEnv {
     let db = Db::connect(url, 4).await.expect("connect");
     db.migrate().await.expect("migrate");
     let clock = ManualClock::new(T0);
     let state = AppState::with(
         db,
-        Config::for_tests(url),
+        test_config(url),
         Arc::new(clock.clone()),
         Arc::new(OsRandom),
         test_params(),
@@ -312,6 +320,15 @@ impl Client {
         self.call("sign_in", &[("email", email), ("password", password)])
             .await
     }
+
+    /// "Confirm it's you" with [`PASSWORD`] (and `code`, when MFA is on).
+    pub async fn step_up(&mut self, code: Option<&str>) -> Response {
+        let mut form = vec![("current_password", PASSWORD)];
+        form.extend(code.map(|c| ("code", c)));
+        let r = self.call("step_up", &form).await;
+        assert!(r.status < 400, "step-up refused: {} {}", r.status, r.body);
+        r
+    }
 }
 
 /// Runs the same test body on SQLite and on PostgreSQL.
@@ -343,6 +360,60 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// The DNS server of the domain-proof tests: `end2end/dns/server.py` (dnslib, installed
+/// by `scripts/setup.sh --tests`), started once per test run on free loopback ports,
+/// ending with this process. Records are set through its HTTP control port.
+pub struct DnsServer {
+    pub addr: std::net::SocketAddr,
+    control: String,
+}
+
+pub fn dns_server() -> &'static DnsServer {
+    static DNS: std::sync::OnceLock<DnsServer> = std::sync::OnceLock::new();
+    DNS.get_or_init(|| {
+        use std::io::BufRead;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut child = std::process::Command::new("python3")
+            .arg(root.join("end2end/dns/server.py"))
+            .args(["0", "0"])
+            .env("PYTHONPATH", root.join(".tools/python"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start the DNS server (python3)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("DNS server output");
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        assert!(
+            parts.len() == 3 && parts[0] == "ready",
+            "the DNS server did not start (run scripts/setup.sh --tests): {line}"
+        );
+        std::mem::forget(child);
+        DnsServer {
+            addr: format!("127.0.0.1:{}", parts[1]).parse().expect("addr"),
+            control: format!("http://127.0.0.1:{}/txt", parts[2]),
+        }
+    })
+}
+
+impl DnsServer {
+    /// Publishes (or, with no values, removes) the TXT records of `name`.
+    pub async fn set_txt(&self, name: &str, values: &[&str]) {
+        let r = reqwest::Client::new()
+            .post(&self.control)
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "name": name, "values": values }).to_string())
+            .send()
+            .await
+            .expect("DNS control");
+        assert_eq!(r.status().as_u16(), 204);
+    }
 }
 
 /// The OpenID Provider of the SSO tests: the certified `oidc-provider` package from npm

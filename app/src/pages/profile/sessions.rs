@@ -54,9 +54,7 @@ pub fn SessionsSection() -> impl IntoView {
                                         <td data-label="IP address">{s.ip.unwrap_or_else(|| "Unknown".into())}</td>
                                         <td data-label="Signed in">
                                             {s.signed_in}
-                                            {s.sso_account.map(|a| view! {
-                                                <span class="item-meta">{format!("Single sign-on through {a}")}</span>
-                                            })}
+                                            <span class="item-meta" data-testid="session-how">{s.how}</span>
                                         </td>
                                         <td data-label="Last active">{s.last_active}</td>
                                         <td data-label="Status">

@@ -1,0 +1,34 @@
+//! `/step-up?next=…`: "Confirm it's you" inside the session, before going on to `next`.
+//! The portal sends people here when their session cannot yet enter an account: it came
+//! through another account's directory (single sign-on), or the account requires MFA and
+//! this session has not passed the code.
+
+use crate::components::{go_to, use_next, StepUpForm, WithViewer};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn StepUpPage() -> impl IntoView {
+    let next = use_next().unwrap_or_else(|| "/".into());
+    view! {
+        <Title text="Confirm it's you" />
+        <h1>"Continue to your account"</h1>
+        <p class="hint">
+            "This session was started in a way that does not cover where you are going: through "
+            "another organisation's single sign-on, or without the authentication code an account "
+            "requires. Confirm with your own sign-in to continue, or "
+            <a href="/profile/accounts">"choose another account"</a>"."
+        </p>
+        <WithViewer children=move |v| {
+            view! { <StepUpPanel code=v.mfa_enabled next=next.clone() /> }
+        } />
+    }
+}
+
+#[island]
+fn StepUpPanel(code: bool, next: String) -> impl IntoView {
+    let next = StoredValue::new(next);
+    view! {
+        <StepUpForm code on_done=Callback::new(move |_| next.with_value(|n| go_to(Some(n)))) />
+    }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""A real DNS server (dnslib) for the tests: answers TXT queries on 127.0.0.1 from records
+the tests set over a small HTTP control endpoint, so "Verify" in the portal does a real
+DNS lookup over UDP.
+
+Usage: server.py DNS_PORT HTTP_PORT   (0 picks free ports)
+Prints "ready DNS_PORT HTTP_PORT" once both listen. POST /txt with JSON
+{"name": "_connect-portal.example.com", "values": ["token"]} sets a name's TXT records
+(an empty list removes them). Exits when standard input closes, so it never outlives
+the test run that started it.
+"""
+import json
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from dnslib import QTYPE, RCODE, RR, TXT
+from dnslib.server import BaseResolver, DNSServer
+
+RECORDS = {}
+LOCK = threading.Lock()
+
+
+def canonical(name):
+    return str(name).rstrip(".").lower()
+
+
+class Resolver(BaseResolver):
+    def resolve(self, request, handler):
+        reply = request.reply()
+        qname = request.q.qname
+        with LOCK:
+            values = RECORDS.get(canonical(qname))
+        if values is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif request.q.qtype in (QTYPE.TXT, QTYPE.ANY):
+            for v in values:
+                reply.add_answer(RR(qname, QTYPE.TXT, rdata=TXT(v), ttl=1))
+        return reply
+
+
+class Control(BaseHTTPRequestHandler):
+    def do_POST(self):
+        if self.path != "/txt":
+            self.send_error(404)
+            return
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        with LOCK:
+            if body["values"]:
+                RECORDS[canonical(body["name"])] = list(body["values"])
+            else:
+                RECORDS.pop(canonical(body["name"]), None)
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port(kind):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    dns_port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    http_port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    dns_port = dns_port or free_port(socket.SOCK_DGRAM)
+    resolver = Resolver()
+    udp = DNSServer(resolver, port=dns_port, address="127.0.0.1")
+    tcp = DNSServer(resolver, port=dns_port, address="127.0.0.1", tcp=True)
+    udp.start_thread()
+    tcp.start_thread()
+    control = ThreadingHTTPServer(("127.0.0.1", http_port), Control)
+    threading.Thread(target=control.serve_forever, daemon=True).start()
+    print(f"ready {dns_port} {control.server_address[1]}", flush=True)
+    sys.stdin.read()  # until the parent goes away
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+//! DNS, through one injected resolver (hickory): proving single sign-on domains by their
+//! TXT records, and resolving OpenID Providers' hosts for outbound requests, where
+//! internal addresses are refused after resolution (so a name cannot smuggle a request
+//! to loopback or the private network).
+//!
+//! The name server is the system's (`/etc/resolv.conf`) unless `--dns-server` names one.
+
+use hickory_resolver::{
+    config::{NameServerConfig, ResolverConfig, ResolverOpts},
+    name_server::TokioConnectionProvider,
+    proto::xfer::Protocol,
+    TokioResolver,
+};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+#[derive(Clone)]
+pub struct Dns {
+    resolver: Arc<TokioResolver>,
+}
+
+impl std::fmt::Debug for Dns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dns").finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DnsError {
+    #[error("no {0} record was found")]
+    NotFound(&'static str),
+    #[error("the DNS lookup failed: {0}")]
+    Lookup(String),
+}
+
+impl Dns {
+    /// The system's name servers, or `server` (UDP and TCP) when given.
+    pub fn new(server: Option<SocketAddr>) -> Self {
+        let mut opts = ResolverOpts::default();
+        opts.timeout = Duration::from_secs(3);
+        opts.attempts = 2;
+        // Proofs are looked up when the administrator asks: never an old answer.
+        opts.cache_size = 0;
+        let builder = match server {
+            Some(addr) => {
+                let mut config = ResolverConfig::new();
+                config.add_name_server(NameServerConfig::new(addr, Protocol::Udp));
+                config.add_name_server(NameServerConfig::new(addr, Protocol::Tcp));
+                TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
+            }
+            None => TokioResolver::builder_tokio().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "no system DNS configuration; DNS lookups will fail");
+                TokioResolver::builder_with_config(
+                    ResolverConfig::new(),
+                    TokioConnectionProvider::default(),
+                )
+            }),
+        };
+        Self {
+            resolver: Arc::new(builder.with_options(opts).build()),
+        }
+    }
+
+    /// The TXT strings at `name` (each record's parts joined, as RFC 7208 reads them).
+    pub async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match self.resolver.txt_lookup(fqdn).await {
+            Ok(found) => Ok(found
+                .iter()
+                .map(|txt| {
+                    txt.txt_data()
+                        .iter()
+                        .map(|part| String::from_utf8_lossy(part).into_owned())
+                        .collect::<String>()
+                })
+                .collect()),
+            Err(e) if e.is_no_records_found() => Err(DnsError::NotFound("TXT")),
+            Err(e) => Err(DnsError::Lookup(e.to_string())),
+        }
+    }
+
+    /// The addresses of a host.
+    pub async fn ips(&self, host: &str) -> Result<Vec<IpAddr>, DnsError> {
+        let fqdn = format!("{}.", host.trim_end_matches('.'));
+        match self.resolver.lookup_ip(fqdn).await {
+            Ok(found) => Ok(found.iter().collect()),
+            Err(e) if e.is_no_records_found() => Err(DnsError::NotFound("address")),
+            Err(e) => Err(DnsError::Lookup(e.to_string())),
+        }
+    }
+}
+
+/// Is this an address on the public internet? Loopback, private (RFC 1918), shared
+/// (RFC 6598), link-local, unique-local, multicast, unspecified and documentation
+/// ranges are not, nor IPv4 addresses mapped into IPv6 that are not.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local fc00::/7
+                || (first & 0xffc0) == 0xfe80 // link-local fe80::/10
+                || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
+        }
+    }
+}
+
+/// The resolver outbound HTTP uses: it answers only public addresses, unless private
+/// ones are allowed (`--sso-allow-private-issuers`, for tests and closed networks).
+#[derive(Debug, Clone)]
+pub struct GuardedResolver {
+    pub dns: Dns,
+    pub allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let this = self.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let ips = this.dns.ips(&host).await?;
+            let allowed: Vec<SocketAddr> = ips
+                .into_iter()
+                .filter(|ip| this.allow_private || is_public(*ip))
+                .map(|ip| SocketAddr::new(ip, 0))
+                .collect();
+            if allowed.is_empty() {
+                return Err(
+                    Box::new(InternalAddress(host)) as Box<dyn std::error::Error + Send + Sync>
+                );
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// A host that resolves only to internal addresses.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves only to internal addresses")]
+pub struct InternalAddress(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_ranges_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+        }
+        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+}
