@@ -5,6 +5,8 @@
 //! the interactive parts (forms, menus, dialogs, toasts: the `#[island]` components) are
 //! compiled into the browser's wasm and hydrated there. Links are ordinary page loads.
 
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;

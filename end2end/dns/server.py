@@ -5,8 +5,8 @@ DNS lookup over UDP.
 
 Usage: server.py DNS_PORT HTTP_PORT   (0 picks free ports)
 Prints "ready DNS_PORT HTTP_PORT" once both listen. POST /txt with JSON
-{"name": "_connect-portal.example.com", "values": ["token"]} sets a name's TXT records
-(an empty list removes them). Exits when standard input closes, so it never outlives
+{"name": "_connect-portal.example.com", "values": ["token"]} adds TXT records to a name
+(tests running in parallel may publish several); an empty list removes them all. Exits when standard input closes, so it never outlives
 the test run that started it.
 """
 import json
@@ -40,6 +40,13 @@ class Resolver(BaseResolver):
         return reply
 
 
+class Quiet:
+    """dnslib logs every query to standard output, which nobody reads after "ready"."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
 class Control(BaseHTTPRequestHandler):
     def do_POST(self):
         if self.path != "/txt":
@@ -48,7 +55,7 @@ class Control(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
         with LOCK:
             if body["values"]:
-                RECORDS[canonical(body["name"])] = list(body["values"])
+                RECORDS.setdefault(canonical(body["name"]), []).extend(body["values"])
             else:
                 RECORDS.pop(canonical(body["name"]), None)
         self.send_response(204)
@@ -69,8 +76,8 @@ def main():
     http_port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     dns_port = dns_port or free_port(socket.SOCK_DGRAM)
     resolver = Resolver()
-    udp = DNSServer(resolver, port=dns_port, address="127.0.0.1")
-    tcp = DNSServer(resolver, port=dns_port, address="127.0.0.1", tcp=True)
+    udp = DNSServer(resolver, port=dns_port, address="127.0.0.1", logger=Quiet())
+    tcp = DNSServer(resolver, port=dns_port, address="127.0.0.1", tcp=True, logger=Quiet())
     udp.start_thread()
     tcp.start_thread()
     control = ThreadingHTTPServer(("127.0.0.1", http_port), Control)

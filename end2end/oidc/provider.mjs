@@ -18,6 +18,9 @@ const people = {
   "sso-mfa@partner.test": "Mia Mfa",
   "sso-stranger@partner.test": "Stan Stranger",
   "sso-user@other.test": "Otto Other",
+  // Globex's directory, which also knows Ada: a person who belongs to other accounts too
+  // (the cross-account tests).
+  "ada@globex.test": "Ada Lovelace",
 };
 
 const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });

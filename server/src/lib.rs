@@ -1,6 +1,8 @@
 //! Connect Portal's server: configuration, database, authentication, sessions, the HTTP
 //! surface and the operator CLI. The `portal` binary is a thin wrapper around this.
 
+#![recursion_limit = "256"]
+
 pub mod account_admin;
 pub mod backend;
 pub mod cli;

@@ -233,6 +233,19 @@ pub async fn save(
     }
     let verified_at = update.trusted_domains.then_some(now);
     for d in update.domains {
+        // A domain another account has proven stays there: no claim on it is taken.
+        let proven_elsewhere = sqlx::query(
+            "SELECT 1 AS one FROM account_sso_domains \
+             WHERE domain = $1 AND account_id <> $2 AND verified_at IS NOT NULL",
+        )
+        .bind(d)
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+        if proven_elsewhere {
+            return Err(SsoError::DomainTaken(d.clone()));
+        }
         let result = if kept.contains(d) {
             sqlx::query(
                 "UPDATE account_sso_domains SET verified_at = COALESCE(verified_at, $1) \

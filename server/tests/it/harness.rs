@@ -403,7 +403,7 @@ pub fn dns_server() -> &'static DnsServer {
 }
 
 impl DnsServer {
-    /// Publishes (or, with no values, removes) the TXT records of `name`.
+    /// Adds TXT records to `name` (or, with no values, removes them all).
     pub async fn set_txt(&self, name: &str, values: &[&str]) {
         let r = reqwest::Client::new()
             .post(&self.control)

@@ -17,6 +17,11 @@ fn secret_of(e: &MfaEnrolment) -> Vec<u8> {
     totp_rs::Secret::Encoded(b32).to_bytes().expect("base32")
 }
 
+/// The authentication code at a given time (milliseconds).
+pub(crate) fn code_at_time(secret: &[u8], now_ms: i64) -> String {
+    code_at(totp_rs::Algorithm::SHA1, 6, secret, (now_ms / 1000) as u64)
+}
+
 fn code_now(env: &TestEnv, secret: &[u8]) -> String {
     code_at(
         totp_rs::Algorithm::SHA1,

@@ -280,7 +280,8 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         let mut member = Browser::new();
         member.sign_in(&b, "grace@example.com", PASSWORD).await;
         assert_eq!(member.get(&b, "/").await.status, 200);
-        let r = first
+        // (by Ada's first browser: it confirmed her password minutes ago)
+        let r = ada
             .call(
                 &a,
                 "set_account_mfa_policy",

@@ -156,8 +156,9 @@ both_backends!(
         assert!(m.contains("https://"), "plain http only on loopback: {m}");
         let m = invalid(&save_sso(&mut admin, acme, &op.issuer, "s", "not a domain").await);
         assert!(m.contains("not an email domain"), "{m}");
+        // The save and the domain's proof, nothing from the refused attempts.
         let before = env.scalar("SELECT COUNT(*) FROM sso_changes").await;
-        assert_eq!(before, 1);
+        assert_eq!(before, 2);
 
         // The settings never show the secret, and the database holds it encrypted.
         let r = admin
@@ -174,8 +175,9 @@ both_backends!(
             vec![("partner.test", true)]
         );
         assert_eq!(s.redirect_uri, format!("{ORIGIN}/sso/callback"));
-        assert_eq!(s.history.len(), 1);
-        assert_eq!(s.history[0].by, "Pat Admin (admin@partner.test)");
+        assert_eq!(s.history.len(), 2);
+        assert_eq!(s.history[0].summary, "Domain partner.test verified");
+        assert_eq!(s.history[1].by, "Pat Admin (admin@partner.test)");
         assert_eq!(
             env.scalar(&format!(
                 "SELECT COUNT(*) FROM account_sso WHERE client_secret LIKE '%{}%'",
@@ -203,10 +205,21 @@ both_backends!(
             report.lines.iter().any(|l| l.contains("1 RS256 key")),
             "{report:?}"
         );
-        // …and exactly what failed with a wrong issuer. An empty secret keeps the stored one.
+        // A new issuer needs the secret again: the stored one is only ever sent to the
+        // provider it was issued for.
         let wrong = format!("{}/wrong", op.issuer);
+        let m = invalid(&save_sso(&mut admin, acme, &wrong, "", "partner.test").await);
+        assert!(m.contains("enter the client secret"), "{m}");
+        // An empty secret keeps the stored one while issuer and client stay.
         assert!(
-            save_sso(&mut admin, acme, &wrong, "", "partner.test")
+            save_sso(&mut admin, acme, &op.issuer, "", "partner.test")
+                .await
+                .status
+                < 400
+        );
+        // …and "Test connection" says exactly what failed with a wrong issuer.
+        assert!(
+            save_sso(&mut admin, acme, &wrong, "other-secret", "partner.test")
                 .await
                 .status
                 < 400
@@ -230,6 +243,7 @@ both_backends!(
             .await;
         let mut other_admin = env.client();
         other_admin.sign_in("admin@other.test", PASSWORD).await;
+        other_admin.step_up(None).await;
         let m = invalid(
             &save_sso(
                 &mut other_admin,
@@ -243,6 +257,152 @@ both_backends!(
         assert!(m.contains("partner.test already belongs"), "{m}");
     }
 );
+
+both_backends!(
+    a_directory_cannot_claim_or_speak_for_other_accounts,
+    |env| {
+        let op = oidc_provider();
+        env.clock.set(real_now());
+        // Ada administers Acme with MFA on, and is a plain member of Globex. Alan
+        // administers only Globex and points its single sign-on at a provider he
+        // controls (the tests' provider signs in anyone as anyone).
+        env.user("ada@globex.test", "Ada Lovelace").await;
+        let (_, secret, _) = crate::mfa::enrolled(env, "ada@globex.test").await;
+        env.user("alan@globex.test", "Alan Turing").await;
+        let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+        let globex = env.account("Globex", AccountKind::Reseller).await;
+        env.member(acme, "ada@globex.test", "Administrators").await;
+        env.member(globex, "ada@globex.test", "Users").await;
+        env.member(globex, "alan@globex.test", "Administrators")
+            .await;
+        let mut alan = env.client();
+        alan.sign_in("alan@globex.test", PASSWORD).await;
+        alan.step_up(None).await;
+
+        // Claiming someone else's domain routes nothing until it is proven.
+        env.user("eve@example.org", "Eve Example").await;
+        env.member(globex, "eve@example.org", "Users").await;
+        let r = save_sso(
+            &mut alan,
+            globex,
+            &op.issuer,
+            op.client_secret,
+            "example.org, globex.test",
+        )
+        .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        let s: AccountSsoSettings = json(
+            &alan
+                .call(
+                    "account_sso_settings",
+                    &[("account_id", &globex.to_string())],
+                )
+                .await,
+        );
+        assert!(s.domains.iter().all(|d| !d.verified));
+        let m = invalid(
+            &env.client()
+                .call("start_sso", &[("email", "eve@example.org")])
+                .await,
+        );
+        assert!(m.contains("No account signs in"), "{m}");
+        // "Verify" without the TXT record (or with another account's token) proves nothing.
+        dns_server()
+            .set_txt("_connect-portal.example.org", &["not-the-token"])
+            .await;
+        let m = invalid(
+            &alan
+                .call(
+                    "verify_sso_domain",
+                    &[
+                        ("account_id", &globex.to_string()),
+                        ("domain", "example.org"),
+                    ],
+                )
+                .await,
+        );
+        assert!(m.contains("No TXT record"), "{m}");
+
+        // Globex proves its own domain; its directory now signs Ada in, for Globex only.
+        prove_domain(&mut alan, globex, "globex.test").await;
+        let mut ada = env.client();
+        let callback = through_directory(&mut ada, "ada@globex.test").await;
+        assert_eq!(ada.get(&callback).await.status, 303);
+        let v: Viewer = json(&ada.call("viewer", &[]).await);
+        assert_eq!(v.active_account_id, Some(globex));
+        // Acme, by every way in, asks for Ada's own sign-in first.
+        let acme_s = acme.to_string();
+        let next: Option<String> =
+            json(&ada.call("switch_account", &[("account_id", &acme_s)]).await);
+        assert_eq!(next.as_deref(), Some("/step-up?next=%2F"));
+        let page = ada.get(&format!("/accounts/{acme}/settings/mfa")).await;
+        assert_eq!(page.status, 303);
+        assert!(page
+            .header("location")
+            .is_some_and(|l| l.starts_with("/step-up?next=")));
+        for endpoint in ["account_mfa_settings", "account_sso_settings"] {
+            let r = ada.call(endpoint, &[("account_id", &acme_s)]).await;
+            assert_eq!(
+                r.app_error(),
+                Some(AppError::StepUpRequired { code: true }),
+                "{endpoint}"
+            );
+        }
+        let r = set_policy_for(&mut ada, acme).await;
+        assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
+        // The password alone is not her sign-in: MFA is on, so the code too.
+        let r = ada.call("step_up", &[("current_password", PASSWORD)]).await;
+        assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
+        let r = ada
+            .call(
+                "step_up",
+                &[("current_password", "wrong password!"), ("code", "000000")],
+            )
+            .await;
+        assert_eq!(r.status, 422);
+        assert_eq!(
+            ada.get(&format!("/accounts/{acme}/settings/mfa"))
+                .await
+                .status,
+            303
+        );
+        // With both, in the same session (under a new token), Acme opens.
+        let before = ada.cookie.clone();
+        env.clock.advance(std::time::Duration::from_secs(30));
+        let code = crate::mfa::code_at_time(&secret, env.now());
+        ada.step_up(Some(&code)).await;
+        assert_ne!(ada.cookie, before, "the token is rotated");
+        assert_eq!(
+            ada.get(&format!("/accounts/{acme}/settings/mfa"))
+                .await
+                .status,
+            200
+        );
+        let sessions: app::models::SessionsPage =
+            json(&ada.call("sessions", &[("page", "1")]).await);
+        let mine = sessions
+            .sessions
+            .iter()
+            .find(|s| s.current)
+            .expect("current");
+        assert_eq!(
+            mine.how,
+            "Single sign-on through Globex, password and authentication code"
+        );
+    }
+);
+
+async fn set_policy_for(c: &mut Client, account: i64) -> Response {
+    c.call(
+        "set_account_mfa_policy",
+        &[
+            ("account_id", &account.to_string()),
+            ("policy", "optional"),
+            ("grace_days", "0"),
+        ],
+    )
+    .await
+}
 
 both_backends!(
     people_sign_in_through_their_directory_and_it_takes_precedence_over_the_mfa_policy,
