@@ -534,3 +534,58 @@ both_backends!(the_compliance_list_pages_and_filters_members, |env| {
     assert!(r.body.contains("Previous members") && r.body.contains("Next members"));
     assert!(r.body.contains("Without MFA (111)"));
 });
+
+both_backends!(
+    the_policy_asks_the_session_for_its_code_not_the_person,
+    |env| {
+        env.user("grace@example.com", "Grace Hopper").await;
+        let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+        env.member(acme, "grace@example.com", "Users").await;
+        let (_, secret, _) = enrolled(env, "grace@example.com").await;
+        // A session that signed in with the password only, before MFA was turned on.
+        let grace = env
+            .scalar("SELECT id FROM users WHERE email = 'grace@example.com'")
+            .await;
+        let (token, _) = portal::sessions::create(
+            &env.state.db,
+            env.state.rng.as_ref(),
+            &env.state.config,
+            portal::sessions::NewSession {
+                user_id: grace,
+                active_account_id: Some(acme),
+                ip: None,
+                user_agent: None,
+                factors: portal::sessions::Factors::PASSWORD,
+                sso_account_id: None,
+            },
+            env.now(),
+        )
+        .await
+        .expect("session");
+        let mut old = env.client();
+        old.cookie = Some(format!("portal_session={}", token.expose()));
+        policy::set(
+            &env.state.db,
+            acme,
+            MfaPolicy::All,
+            0,
+            None,
+            "Operator (CLI)",
+            env.now(),
+        )
+        .await
+        .expect("set");
+        // Having MFA is not enough: this session has not passed a code.
+        let r = old.get("/").await;
+        assert_eq!(
+            r.header("location"),
+            Some("/step-up?next=%2F"),
+            "{}",
+            r.status
+        );
+        env.clock.advance(Duration::from_secs(30));
+        let code = crate::mfa::code_at_time(&secret, env.now());
+        old.step_up(Some(&code)).await;
+        assert_eq!(old.get("/").await.status, 200);
+    }
+);

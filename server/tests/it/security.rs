@@ -202,3 +202,121 @@ both_backends!(
         assert_eq!(r.status, 403);
     }
 );
+
+/// 40 attempts at once, each from its own browser; `right` is the index of the one with
+/// the right password. Returns the statuses.
+async fn parallel_sign_ins(env: &TestEnv, email: &str, right: usize) -> Vec<u16> {
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let state = env.state.clone();
+            let email = email.to_string();
+            tokio::spawn(async move {
+                let mut c = Client::for_state(state);
+                let pw = if i == right {
+                    PASSWORD
+                } else {
+                    "wrong password!!"
+                };
+                c.sign_in(&email, pw).await.status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task"));
+    }
+    statuses
+}
+
+both_backends!(
+    parallel_guessing_gets_no_more_tries_than_sequential,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let statuses = parallel_sign_ins(env, "ada@example.com", 20).await;
+        let checked = statuses.iter().filter(|s| **s != 429).count();
+        // Sequentially: 5 free tries, then a lock. In parallel: exactly as many reach argon2.
+        assert!(
+            checked <= 5,
+            "{checked} attempts were checked: {statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| [200, 303, 401, 429].contains(s)),
+            "{statuses:?}"
+        );
+        let failures = env
+            .scalar("SELECT failures FROM signin_throttle WHERE scope = 'email'")
+            .await;
+        assert!(failures <= 5, "{failures}");
+        // A flood of refusals records one event per lock window, not one per attempt.
+        assert!(
+            env.scalar("SELECT COUNT(*) FROM security_events WHERE kind = 'sign_in_throttled'")
+                .await
+                <= 1
+        );
+    }
+);
+
+both_backends!(
+    parallel_code_guesses_get_no_more_tries_than_sequential,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let (_, _, _) = crate::mfa::enrolled(env, "ada@example.com").await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        let pending = c.pending.clone().expect("code step");
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let state = env.state.clone();
+                let pending = pending.clone();
+                tokio::spawn(async move {
+                    let mut c = Client::for_state(state);
+                    c.pending = Some(pending);
+                    c.call("verify_sign_in_code", &[("code", "000000")])
+                        .await
+                        .status
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.expect("task"));
+        }
+        let checked = statuses.iter().filter(|s| **s != 429).count();
+        assert!(checked <= 5, "{checked} codes were checked: {statuses:?}");
+    }
+);
+
+both_backends!(a_success_keeps_failures_counted_meanwhile, |env| {
+    use portal::throttle::{release, reserve, Reserve, Scope};
+    let db = &env.state.db;
+    let now = env.now();
+    let Reserve::Granted(mine) = reserve(db, Scope::Email, "ada@example.com", now)
+        .await
+        .expect("reserve")
+    else {
+        panic!("locked")
+    };
+    // A parallel wrong attempt is counted while mine is being checked…
+    let Reserve::Granted(_theirs) = reserve(db, Scope::Email, "ada@example.com", now)
+        .await
+        .expect("reserve")
+    else {
+        panic!("locked")
+    };
+    // …and my success forgets only what came before it, mine included.
+    release(db, &mine).await.expect("release");
+    assert_eq!(
+        env.scalar("SELECT failures FROM signin_throttle WHERE scope = 'email'")
+            .await,
+        1
+    );
+});
+
+both_backends!(oversized_bodies_are_refused_with_413, |env| {
+    let mut c = env.client();
+    let big = "x".repeat(portal::web::MAX_BODY_BYTES + 10);
+    let r = c
+        .call("sign_in", &[("email", "a@example.com"), ("password", &big)])
+        .await;
+    assert_eq!(r.status, 413);
+});
