@@ -179,10 +179,11 @@ fn checked_endpoint(
 /// single sign-on start does not make the portal fetch them on every call.
 #[derive(Debug, Default, Clone)]
 pub struct Cache {
-    entries: std::sync::Arc<
-        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Discovery, Jwks)>>,
-    >,
+    entries: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CacheEntry>>>,
 }
+
+/// When an issuer's documents were fetched, and what they said.
+type CacheEntry = (std::time::Instant, Discovery, Jwks);
 
 impl Cache {
     fn get(&self, issuer: &str) -> Option<(Discovery, Jwks)> {
