@@ -36,9 +36,19 @@ test.describe.serial("single sign-on", () => {
     await gotoHydrated(page, "/profile/sessions");
     await expect(page.getByText("Single sign-on through SSO Partner Co")).toBeVisible();
 
-    // Strict Co still enforces its own policy.
+    // The directory speaks only for its own account: Strict Co first asks for the
+    // person's own portal sign-in, inside the same session…
     await page.getByRole("button", { name: "Switch account" }).click();
     await page.getByRole("menuitemradio", { name: /Strict Co/ }).click();
+    await expect(page).toHaveURL(/\/step-up\?next=/);
+    await waitForHydration(page);
+    const confirm = page.getByRole("region", { name: "Confirm it's you" });
+    await confirm.getByLabel("Current password").fill("wrong password");
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await expect(confirm.getByRole("alert")).toContainText("The current password is incorrect.");
+    await confirm.getByLabel("Current password").fill("connect-demo-2026");
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    // …then still enforces its own policy.
     await expect(page).toHaveURL(new RegExp(`/profile/security\\?mfa_required=${ids.strict}`));
     await expect(page.getByRole("alert").filter({ hasText: "Strict Co requires multi-factor authentication" })).toBeVisible();
   });
@@ -70,17 +80,28 @@ test.describe.serial("single sign-on", () => {
     await expect(report).toContainText("Connection works.");
     await expect(report).toContainText("1 RS256 key");
 
-    // A wrong issuer: saved (the secret stays), then the test says exactly what failed.
+    // A wrong issuer: a new issuer needs the secret again; saving asks "Confirm it's you"
+    // (this session came through the directory), then completes without retyping.
     const issuer = page.getByLabel("Issuer URL");
     const good = await issuer.inputValue();
     await issuer.fill(`${good}/wrong`);
     await page.getByRole("button", { name: "Save" }).click();
+    const confirm = page.getByRole("region", { name: "Confirm it's you" });
+    await confirm.getByLabel("Current password").fill("connect-demo-2026");
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "enter the client secret for it again" })).toBeVisible();
+    await page.getByLabel("Client secret").fill("e2e-client-secret");
+    await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("status").filter({ hasText: "Single sign-on settings saved." })).toBeVisible();
+    await waitForHydration(page);
     await page.getByRole("button", { name: "Test connection" }).click();
     await expect(report).toContainText("Connection failed.");
     await expect(report).toContainText("HTTP 404");
     await page.getByLabel("Issuer URL").fill(good);
+    await page.getByLabel("Client secret").fill("e2e-client-secret");
     await page.getByRole("button", { name: "Save" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Single sign-on settings saved." })).toBeVisible();
+    await waitForHydration(page);
     await page.getByRole("button", { name: "Test connection" }).click();
     await expect(report).toContainText("Connection works.");
     await expect(page.getByRole("region", { name: "Changes" })).toContainText("Sso-admin Tester (sso-admin@partner.test)");
