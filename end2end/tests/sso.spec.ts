@@ -80,15 +80,21 @@ test.describe.serial("single sign-on", () => {
     await expect(report).toContainText("Connection works.");
     await expect(report).toContainText("1 RS256 key");
 
-    // A wrong issuer: a new issuer needs the secret again; saving asks "Confirm it's you"
-    // (this session came through the directory), then completes without retyping.
+    // A wrong issuer: saving first asks "Confirm it's you" (this session came through the
+    // directory), and a new issuer needs the secret again.
     const issuer = page.getByLabel("Issuer URL");
     const good = await issuer.inputValue();
     await issuer.fill(`${good}/wrong`);
     await page.getByRole("button", { name: "Save" }).click();
+    await expect(page).toHaveURL(/\/step-up\?next=/);
+    await waitForHydration(page);
     const confirm = page.getByRole("region", { name: "Confirm it's you" });
     await confirm.getByLabel("Current password").fill("connect-demo-2026");
     await confirm.getByRole("button", { name: "Confirm" }).click();
+    await expect(page).toHaveURL(new RegExp(`/accounts/${ids.partner}/settings/sso$`));
+    await waitForHydration(page);
+    await page.getByLabel("Issuer URL").fill(`${good}/wrong`);
+    await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("alert").filter({ hasText: "enter the client secret for it again" })).toBeVisible();
     await page.getByLabel("Client secret").fill("e2e-client-secret");
     await page.getByRole("button", { name: "Save" }).click();

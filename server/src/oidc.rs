@@ -291,6 +291,10 @@ pub async fn discover(
     issuer: &str,
     allow_private: bool,
 ) -> Result<Discovery, OidcError> {
+    // The stored issuer passes the same rules again: settings saved under other rules
+    // (or written to the database by hand) reach no internal address.
+    let issuer = normalize_issuer(issuer, allow_private)?;
+    let issuer = issuer.as_str();
     let url = format!("{issuer}/.well-known/openid-configuration");
     let mut d: Discovery = get_json(http, &url, "discovery document").await?;
     d.authorization_endpoint = checked_endpoint(

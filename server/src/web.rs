@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/sso/callback", get(sso_callback))
         .route(
+            "/accounts/{account_id}/settings/sso/verify",
+            axum::routing::post(verify_domain_form),
+        )
+        .route(
             "/sw.js",
             get(move || {
                 let sw = sw.clone();
@@ -151,6 +155,39 @@ async fn sso_callback(
         }
     }
     response
+}
+
+/// "Verify" on the single sign-on page, a plain form: proves the domain (administrators
+/// only, as every account operation) and loads the page again saying what happened.
+async fn verify_domain_form(
+    State(state): State<AppState>,
+    axum::Extension(info): axum::Extension<RequestInfo>,
+    axum::extract::Path(account_id): axum::extract::Path<i64>,
+    axum::extract::Form(form): axum::extract::Form<VerifyForm>,
+) -> Response {
+    use app::ssr::Backend;
+    let domain: String =
+        url::form_urlencoded::byte_serialize(form.domain.trim().as_bytes()).collect();
+    let page = format!("/accounts/{account_id}/settings/sso");
+    match state
+        .verify_sso_domain(&info, account_id, &form.domain)
+        .await
+    {
+        Ok(()) => Redirect::to(&format!("{page}?done=domain-{domain}")).into_response(),
+        Err(app::AppError::Invalid(_)) => {
+            Redirect::to(&format!("{page}?verify_failed={domain}")).into_response()
+        }
+        Err(app::AppError::StepUpRequired { .. }) => {
+            Redirect::to(&crate::policy::step_up_path(&page)).into_response()
+        }
+        Err(app::AppError::Unauthenticated) => Redirect::to("/login").into_response(),
+        Err(e) => (e.status(), e.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct VerifyForm {
+    domain: String,
 }
 
 /// Static files (`/pkg/…`, icons, manifest) are recognised by a file extension in the

@@ -4,7 +4,7 @@
 
 use crate::{
     api::StepUp,
-    components::{direct_action, focus_on_load, SubmitButton},
+    components::{direct_action, SubmitButton},
     AppError, Secret,
 };
 use leptos::prelude::*;
@@ -28,39 +28,28 @@ pub fn StepUpForm(
     let action = direct_action::<StepUp>();
     let password = RwSignal::new(String::new());
     let code_value = RwSignal::new(String::new());
-    // The server may say the code is needed after all (MFA turned on meanwhile).
-    let ask_code = RwSignal::new(code);
-    let first = NodeRef::<leptos::html::Input>::new();
-    focus_on_load(first);
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(())) => on_done.run(()),
-        Some(Err(AppError::StepUpRequired { code: true })) => ask_code.set(true),
-        _ => {}
-    });
-    let error = move || match action.value().get() {
-        Some(Err(AppError::StepUpRequired { .. })) => {
-            Some("Enter the 6-digit code your authenticator app shows now.".to_string())
+    Effect::new(move |_| {
+        if let Some(Ok(())) = action.value().get() {
+            on_done.run(())
         }
-        Some(Err(e)) => Some(e.to_string()),
-        _ => None,
-    };
+    });
     view! {
         <section class="card step-up" aria-labelledby="step-up-heading">
             <h2 id="step-up-heading">"Confirm it's you"</h2>
             <p class="hint">"For your security, enter your own Connect Portal password"
-                {move || ask_code.get().then_some(" and a code from your authenticator app")}
+                {code.then_some(" and a code from your authenticator app")}
                 " to continue. This is asked again after a few minutes."</p>
             <form class="form-grid" on:submit=move |ev| {
                 ev.prevent_default();
                 action.dispatch(StepUp {
                     current_password: Secret::new(password.get_untracked()),
-                    code: ask_code.get_untracked().then(|| code_value.get_untracked()),
+                    code: code.then(|| code_value.get_untracked()),
                 });
             }>
                 <label for="step_up_password">"Current password"</label>
-                <input id="step_up_password" type="password" autocomplete="current-password" required
-                    node_ref=first on:input=move |ev| password.set(event_target_value(&ev)) />
-                {move || ask_code.get().then(|| view! {
+                <input id="step_up_password" type="password" autocomplete="current-password" required autofocus
+                    on:input=move |ev| password.set(event_target_value(&ev)) />
+                {code.then(|| view! {
                     <label for="step_up_code">"Authentication code"</label>
                     <input id="step_up_code" type="text" inputmode="numeric" autocomplete="one-time-code"
                         maxlength="7" required spellcheck="false"
@@ -69,7 +58,7 @@ pub fn StepUpForm(
                 <span></span>
                 <div>
                     <SubmitButton pending=action.pending() label="Confirm" busy="Checking…" />
-                    <p role="alert" class="field-error">{error}</p>
+                    {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
                 </div>
             </form>
         </section>

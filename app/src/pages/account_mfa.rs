@@ -4,8 +4,8 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{
-        close_modal, confirmation, reload_done, show_modal, step_up_needed, use_account_id,
-        use_done, AccountPageError, MfaDueBanner, Pager, StepUpForm, SubmitButton,
+        close_modal, confirmation, go_to, reload_done, show_modal, use_account_id, use_done,
+        AccountPageError, MfaDueBanner, Pager, SubmitButton,
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
@@ -142,12 +142,13 @@ fn PolicyManager(
     // Saved: the page loads again with the new policy; a refusal stays in the dialog.
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => reload_done("policy"),
-        // "Confirm it's you" appears below the form; the save then runs again.
-        Some(Err(AppError::StepUpRequired { .. })) => server_error.set(None),
+        // "Confirm it's you" first (the step-up page), then back here.
+        Some(Err(AppError::StepUpRequired { .. })) => go_to(Some(&format!(
+            "/step-up?next=%2Faccounts%2F{account_id}%2Fsettings%2Fmfa"
+        ))),
         Some(Err(e)) => server_error.set(Some(e.to_string())),
         None => {}
     });
-    let step_up = move || step_up_needed(&save.value().get());
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
     let on_close = move |_| {
         choice.set(initial_policy);
@@ -234,9 +235,6 @@ fn PolicyManager(
                     <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
                 </div>
             </form>
-            {move || step_up().map(|code| view! {
-                <StepUpForm code on_done=Callback::new(move |_| send()) />
-            })}
         </dialog>
     }
     .into_any()

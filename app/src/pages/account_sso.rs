@@ -2,10 +2,10 @@
 //! Provider, for the account's administrators (the server refuses everyone else).
 
 use crate::{
-    api::{account_sso_settings, SaveAccountSso, TestAccountSso, VerifySsoDomain},
+    api::{account_sso_settings, SaveAccountSso, TestAccountSso},
     components::{
-        confirmation, direct_action, failure, reload_when_done, step_up_needed, submit_form,
-        use_account_id, use_done, AccountPageError, StepUpForm, SubmitButton,
+        confirmation, direct_action, failure, go_to, reload_when_done, step_up_needed,
+        use_account_id, use_done, AccountPageError, SubmitButton,
     },
     format::account_mfa_href,
     models::{AccountSsoSettings, SsoDomainInfo},
@@ -30,14 +30,19 @@ pub fn AccountSsoPage() -> impl IntoView {
         .as_deref()
         .and_then(|d| d.strip_prefix("domain-"))
         .map(str::to_string);
+    let failed = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("verify_failed")
+        .filter(|d| crate::validation::parse_domains(d).is_ok_and(|v| v.len() == 1));
     view! {
         <Title text="Single sign-on · Account settings" />
         <Suspense fallback=|| view! { <p class="loading" aria-live="polite">"Loading…"</p> }>
             {move || {
                 let verified = verified.clone();
+                let failed = failed.clone();
                 Suspend::new(async move {
                 match settings.await {
-                    Ok(s) => view! { <SsoView settings=s saved verified /> }.into_any(),
+                    Ok(s) => view! { <SsoView settings=s saved verified failed /> }.into_any(),
                     Err(e) => view! {
                         <AccountPageError title="Single sign-on" forbidden="Only administrators of this account can manage its single sign-on." error=e />
                     }
@@ -49,7 +54,12 @@ pub fn AccountSsoPage() -> impl IntoView {
 }
 
 #[component]
-fn SsoView(settings: AccountSsoSettings, saved: bool, verified: Option<String>) -> impl IntoView {
+fn SsoView(
+    settings: AccountSsoSettings,
+    saved: bool,
+    verified: Option<String>,
+    failed: Option<String>,
+) -> impl IntoView {
     let account_id = settings.account_id;
     let domain_list = settings
         .domains
@@ -91,7 +101,7 @@ fn SsoView(settings: AccountSsoSettings, saved: bool, verified: Option<String>) 
                 domains=domain_list
                 enabled=settings.enabled configured=settings.configured saved />
         </section>
-        <DomainsCard account_id domains=settings.domains.clone() verified />
+        <DomainsCard account_id domains=settings.domains.clone() verified failed />
         <section class="card" aria-labelledby="sso-history-heading">
             <h2 id="sso-history-heading">"Changes"</h2>
             {if empty {
@@ -120,9 +130,15 @@ fn SsoForm(
     let save = ServerAction::<SaveAccountSso>::new();
     let test = direct_action::<TestAccountSso>();
     reload_when_done(save.value(), |_| "sso".into());
-    // Saving needs a recent "Confirm it's you"; the form is then sent again as it is.
-    let form = NodeRef::<leptos::html::Form>::new();
+    // Saving needs a recent "Confirm it's you": the step-up page, then back here.
     let step_up = move || step_up_needed(&save.value().get());
+    Effect::new(move |_| {
+        if step_up().is_some() {
+            go_to(Some(&format!(
+                "/step-up?next=%2Faccounts%2F{account_id}%2Fsettings%2Fsso"
+            )));
+        }
+    });
     let report = move || {
         match test.value().get() {
         Some(Ok(r)) => Some(
@@ -139,7 +155,7 @@ fn SsoForm(
     }
     };
     view! {
-        <ActionForm action=save node_ref=form attr:class="form-grid" attr:novalidate="">
+        <ActionForm action=save attr:class="form-grid" attr:novalidate="">
             <input type="hidden" name="account_id" value=account_id.to_string() />
             <label for="issuer">"Issuer URL"</label>
             <input id="issuer" name="issuer" type="text" inputmode="url" required
@@ -179,9 +195,6 @@ fn SsoForm(
                 </button>
             </div>
         </ActionForm>
-        {move || step_up().map(|code| view! {
-            <StepUpForm code on_done=Callback::new(move |_| submit_form(form)) />
-        })}
         {confirmation(saved, save.value(), "Single sign-on settings saved.")}
         {move || step_up().is_none().then(|| failure(save.value()))}
         {report}
@@ -195,6 +208,7 @@ fn DomainsCard(
     account_id: i64,
     domains: Vec<SsoDomainInfo>,
     verified: Option<String>,
+    failed: Option<String>,
 ) -> impl IntoView {
     let empty = domains.is_empty();
     let rows = domains
@@ -216,7 +230,14 @@ fn DomainsCard(
                         })}
                     </td>
                     <td data-label="Action">
-                        {(!d.verified).then(|| view! { <VerifyDomainButton account_id domain=d.domain.clone() /> })}
+                        // A plain form (no browser code): the server looks the record up and
+                        // loads this page again saying what it found.
+                        {(!d.verified).then(|| view! {
+                            <form method="post" action=format!("/accounts/{account_id}/settings/sso/verify")>
+                                <input type="hidden" name="domain" value=d.domain.clone() />
+                                <button type="submit" class="secondary" aria-label=format!("Verify {}", d.domain)>"Verify"</button>
+                            </form>
+                        })}
                     </td>
                 </tr>
             }
@@ -233,6 +254,11 @@ fn DomainsCard(
             {verified.map(|d| view! {
                 <p class="ok" role="status" tabindex="-1" autofocus>{format!("{d} is verified.")}</p>
             })}
+            {failed.map(|d| view! {
+                <p class="notice error" role="alert" tabindex="-1" autofocus>
+                    {format!("{d} could not be verified: no TXT record at _connect-portal.{d} holds the value shown yet (DNS changes can take a while to appear), or another account proved it first.")}
+                </p>
+            })}
             {if empty {
                 view! { <p class="empty">"No domains yet. Add them in the form above."</p> }.into_any()
             } else {
@@ -248,22 +274,5 @@ fn DomainsCard(
                 }.into_any()
             }}
         </section>
-    }
-}
-
-/// "Verify" for one domain: looks up its TXT record; on success the page loads again.
-#[island]
-fn VerifyDomainButton(account_id: i64, domain: String) -> impl IntoView {
-    let verify = direct_action::<VerifySsoDomain>();
-    let label = format!("Verify {domain}");
-    let done = domain.clone();
-    reload_when_done(verify.value(), move |_| format!("domain-{done}"));
-    let domain = StoredValue::new(domain);
-    view! {
-        <button type="button" class="secondary" aria-label=label disabled=move || verify.pending().get()
-            on:click=move |_| { verify.dispatch(VerifySsoDomain { account_id, domain: domain.get_value() }); }>
-            {move || if verify.pending().get() { "Verifying…" } else { "Verify" }}
-        </button>
-        {failure(verify.value())}
     }
 }

@@ -622,3 +622,54 @@ both_backends!(
         assert_eq!(c.get("/").await.status, 200);
     }
 );
+
+both_backends!(outbound_requests_reach_no_internal_address, |env| {
+    // Settings saved where private issuers are allowed (the tests' provider is on
+    // loopback), then a portal that does not allow them.
+    let (acme, _) = partner_account(env).await;
+    let mut config = (*env.state.config).clone();
+    config.sso_allow_private_issuers = false;
+    let strict = env.instance_with(config).await;
+    let mut admin = Client::for_state(strict);
+    admin.sign_in("admin@partner.test", PASSWORD).await;
+    admin.step_up(None).await;
+    // "Test connection" is no port scanner: the loopback issuer is refused unfetched.
+    let report: SsoTestReport = json(
+        &admin
+            .call("test_account_sso", &[("account_id", &acme.to_string())])
+            .await,
+    );
+    assert!(!report.ok, "{report:?}");
+    assert!(
+        report
+            .lines
+            .iter()
+            .any(|l| l.contains("not an https address on the public internet")),
+        "{report:?}"
+    );
+    // Nor can it be saved, by IP, by name or by a private range.
+    for issuer in [
+        oidc_provider().issuer.clone(),
+        "https://127.0.0.1:9".to_string(),
+        "https://10.0.0.7".to_string(),
+        "https://[::1]:8443".to_string(),
+        "https://localhost".to_string(),
+    ] {
+        let m = invalid(&save_sso(&mut admin, acme, &issuer, "s", "partner.test").await);
+        assert!(m.contains("public internet"), "{issuer}: {m}");
+    }
+    // Single sign-on through it fails closed, without reaching the provider.
+    let m = invalid(
+        &Client::for_state(
+            env.instance_with({
+                let mut c = (*env.state.config).clone();
+                c.sso_allow_private_issuers = false;
+                c
+            })
+            .await,
+        )
+        .call("start_sso", &[("email", "admin@partner.test")])
+        .await,
+    );
+    assert!(m.contains("cannot be reached"), "{m}");
+});
