@@ -9,7 +9,7 @@ export PORTAL_LISTEN="127.0.0.1:$port"
 export LEPTOS_SITE_ROOT="$PWD/target/site"
 export PORTAL_LOG="${PORTAL_LOG:-warn}"
 # The test OpenID Provider runs on loopback.
-export PORTAL_SSO_ALLOW_PRIVATE_ISSUERS=1
+export PORTAL_SSO_ALLOW_PRIVATE_ISSUERS=true
 rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null

@@ -116,6 +116,7 @@ pub struct Settings {
         long,
         env = "PORTAL_SSO_ALLOW_PRIVATE_ISSUERS",
         default_value_t = false,
+        value_parser = clap::builder::BoolishValueParser::new(),
         global = true
     )]
     pub sso_allow_private_issuers: bool,
