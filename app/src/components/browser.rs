@@ -209,20 +209,6 @@ where
     let _ = node;
 }
 
-/// Submits a form again as if its button were pressed (its fields as they are), e.g. to
-/// complete an action after "Confirm it's you".
-pub fn submit_form(form: leptos::prelude::NodeRef<leptos::html::Form>) {
-    #[cfg(any(feature = "hydrate", feature = "csr"))]
-    {
-        use leptos::prelude::GetUntracked;
-        if let Some(f) = form.get_untracked() {
-            let _ = f.request_submit();
-        }
-    }
-    #[cfg(not(any(feature = "hydrate", feature = "csr")))]
-    let _ = form;
-}
-
 /// `path` and `search` (as `location.search` gives it) with `key` set to `value`, or
 /// removed when `value` is `None`; the other parameters are kept in their order.
 pub fn address_with(path: &str, search: &str, key: &str, value: Option<&str>) -> String {

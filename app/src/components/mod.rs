@@ -15,7 +15,7 @@ pub use account_page::{use_account_id, AccountPageError};
 pub use actions::{direct_action, reload_when_done, DirectAction};
 pub use browser::{
     address_with, browser_time_zone, close_modal, copy_to_clipboard, focus_on_load, go_to,
-    known_time_zone, preview_now, reload_done, show_modal, submit_form, totp_countdown, DONE_PARAM,
+    known_time_zone, preview_now, reload_done, show_modal, totp_countdown, DONE_PARAM,
     TIME_ZONE_LIST_ID,
 };
 pub use hydration::HydrationMark;
