@@ -324,13 +324,19 @@ impl AccountAdmin<'_> {
             )));
         }
         let now = self.state.now();
-        match sso::mark_verified(&self.state.db, self.account_id, &domain, now).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(AppError::Invalid(format!(
-                    "{domain} is not one of this account's email domains."
-                )))
-            }
+        let label = self.label().await?;
+        match sso::mark_verified(
+            &self.state.db,
+            self.account_id,
+            &domain,
+            Some(self.user_id),
+            &label,
+            now,
+        )
+        .await
+        {
+            // Proven meanwhile (another tab): nothing more to do.
+            Ok(_) => {}
             Err(SsoError::DomainTaken(_)) => {
                 return Err(AppError::Invalid(format!(
                     "{domain} is already proven by another account and stays with it."
@@ -338,17 +344,6 @@ impl AccountAdmin<'_> {
             }
             Err(e) => return Err(self.internal(e)),
         }
-        let label = self.label().await?;
-        sso::record_change(
-            &self.state.db,
-            self.account_id,
-            Some(self.user_id),
-            &label,
-            &format!("Domain {domain} verified"),
-            now,
-        )
-        .await
-        .map_err(|e| self.internal(e))?;
         tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, %domain, "single sign-on domain proven");
         Ok(())
     }

@@ -288,16 +288,14 @@ pub async fn save(
             ""
         }
     );
-    sqlx::query(
-        "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
-         VALUES ($1, $2, $3, $4, $5)",
+    record_change(
+        &mut tx,
+        account_id,
+        changed_by,
+        changed_by_label,
+        &summary,
+        now,
     )
-    .bind(account_id)
-    .bind(changed_by)
-    .bind(changed_by_label)
-    .bind(now)
-    .bind(summary)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
@@ -320,15 +318,14 @@ pub async fn disable(
             .await?
             .rows_affected();
     if n > 0 {
-        sqlx::query(
-            "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
-             VALUES ($1, $2, $3, $4, 'Off')",
+        record_change(
+            &mut tx,
+            account_id,
+            changed_by,
+            changed_by_label,
+            "Off",
+            now,
         )
-        .bind(account_id)
-        .bind(changed_by)
-        .bind(changed_by_label)
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
     }
     tx.commit().await?;
@@ -362,33 +359,52 @@ pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Change>, sqlx::Erro
     .collect()
 }
 
-/// Proves a pending domain of an account (its TXT record was found). `Ok(false)` when
-/// the account has no such claim. A domain another account proved first stays there.
+/// Proves a pending domain of an account (its TXT record was found) and records who did,
+/// in one transaction. `Ok(false)` when the account has no such pending claim. A domain
+/// another account proved first stays there.
 pub async fn mark_verified(
     db: &Db,
     account_id: i64,
     domain: &str,
+    changed_by: Option<i64>,
+    changed_by_label: &str,
     now: i64,
 ) -> Result<bool, SsoError> {
+    let mut tx = db.pool().begin().await?;
     let done = sqlx::query(
-        "UPDATE account_sso_domains SET verified_at = COALESCE(verified_at, $1) \
-         WHERE account_id = $2 AND domain = $3",
+        "UPDATE account_sso_domains SET verified_at = $1 \
+         WHERE account_id = $2 AND domain = $3 AND verified_at IS NULL",
     )
     .bind(now)
     .bind(account_id)
     .bind(domain)
-    .execute(db.pool())
+    .execute(&mut *tx)
     .await;
-    match done {
-        Ok(d) => Ok(d.rows_affected() == 1),
-        Err(e) if is_unique_violation(&e) => Err(SsoError::DomainTaken(domain.to_string())),
-        Err(e) => Err(e.into()),
+    let n = match done {
+        Ok(d) => d.rows_affected(),
+        Err(e) if is_unique_violation(&e) => return Err(SsoError::DomainTaken(domain.to_string())),
+        Err(e) => return Err(e.into()),
+    };
+    if n == 1 {
+        let summary = format!("Domain {domain} verified");
+        record_change(
+            &mut tx,
+            account_id,
+            changed_by,
+            changed_by_label,
+            &summary,
+            now,
+        )
+        .await?;
     }
+    tx.commit().await?;
+    Ok(n == 1)
 }
 
-/// Records a change to the account's single sign-on (who, when, what; never a secret).
-pub async fn record_change(
-    db: &Db,
+/// Records a change to the account's single sign-on (who, when, what; never a secret),
+/// inside the transaction that makes it.
+async fn record_change(
+    conn: &mut sqlx::AnyConnection,
     account_id: i64,
     changed_by: Option<i64>,
     changed_by_label: &str,
@@ -404,7 +420,7 @@ pub async fn record_change(
     .bind(changed_by_label)
     .bind(now)
     .bind(summary)
-    .execute(db.pool())
+    .execute(conn)
     .await?;
     Ok(())
 }
