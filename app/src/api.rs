@@ -197,20 +197,9 @@ pub async fn mfa_status() -> Result<crate::models::MfaStatus, AppError> {
     crate::ssr::run(|backend, req| async move { backend.mfa_status(&req).await }).await
 }
 
-/// Re-enters the current password for a few minutes of sensitive actions (MFA set-up,
-/// where MFA is still off: the same step-up as [`step_up`] without a code).
-#[server(endpoint = "elevate")]
-pub async fn elevate(current_password: Secret) -> Result<(), AppError> {
-    crate::ssr::run(|backend, req| async move {
-        let cookie = backend.step_up(&req, &current_password, None).await?;
-        crate::ssr::append_set_cookie(&req, &cookie)
-    })
-    .await
-}
-
 /// "Confirm it's you": the current password, and the authentication code when MFA is on.
 /// The session then may enter the person's other accounts and, for a few minutes, make
-/// sensitive changes.
+/// sensitive changes (MFA set-up, account settings).
 #[server(endpoint = "step_up")]
 pub async fn step_up(current_password: Secret, code: Option<String>) -> Result<(), AppError> {
     crate::ssr::run(|backend, req| async move {

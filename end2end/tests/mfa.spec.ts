@@ -27,7 +27,7 @@ test("MFA: enrol with the key, sign in with a code, recovery code once, turn off
   const card = page.getByRole("region", { name: "Multi-factor authentication" });
   await card.getByRole("button", { name: "Set up multi-factor authentication" }).click();
   await card.getByLabel("Current password").fill(DEMO_PASSWORD);
-  await card.getByRole("button", { name: "Continue" }).click();
+  await card.getByRole("button", { name: "Confirm", exact: true }).click();
 
   await expect(card.getByRole("img", { name: "QR code" })).toBeVisible();
   await expect(card.getByText(`Connect Auth: ${EMAIL}`)).toBeVisible();

@@ -17,7 +17,7 @@ async function enableMfa(page: Page, email: string) {
   const card = page.getByRole("region", { name: "Multi-factor authentication" });
   await card.getByRole("button", { name: "Set up multi-factor authentication" }).click();
   await card.getByLabel("Current password").fill(DEMO_PASSWORD);
-  await card.getByRole("button", { name: "Continue" }).click();
+  await card.getByRole("button", { name: "Confirm", exact: true }).click();
   await expect(card.getByText(`Connect Auth: ${email}`)).toBeVisible();
   const secret = (await card.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
   await card.getByLabel("Authentication code").fill(totp(secret));

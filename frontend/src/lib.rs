@@ -15,5 +15,6 @@ pub fn hydrate() {
     // hook out (about 1 KB of the payload budget) and a panic aborts.
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
+    app::components::follow_server_redirects();
     leptos::mount::hydrate_islands();
 }

@@ -249,15 +249,8 @@ impl AppState {
     ) -> Result<MfaEnrolment, AppError> {
         let s = session(req)?;
         let now = self.now();
-        if sessions::elevated_for(&self.db, s.session_id, now)
-            .await
-            .map_err(|e| internal(req, e))?
-            == 0
-        {
-            return Err(AppError::Invalid(
-                "Enter your current password first (it is asked again after a few minutes).".into(),
-            ));
-        }
+        // "Confirm it's you" first (asked again after a few minutes).
+        self.require_recent_step_up(req, s).await?;
         if mfa::is_enabled(&self.db, s.user_id)
             .await
             .map_err(|e| internal(req, e))?

@@ -260,6 +260,14 @@ pub fn go_to(href: Option<&str>) {
     let _ = href;
 }
 
+/// Makes the browser follow a server function's redirect (sign-in, sign-out, the code
+/// step, single sign-on): the page at the address it names loads. Called once, before
+/// the islands hydrate.
+pub fn follow_server_redirects() {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    let _ = server_fn::redirect::set_redirect_hook(|to: &str| go_to(Some(to)));
+}
+
 #[cfg(test)]
 mod tests {
     use super::address_with;

@@ -1,6 +1,7 @@
 mod account_page;
 mod actions;
 mod browser;
+mod form;
 mod hydration;
 mod layout;
 mod menus;
@@ -14,10 +15,11 @@ mod update_toast;
 pub use account_page::{use_account_id, AccountPageError};
 pub use actions::{direct_action, reload_when_done, DirectAction};
 pub use browser::{
-    address_with, browser_time_zone, close_modal, copy_to_clipboard, focus_on_load, go_to,
-    known_time_zone, preview_now, reload_done, show_modal, totp_countdown, DONE_PARAM,
-    TIME_ZONE_LIST_ID,
+    address_with, browser_time_zone, close_modal, copy_to_clipboard, focus_on_load,
+    follow_server_redirects, go_to, known_time_zone, preview_now, reload_done, show_modal,
+    totp_countdown, DONE_PARAM, TIME_ZONE_LIST_ID,
 };
+pub use form::{submit_again, Fields, ServerForm};
 pub use hydration::HydrationMark;
 pub use layout::{use_done, use_next, AuthCard, PortalLayout, WithViewer};
 pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};

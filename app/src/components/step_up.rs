@@ -4,7 +4,7 @@
 
 use crate::{
     api::StepUp,
-    components::{direct_action, SubmitButton},
+    components::{direct_action, focus_on_load, SubmitButton},
     AppError, Secret,
 };
 use leptos::prelude::*;
@@ -18,36 +18,56 @@ pub fn step_up_needed<T>(result: &Option<Result<T, AppError>>) -> Option<bool> {
 }
 
 /// The prompt. `on_done` runs once the server confirmed; the session then carries the
-/// step-up (and a new token), so the action that asked for it can simply run again.
+/// step-up (and a new token), so the action that asked for it can simply run again with
+/// what the person had entered (see [`super::submit_again`]).
 #[component]
 pub fn StepUpForm(
     /// Ask for the authentication code too (MFA is on).
     code: bool,
     on_done: Callback<()>,
+    /// Inside another card or dialog (a smaller heading, no card of its own); the
+    /// password field takes focus when the prompt appears.
+    #[prop(optional)]
+    nested: bool,
 ) -> impl IntoView {
     let action = direct_action::<StepUp>();
     let password = RwSignal::new(String::new());
     let code_value = RwSignal::new(String::new());
+    let field = NodeRef::<leptos::html::Input>::new();
+    if nested {
+        focus_on_load(field);
+    }
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
             on_done.run(())
         }
     });
+    let heading = if nested {
+        view! { <h3 id="step-up-heading">"Confirm it's you"</h3> }.into_any()
+    } else {
+        view! { <h2 id="step-up-heading">"Confirm it's you"</h2> }.into_any()
+    };
     view! {
-        <section class="card step-up" aria-labelledby="step-up-heading">
-            <h2 id="step-up-heading">"Confirm it's you"</h2>
+        <section class=if nested { "step-up" } else { "card step-up" } aria-labelledby="step-up-heading">
+            {heading}
             <p class="hint">"For your security, enter your own Connect Portal password"
                 {code.then_some(" and a code from your authenticator app")}
                 " to continue. This is asked again after a few minutes."</p>
+            // Its own form, never inside the one that asked for it (forms do not nest):
+            // Enter here confirms, and the change is then submitted again as it was.
             <form class="form-grid" on:submit=move |ev| {
                 ev.prevent_default();
+                if action.pending().get_untracked() {
+                    return;
+                }
                 action.dispatch(StepUp {
                     current_password: Secret::new(password.get_untracked()),
                     code: code.then(|| code_value.get_untracked()),
                 });
             }>
                 <label for="step_up_password">"Current password"</label>
-                <input id="step_up_password" type="password" autocomplete="current-password" required autofocus
+                <input id="step_up_password" type="password" autocomplete="current-password" required
+                    autofocus=!nested node_ref=field
                     on:input=move |ev| password.set(event_target_value(&ev)) />
                 {code.then(|| view! {
                     <label for="step_up_code">"Authentication code"</label>

@@ -4,8 +4,8 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{
-        close_modal, confirmation, go_to, reload_done, show_modal, use_account_id, use_done,
-        AccountPageError, MfaDueBanner, Pager, SubmitButton,
+        close_modal, confirmation, direct_action, reload_done, show_modal, step_up_needed,
+        use_account_id, use_done, AccountPageError, MfaDueBanner, Pager, StepUpForm, SubmitButton,
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
@@ -119,7 +119,7 @@ fn PolicyManager(
     viewer_uses_mfa: bool,
     saved: bool,
 ) -> impl IntoView {
-    let save = ServerAction::<SetAccountMfaPolicy>::new();
+    let save = direct_action::<SetAccountMfaPolicy>();
     let manage = NodeRef::<html::Button>::new();
     let dialog = NodeRef::<html::Dialog>::new();
     let initial_policy = policy;
@@ -139,21 +139,20 @@ fn PolicyManager(
     );
     let server_error = RwSignal::new(None::<String>);
 
-    // Saved: the page loads again with the new policy; a refusal stays in the dialog.
+    // Saved: the page loads again with the new policy; a refusal stays in the dialog, and
+    // "Confirm it's you" is asked there, after which the same choice is saved.
+    let step_up = move || step_up_needed(&save.value().get());
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => reload_done("policy"),
-        // "Confirm it's you" first (the step-up page), then back here.
-        Some(Err(AppError::StepUpRequired { .. })) => go_to(Some(&format!(
-            "/step-up?next=%2Faccounts%2F{account_id}%2Fsettings%2Fmfa"
-        ))),
+        Some(Err(AppError::StepUpRequired { .. })) | None => {}
         Some(Err(e)) => server_error.set(Some(e.to_string())),
-        None => {}
     });
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
     let on_close = move |_| {
         choice.set(initial_policy);
         grace.set(initial_grace.clone());
         server_error.set(None);
+        save.value().set(None);
         if let Some(b) = manage.get_untracked() {
             let _ = b.focus();
         }
@@ -235,6 +234,9 @@ fn PolicyManager(
                     <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
                 </div>
             </form>
+            {move || step_up().map(|code| view! {
+                <StepUpForm code nested=true on_done=Callback::new(move |_| send()) />
+            })}
         </dialog>
     }
     .into_any()

@@ -4,8 +4,8 @@
 use crate::{
     api::{account_sso_settings, SaveAccountSso, TestAccountSso},
     components::{
-        confirmation, direct_action, failure, go_to, reload_when_done, step_up_needed,
-        use_account_id, use_done, AccountPageError, SubmitButton,
+        confirmation, direct_action, failure, reload_when_done, step_up_needed, submit_again,
+        use_account_id, use_done, AccountPageError, ServerForm, StepUpForm, SubmitButton,
     },
     format::account_mfa_href,
     models::{AccountSsoSettings, SsoDomainInfo},
@@ -61,6 +61,26 @@ fn SsoView(
     failed: Option<String>,
 ) -> impl IntoView {
     let account_id = settings.account_id;
+    // What `?done=` and `?verify_failed=` name is shown only for this account's domains in
+    // the state they claim: an address cannot put words on this page.
+    let is_domain = |name: &Option<String>, verified: bool| {
+        name.as_ref().is_some_and(|n| {
+            settings
+                .domains
+                .iter()
+                .any(|d| d.domain == *n && d.verified == verified)
+        })
+    };
+    let verified = if is_domain(&verified, true) {
+        verified
+    } else {
+        None
+    };
+    let failed = if is_domain(&failed, false) {
+        failed
+    } else {
+        None
+    };
     let domain_list = settings
         .domains
         .iter()
@@ -127,18 +147,13 @@ fn SsoForm(
     configured: bool,
     saved: bool,
 ) -> impl IntoView {
-    let save = ServerAction::<SaveAccountSso>::new();
+    let save = direct_action::<SaveAccountSso>();
     let test = direct_action::<TestAccountSso>();
+    let form = NodeRef::<leptos::html::Form>::new();
     reload_when_done(save.value(), |_| "sso".into());
-    // Saving needs a recent "Confirm it's you": the step-up page, then back here.
+    // Saving needs a recent "Confirm it's you": asked below the form, which is then
+    // submitted again as it stands.
     let step_up = move || step_up_needed(&save.value().get());
-    Effect::new(move |_| {
-        if step_up().is_some() {
-            go_to(Some(&format!(
-                "/step-up?next=%2Faccounts%2F{account_id}%2Fsettings%2Fsso"
-            )));
-        }
-    });
     let report = move || {
         match test.value().get() {
         Some(Ok(r)) => Some(
@@ -155,8 +170,14 @@ fn SsoForm(
     }
     };
     view! {
-        <ActionForm action=save attr:class="form-grid" attr:novalidate="">
-            <input type="hidden" name="account_id" value=account_id.to_string() />
+        <ServerForm action=save class="form-grid" novalidate=true node_ref=form read=move |f| SaveAccountSso {
+            account_id,
+            issuer: f.text("issuer"),
+            client_id: f.text("client_id"),
+            client_secret: f.secret("client_secret"),
+            domains: f.text("domains"),
+            enabled: f.get("enabled"),
+        }>
             <label for="issuer">"Issuer URL"</label>
             <input id="issuer" name="issuer" type="text" inputmode="url" required
                 placeholder="https://login.example.com" value=issuer />
@@ -194,9 +215,14 @@ fn SsoForm(
                     {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
                 </button>
             </div>
-        </ActionForm>
+        </ServerForm>
         {confirmation(saved, save.value(), "Single sign-on settings saved.")}
-        {move || step_up().is_none().then(|| failure(save.value()))}
+        {move || match step_up() {
+            Some(code) => view! {
+                <StepUpForm code nested=true on_done=Callback::new(move |_| submit_again(form)) />
+            }.into_any(),
+            None => failure(save.value()).into_any(),
+        }}
         {report}
     }
 }

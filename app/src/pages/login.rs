@@ -1,6 +1,6 @@
 use crate::{
     api::{SignIn, StartSso},
-    components::{use_next, AuthCard, SubmitButton},
+    components::{direct_action, use_next, AuthCard, ServerForm, SubmitButton},
     models::SsoFailure,
 };
 use leptos::prelude::*;
@@ -32,8 +32,8 @@ pub fn LoginPage() -> impl IntoView {
 /// The password form and the single sign-on form of the sign-in page.
 #[island]
 fn SignInForms(next: String) -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    let sso = ServerAction::<StartSso>::new();
+    let action = direct_action::<SignIn>();
+    let sso = direct_action::<StartSso>();
     let sso_open = RwSignal::new(false);
     let sso_pending = sso.pending();
     let sso_error = move || {
@@ -53,7 +53,11 @@ fn SignInForms(next: String) -> impl IntoView {
 
     let sso_next = next.clone();
     view! {
-        <ActionForm action=action attr:class="stack" attr:novalidate="">
+        <ServerForm action class="stack" novalidate=true read=|f| SignIn {
+            email: f.text("email"),
+            password: f.secret("password"),
+            next: f.get("next"),
+        }>
             <input type="hidden" name="next" value=next />
             <label for="email">"Email"</label>
             <input id="email" name="email" type="email" autocomplete="username" required
@@ -65,7 +69,7 @@ fn SignInForms(next: String) -> impl IntoView {
                 {move || error().map(|e| view! { <p>{e}</p> })}
             </div>
             <SubmitButton pending label="Sign in" busy="Signing in…" />
-        </ActionForm>
+        </ServerForm>
         <div class="sso">
             <p class="divider" aria-hidden="true"><span>"or"</span></p>
             <button type="button" class="secondary wide" aria-expanded=move || sso_open.get().to_string()
@@ -73,7 +77,10 @@ fn SignInForms(next: String) -> impl IntoView {
                 "Sign in with single sign-on"
             </button>
             <div id="sso-form" hidden=move || !sso_open.get()>
-                <ActionForm action=sso attr:class="stack" attr:novalidate="">
+                <ServerForm action=sso class="stack" novalidate=true read=|f| StartSso {
+                    email: f.text("email"),
+                    next: f.get("next"),
+                }>
                     <input type="hidden" name="next" value=sso_next />
                     <p class="hint">"If your organisation signs in to Connect Portal with its own directory, you continue there."</p>
                     <label for="sso_email">"Work email"</label>
@@ -83,7 +90,7 @@ fn SignInForms(next: String) -> impl IntoView {
                         {move || sso_error().map(|e| view! { <p>{e}</p> })}
                     </div>
                     <SubmitButton pending=sso_pending label="Continue to your organisation" busy="Continuing…" />
-                </ActionForm>
+                </ServerForm>
             </div>
         </div>
     }

@@ -1,6 +1,6 @@
 use crate::{
     api::VerifySignInCode,
-    components::{focus_on_load, use_next, AuthCard, SubmitButton},
+    components::{direct_action, focus_on_load, use_next, AuthCard, ServerForm, SubmitButton},
 };
 use leptos::prelude::*;
 
@@ -19,7 +19,7 @@ pub fn CodePage() -> impl IntoView {
 /// The code form, with the switch between an authenticator code and a recovery code.
 #[island]
 fn CodeForm(next: String) -> impl IntoView {
-    let action = ServerAction::<VerifySignInCode>::new();
+    let action = direct_action::<VerifySignInCode>();
     let recovery = RwSignal::new(false);
     let pending = action.pending();
     // The password step may arrive here without a page load, where `autofocus` does not act.
@@ -42,7 +42,11 @@ fn CodeForm(next: String) -> impl IntoView {
                 "Enter the 6-digit code your authenticator app shows for Connect Portal."
             }}
         </p>
-        <ActionForm action=action attr:class="stack">
+        <ServerForm action class="stack" read=|f| VerifySignInCode {
+            code: f.text("code"),
+            recovery: f.get("recovery"),
+            next: f.get("next"),
+        }>
             <input type="hidden" name="next" value=next />
             {move || recovery.get().then(|| view! { <input type="hidden" name="recovery" value="on" /> })}
             <label for="code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
@@ -54,7 +58,7 @@ fn CodeForm(next: String) -> impl IntoView {
             </div>
             {move || expired().then(|| view! { <p><a href="/login">"Sign in again"</a></p> })}
             <SubmitButton pending label="Verify" busy="Verifying…" />
-        </ActionForm>
+        </ServerForm>
         <p>
             <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
                 {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}

@@ -43,7 +43,7 @@ pub(crate) async fn enrolled(env: &TestEnv, email: &str) -> (Client, Vec<u8>, Ve
     let mut c = env.client();
     c.sign_in(email, PASSWORD).await;
     assert!(
-        c.call("elevate", &[("current_password", PASSWORD)])
+        c.call("step_up", &[("current_password", PASSWORD)])
             .await
             .status
             < 400
@@ -64,12 +64,20 @@ both_backends!(enrolment_needs_a_recent_password_and_a_valid_code, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    let m = invalid(&c.call("start_mfa_enrolment", &[]).await);
-    assert!(m.contains("current password"), "{m}");
-    let m = invalid(&c.call("elevate", &[("current_password", "not it")]).await);
+    let r = c.call("start_mfa_enrolment", &[]).await;
+    assert!(
+        matches!(
+            r.app_error(),
+            Some(AppError::StepUpRequired { code: false })
+        ),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let m = invalid(&c.call("step_up", &[("current_password", "not it")]).await);
     assert!(m.contains("incorrect"), "{m}");
     assert!(
-        c.call("elevate", &[("current_password", PASSWORD)])
+        c.call("step_up", &[("current_password", PASSWORD)])
             .await
             .status
             < 400
@@ -146,7 +154,7 @@ both_backends!(an_unfinished_enrolment_expires_and_changes_nothing, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    c.call("elevate", &[("current_password", PASSWORD)]).await;
+    c.call("step_up", &[("current_password", PASSWORD)]).await;
     let e: MfaEnrolment = json(&c.call("start_mfa_enrolment", &[]).await);
     env.clock.advance(Duration::from_secs(11 * 60));
     let m = invalid(

@@ -235,7 +235,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         // The TOTP replay guard holds across replicas.
         let mut ada = Browser::new();
         ada.sign_in(&a, "ada@example.com", PASSWORD).await;
-        ada.call(&a, "elevate", &[("current_password", PASSWORD)])
+        ada.call(&a, "step_up", &[("current_password", PASSWORD)])
             .await;
         let e: MfaEnrolment =
             serde_json::from_str(&ada.call(&b, "start_mfa_enrolment", &[]).await.body)

@@ -1,8 +1,8 @@
 use crate::{
     api::{general_settings, ChangeEmail, SaveGeneral},
     components::{
-        browser_time_zone, confirmation, failure, known_time_zone, preview_now, reload_when_done,
-        use_done, SubmitButton, TIME_ZONE_LIST_ID,
+        browser_time_zone, confirmation, direct_action, failure, known_time_zone, preview_now,
+        reload_when_done, use_done, ServerForm, SubmitButton, TIME_ZONE_LIST_ID,
     },
     models::{DateFormat, GeneralSettings, TimeFormat},
     validation::{validate_email, validate_name, MAX_EMAIL_LEN, MAX_NAME_CHARS},
@@ -41,8 +41,8 @@ pub fn GeneralSection() -> impl IntoView {
 /// email too), with `done` saying which form to confirm.
 #[island]
 fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoView {
-    let save = ServerAction::<SaveGeneral>::new();
-    let change_email = ServerAction::<ChangeEmail>::new();
+    let save = direct_action::<SaveGeneral>();
+    let change_email = direct_action::<ChangeEmail>();
     reload_when_done(save.value(), |_| "saved".into());
     reload_when_done(change_email.value(), |_| "email".into());
     let (saved_shown, email_shown) = (
@@ -100,7 +100,13 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
     view! {
         <section class="card" aria-labelledby="general-heading">
             <h2 id="general-heading">"General"</h2>
-            <ActionForm action=save attr:class="form-grid">
+            <ServerForm action=save class="form-grid" read=|f| SaveGeneral {
+                name: f.text("name"),
+                time_zone: f.text("time_zone"),
+                date_format: f.text("date_format"),
+                time_format: f.text("time_format"),
+                news_opt_in: f.get("news_opt_in"),
+            }>
                 <label for="name">"Name"</label>
                 <div>
                     <input id="name" name="name" type="text" autocomplete="name" required
@@ -166,13 +172,16 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
                     {confirmation(saved_shown, save.value(), "Your changes were saved.")}
                     {failure(save.value())}
                 </div>
-            </ActionForm>
+            </ServerForm>
         </section>
 
         <section class="card" aria-labelledby="email-heading">
             <h2 id="email-heading">"Email"</h2>
             <p>"You sign in with "<strong data-testid="current-email">{settings.email.clone()}</strong>"."</p>
-            <ActionForm action=change_email attr:class="form-grid">
+            <ServerForm action=change_email class="form-grid" read=|f| ChangeEmail {
+                new_email: f.text("new_email"),
+                current_password: f.secret("current_password"),
+            }>
                 <label for="new_email">"New email"</label>
                 <div>
                     <input id="new_email" name="new_email" type="email" autocomplete="email" required
@@ -189,7 +198,7 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
                     {confirmation(email_shown, change_email.value(), "Your email address was changed.")}
                     {failure(change_email.value())}
                 </div>
-            </ActionForm>
+            </ServerForm>
         </section>
     }
 }

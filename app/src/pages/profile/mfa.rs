@@ -1,7 +1,8 @@
 use crate::{
-    api::{mfa_status, DisableMfa, Elevate, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
+    api::{mfa_status, DisableMfa, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
     components::{
-        copy_to_clipboard, direct_action, focus_on_load, go_to, totp_countdown, SubmitButton,
+        copy_to_clipboard, direct_action, focus_on_load, go_to, totp_countdown, DirectAction,
+        ServerForm, StepUpForm, SubmitButton,
     },
     models::{MfaEnrolment, MfaStatus},
 };
@@ -20,11 +21,10 @@ enum Stage {
 /// is done (when an account's policy sent the person here).
 #[island]
 pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
-    let elevate = ServerAction::<Elevate>::new();
     let start = direct_action::<StartMfaEnrolment>();
-    let enable = ServerAction::<EnableMfa>::new();
-    let regenerate = ServerAction::<RegenerateRecoveryCodes>::new();
-    let disable = ServerAction::<DisableMfa>::new();
+    let enable = direct_action::<EnableMfa>();
+    let regenerate = direct_action::<RegenerateRecoveryCodes>();
+    let disable = direct_action::<DisableMfa>();
     let stage = RwSignal::new(Stage::Idle);
     // Set-up finished: focus goes to the new state, where the last step's button was.
     let finished = RwSignal::new(false);
@@ -45,7 +45,6 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             enable.version().get(),
             regenerate.version().get(),
             disable.version().get(),
-            elevate.version().get(),
         );
         if first.is_some() {
             leptos::task::spawn_local(async move {
@@ -56,14 +55,9 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
         }
     });
 
-    Effect::new(move |_| {
-        if matches!(elevate.value().get(), Some(Ok(()))) {
-            start.dispatch(StartMfaEnrolment {});
-        }
-    });
     Effect::new(move |_| match start.value().get() {
         Some(Ok(e)) => stage.set(Stage::Enrolling(e)),
-        Some(Err(e)) if e.to_string().contains("current password") => stage.set(Stage::Password),
+        Some(Err(crate::AppError::StepUpRequired { .. })) => stage.set(Stage::Password),
         _ => {}
     });
     Effect::new(move |_| {
@@ -84,9 +78,6 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             stage.set(Stage::Password);
         }
     };
-    let error_of =
-        |e: Option<Result<(), crate::AppError>>| e.and_then(|r| r.err()).map(|e| e.to_string());
-
     move || {
         let s = status.get();
         match stage.get() {
@@ -94,22 +85,12 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             Stage::Enrolling(e) if !s.enabled => {
                 view! { <EnrolView enrolment=e enable /> }.into_any()
             }
-            Stage::Password if !s.enabled => {
-                let password = NodeRef::<leptos::html::Input>::new();
-                focus_on_load(password);
-                view! {
-                    <p>"Enter your current password to continue."</p>
-                    <ActionForm action=elevate attr:class="form-grid">
-                        <label for="mfa_password">"Current password"</label>
-                        <input id="mfa_password" name="current_password" type="password" autocomplete="current-password" required node_ref=password />
-                        <span></span>
-                        <div>
-                            <SubmitButton pending=Signal::derive(move || elevate.pending().get() || start.pending().get()) label="Continue" busy="Checking…" />
-                            <p role="alert" class="field-error">{move || error_of(elevate.value().get())}</p>
-                        </div>
-                    </ActionForm>
-                }.into_any()
+            // "Confirm it's you" (the password: MFA is still off), then the set-up.
+            Stage::Password if !s.enabled => view! {
+                <StepUpForm code=false nested=true
+                    on_done=Callback::new(move |_| { start.dispatch(StartMfaEnrolment {}); }) />
             }
+            .into_any(),
             _ if !s.enabled => {
                 let s2 = s.clone();
                 view! {
@@ -132,7 +113,7 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
 }
 
 #[component]
-fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl IntoView {
+fn EnrolView(enrolment: MfaEnrolment, enable: DirectAction<EnableMfa>) -> impl IntoView {
     let secs = totp_countdown();
     let copied = RwSignal::new(false);
     let secret = enrolment.secret_grouped.clone();
@@ -163,7 +144,10 @@ fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl I
             </li>
             <li>
                 <p>"Enter the code the app shows."</p>
-                <ActionForm action=enable attr:class="form-grid">
+                <ServerForm action=enable class="form-grid" read=|f| EnableMfa {
+                    code: f.text("code"),
+                    sign_out_others: f.get("sign_out_others"),
+                }>
                     <label for="enable_code">"Authentication code"</label>
                     <div>
                         <input id="enable_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
@@ -179,7 +163,7 @@ fn EnrolView(enrolment: MfaEnrolment, enable: ServerAction<EnableMfa>) -> impl I
                         <SubmitButton pending=enable.pending() label="Enable" busy="Enabling…" />
                         <p role="alert" class="field-error">{error}</p>
                     </div>
-                </ActionForm>
+                </ServerForm>
                 <p class="hint">{format!("This set-up expires in {} minutes.", enrolment.expires_in_secs / 60)}</p>
             </li>
         </ol>
@@ -226,8 +210,8 @@ fn RecoveryCodesView(
 #[component]
 fn ManageView(
     status: MfaStatus,
-    regenerate: ServerAction<RegenerateRecoveryCodes>,
-    disable: ServerAction<DisableMfa>,
+    regenerate: DirectAction<RegenerateRecoveryCodes>,
+    disable: DirectAction<DisableMfa>,
     /// Focus the state line (set-up has just finished).
     focus: bool,
 ) -> impl IntoView {
@@ -249,7 +233,10 @@ fn ManageView(
         <section aria-labelledby="regen-heading" class="subsection">
             <h3 id="regen-heading">"Recovery codes"</h3>
             <p class="hint">"New codes replace all the old ones."</p>
-            <ActionForm action=regenerate attr:class="form-grid">
+            <ServerForm action=regenerate class="form-grid" read=|f| RegenerateRecoveryCodes {
+                code: f.text("code"),
+                sign_out_others: f.get("sign_out_others"),
+            }>
                 <label for="regen_code">"Authentication code"</label>
                 <input id="regen_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
                 <span></span>
@@ -262,13 +249,17 @@ fn ManageView(
                     <SubmitButton pending=regenerate.pending() label="Regenerate recovery codes" busy="Regenerating…" class="secondary" />
                     <p role="alert" class="field-error">{move || regenerate.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
                 </div>
-            </ActionForm>
+            </ServerForm>
         </section>
         <section aria-labelledby="mfa-off-heading" class="subsection">
             <h3 id="mfa-off-heading">"Turn off"</h3>
             {if required.is_empty() {
                 view! {
-                    <ActionForm action=disable attr:class="form-grid">
+                    <ServerForm action=disable class="form-grid" read=|f| DisableMfa {
+                        current_password: f.secret("current_password"),
+                        code: f.text("code"),
+                        sign_out_others: f.get("sign_out_others"),
+                    }>
                         <label for="off_password">"Current password"</label>
                         <input id="off_password" name="current_password" type="password" autocomplete="current-password" required />
                         <label for="off_code">"Authentication code"</label>
@@ -283,7 +274,7 @@ fn ManageView(
                             <SubmitButton pending=disable.pending() label="Turn off multi-factor authentication" busy="Turning off…" class="danger" />
                             <p role="alert" class="field-error">{move || disable.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
                         </div>
-                    </ActionForm>
+                    </ServerForm>
                 }.into_any()
             } else {
                 view! {

@@ -1,6 +1,6 @@
 use crate::{
     api::{mfa_status, ChangePassword, DeleteAccount},
-    components::{failure, outcome, use_next, SubmitButton, WithViewer},
+    components::{direct_action, failure, outcome, use_next, ServerForm, SubmitButton, WithViewer},
     validation::{password_strength, MAX_PASSWORD_CHARS},
 };
 use leptos::prelude::*;
@@ -70,9 +70,12 @@ pub fn SecuritySection() -> impl IntoView {
 /// person out and sends them to the sign-in page.
 #[island]
 fn DeleteForm(email: String) -> impl IntoView {
-    let delete = ServerAction::<DeleteAccount>::new();
+    let delete = direct_action::<DeleteAccount>();
     view! {
-        <ActionForm action=delete attr:class="form-grid">
+        <ServerForm action=delete class="form-grid" read=|f| DeleteAccount {
+            current_password: f.secret("current_password"),
+            confirm_email: f.text("confirm_email"),
+        }>
             <label for="delete_password">"Current password"</label>
             <input id="delete_password" name="current_password" type="password"
                 autocomplete="current-password" required />
@@ -84,14 +87,14 @@ fn DeleteForm(email: String) -> impl IntoView {
                 <SubmitButton pending=delete.pending() label="Delete my account" busy="Deleting…" class="danger" />
                 {failure(delete.value())}
             </div>
-        </ActionForm>
+        </ServerForm>
     }
 }
 
 /// Changing the password, with a strength meter and a confirmation check as one types.
 #[island]
 fn ChangePasswordCard() -> impl IntoView {
-    let change = ServerAction::<ChangePassword>::new();
+    let change = direct_action::<ChangePassword>();
     let new_password = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());
     let strength = move || password_strength(&new_password.get());
@@ -105,7 +108,12 @@ fn ChangePasswordCard() -> impl IntoView {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Change password"</h2>
             <p class="hint">"Use at least 8 characters; a long passphrase is best. Common passwords are refused."</p>
-            <ActionForm action=change attr:class="form-grid">
+            <ServerForm action=change class="form-grid" read=|f| ChangePassword {
+                current_password: f.secret("current_password"),
+                new_password: f.secret("new_password"),
+                confirm_password: f.secret("confirm_password"),
+                sign_out_others: f.get("sign_out_others"),
+            }>
                 <label for="current_password">"Current password"</label>
                 <input id="current_password" name="current_password" type="password"
                     autocomplete="current-password" required />
@@ -141,7 +149,7 @@ fn ChangePasswordCard() -> impl IntoView {
                     <SubmitButton pending=change.pending() label="Change password" busy="Changing password…" />
                     {outcome(change.value(), |_| "Your password was changed.".to_string())}
                 </div>
-            </ActionForm>
+            </ServerForm>
         </section>
 
     }
