@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import { join } from "node:path";
 
 // Browser tests run Debian's Chromium (never a downloaded browser) against the release
 // server, which `scripts/e2e-server.sh` starts on a fresh SQLite database with the demo.
@@ -6,6 +7,9 @@ const port = Number(process.env.PORTAL_E2E_PORT ?? 3300);
 export const baseURL = `http://127.0.0.1:${port}`;
 // The OpenID Provider of the single sign-on tests (the certified oidc-provider package).
 const oidcPort = Number(process.env.PORTAL_E2E_OIDC_PORT ?? 3310);
+// The DNS server that proves single sign-on domains (dns/server.py, dnslib): DNS on
+// dnsPort, its control endpoint (tests publish TXT records there) on dnsPort + 1.
+const dnsPort = Number(process.env.PORTAL_E2E_DNS_PORT ?? 3353);
 
 export default defineConfig({
   testDir: "./tests",
@@ -46,7 +50,16 @@ export default defineConfig({
       stderr: "pipe",
     },
     {
-      command: `bash ../scripts/e2e-server.sh ${port} ${oidcPort}`,
+      command: `python3 dns/server.py ${dnsPort} ${dnsPort + 1} --forever`,
+      url: `http://127.0.0.1:${dnsPort + 1}/`,
+      env: { PYTHONPATH: join(__dirname, "..", ".tools", "python") },
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `bash ../scripts/e2e-server.sh ${port} ${oidcPort} ${dnsPort}`,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,

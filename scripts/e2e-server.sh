@@ -10,6 +10,9 @@ export LEPTOS_SITE_ROOT="$PWD/target/site"
 export PORTAL_LOG="${PORTAL_LOG:-warn}"
 # The test OpenID Provider runs on loopback.
 export PORTAL_SSO_ALLOW_PRIVATE_ISSUERS=true
+# Domain proofs are looked up at the tests' DNS server (end2end/dns/server.py), which
+# Playwright starts on port $3.
+export PORTAL_DNS_SERVER="127.0.0.1:${3:-3353}"
 rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null

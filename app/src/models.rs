@@ -300,6 +300,9 @@ pub struct SessionsPage {
     pub page_count: u32,
     pub total: i64,
     pub active_others: i64,
+    /// This session came through a directory without the person's own password: only
+    /// that directory's sessions are listed (and can be ended) until a step-up.
+    pub only_directory: bool,
     pub retention_days: u32,
 }
 

@@ -6,8 +6,11 @@ DNS lookup over UDP.
 Usage: server.py DNS_PORT HTTP_PORT   (0 picks free ports)
 Prints "ready DNS_PORT HTTP_PORT" once both listen. POST /txt with JSON
 {"name": "_connect-portal.example.com", "values": ["token"]} adds TXT records to a name
-(tests running in parallel may publish several); an empty list removes them all. Exits when standard input closes, so it never outlives
-the test run that started it.
+(tests running in parallel may publish several); an empty list removes them all. POST /a
+does the same for A records ({"name": "idp.example.com", "values": ["127.0.0.1"]}), for
+the tests of names that resolve to internal addresses. GET / answers 204 (ready). Exits
+when standard input closes, so it never outlives the test run that started it, unless
+--forever is given (the browser tests' server, stopped by its parent).
 """
 import json
 import socket
@@ -15,7 +18,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from dnslib import QTYPE, RCODE, RR, TXT
+from dnslib import A, QTYPE, RCODE, RR, TXT
 from dnslib.server import BaseResolver, DNSServer
 
 RECORDS = {}
@@ -30,13 +33,19 @@ class Resolver(BaseResolver):
     def resolve(self, request, handler):
         reply = request.reply()
         qname = request.q.qname
+        name = canonical(qname)
         with LOCK:
-            values = RECORDS.get(canonical(qname))
-        if values is None:
+            txt = RECORDS.get(("txt", name))
+            a = RECORDS.get(("a", name))
+        if txt is None and a is None:
             reply.header.rcode = RCODE.NXDOMAIN
-        elif request.q.qtype in (QTYPE.TXT, QTYPE.ANY):
-            for v in values:
+            return reply
+        if request.q.qtype in (QTYPE.TXT, QTYPE.ANY):
+            for v in txt or []:
                 reply.add_answer(RR(qname, QTYPE.TXT, rdata=TXT(v), ttl=1))
+        if request.q.qtype in (QTYPE.A, QTYPE.ANY):
+            for v in a or []:
+                reply.add_answer(RR(qname, QTYPE.A, rdata=A(v), ttl=1))
         return reply
 
 
@@ -48,16 +57,22 @@ class Quiet:
 
 
 class Control(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204 if self.path == "/" else 404)
+        self.end_headers()
+
     def do_POST(self):
-        if self.path != "/txt":
+        kind = {"/txt": "txt", "/a": "a"}.get(self.path)
+        if kind is None:
             self.send_error(404)
             return
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        key = (kind, canonical(body["name"]))
         with LOCK:
             if body["values"]:
-                RECORDS.setdefault(canonical(body["name"]), []).extend(body["values"])
+                RECORDS.setdefault(key, []).extend(body["values"])
             else:
-                RECORDS.pop(canonical(body["name"]), None)
+                RECORDS.pop(key, None)
         self.send_response(204)
         self.end_headers()
 
@@ -72,8 +87,9 @@ def free_port(kind):
 
 
 def main():
-    dns_port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    http_port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    args = [a for a in sys.argv[1:] if a != "--forever"]
+    dns_port = int(args[0]) if len(args) > 0 else 0
+    http_port = int(args[1]) if len(args) > 1 else 0
     dns_port = dns_port or free_port(socket.SOCK_DGRAM)
     resolver = Resolver()
     udp = DNSServer(resolver, port=dns_port, address="127.0.0.1", logger=Quiet())
@@ -83,7 +99,10 @@ def main():
     control = ThreadingHTTPServer(("127.0.0.1", http_port), Control)
     threading.Thread(target=control.serve_forever, daemon=True).start()
     print(f"ready {dns_port} {control.server_address[1]}", flush=True)
-    sys.stdin.read()  # until the parent goes away
+    if "--forever" in sys.argv:
+        threading.Event().wait()
+    else:
+        sys.stdin.read()  # until the parent goes away
 
 
 if __name__ == "__main__":

@@ -5,6 +5,9 @@ import { gotoHydrated, waitForHydration } from "./helpers";
 
 // Written by scripts/e2e-server.sh, which also connects "SSO Partner Co" to the test
 // OpenID Provider (end2end/oidc/provider.mjs) that Playwright starts.
+// The control endpoint of the tests' DNS server is the port after its DNS port (see
+// playwright.config.ts).
+const dnsPort = Number(process.env.PORTAL_E2E_DNS_PORT ?? 3353);
 const ids: { partner: number; strict: number } = JSON.parse(
   readFileSync(join(__dirname, "..", ".data", "accounts.json"), "utf8"),
 );
@@ -80,22 +83,21 @@ test.describe.serial("single sign-on", () => {
     await expect(report).toContainText("Connection works.");
     await expect(report).toContainText("1 RS256 key");
 
-    // A wrong issuer: saving first asks "Confirm it's you" (this session came through the
-    // directory), and a new issuer needs the secret again.
+    // A wrong issuer: saving first asks "Confirm it's you" right there (this session came
+    // through the directory); once confirmed, the form is sent again as it was typed, and
+    // a new issuer needs the secret again.
     const issuer = page.getByLabel("Issuer URL");
     const good = await issuer.inputValue();
     await issuer.fill(`${good}/wrong`);
     await page.getByRole("button", { name: "Save" }).click();
-    await expect(page).toHaveURL(/\/step-up\?next=/);
-    await waitForHydration(page);
     const confirm = page.getByRole("region", { name: "Confirm it's you" });
+    await expect(confirm.getByLabel("Current password")).toBeFocused();
+    await expect(page).toHaveURL(new RegExp(`/accounts/${ids.partner}/settings/sso$`));
     await confirm.getByLabel("Current password").fill("connect-demo-2026");
     await confirm.getByRole("button", { name: "Confirm" }).click();
-    await expect(page).toHaveURL(new RegExp(`/accounts/${ids.partner}/settings/sso$`));
-    await waitForHydration(page);
-    await page.getByLabel("Issuer URL").fill(`${good}/wrong`);
-    await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("alert").filter({ hasText: "enter the client secret for it again" })).toBeVisible();
+    await expect(confirm).toBeHidden();
+    await expect(page.getByLabel("Issuer URL")).toHaveValue(`${good}/wrong`);
     await page.getByLabel("Client secret").fill("e2e-client-secret");
     await page.getByRole("button", { name: "Save" }).click();
     await expect(page.getByRole("status").filter({ hasText: "Single sign-on settings saved." })).toBeVisible();
@@ -116,5 +118,58 @@ test.describe.serial("single sign-on", () => {
     await expect(page.getByTestId("sso-caution")).toContainText(
       "take precedence and override the portal's multi-factor authentication settings",
     );
+  });
+
+  test("an administrator proves a new email domain with its DNS record", async ({ page }) => {
+    await singleSignOn(page, "sso-admin@partner.test");
+    await waitForHydration(page);
+    await gotoHydrated(page, `/accounts/${ids.partner}/settings/sso`);
+    await page.getByRole("textbox", { name: "Email domains" }).fill("partner.test, proof.partner.test");
+    await page.getByRole("button", { name: "Save" }).click();
+    const confirm = page.getByRole("region", { name: "Confirm it's you" });
+    await confirm.getByLabel("Current password").fill("connect-demo-2026");
+    await confirm.getByRole("button", { name: "Confirm" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Single sign-on settings saved." })).toBeVisible();
+    await waitForHydration(page);
+
+    // Listed, but routing nobody until proven: the page says which record to publish.
+    const row = () => page.getByRole("row", { name: /proof\.partner\.test/ });
+    await expect(row().getByTestId("domain-status")).toHaveText("Pending verification");
+    await expect(row()).toContainText("_connect-portal.proof.partner.test");
+    const token = (await row().getByTestId("domain-token").textContent())!.trim();
+    expect(token.length).toBeGreaterThanOrEqual(20);
+    await row().getByRole("button", { name: "Verify proof.partner.test" }).click();
+    await expect(page.getByRole("alert").filter({ hasText: "proof.partner.test could not be verified" })).toBeFocused();
+    await expect(row().getByTestId("domain-status")).toHaveText("Pending verification");
+
+    // Published at the (real, local) DNS server: "Verify" finds it.
+    const published = await fetch(`http://127.0.0.1:${dnsPort + 1}/txt`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "_connect-portal.proof.partner.test", values: [token] }),
+    });
+    expect(published.status).toBe(204);
+    await row().getByRole("button", { name: "Verify proof.partner.test" }).click();
+    await expect(page.getByRole("status").filter({ hasText: "proof.partner.test is verified." })).toBeFocused();
+    await expect(row().getByTestId("domain-status")).toHaveText("Verified");
+    await expect(row().getByRole("button", { name: /Verify/ })).toHaveCount(0);
+  });
+
+  test("the MFA policy dialog asks to confirm it's you, then saves the choice as it was", async ({ page }) => {
+    await singleSignOn(page, "sso-admin@partner.test");
+    await waitForHydration(page);
+    await gotoHydrated(page, `/accounts/${ids.partner}/settings/mfa`);
+    await expect(page.getByTestId("current-policy")).toHaveText("Required for all users");
+    await page.getByRole("button", { name: "Manage" }).click();
+    const dialog = page.getByRole("dialog", { name: "Manage multi-factor authentication" });
+    await dialog.getByRole("radio", { name: "Optional" }).check();
+    await dialog.getByRole("button", { name: "Save" }).click();
+    const confirm = dialog.getByRole("region", { name: "Confirm it's you" });
+    await expect(confirm.getByLabel("Current password")).toBeFocused();
+    await expect(dialog.getByRole("radio", { name: "Optional" })).toBeChecked();
+    await page.keyboard.type("connect-demo-2026");
+    await page.keyboard.press("Enter");
+    await expect(page.getByTestId("current-policy")).toHaveText("Optional");
+    await expect(page.getByRole("status").filter({ hasText: "The policy was saved." })).toBeFocused();
   });
 });

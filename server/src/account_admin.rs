@@ -288,8 +288,10 @@ impl AccountAdmin<'_> {
 
     /// "Verify": looks up the TXT record that proves `domain` and, when it holds this
     /// account's token, makes the domain route sign-ins to the account's directory. A
-    /// domain another account proved first stays with that account.
+    /// domain another account proved first stays with that account. Routing sign-ins is
+    /// a change of the single sign-on settings: it needs a recent step-up too.
     pub async fn verify_domain(&self, domain: &str) -> Result<(), AppError> {
+        self.require_step_up().await?;
         let domain = domain.trim().to_ascii_lowercase();
         let config = sso::load(&self.state.db, self.account_id)
             .await

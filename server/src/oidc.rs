@@ -103,15 +103,19 @@ impl Jwks {
 /// An HTTP client for talking to providers: bounded time, no redirects followed
 /// silently to other hosts, and names resolved by `resolver`, which refuses internal
 /// addresses (the address is checked where the connection is made, after resolution).
-pub fn http_client(resolver: crate::dns::GuardedResolver) -> reqwest::Client {
+pub fn http_client(
+    resolver: crate::dns::GuardedResolver,
+) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(HTTP_TIMEOUT)
         .connect_timeout(CONNECT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve the provider's name itself, past
+        // the resolver below that refuses internal addresses.
+        .no_proxy()
         .user_agent("Connect Portal")
         .dns_resolver(std::sync::Arc::new(resolver))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// Is `url` an address the portal may send a request to? https to a host name (whose
@@ -154,6 +158,16 @@ pub fn normalize_issuer(issuer: &str, allow_private: bool) -> Result<String, Oid
     Ok(trimmed.to_string())
 }
 
+/// Text a provider sent, made fit for the log and for messages: at most 100 characters,
+/// control characters and quotes escaped (no forged log lines, no terminal escapes).
+pub fn provider_text(text: &str) -> String {
+    text.chars()
+        .take(100)
+        .collect::<String>()
+        .escape_default()
+        .to_string()
+}
+
 /// An endpoint named by a discovery document, checked like the issuer and returned in
 /// its serialised form (so it can go into a `Location` header as it is).
 fn checked_endpoint(
@@ -163,7 +177,7 @@ fn checked_endpoint(
 ) -> Result<String, OidcError> {
     let not_public = || OidcError::NotPublic {
         what,
-        url: raw.escape_default().to_string(),
+        url: provider_text(raw),
     };
     if raw.chars().any(char::is_control) {
         return Err(not_public());
@@ -227,6 +241,17 @@ impl Cache {
 }
 
 fn unreachable(url: &str, e: &reqwest::Error) -> OidcError {
+    // The resolver's refusal, wherever reqwest wrapped it.
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.downcast_ref::<crate::dns::InternalAddress>().is_some() {
+            return OidcError::Unreachable {
+                url: url.to_string(),
+                reason: "its name resolves only to internal addresses".into(),
+            };
+        }
+        source = s.source();
+    }
     let reason = if e.is_timeout() {
         "no answer in time".to_string()
     } else if e.is_connect() {
@@ -280,7 +305,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     serde_json::from_slice(&bytes).map_err(|e| OidcError::BadDocument {
         url: url.to_string(),
         what,
-        reason: e.to_string(),
+        reason: provider_text(&e.to_string()),
     })
 }
 
@@ -312,7 +337,7 @@ pub async fn discover(
     if d.issuer != issuer {
         return Err(OidcError::IssuerMismatch {
             expected: issuer.to_string(),
-            found: d.issuer,
+            found: provider_text(&d.issuer),
         });
     }
     if !d.code_challenge_methods_supported.is_empty()
@@ -448,14 +473,7 @@ pub async fn exchange_code(
     if !status.is_success() {
         // The provider's words reach the log: escaped and cut short.
         let reason = serde_json::from_slice::<TokenError>(&bytes)
-            .map(|e| {
-                e.error
-                    .chars()
-                    .take(100)
-                    .collect::<String>()
-                    .escape_default()
-                    .to_string()
-            })
+            .map(|e| provider_text(&e.error))
             .unwrap_or_else(|_| format!("HTTP {}", status.as_u16()));
         return Err(OidcError::TokenRefused(reason));
     }
@@ -506,7 +524,7 @@ pub async fn userinfo_email(
     let info: UserInfo = serde_json::from_slice(&bytes).map_err(|e| OidcError::BadDocument {
         url: url.to_string(),
         what: "UserInfo answer",
-        reason: e.to_string(),
+        reason: provider_text(&e.to_string()),
     })?;
     if info.sub != subject {
         return Err(OidcError::InvalidToken("UserInfo is about another subject"));
@@ -830,6 +848,45 @@ mod tests {
         assert!(normalize_issuer("https://login.partner.test/?x=1", true).is_err());
         assert!(normalize_issuer("https://93.184.216.34", false).is_ok());
         assert!(normalize_issuer("login.partner.test", true).is_err());
+    }
+
+    #[test]
+    fn every_endpoint_of_a_discovery_document_passes_the_issuers_rules() {
+        let ok = |u: &str, private: bool| checked_endpoint("token endpoint", u, private);
+        assert_eq!(
+            ok("https://login.partner.test/token", false),
+            Ok("https://login.partner.test/token".into())
+        );
+        for refused in [
+            "http://login.partner.test/token",
+            "https://10.0.0.1/token",
+            "https://[fd00::1]/token",
+            "https://169.254.169.254/latest/meta-data",
+            "https://user:pw@login.partner.test/token",
+            "https://login.partner.test/auth\u{7}",
+            "https://login.partner.test/auth\r\nSet-Cookie: x=1",
+            "not a url",
+        ] {
+            assert!(
+                matches!(ok(refused, false), Err(OidcError::NotPublic { .. })),
+                "{refused:?}"
+            );
+        }
+        // Private addresses may be allowed; control characters never are.
+        assert!(ok("http://127.0.0.1:4400/token", true).is_ok());
+        assert!(ok("http://127.0.0.1:4400/auth\u{0}", true).is_err());
+        // What reaches the log and the report is escaped.
+        match ok("https://x.test/\u{1b}[31m", false) {
+            Err(OidcError::NotPublic { url, .. }) => assert!(!url.contains('\u{1b}'), "{url}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn provider_text_is_short_and_escaped() {
+        let t = provider_text(&format!("bad\nline\u{1b}{}", "x".repeat(500)));
+        assert!(!t.contains('\n') && !t.contains('\u{1b}'), "{t}");
+        assert!(t.len() < 120, "{}", t.len());
     }
 
     #[test]

@@ -189,11 +189,16 @@ impl AppState {
         }
         self.check_current_password(req, s.user_id, &c.current)
             .await?;
-        let hash = self
-            .passwords
-            .hash(&c.new)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let hash = match self.passwords.hash(&c.new).await {
+            Ok(hash) => hash,
+            // The queue in front of argon2 is full: nothing changed, try again soon.
+            Err(crate::passwords::HashError::Busy) => {
+                return Err(AppError::Busy {
+                    retry_after_secs: crate::backend::BUSY_RETRY_SECS,
+                })
+            }
+            Err(e) => return Err(internal(req, e)),
+        };
         let now = self.now();
         directory::set_password_hash(&self.db, s.user_id, &hash, now)
             .await
@@ -249,13 +254,22 @@ impl AppState {
         let (prefs, _) = self.display_for(req, s.user_id).await?;
         let display = TimeDisplay::new(&prefs);
         let offset = i64::from(page - 1) * SESSIONS_PER_PAGE;
-        let (rows, total) = sessions::list(&self.db, s.user_id, SESSIONS_PER_PAGE, offset)
+        // A session only a directory vouches for sees that directory's sessions: where
+        // and when the person signs in elsewhere is not the directory's to know.
+        let reach = sessions::Reach::of(&s);
+        let (rows, total) = sessions::list(&self.db, s.user_id, reach, SESSIONS_PER_PAGE, offset)
             .await
             .map_err(|e| internal(req, e))?;
-        let active_others =
-            sessions::count_active(&self.db, s.user_id, s.session_id, &self.config, self.now())
-                .await
-                .map_err(|e| internal(req, e))?;
+        let active_others = sessions::count_active(
+            &self.db,
+            s.user_id,
+            s.session_id,
+            reach,
+            &self.config,
+            self.now(),
+        )
+        .await
+        .map_err(|e| internal(req, e))?;
         let now = self.now();
         let sessions = rows
             .into_iter()
@@ -283,6 +297,7 @@ impl AppState {
             page_count,
             total,
             active_others,
+            only_directory: reach != sessions::Reach::All,
             retention_days: u32::try_from(self.config.history_retention.as_secs() / 86_400)
                 .unwrap_or(u32::MAX),
         })
@@ -304,6 +319,7 @@ impl AppState {
             &self.db,
             s.user_id,
             session_id,
+            sessions::Reach::of(&s),
             EndReason::Revoked,
             self.now(),
         )
@@ -320,10 +336,13 @@ impl AppState {
 
     pub(crate) async fn revoke_others_for(&self, req: &RequestInfo) -> Result<u64, AppError> {
         let s = session(req)?;
-        let n = sessions::end_all_except(
+        // A directory's session ends only its directory's sessions: it cannot sign the
+        // person out of their other accounts.
+        let n = sessions::end_others_within(
             &self.db,
             s.user_id,
             s.session_id,
+            sessions::Reach::of(&s),
             EndReason::Revoked,
             self.now(),
         )
@@ -341,6 +360,14 @@ impl AppState {
         req: &RequestInfo,
     ) -> Result<Vec<SecurityEventInfo>, AppError> {
         let s = session(req)?;
+        // The person's whole history (sign-ins everywhere, from where): not for a session
+        // only a directory vouches for. Their own password opens it (step-up).
+        if sessions::Reach::of(&s) != sessions::Reach::All {
+            let code = crate::mfa::is_enabled(&self.db, s.user_id)
+                .await
+                .map_err(|e| internal(req, e))?;
+            return Err(AppError::StepUpRequired { code });
+        }
         let (prefs, _) = self.display_for(req, s.user_id).await?;
         let display = TimeDisplay::new(&prefs);
         let rows = events::recent(&self.db, s.user_id, RECENT_EVENTS)

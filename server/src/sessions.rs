@@ -424,28 +424,71 @@ impl SessionRow {
     }
 }
 
-/// One page of a person's sessions, newest first, and the total count.
+/// Which of a person's sessions an operation may see or end: all of them, or (for a
+/// session only a directory vouches for) those that directory started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    All,
+    Directory(i64),
+}
+
+impl Reach {
+    /// What `session` may reach: a session that came through account A's directory,
+    /// without the person's own password, reaches only A's directory sessions.
+    pub fn of(session: &app::ssr::SessionRef) -> Self {
+        match session.sso_account_id {
+            Some(a) if !session.password_verified => Self::Directory(a),
+            _ => Self::All,
+        }
+    }
+
+    /// The condition on `sessions` (aliased `s`) with its parameter number.
+    fn filter(self, param: u8) -> String {
+        match self {
+            Self::All => String::new(),
+            Self::Directory(_) => format!(" AND s.sso_account_id = ${param}"),
+        }
+    }
+
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Self::All => q,
+            Self::Directory(a) => q.bind(a),
+        }
+    }
+}
+
+/// One page of a person's sessions (those `reach` covers), newest first, and the total
+/// count.
 pub async fn list(
     db: &Db,
     user_id: i64,
+    reach: Reach,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<SessionRow>, i64), sqlx::Error> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT s.id AS id, s.created_at AS created_at, s.last_seen_at AS last_seen_at, \
                 s.expires_at AS expires_at, s.ended_at AS ended_at, s.end_reason AS end_reason, \
                 s.ip AS ip, s.user_agent AS user_agent, a.name AS sso_account, \
                 s.auth_methods AS auth_methods \
          FROM sessions s LEFT JOIN accounts a ON a.id = s.sso_account_id \
-         WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.id DESC LIMIT $2 OFFSET $3",
-    )
-    .bind(user_id)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(db.pool())
-    .await?;
-    let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1")
-        .bind(user_id)
+         WHERE s.user_id = $1{} ORDER BY s.created_at DESC, s.id DESC LIMIT $2 OFFSET $3",
+        reach.filter(4)
+    );
+    let rows = reach
+        .bind(sqlx::query(&sql).bind(user_id).bind(limit).bind(offset))
+        .fetch_all(db.pool())
+        .await?;
+    let count = format!(
+        "SELECT COUNT(*) AS n FROM sessions s WHERE s.user_id = $1{}",
+        reach.filter(2)
+    );
+    let total: i64 = reach
+        .bind(sqlx::query(&count).bind(user_id))
         .fetch_one(db.pool())
         .await?
         .try_get("n")?;
@@ -477,37 +520,60 @@ pub async fn end_all_except(
     reason: EndReason,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2 \
-         WHERE user_id = $3 AND id <> $4 AND ended_at IS NULL",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(user_id)
-    .bind(keep)
-    .execute(db.pool())
-    .await?;
+    end_others_within(db, user_id, keep, Reach::All, reason, now).await
+}
+
+/// Ends the open sessions of a person that `reach` covers, except `keep`.
+pub async fn end_others_within(
+    db: &Db,
+    user_id: i64,
+    keep: i64,
+    reach: Reach,
+    reason: EndReason,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = format!(
+        "UPDATE sessions AS s SET ended_at = $1, end_reason = $2 \
+         WHERE s.user_id = $3 AND s.id <> $4 AND s.ended_at IS NULL{}",
+        reach.filter(5)
+    );
+    let done = reach
+        .bind(
+            sqlx::query(&sql)
+                .bind(now)
+                .bind(reason.as_str())
+                .bind(user_id)
+                .bind(keep),
+        )
+        .execute(db.pool())
+        .await?;
     Ok(done.rows_affected())
 }
 
-/// Ends one open session of this person (never anyone else's).
+/// Ends one open session of this person (never anyone else's) that `reach` covers.
 pub async fn end_own(
     db: &Db,
     user_id: i64,
     session_id: i64,
+    reach: Reach,
     reason: EndReason,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE sessions SET ended_at = $1, end_reason = $2 \
-         WHERE id = $3 AND user_id = $4 AND ended_at IS NULL",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(session_id)
-    .bind(user_id)
-    .execute(db.pool())
-    .await?;
+    let sql = format!(
+        "UPDATE sessions AS s SET ended_at = $1, end_reason = $2 \
+         WHERE s.id = $3 AND s.user_id = $4 AND s.ended_at IS NULL{}",
+        reach.filter(5)
+    );
+    let done = reach
+        .bind(
+            sqlx::query(&sql)
+                .bind(now)
+                .bind(reason.as_str())
+                .bind(session_id)
+                .bind(user_id),
+        )
+        .execute(db.pool())
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -527,21 +593,27 @@ pub async fn count_active(
     db: &Db,
     user_id: i64,
     except: i64,
+    reach: Reach,
     config: &Config,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
     let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
-    sqlx::query(
-        "SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1 AND id <> $2 \
-         AND ended_at IS NULL AND expires_at > $3 AND last_seen_at > $4",
-    )
-    .bind(user_id)
-    .bind(except)
-    .bind(now)
-    .bind(now.saturating_sub(idle))
-    .fetch_one(db.pool())
-    .await?
-    .try_get("n")
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM sessions s WHERE s.user_id = $1 AND s.id <> $2 \
+         AND s.ended_at IS NULL AND s.expires_at > $3 AND s.last_seen_at > $4{}",
+        reach.filter(5)
+    );
+    reach
+        .bind(
+            sqlx::query(&sql)
+                .bind(user_id)
+                .bind(except)
+                .bind(now)
+                .bind(now.saturating_sub(idle)),
+        )
+        .fetch_one(db.pool())
+        .await?
+        .try_get("n")
 }
 
 /// The session gained factors (a step-up, or MFA set up in it): records them, makes it

@@ -118,8 +118,7 @@ impl AppState {
         };
         if let Some(error) = callback.error {
             // Whatever the provider (or anyone crafting the address) sent: escaped, short.
-            let error: String = error.chars().take(100).collect();
-            log("provider error", &error.escape_default());
+            log("provider error", &crate::oidc::provider_text(&error));
             return Err(SsoFailure::Denied);
         }
         let Some(code) = callback.code.filter(|c| !c.is_empty()) else {

@@ -49,9 +49,20 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// Why the state could not be built (the server does not start).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    /// The outbound HTTP client (TLS set-up): without it the server would have to send
+    /// requests with a client that skips the address checks, so it does not start.
+    #[error("the outbound HTTP client could not be built: {0}")]
+    Http(String),
+}
+
 impl AppState {
     /// Production wiring: system clock, OS randomness, OWASP argon2id parameters.
-    pub fn new(db: Db, config: Config, secret_key: SecretKey) -> Result<Self, HashError> {
+    pub fn new(db: Db, config: Config, secret_key: SecretKey) -> Result<Self, StateError> {
         Self::with(
             db,
             config,
@@ -70,14 +81,15 @@ impl AppState {
         rng: Arc<dyn Random>,
         params: argon2::Params,
         secret_key: SecretKey,
-    ) -> Result<Self, HashError> {
+    ) -> Result<Self, StateError> {
         let passwords = Passwords::new(rng.clone(), params)?;
         let asset_version: Arc<str> = asset_version(&config.site_root).into();
         let dns = crate::dns::Dns::new(config.dns_server);
         let http = crate::oidc::http_client(crate::dns::GuardedResolver {
             dns: dns.clone(),
             allow_private: config.sso_allow_private_issuers,
-        });
+        })
+        .map_err(|e| StateError::Http(e.to_string()))?;
         let leptos = LeptosOptions::builder()
             .output_name("portal")
             .site_root(config.site_root.to_string_lossy().to_string())

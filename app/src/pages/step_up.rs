@@ -15,8 +15,9 @@ pub fn StepUpPage() -> impl IntoView {
         <h1>"Continue to your account"</h1>
         <p class="hint">
             "This session was started in a way that does not cover where you are going: through "
-            "another organisation's single sign-on, or without the authentication code an account "
-            "requires. Confirm with your own sign-in to continue, or "
+            "an organisation's single sign-on, which speaks only for its own account, or without "
+            "the authentication code an account requires. Confirm with your own sign-in to "
+            "continue, or "
             <a href="/profile/accounts">"choose another account"</a>"."
         </p>
         <WithViewer children=move |v| {

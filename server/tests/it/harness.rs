@@ -287,6 +287,21 @@ impl Client {
         self.send(req).await
     }
 
+    /// Posts a plain HTML form (no script) from the portal's own pages.
+    pub async fn post_form(&mut self, uri: &str, form: &[(&str, &str)]) -> Response {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let req = self
+            .builder("POST", uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("sec-fetch-site", "same-origin")
+            .header("origin", ORIGIN)
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
     /// Calls a server function the way the hydrated app does.
     pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Response {
         self.call_from(endpoint, form, Some("same-origin"), Some(ORIGIN))
@@ -397,7 +412,7 @@ pub fn dns_server() -> &'static DnsServer {
         std::mem::forget(child);
         DnsServer {
             addr: format!("127.0.0.1:{}", parts[1]).parse().expect("addr"),
-            control: format!("http://127.0.0.1:{}/txt", parts[2]),
+            control: format!("http://127.0.0.1:{}", parts[2]),
         }
     })
 }
@@ -405,8 +420,17 @@ pub fn dns_server() -> &'static DnsServer {
 impl DnsServer {
     /// Adds TXT records to `name` (or, with no values, removes them all).
     pub async fn set_txt(&self, name: &str, values: &[&str]) {
+        self.set("txt", name, values).await
+    }
+
+    /// Adds A records (IPv4 addresses) to `name`.
+    pub async fn set_a(&self, name: &str, values: &[&str]) {
+        self.set("a", name, values).await
+    }
+
+    async fn set(&self, kind: &str, name: &str, values: &[&str]) {
         let r = reqwest::Client::new()
-            .post(&self.control)
+            .post(format!("{}/{kind}", self.control))
             .header("content-type", "application/json")
             .body(serde_json::json!({ "name": name, "values": values }).to_string())
             .send()
@@ -424,9 +448,21 @@ pub struct Provider {
     pub client_secret: &'static str,
 }
 
+/// The tests' directory (end2end/oidc/provider.mjs), started once per test process.
 pub fn oidc_provider() -> &'static Provider {
     static OP: std::sync::OnceLock<Provider> = std::sync::OnceLock::new();
-    OP.get_or_init(|| {
+    OP.get_or_init(|| start_provider(false))
+}
+
+/// A second, hostile directory: its own issuer and keys, and it vouches for any email
+/// typed at its login form (what an administrator's own provider could do).
+pub fn hostile_provider() -> &'static Provider {
+    static OP: std::sync::OnceLock<Provider> = std::sync::OnceLock::new();
+    OP.get_or_init(|| start_provider(true))
+}
+
+fn start_provider(hostile: bool) -> Provider {
+    {
         use std::io::BufRead;
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let script = root.join("end2end/oidc/provider.mjs");
@@ -444,6 +480,7 @@ pub fn oidc_provider() -> &'static Provider {
             .arg(format!("{ORIGIN}/sso/callback"))
             .env("OIDC_CLIENT_SECRET", "it-client-secret")
             .env("OIDC_EXIT_ON_STDIN_END", "1")
+            .env("OIDC_VOUCH_FOR_ANYONE", if hostile { "1" } else { "0" })
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -465,7 +502,7 @@ pub fn oidc_provider() -> &'static Provider {
             issuer,
             client_secret: "it-client-secret",
         }
-    })
+    }
 }
 
 /// Plays the person at the provider: follows the authorization request, signs in at the

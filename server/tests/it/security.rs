@@ -229,6 +229,49 @@ async fn parallel_sign_ins(env: &TestEnv, email: &str, right: usize) -> Vec<u16>
 }
 
 both_backends!(
+    a_lock_records_one_throttled_event_and_old_counters_are_purged,
+    |env| {
+        use std::time::Duration;
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let throttled = "SELECT COUNT(*) FROM security_events WHERE kind = 'sign_in_throttled'";
+        let mut c = env.client();
+        for _ in 0..5 {
+            assert_eq!(
+                c.sign_in("ada@example.com", "wrong password!!")
+                    .await
+                    .status,
+                401
+            );
+        }
+        // Locked: every further try is refused, and the refusals record one event.
+        for _ in 0..10 {
+            assert_eq!(c.sign_in("ada@example.com", PASSWORD).await.status, 429);
+        }
+        assert_eq!(env.scalar(throttled).await, 1);
+        // The next lock window (after one more failure) records one more.
+        env.clock.advance(Duration::from_secs(16));
+        assert_eq!(
+            c.sign_in("ada@example.com", "wrong password!!")
+                .await
+                .status,
+            401
+        );
+        for _ in 0..5 {
+            assert_eq!(c.sign_in("ada@example.com", PASSWORD).await.status, 429);
+        }
+        assert_eq!(env.scalar(throttled).await, 2);
+        // A day after the last failure, with no lock left, the counters are purged.
+        assert!(env.scalar("SELECT COUNT(*) FROM signin_throttle").await > 0);
+        env.clock.advance(Duration::from_secs(25 * 3600));
+        portal::profile::purge_history(&env.state)
+            .await
+            .expect("purge");
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM signin_throttle").await, 0);
+        assert!(c.sign_in("ada@example.com", PASSWORD).await.status < 400);
+    }
+);
+
+both_backends!(
     parallel_guessing_gets_no_more_tries_than_sequential,
     |env| {
         env.user("ada@example.com", "Ada Lovelace").await;

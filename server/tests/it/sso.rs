@@ -259,6 +259,127 @@ both_backends!(
 );
 
 both_backends!(
+    a_hostile_directory_vouches_for_no_one_outside_its_proven_domains,
+    |env| {
+        // Alan administers only Globex and points it at a directory of his own, which
+        // signs anyone in as whatever email is typed there.
+        let evil = hostile_provider();
+        env.clock.set(real_now());
+        env.user("ada@acme.test", "Ada Lovelace").await;
+        env.user("alan@globex.test", "Alan Turing").await;
+        let acme = env.account("Acme Networks", AccountKind::Vendor).await;
+        let globex = env.account("Globex", AccountKind::Reseller).await;
+        env.member(acme, "ada@acme.test", "Administrators").await;
+        env.member(globex, "ada@acme.test", "Users").await;
+        env.member(globex, "alan@globex.test", "Administrators")
+            .await;
+        let mut alan = env.client();
+        alan.sign_in("alan@globex.test", PASSWORD).await;
+        alan.step_up(None).await;
+        let r = save_sso(
+            &mut alan,
+            globex,
+            &evil.issuer,
+            evil.client_secret,
+            "globex.test, acme.test",
+        )
+        .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        prove_domain(&mut alan, globex, "globex.test").await;
+        // Ada's domain, listed but unproven, sends nobody to Alan's directory…
+        let m = invalid(
+            &env.client()
+                .call("start_sso", &[("email", "ada@acme.test")])
+                .await,
+        );
+        assert!(m.contains("No account signs in"), "{m}");
+        // …and when he starts as himself and has his directory answer "ada@acme.test",
+        // the portal refuses the answer: that email is outside what Globex proved.
+        let mut mallory = env.client();
+        let r = mallory
+            .call("start_sso", &[("email", "alan@globex.test")])
+            .await;
+        let location = r.header("location").expect("to the directory").to_string();
+        assert!(location.starts_with(&evil.issuer), "{location}");
+        let callback = directory_sign_in(&location, "ada@acme.test").await;
+        let r = mallory
+            .get(callback.strip_prefix(ORIGIN).expect("our origin"))
+            .await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.header("location"), Some("/login?sso_error=not_member"));
+        assert!(mallory.cookie.is_none(), "no session");
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM sessions WHERE user_id = (SELECT id FROM users WHERE email = 'ada@acme.test')")
+                .await,
+            0
+        );
+    }
+);
+
+both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
+    env.clock.set(real_now());
+    let (acme, mut admin) = partner_account(env).await;
+    let acme_s = acme.to_string();
+    let r = save_sso(
+        &mut admin,
+        acme,
+        &oidc_provider().issuer,
+        "",
+        "partner.test, proof.partner.test",
+    )
+    .await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    let s: AccountSsoSettings = json(
+        &admin
+            .call("account_sso_settings", &[("account_id", &acme_s)])
+            .await,
+    );
+    let claim = s
+        .domains
+        .iter()
+        .find(|d| d.domain == "proof.partner.test")
+        .expect("claimed");
+    dns_server()
+        .set_txt(&claim.record_name, &[&claim.record_value])
+        .await;
+    // Minutes later the elevation has run out: "Verify" asks for it again, proves
+    // nothing meanwhile, and the plain form is sent to the step-up page.
+    env.clock.advance(std::time::Duration::from_secs(600));
+    let verify = [
+        ("account_id", acme_s.as_str()),
+        ("domain", "proof.partner.test"),
+    ];
+    let r = admin.call("verify_sso_domain", &verify).await;
+    assert_eq!(
+        r.app_error(),
+        Some(AppError::StepUpRequired { code: false })
+    );
+    let form = admin
+        .post_form(
+            &format!("/accounts/{acme}/settings/sso/verify"),
+            &[("domain", "proof.partner.test")],
+        )
+        .await;
+    assert_eq!(form.status, 303);
+    assert_eq!(
+        form.header("location"),
+        Some(policy::step_up_path(&format!("/accounts/{acme}/settings/sso")).as_str())
+    );
+    let s: AccountSsoSettings = json(
+        &admin
+            .call("account_sso_settings", &[("account_id", &acme_s)])
+            .await,
+    );
+    assert!(s
+        .domains
+        .iter()
+        .any(|d| d.domain == "proof.partner.test" && !d.verified));
+    admin.step_up(None).await;
+    let r = admin.call("verify_sso_domain", &verify).await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+});
+
+both_backends!(
     a_directory_cannot_claim_or_speak_for_other_accounts,
     |env| {
         let op = oidc_provider();
@@ -267,7 +388,7 @@ both_backends!(
         // administers only Globex and points its single sign-on at a provider he
         // controls (the tests' provider signs in anyone as anyone).
         env.user("ada@globex.test", "Ada Lovelace").await;
-        let (_, secret, _) = crate::mfa::enrolled(env, "ada@globex.test").await;
+        let (mut ada_at_work, secret, _) = crate::mfa::enrolled(env, "ada@globex.test").await;
         env.user("alan@globex.test", "Alan Turing").await;
         let acme = env.account("Acme Networks", AccountKind::Vendor).await;
         let globex = env.account("Globex", AccountKind::Reseller).await;
@@ -330,6 +451,29 @@ both_backends!(
         assert_eq!(ada.get(&callback).await.status, 303);
         let v: Viewer = json(&ada.call("viewer", &[]).await);
         assert_eq!(v.active_account_id, Some(globex));
+        // Nor can the directory's session see or end Ada's other sessions (her own
+        // password sign-in, say), or read her security history.
+        let own: app::models::SessionsPage =
+            json(&ada_at_work.call("sessions", &[("page", "1")]).await);
+        let work_id = own.sessions.iter().find(|s| s.current).expect("current").id;
+        let seen: app::models::SessionsPage = json(&ada.call("sessions", &[("page", "1")]).await);
+        assert!(seen.only_directory);
+        assert_eq!(seen.total, 1, "only the directory's own session");
+        assert!(seen.sessions.iter().all(|s| s.id != work_id));
+        let ended: u64 = json(&ada.call("revoke_other_sessions", &[]).await);
+        assert_eq!(ended, 0);
+        let m = invalid(
+            &ada.call("revoke_session", &[("session_id", &work_id.to_string())])
+                .await,
+        );
+        assert!(m.contains("not one of your active sessions"), "{m}");
+        assert_eq!(
+            ada_at_work.get("/profile").await.status,
+            200,
+            "still signed in"
+        );
+        let r = ada.call("security_activity", &[]).await;
+        assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
         // Acme, by every way in, asks for Ada's own sign-in first.
         let acme_s = acme.to_string();
         let next: Option<String> =
@@ -372,6 +516,15 @@ both_backends!(
         let code = crate::mfa::code_at_time(&secret, env.now());
         ada.step_up(Some(&code)).await;
         assert_ne!(ada.cookie, before, "the token is rotated");
+        // The token before the step-up (copied, say) no longer opens anything.
+        let mut copied = env.client();
+        copied.cookie = before;
+        let r = copied.get("/profile").await;
+        assert_eq!(r.status, 303, "the old token is dead");
+        assert_eq!(
+            r.header("location").map(|l| l.starts_with("/login")),
+            Some(true)
+        );
         assert_eq!(
             ada.get(&format!("/accounts/{acme}/settings/mfa"))
                 .await
@@ -389,6 +542,10 @@ both_backends!(
             mine.how,
             "Single sign-on through Globex, password and authentication code"
         );
+        // With her own sign-in in it, the session sees all of hers again.
+        assert!(!sessions.only_directory);
+        assert!(sessions.sessions.iter().any(|s| s.id == work_id));
+        assert!(ada.call("security_activity", &[]).await.status < 400);
     }
 );
 
@@ -620,6 +777,36 @@ both_backends!(
         let callback = through_directory(&mut c, "sso-member@partner.test").await;
         assert_eq!(c.get(&callback).await.header("location"), Some("/"));
         assert_eq!(c.get("/").await.status, 200);
+        // They belong to another account too, which the directory cannot open: without a
+        // portal password of their own, no step-up can either.
+        let other = env.account("Other Co", AccountKind::Reseller).await;
+        env.member(other, "sso-member@partner.test", "Administrators")
+            .await;
+        let other_s = other.to_string();
+        let next: Option<String> =
+            json(&c.call("switch_account", &[("account_id", &other_s)]).await);
+        assert_eq!(next.as_deref(), Some("/step-up?next=%2F"));
+        let r = c
+            .call("account_mfa_settings", &[("account_id", &other_s)])
+            .await;
+        assert_eq!(
+            r.app_error(),
+            Some(AppError::StepUpRequired { code: false })
+        );
+        let m = invalid(&c.call("step_up", &[("current_password", PASSWORD)]).await);
+        assert!(m.contains("incorrect"), "{m}");
+        let page = c.get(&format!("/accounts/{other}/settings/mfa")).await;
+        assert_eq!(page.status, 303);
+        // Their directory's own account still works.
+        assert_eq!(
+            c.get(&format!("/accounts/{acme}/settings/mfa"))
+                .await
+                .status,
+            403,
+            "a plain member of the directory's account"
+        );
+        let v: Viewer = json(&c.call("viewer", &[]).await);
+        assert_eq!(v.active_account_id, Some(acme));
     }
 );
 
@@ -658,6 +845,33 @@ both_backends!(outbound_requests_reach_no_internal_address, |env| {
         let m = invalid(&save_sso(&mut admin, acme, &issuer, "s", "partner.test").await);
         assert!(m.contains("public internet"), "{issuer}: {m}");
     }
+    // A name is checked where the connection is made, after resolution: one that the
+    // (real, local) DNS server answers with a loopback address is refused.
+    dns_server()
+        .set_a("idp.internal.partner.test", &["127.0.0.1"])
+        .await;
+    let r = save_sso(
+        &mut admin,
+        acme,
+        "https://idp.internal.partner.test",
+        "s",
+        "partner.test",
+    )
+    .await;
+    assert!(r.status < 400, "an https name is accepted: {}", r.body);
+    let report: SsoTestReport = json(
+        &admin
+            .call("test_account_sso", &[("account_id", &acme.to_string())])
+            .await,
+    );
+    assert!(!report.ok, "{report:?}");
+    assert!(
+        report
+            .lines
+            .iter()
+            .any(|l| l.contains("resolves only to internal addresses")),
+        "{report:?}"
+    );
     // Single sign-on through it fails closed, without reaching the provider.
     let m = invalid(
         &Client::for_state(
@@ -672,4 +886,88 @@ both_backends!(outbound_requests_reach_no_internal_address, |env| {
         .await,
     );
     assert!(m.contains("cannot be reached"), "{m}");
+});
+
+/// A hostile provider on loopback: one issuer whose discovery document names an
+/// authorization endpoint with a control character, one that answers 2 MB, one that
+/// answers chunked (no length) beyond the cap. Returns its base address.
+async fn hostile_discovery_server() -> String {
+    use axum::{extract::Path, routing::get, Router};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let issuer_base = base.clone();
+    let app = Router::new().route(
+        "/{which}/.well-known/openid-configuration",
+        get(move |Path(which): Path<String>| {
+            let issuer = format!("{issuer_base}/{which}");
+            async move {
+                match which.as_str() {
+                    "control" => axum::response::Response::new(axum::body::Body::from(
+                        serde_json::json!({
+                            "issuer": issuer,
+                            "authorization_endpoint": format!("{issuer}/auth\u{7}\r\nX: y"),
+                            "token_endpoint": format!("{issuer}/token"),
+                            "jwks_uri": format!("{issuer}/jwks"),
+                        })
+                        .to_string(),
+                    )),
+                    "big" => axum::response::Response::new(axum::body::Body::from(format!(
+                        "{{\"issuer\": \"{}\"}}",
+                        "x".repeat(2 * 1024 * 1024)
+                    ))),
+                    _ => {
+                        // Streamed without a length: the cap is counted as it arrives.
+                        let chunks =
+                            (0..40).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024]));
+                        axum::response::Response::new(axum::body::Body::from_stream(
+                            futures_util::stream::iter(chunks),
+                        ))
+                    }
+                }
+            }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
+both_backends!(a_hostile_discovery_document_is_refused, |env| {
+    let base = hostile_discovery_server().await;
+    let (acme, mut admin) = partner_account(env).await;
+    for (which, expected) in [
+        ("control", "authorization endpoint"),
+        ("big", "answered more than 1048576 bytes"),
+        ("stream", "answered more than 1048576 bytes"),
+    ] {
+        let issuer = format!("{base}/{which}");
+        let r = save_sso(&mut admin, acme, &issuer, "s", "partner.test").await;
+        assert!(r.status < 400, "{which}: {} {}", r.status, r.body);
+        let report: SsoTestReport = json(
+            &admin
+                .call("test_account_sso", &[("account_id", &acme.to_string())])
+                .await,
+        );
+        assert!(!report.ok, "{which}: {report:?}");
+        let failed = report
+            .lines
+            .iter()
+            .find(|l| l.starts_with("Discovery failed"))
+            .unwrap_or_else(|| panic!("{which}: {report:?}"));
+        assert!(failed.contains(expected), "{which}: {failed}");
+        assert!(
+            !failed.contains('\u{7}') && !failed.contains('\r'),
+            "{which}: escaped: {failed:?}"
+        );
+        // Single sign-on through it fails closed with a clear message, no panic.
+        let m = invalid(
+            &env.client()
+                .call("start_sso", &[("email", "admin@partner.test")])
+                .await,
+        );
+        assert!(m.contains("cannot be reached"), "{which}: {m}");
+    }
 });

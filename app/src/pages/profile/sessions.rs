@@ -2,10 +2,14 @@ use crate::{
     api::{list_sessions, security_activity, RevokeOtherSessions, RevokeSession},
     components::{direct_action, failure, reload_when_done, use_done, Pager},
     models::SessionStatus,
+    AppError,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+
+/// "Confirm it's you", then back here.
+const STEP_UP_HERE: &str = "/step-up?next=%2Fprofile%2Fsessions";
 
 /// Sessions: current and historical sessions, sign-out elsewhere, security activity.
 #[component]
@@ -69,6 +73,13 @@ pub fn SessionsSection() -> impl IntoView {
                             }).collect_view();
                             let p = d.page;
                             view! {
+                                {d.only_directory.then(|| view! {
+                                    <p class="notice" data-testid="directory-sessions">
+                                        "This session came through your organisation's single sign-on, so only the sessions it started are listed and can be signed out here. "
+                                        <a href=STEP_UP_HERE>"Confirm it's you"</a>
+                                        " with your own Connect Portal password to see and manage all your sessions."
+                                    </p>
+                                })}
                                 {(d.active_others > 0).then(|| view! { <RevokeOthersButton /> })}
                                 <table class="data stacked">
                                     <caption class="visually-hidden">"Your sessions, newest first"</caption>
@@ -96,6 +107,13 @@ pub fn SessionsSection() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match activity.await {
+                        Err(AppError::StepUpRequired { .. }) => view! {
+                            <p class="notice">
+                                "Your security activity covers every sign-in, whichever way you signed in. "
+                                <a href=STEP_UP_HERE>"Confirm it's you"</a>
+                                " with your own Connect Portal password to see it."
+                            </p>
+                        }.into_any(),
                         Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
                         Ok(events) if events.is_empty() => view! { <p class="empty">"No security activity yet."</p> }.into_any(),
                         Ok(events) => {
