@@ -19,7 +19,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from dnslib import A, QTYPE, RCODE, RR, TXT
-from dnslib.server import BaseResolver, DNSServer
+from dnslib.server import BaseResolver, DNSHandler, DNSServer
 
 RECORDS = {}
 LOCK = threading.Lock()
@@ -47,6 +47,14 @@ class Resolver(BaseResolver):
             for v in a or []:
                 reply.add_answer(RR(qname, QTYPE.A, rdata=A(v), ttl=1))
         return reply
+
+
+class Handler(DNSHandler):
+    """As a real name server without EDNS: a UDP answer over 512 bytes is truncated (TC),
+    and the resolver asks again over TCP. (Parallel tests publish many tokens on one
+    name, and dnslib would otherwise send oversized datagrams that resolvers drop.)"""
+
+    udplen = 512
 
 
 class Quiet:
@@ -92,8 +100,8 @@ def main():
     http_port = int(args[1]) if len(args) > 1 else 0
     dns_port = dns_port or free_port(socket.SOCK_DGRAM)
     resolver = Resolver()
-    udp = DNSServer(resolver, port=dns_port, address="127.0.0.1", logger=Quiet())
-    tcp = DNSServer(resolver, port=dns_port, address="127.0.0.1", tcp=True, logger=Quiet())
+    udp = DNSServer(resolver, port=dns_port, address="127.0.0.1", logger=Quiet(), handler=Handler)
+    tcp = DNSServer(resolver, port=dns_port, address="127.0.0.1", tcp=True, logger=Quiet(), handler=Handler)
     udp.start_thread()
     tcp.start_thread()
     control = ThreadingHTTPServer(("127.0.0.1", http_port), Control)

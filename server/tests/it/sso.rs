@@ -797,16 +797,20 @@ both_backends!(
         assert!(m.contains("incorrect"), "{m}");
         let page = c.get(&format!("/accounts/{other}/settings/mfa")).await;
         assert_eq!(page.status, 303);
-        // Their directory's own account still works.
         assert_eq!(
-            c.get(&format!("/accounts/{acme}/settings/mfa"))
-                .await
-                .status,
-            403,
-            "a plain member of the directory's account"
+            c.get("/").await.status,
+            303,
+            "the other account stays closed"
         );
+        // Their directory's own account still works.
+        let next: Option<String> = json(
+            &c.call("switch_account", &[("account_id", &acme.to_string())])
+                .await,
+        );
+        assert_eq!(next, None);
         let v: Viewer = json(&c.call("viewer", &[]).await);
         assert_eq!(v.active_account_id, Some(acme));
+        assert_eq!(c.get("/").await.status, 200);
     }
 );
 
