@@ -10,12 +10,15 @@ Prints "ready DNS_PORT HTTP_PORT" once both listen. POST /txt with JSON
 does the same for A records ({"name": "idp.example.com", "values": ["127.0.0.1"]}), for
 the tests of names that resolve to internal addresses. GET / answers 204 (ready). Exits
 when standard input closes, so it never outlives the test run that started it, unless
---forever is given (the browser tests' server, stopped by its parent).
+--forever is given (the browser tests' server): then it runs until its parent process
+goes away.
 """
 import json
+import os
 import socket
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from dnslib import A, QTYPE, RCODE, RR, TXT
@@ -108,7 +111,11 @@ def main():
     threading.Thread(target=control.serve_forever, daemon=True).start()
     print(f"ready {dns_port} {control.server_address[1]}", flush=True)
     if "--forever" in sys.argv:
-        threading.Event().wait()
+        # Until the process that started it goes away (its parent changes), so a run that
+        # died hard leaves no server holding the ports.
+        parent = os.getppid()
+        while os.getppid() == parent:
+            time.sleep(1)
     else:
         sys.stdin.read()  # until the parent goes away
 

@@ -159,13 +159,19 @@ pub fn normalize_issuer(issuer: &str, allow_private: bool) -> Result<String, Oid
 }
 
 /// Text a provider sent, made fit for the log and for messages: at most 100 characters,
-/// control characters and quotes escaped (no forged log lines, no terminal escapes).
+/// control characters escaped (no forged log lines, no terminal escapes); other text,
+/// accented letters included, as it came.
 pub fn provider_text(text: &str) -> String {
     text.chars()
         .take(100)
-        .collect::<String>()
-        .escape_default()
-        .to_string()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// An endpoint named by a discovery document, checked like the issuer and returned in
@@ -886,7 +892,9 @@ mod tests {
     fn provider_text_is_short_and_escaped() {
         let t = provider_text(&format!("bad\nline\u{1b}{}", "x".repeat(500)));
         assert!(!t.contains('\n') && !t.contains('\u{1b}'), "{t}");
+        assert!(t.starts_with("bad\\nline\\u{1b}"), "{t}");
         assert!(t.len() < 120, "{}", t.len());
+        assert_eq!(provider_text("Université d'été"), "Université d'été");
     }
 
     #[test]

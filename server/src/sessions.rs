@@ -442,11 +442,16 @@ impl Reach {
         }
     }
 
-    /// The condition on `sessions` (aliased `s`) with its parameter number.
+    /// The condition on `sessions` (aliased `s`) with its parameter number: the
+    /// directory's sessions that never had the person's own password (one that stepped
+    /// up may enter the person's other accounts, so it is theirs, not the directory's).
     fn filter(self, param: u8) -> String {
         match self {
             Self::All => String::new(),
-            Self::Directory(_) => format!(" AND s.sso_account_id = ${param}"),
+            Self::Directory(_) => format!(
+                " AND s.sso_account_id = ${param} \
+                 AND (',' || s.auth_methods || ',') NOT LIKE '%,password,%'"
+            ),
         }
     }
 

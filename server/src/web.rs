@@ -167,7 +167,8 @@ async fn verify_domain_form(
 ) -> Response {
     use app::ssr::Backend;
     let domain: String =
-        url::form_urlencoded::byte_serialize(form.domain.trim().as_bytes()).collect();
+        url::form_urlencoded::byte_serialize(form.domain.trim().to_ascii_lowercase().as_bytes())
+            .collect();
     let page = format!("/accounts/{account_id}/settings/sso");
     match state
         .verify_sso_domain(&info, account_id, &form.domain)

@@ -1,4 +1,5 @@
-//! How islands run server functions outside a form.
+//! How islands run server functions: every form (`ServerForm`) and button uses a plain
+//! action.
 
 use super::reload_done;
 use crate::AppError;
@@ -8,10 +9,9 @@ use server_fn::ServerFn;
 /// An action calling the server function `S` (see [`direct_action`]).
 pub type DirectAction<S> = Action<S, Result<<S as ServerFn>::Output, AppError>>;
 
-/// An action that calls the server function `S`. For buttons and steps that are not an
-/// `ActionForm` (which needs a `ServerAction`): a `ServerAction` also reads a no-script
-/// form error from the address, which only forms can produce, and that costs every such
-/// action's browser code a decoder.
+/// An action that calls the server function `S`. Not Leptos' `ServerAction`, which also
+/// decodes a no-script form error from the address: the islands need scripts anyway, and
+/// that decoder would cost every action's browser code.
 pub fn direct_action<S>() -> DirectAction<S>
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,

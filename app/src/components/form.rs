@@ -95,11 +95,26 @@ where
 }
 
 /// Submits `form` again, as if its submit button were pressed: the action that asked for
-/// "Confirm it's you" runs with the fields as they are.
+/// "Confirm it's you" runs with the fields as they are. Focus goes back to that button
+/// first, so it is not lost when the prompt goes away.
 pub fn submit_again(form: NodeRef<html::Form>) {
+    focus_submit(form);
     #[cfg(any(feature = "hydrate", feature = "csr"))]
     if let Some(f) = form.get_untracked() {
         let _ = f.request_submit();
+    }
+}
+
+/// Moves focus to the submit button of `form`.
+pub fn focus_submit(form: NodeRef<html::Form>) {
+    #[cfg(any(feature = "hydrate", feature = "csr"))]
+    if let Some(f) = form.get_untracked() {
+        use wasm_bindgen::JsCast;
+        if let Ok(Some(button)) = f.query_selector("button[type=submit]") {
+            if let Ok(button) = button.dyn_into::<web_sys::HtmlElement>() {
+                let _ = button.focus();
+            }
+        }
     }
     #[cfg(not(any(feature = "hydrate", feature = "csr")))]
     let _ = form;

@@ -19,7 +19,7 @@ pub use browser::{
     follow_server_redirects, go_to, known_time_zone, preview_now, reload_done, show_modal,
     totp_countdown, DONE_PARAM, TIME_ZONE_LIST_ID,
 };
-pub use form::{submit_again, Fields, ServerForm};
+pub use form::{focus_submit, submit_again, Fields, ServerForm};
 pub use hydration::HydrationMark;
 pub use layout::{use_done, use_next, AuthCard, PortalLayout, WithViewer};
 pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};

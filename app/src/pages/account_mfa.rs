@@ -4,8 +4,9 @@
 use crate::{
     api::{account_mfa_settings, SetAccountMfaPolicy},
     components::{
-        close_modal, confirmation, direct_action, reload_done, show_modal, step_up_needed,
-        use_account_id, use_done, AccountPageError, MfaDueBanner, Pager, StepUpForm, SubmitButton,
+        close_modal, confirmation, direct_action, focus_submit, reload_done, show_modal,
+        step_up_needed, use_account_id, use_done, AccountPageError, MfaDueBanner, Pager,
+        StepUpForm, SubmitButton,
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
@@ -121,6 +122,7 @@ fn PolicyManager(
 ) -> impl IntoView {
     let save = direct_action::<SetAccountMfaPolicy>();
     let manage = NodeRef::<html::Button>::new();
+    let form = NodeRef::<html::Form>::new();
     let dialog = NodeRef::<html::Dialog>::new();
     let initial_policy = policy;
     let initial_grace = grace_days.to_string();
@@ -199,7 +201,7 @@ fn PolicyManager(
         {confirmation(saved, save.value(), "The policy was saved.")}
         <dialog node_ref=dialog class="modal" aria-labelledby="manage-title"
             aria-describedby="manage-description" on:close=on_close>
-            <form on:submit=submit novalidate>
+            <form on:submit=submit novalidate node_ref=form>
                 <h2 id="manage-title">"Manage multi-factor authentication"</h2>
                 <p id="manage-description" class="hint">
                     {format!("Choose who in {account_name} must use multi-factor authentication.")}
@@ -235,7 +237,10 @@ fn PolicyManager(
                 </div>
             </form>
             {move || step_up().map(|code| view! {
-                <StepUpForm code nested=true on_done=Callback::new(move |_| send()) />
+                <StepUpForm code nested=true on_done=Callback::new(move |_| {
+                    focus_submit(form);
+                    send();
+                }) />
             })}
         </dialog>
     }

@@ -178,6 +178,9 @@ fn SsoForm(
             domains: f.text("domains"),
             enabled: f.get("enabled"),
         }>
+            // For a submission before the page's code has loaded (the island reads it from
+            // its props).
+            <input type="hidden" name="account_id" value=account_id.to_string() />
             <label for="issuer">"Issuer URL"</label>
             <input id="issuer" name="issuer" type="text" inputmode="url" required
                 placeholder="https://login.example.com" value=issuer />

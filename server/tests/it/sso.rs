@@ -386,7 +386,8 @@ both_backends!(
         env.clock.set(real_now());
         // Ada administers Acme with MFA on, and is a plain member of Globex. Alan
         // administers only Globex and points its single sign-on at a provider he
-        // controls (the tests' provider signs in anyone as anyone).
+        // controls (here the tests' provider, which knows Ada; the hostile one, which
+        // vouches for anyone, has a test of its own).
         env.user("ada@globex.test", "Ada Lovelace").await;
         let (mut ada_at_work, secret, _) = crate::mfa::enrolled(env, "ada@globex.test").await;
         env.user("alan@globex.test", "Alan Turing").await;
@@ -546,6 +547,21 @@ both_backends!(
         assert!(!sessions.only_directory);
         assert!(sessions.sessions.iter().any(|s| s.id == work_id));
         assert!(ada.call("security_activity", &[]).await.status < 400);
+        // …and it is hers, not the directory's: a later session of the same directory
+        // neither sees nor ends it.
+        let stepped_up = mine.id;
+        let mut again = env.client();
+        let callback = through_directory(&mut again, "ada@globex.test").await;
+        assert_eq!(again.get(&callback).await.status, 303);
+        let seen: app::models::SessionsPage = json(&again.call("sessions", &[("page", "1")]).await);
+        assert!(seen.only_directory);
+        assert!(seen
+            .sessions
+            .iter()
+            .all(|s| s.id != stepped_up && s.id != work_id));
+        let ended: u64 = json(&again.call("revoke_other_sessions", &[]).await);
+        assert_eq!(ended, 0);
+        assert_eq!(ada.get("/profile").await.status, 200, "still signed in");
     }
 );
 

@@ -89,6 +89,13 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             Stage::Password if !s.enabled => view! {
                 <StepUpForm code=false nested=true
                     on_done=Callback::new(move |_| { start.dispatch(StartMfaEnrolment {}); }) />
+                <p role="status" class="muted">{move || start.pending().get().then_some("Starting set-up…")}</p>
+                <p role="alert" class="field-error">
+                    {move || match start.value().get() {
+                        Some(Err(crate::AppError::StepUpRequired { .. })) | Some(Ok(_)) | None => None,
+                        Some(Err(e)) => Some(e.to_string()),
+                    }}
+                </p>
             }
             .into_any(),
             _ if !s.enabled => {
