@@ -84,6 +84,46 @@ both_backends!(health_and_readiness, |env| {
     assert_eq!(c.get("/healthz").await.status, 200);
 });
 
+both_backends!(the_mfa_gate_fails_closed_when_its_check_fails, |env| {
+    use portal::db::Backend;
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let acme = env
+        .account("Acme Networks", app::models::AccountKind::Vendor)
+        .await;
+    env.member(acme, "ada@example.com", "Users").await;
+    let mut c = env.client();
+    c.sign_in("ada@example.com", PASSWORD).await;
+    assert_eq!(c.get("/").await.status, 200);
+    // A policy this build cannot read (written by a newer version, or by hand past the
+    // CHECK constraint): the gate cannot decide, so the account's pages stay shut.
+    let mut conn = env.state.db.pool().acquire().await.expect("connection");
+    let bypass = match env.state.db.backend() {
+        Backend::Sqlite => "PRAGMA ignore_check_constraints = ON",
+        Backend::Postgres => "ALTER TABLE accounts DROP CONSTRAINT accounts_mfa_policy_check",
+    };
+    sqlx::query(bypass)
+        .execute(&mut *conn)
+        .await
+        .expect("bypass");
+    sqlx::query("UPDATE accounts SET mfa_policy = 'everyone-v2' WHERE id = $1")
+        .bind(acme)
+        .execute(&mut *conn)
+        .await
+        .expect("corrupt the policy");
+    drop(conn);
+    for page in ["/".to_string(), format!("/accounts/{acme}/settings/mfa")] {
+        let r = c.get(&page).await;
+        assert_eq!(r.status, 503, "{page}: {}", r.body);
+        assert!(
+            r.body.contains("temporarily unavailable"),
+            "{page}: {}",
+            r.body
+        );
+    }
+    // Pages of no account are not the gate's to refuse.
+    assert_eq!(c.get("/profile/general").await.status, 200);
+});
+
 both_backends!(internal_errors_show_a_reference_not_internals, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
