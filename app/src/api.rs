@@ -200,12 +200,17 @@ pub async fn mfa_status() -> Result<crate::models::MfaStatus, AppError> {
 /// "Confirm it's you": the current password, and the authentication code when MFA is on.
 /// The session then may enter the person's other accounts and, for a few minutes, make
 /// sensitive changes (MFA set-up, account settings).
+/// `recovery` (present) says `code` is one of the person's recovery codes.
 #[server(endpoint = "step_up")]
-pub async fn step_up(current_password: Secret, code: Option<String>) -> Result<(), AppError> {
+pub async fn step_up(
+    current_password: Secret,
+    code: Option<String>,
+    recovery: Option<String>,
+) -> Result<(), AppError> {
     crate::ssr::run(|backend, req| async move {
         let code = code.filter(|c| !c.trim().is_empty());
         let cookie = backend
-            .step_up(&req, &current_password, code.as_deref())
+            .step_up(&req, &current_password, code.as_deref(), recovery.is_some())
             .await?;
         crate::ssr::append_set_cookie(&req, &cookie)
     })

@@ -201,6 +201,7 @@ pub trait Backend: Send + Sync + 'static {
         req: &RequestInfo,
         current_password: &Secret,
         code: Option<&str>,
+        recovery: bool,
     ) -> Result<String, AppError>;
     /// Starts (or restarts) an enrolment; needs a recent password re-entry.
     async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError>;

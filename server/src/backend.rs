@@ -466,8 +466,10 @@ impl Backend for AppState {
         req: &RequestInfo,
         current_password: &Secret,
         code: Option<&str>,
+        recovery: bool,
     ) -> Result<String, AppError> {
-        self.step_up_for(req, current_password, code).await
+        self.step_up_for(req, current_password, code, recovery)
+            .await
     }
 
     async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError> {

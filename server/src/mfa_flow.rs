@@ -186,13 +186,15 @@ impl AppState {
     }
 
     /// "Confirm it's you" inside the current session: the person's own password, then
-    /// their authentication code when MFA is on (each under its throttle). The session
-    /// gains those factors and a few minutes of elevation, under a new token.
+    /// their authentication code (or, with `recovery`, one of their recovery codes) when
+    /// MFA is on, each under its throttle. The session gains those factors and a few
+    /// minutes of elevation, under a new token.
     pub(crate) async fn step_up_for(
         &self,
         req: &RequestInfo,
         password: &Secret,
         code: Option<&str>,
+        recovery: bool,
     ) -> Result<String, AppError> {
         let s = session(req)?;
         let has_mfa = mfa::is_enabled(&self.db, s.user_id)
@@ -205,8 +207,12 @@ impl AppState {
             .await?;
         let mut gained = Factors::PASSWORD;
         if let (true, Some(code)) = (has_mfa, code) {
-            self.check_code(req, s.user_id, code, false).await?;
-            gained.totp = true;
+            self.check_code(req, s.user_id, code, recovery).await?;
+            if recovery {
+                gained.recovery_code = true;
+            } else {
+                gained.totp = true;
+            }
         }
         let now = self.now();
         let token = sessions::gain_factors(

@@ -33,6 +33,8 @@ pub fn StepUpForm(
     let action = direct_action::<StepUp>();
     let password = RwSignal::new(String::new());
     let code_value = RwSignal::new(String::new());
+    // A recovery code instead of the app's code (the phone is not at hand).
+    let recovery = RwSignal::new(false);
     let field = NodeRef::<leptos::html::Input>::new();
     if nested {
         focus_on_load(field);
@@ -63,6 +65,7 @@ pub fn StepUpForm(
                 action.dispatch(StepUp {
                     current_password: Secret::new(password.get_untracked()),
                     code: code.then(|| code_value.get_untracked()),
+                    recovery: (code && recovery.get_untracked()).then(|| "on".to_string()),
                 });
             }>
                 <label for="step_up_password">"Current password"</label>
@@ -70,10 +73,16 @@ pub fn StepUpForm(
                     autofocus=!nested node_ref=field
                     on:input=move |ev| password.set(event_target_value(&ev)) />
                 {code.then(|| view! {
-                    <label for="step_up_code">"Authentication code"</label>
-                    <input id="step_up_code" type="text" inputmode="numeric" autocomplete="one-time-code"
-                        maxlength="7" required spellcheck="false"
-                        on:input=move |ev| code_value.set(event_target_value(&ev)) />
+                    <label for="step_up_code">{move || if recovery.get() { "Recovery code" } else { "Authentication code" }}</label>
+                    <div>
+                        <input id="step_up_code" type="text" autocomplete="one-time-code" required spellcheck="false"
+                            inputmode=move || if recovery.get() { "text" } else { "numeric" }
+                            maxlength=move || if recovery.get() { "40" } else { "7" }
+                            on:input=move |ev| code_value.set(event_target_value(&ev)) />
+                        <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
+                            {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
+                        </button>
+                    </div>
                 })}
                 <span></span>
                 <div>

@@ -488,3 +488,43 @@ both_backends!(
         assert!(e.to_string().contains("PORTAL_SECRET_KEY"));
     }
 );
+
+both_backends!(a_recovery_code_confirms_it_is_you_once, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let (mut c, _, codes) = enrolled(env, "ada@example.com").await;
+    // Later, without the phone: the password and a recovery code.
+    env.clock.advance(Duration::from_secs(600));
+    let with_recovery = [
+        ("current_password", PASSWORD),
+        ("code", codes[0].as_str()),
+        ("recovery", "on"),
+    ];
+    let r = c.call("step_up", &with_recovery).await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    assert!(status.elevated_secs > 0);
+    assert_eq!(status.recovery_codes_left, 9, "the code is used up");
+    // It works once; and a recovery code is not taken for an app code.
+    env.clock.advance(Duration::from_secs(600));
+    let r = c.call("step_up", &with_recovery).await;
+    assert!(
+        matches!(r.app_error(), Some(AppError::Invalid(_))),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let r = c
+        .call(
+            "step_up",
+            &[("current_password", PASSWORD), ("code", codes[1].as_str())],
+        )
+        .await;
+    assert!(
+        matches!(r.app_error(), Some(AppError::Invalid(_))),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    assert_eq!((status.elevated_secs, status.recovery_codes_left), (0, 9));
+});
