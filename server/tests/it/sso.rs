@@ -210,6 +210,23 @@ both_backends!(
         let wrong = format!("{}/wrong", op.issuer);
         let m = invalid(&save_sso(&mut admin, acme, &wrong, "", "partner.test").await);
         assert!(m.contains("enter the client secret"), "{m}");
+        // So does a new client ID at the same provider.
+        let m = invalid(
+            &admin
+                .call(
+                    "save_account_sso",
+                    &[
+                        ("account_id", acme_s.as_str()),
+                        ("issuer", op.issuer.as_str()),
+                        ("client_id", "another-client"),
+                        ("client_secret", ""),
+                        ("domains", "partner.test"),
+                        ("enabled", "on"),
+                    ],
+                )
+                .await,
+        );
+        assert!(m.contains("enter the client secret"), "{m}");
         // An empty secret keeps the stored one while issuer and client stay.
         assert!(
             save_sso(&mut admin, acme, &op.issuer, "", "partner.test")
