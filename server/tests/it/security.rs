@@ -312,6 +312,65 @@ both_backends!(
 );
 
 both_backends!(
+    a_full_hashing_queue_refuses_at_once_and_counts_nothing,
+    |env| {
+        // One hashing thread and one waiting place, at the production cost: of 20
+        // sign-ins at once (20 different emails, so no email throttle intervenes), most
+        // find the queue full.
+        let mut state = env.state.clone();
+        state.passwords = portal::passwords::Passwords::with_limits(
+            std::sync::Arc::new(portal::env::OsRandom),
+            portal::passwords::owasp_params(),
+            1,
+            1,
+        )
+        .expect("passwords");
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let mut c = Client::for_state(state);
+                    let r = c
+                        .sign_in(&format!("nobody{i}@example.com"), "wrong password!!")
+                        .await;
+                    (
+                        r.status,
+                        r.app_error(),
+                        r.header("retry-after").map(str::to_string),
+                    )
+                })
+            })
+            .collect();
+        let mut busy = 0;
+        let mut checked = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                (429, Some(AppError::Busy { retry_after_secs }), retry) => {
+                    busy += 1;
+                    assert_eq!(retry, Some(retry_after_secs.to_string()));
+                    assert!(AppError::Busy { retry_after_secs }
+                        .to_string()
+                        .starts_with("Too many sign-in attempts right now. Try again in"));
+                }
+                (401, Some(AppError::BadCredentials), _) => checked += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        // (Typically 18 and 2; the exact split depends on timing.)
+        assert!(
+            busy >= 1 && checked >= 1,
+            "{busy} refused, {checked} checked"
+        );
+        // A refused attempt was never checked, so it counts as no failure.
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM signin_throttle WHERE scope = 'email'")
+                .await,
+            checked
+        );
+    }
+);
+
+both_backends!(
     parallel_guessing_gets_no_more_tries_than_sequential,
     |env| {
         env.user("ada@example.com", "Ada Lovelace").await;
