@@ -371,6 +371,48 @@ both_backends!(
 );
 
 both_backends!(
+    parallel_password_rechecks_get_no_more_tries_than_sequential,
+    |env| {
+        // Someone holding Ada's session guesses her password at "Confirm it's you" (the
+        // check behind every sensitive change), 40 times at once.
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        let cookie = c.cookie.clone();
+        let tasks: Vec<_> = (0..40)
+            .map(|_| {
+                let state = env.state.clone();
+                let cookie = cookie.clone();
+                tokio::spawn(async move {
+                    let mut c = Client::for_state(state);
+                    c.cookie = cookie;
+                    c.call("step_up", &[("current_password", "wrong password!!")])
+                        .await
+                        .status
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.expect("task"));
+        }
+        let checked = statuses.iter().filter(|s| **s != 429).count();
+        assert!(checked <= 5, "{checked} were checked: {statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [422, 429].contains(s)),
+            "{statuses:?}"
+        );
+        // The right password is refused too while the lock lasts.
+        let r = c.call("step_up", &[("current_password", PASSWORD)]).await;
+        assert!(
+            matches!(r.app_error(), Some(AppError::Throttled { .. })),
+            "{}",
+            r.body
+        );
+    }
+);
+
+both_backends!(
     parallel_guessing_gets_no_more_tries_than_sequential,
     |env| {
         env.user("ada@example.com", "Ada Lovelace").await;
