@@ -17,8 +17,12 @@ cargo fmt --all --check
 say "clippy (server and app, ssr)"
 cargo clippy -p server -p app --all-targets -- -D warnings
 
+say "clippy (the browser build: app and frontend, hydrate, wasm32)"
+cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
 say "Rust tests (SQLite and PostgreSQL)"
-cargo test -p app -p server
+# Both halves are required here: without PostgreSQL the tests fail instead of skipping it.
+PORTAL_TEST_REQUIRE_POSTGRES=1 cargo test -p app -p server
 
 say "release build (cargo leptos)"
 cargo leptos build --release

@@ -163,7 +163,9 @@ fn now_secs() -> u64 {
 #[test]
 fn two_replicas_on_one_postgresql_behave_as_one() {
     runtime().block_on(async {
-        let env = postgres().await;
+        let Some(env) = postgres().await else {
+            return;
+        };
         env.clock.set(
             i64::try_from(now_secs()).unwrap_or(0) * 1000, // the processes use the real clock
         );
