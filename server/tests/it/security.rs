@@ -243,29 +243,38 @@ both_backends!(
     }
 );
 
-/// 40 attempts at once, each from its own browser; `right` is the index of the one with
-/// the right password. Returns the statuses.
-async fn parallel_sign_ins(env: &TestEnv, email: &str, right: usize) -> Vec<u16> {
-    let tasks: Vec<_> = (0..40)
-        .map(|i| {
-            let state = env.state.clone();
-            let email = email.to_string();
-            tokio::spawn(async move {
-                let mut c = Client::for_state(state);
-                let pw = if i == right {
-                    PASSWORD
-                } else {
-                    "wrong password!!"
-                };
-                c.sign_in(&email, pw).await.status
-            })
-        })
+/// `n` requests at once, each from its own browser on `state`: `call` gets the client
+/// and its index. Returns what each call returned, in index order.
+async fn at_once<T, F, Fut>(state: &portal::state::AppState, n: usize, call: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Client, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(call(Client::for_state(state.clone()), i)))
         .collect();
-    let mut statuses = Vec::new();
+    let mut results = Vec::new();
     for t in tasks {
-        statuses.push(t.await.expect("task"));
+        results.push(t.await.expect("task"));
     }
-    statuses
+    results
+}
+
+/// 40 sign-ins at once; `right` is the index of the one with the right password.
+async fn parallel_sign_ins(env: &TestEnv, email: &str, right: usize) -> Vec<u16> {
+    at_once(&env.state, 40, |mut c, i| {
+        let email = email.to_string();
+        async move {
+            let pw = if i == right {
+                PASSWORD
+            } else {
+                "wrong password!!"
+            };
+            c.sign_in(&email, pw).await.status
+        }
+    })
+    .await
 }
 
 both_backends!(
@@ -325,26 +334,21 @@ both_backends!(
             1,
         )
         .expect("passwords");
-        let tasks: Vec<_> = (0..20)
-            .map(|i| {
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let mut c = Client::for_state(state);
-                    let r = c
-                        .sign_in(&format!("nobody{i}@example.com"), "wrong password!!")
-                        .await;
-                    (
-                        r.status,
-                        r.app_error(),
-                        r.header("retry-after").map(str::to_string),
-                    )
-                })
-            })
-            .collect();
+        let results = at_once(&state, 20, |mut c, i| async move {
+            let r = c
+                .sign_in(&format!("nobody{i}@example.com"), "wrong password!!")
+                .await;
+            (
+                r.status,
+                r.app_error(),
+                r.header("retry-after").map(str::to_string),
+            )
+        })
+        .await;
         let mut busy = 0;
         let mut checked = 0;
-        for t in tasks {
-            match t.await.expect("task") {
+        for result in results {
+            match result {
                 (429, Some(AppError::Busy { retry_after_secs }), retry) => {
                     busy += 1;
                     assert_eq!(retry, Some(retry_after_secs.to_string()));
@@ -379,23 +383,15 @@ both_backends!(
         let mut c = env.client();
         c.sign_in("ada@example.com", PASSWORD).await;
         let cookie = c.cookie.clone();
-        let tasks: Vec<_> = (0..40)
-            .map(|_| {
-                let state = env.state.clone();
-                let cookie = cookie.clone();
-                tokio::spawn(async move {
-                    let mut c = Client::for_state(state);
-                    c.cookie = cookie;
-                    c.call("step_up", &[("current_password", "wrong password!!")])
-                        .await
-                        .status
-                })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for t in tasks {
-            statuses.push(t.await.expect("task"));
-        }
+        let statuses = at_once(&env.state, 40, |mut c, _| {
+            c.cookie = cookie.clone();
+            async move {
+                c.call("step_up", &[("current_password", "wrong password!!")])
+                    .await
+                    .status
+            }
+        })
+        .await;
         let checked = statuses.iter().filter(|s| **s != 429).count();
         assert!(checked <= 5, "{checked} were checked: {statuses:?}");
         assert!(
@@ -466,23 +462,15 @@ both_backends!(
         let mut c = env.client();
         c.sign_in("ada@example.com", PASSWORD).await;
         let pending = c.pending.clone().expect("code step");
-        let tasks: Vec<_> = (0..40)
-            .map(|_| {
-                let state = env.state.clone();
-                let pending = pending.clone();
-                tokio::spawn(async move {
-                    let mut c = Client::for_state(state);
-                    c.pending = Some(pending);
-                    c.call("verify_sign_in_code", &[("code", "000000")])
-                        .await
-                        .status
-                })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for t in tasks {
-            statuses.push(t.await.expect("task"));
-        }
+        let statuses = at_once(&env.state, 40, |mut c, _| {
+            c.pending = Some(pending.clone());
+            async move {
+                c.call("verify_sign_in_code", &[("code", "000000")])
+                    .await
+                    .status
+            }
+        })
+        .await;
         let checked = statuses.iter().filter(|s| **s != 429).count();
         assert!(checked <= 5, "{checked} codes were checked: {statuses:?}");
     }

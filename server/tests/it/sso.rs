@@ -50,17 +50,16 @@ async fn partner_account(env: &TestEnv) -> (i64, Client) {
     let mut admin = env.client();
     admin.sign_in("admin@partner.test", PASSWORD).await;
     admin.step_up(None).await;
-    let r = save_sso(
-        &mut admin,
-        acme,
-        &op.issuer,
-        op.client_secret,
-        "partner.test",
-    )
-    .await;
-    assert!(r.status < 400, "{} {}", r.status, r.body);
-    prove_domain(&mut admin, acme, "partner.test").await;
+    connect(&mut admin, acme, op, "partner.test", "partner.test").await;
     (acme, admin)
+}
+
+/// As `admin` (stepped up): points `account` at the directory `op` for `domains` and
+/// proves `proven`, one of them.
+async fn connect(admin: &mut Client, account: i64, op: &Provider, domains: &str, proven: &str) {
+    let r = save_sso(admin, account, &op.issuer, op.client_secret, domains).await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    prove_domain(admin, account, proven).await;
 }
 
 /// Publishes the account's TXT record for `domain` at the tests' DNS server and presses
@@ -293,16 +292,14 @@ both_backends!(
         let mut alan = env.client();
         alan.sign_in("alan@globex.test", PASSWORD).await;
         alan.step_up(None).await;
-        let r = save_sso(
+        connect(
             &mut alan,
             globex,
-            &evil.issuer,
-            evil.client_secret,
+            evil,
             "globex.test, acme.test",
+            "globex.test",
         )
         .await;
-        assert!(r.status < 400, "{} {}", r.status, r.body);
-        prove_domain(&mut alan, globex, "globex.test").await;
         // Ada's domain, listed but unproven, sends nobody to Alan's directory…
         let m = invalid(
             &env.client()
@@ -847,6 +844,20 @@ both_backends!(
     }
 );
 
+/// "Test connection" as `admin` fails, and one line of its report contains `text`.
+async fn connection_fails_with(admin: &mut Client, account: i64, text: &str) {
+    let report: SsoTestReport = json(
+        &admin
+            .call("test_account_sso", &[("account_id", &account.to_string())])
+            .await,
+    );
+    assert!(!report.ok, "{report:?}");
+    assert!(
+        report.lines.iter().any(|l| l.contains(text)),
+        "{text}: {report:?}"
+    );
+}
+
 both_backends!(outbound_requests_reach_no_internal_address, |env| {
     // Settings saved where private issuers are allowed (the tests' provider is on
     // loopback), then a portal that does not allow them.
@@ -858,19 +869,12 @@ both_backends!(outbound_requests_reach_no_internal_address, |env| {
     admin.sign_in("admin@partner.test", PASSWORD).await;
     admin.step_up(None).await;
     // "Test connection" is no port scanner: the loopback issuer is refused unfetched.
-    let report: SsoTestReport = json(
-        &admin
-            .call("test_account_sso", &[("account_id", &acme.to_string())])
-            .await,
-    );
-    assert!(!report.ok, "{report:?}");
-    assert!(
-        report
-            .lines
-            .iter()
-            .any(|l| l.contains("not an https address on the public internet")),
-        "{report:?}"
-    );
+    connection_fails_with(
+        &mut admin,
+        acme,
+        "not an https address on the public internet",
+    )
+    .await;
     // Nor can it be saved, by IP, by name or by a private range.
     for issuer in [
         oidc_provider().issuer.clone(),
@@ -896,19 +900,7 @@ both_backends!(outbound_requests_reach_no_internal_address, |env| {
     )
     .await;
     assert!(r.status < 400, "an https name is accepted: {}", r.body);
-    let report: SsoTestReport = json(
-        &admin
-            .call("test_account_sso", &[("account_id", &acme.to_string())])
-            .await,
-    );
-    assert!(!report.ok, "{report:?}");
-    assert!(
-        report
-            .lines
-            .iter()
-            .any(|l| l.contains("resolves only to internal addresses")),
-        "{report:?}"
-    );
+    connection_fails_with(&mut admin, acme, "resolves only to internal addresses").await;
     // Single sign-on through it fails closed, without reaching the provider.
     let m = invalid(
         &Client::for_state(
