@@ -537,22 +537,7 @@ pub async fn end_others_within(
     reason: EndReason,
     now: i64,
 ) -> Result<u64, sqlx::Error> {
-    let sql = format!(
-        "UPDATE sessions AS s SET ended_at = $1, end_reason = $2 \
-         WHERE s.user_id = $3 AND s.id <> $4 AND s.ended_at IS NULL{}",
-        reach.filter(5)
-    );
-    let done = reach
-        .bind(
-            sqlx::query(&sql)
-                .bind(now)
-                .bind(reason.as_str())
-                .bind(user_id)
-                .bind(keep),
-        )
-        .execute(db.pool())
-        .await?;
-    Ok(done.rows_affected())
+    end_matching(db, user_id, "s.id <> $4", keep, reach, reason, now).await
 }
 
 /// Ends one open session of this person (never anyone else's) that `reach` covers.
@@ -564,9 +549,23 @@ pub async fn end_own(
     reason: EndReason,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    Ok(end_matching(db, user_id, "s.id = $4", session_id, reach, reason, now).await? == 1)
+}
+
+/// Ends the person's open sessions whose id satisfies `id_condition` on `$4` (`id`),
+/// within `reach`. Returns how many.
+async fn end_matching(
+    db: &Db,
+    user_id: i64,
+    id_condition: &str,
+    id: i64,
+    reach: Reach,
+    reason: EndReason,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
     let sql = format!(
         "UPDATE sessions AS s SET ended_at = $1, end_reason = $2 \
-         WHERE s.id = $3 AND s.user_id = $4 AND s.ended_at IS NULL{}",
+         WHERE s.user_id = $3 AND {id_condition} AND s.ended_at IS NULL{}",
         reach.filter(5)
     );
     let done = reach
@@ -574,12 +573,12 @@ pub async fn end_own(
             sqlx::query(&sql)
                 .bind(now)
                 .bind(reason.as_str())
-                .bind(session_id)
-                .bind(user_id),
+                .bind(user_id)
+                .bind(id),
         )
         .execute(db.pool())
         .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(done.rows_affected())
 }
 
 /// Deletes sessions that ended (or expired) before `cutoff`. Returns how many.
