@@ -409,10 +409,150 @@ impl MfaPolicy {
             Self::All => true,
         }
     }
+
+    /// [`MfaPolicy::covers`] as an SQL condition, for queries that select covered members:
+    /// `policy` names the stored policy column, `is_admin` the group's 0/1 flag. Written
+    /// from `covers` itself, so the two cannot disagree.
+    pub fn covering_sql(policy: &str, is_admin: &str) -> String {
+        let mut any = Vec::new();
+        for p in Self::ALL {
+            let cond = match (p.covers(true), p.covers(false)) {
+                (true, true) => format!("{policy} = '{}'", p.as_str()),
+                (true, false) => format!("({policy} = '{}' AND {is_admin} = 1)", p.as_str()),
+                (false, true) => format!("({policy} = '{}' AND {is_admin} = 0)", p.as_str()),
+                (false, false) => continue,
+            };
+            any.push(cond);
+        }
+        if any.is_empty() {
+            "1 = 0".into()
+        } else {
+            format!("({})", any.join(" OR "))
+        }
+    }
 }
 
 /// Longest grace period an administrator can give, in days.
 pub const MAX_GRACE_DAYS: i64 = 30;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A grace period within bounds (0 to [`MAX_GRACE_DAYS`] whole days). The only ways to
+/// make one check the bounds, so code that receives one need not check again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+pub struct GraceDays(i64);
+
+impl GraceDays {
+    pub const NONE: GraceDays = GraceDays(0);
+
+    /// `None` outside 0 to [`MAX_GRACE_DAYS`].
+    pub fn new(days: i64) -> Option<Self> {
+        (0..=MAX_GRACE_DAYS).contains(&days).then_some(Self(days))
+    }
+
+    /// A grace period typed by a person: whole days, empty meaning none.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Ok(Self::NONE);
+        }
+        value
+            .parse::<i64>()
+            .ok()
+            .and_then(Self::new)
+            .ok_or_else(|| {
+                format!(
+                    "The grace period must be a whole number of days from 0 to {MAX_GRACE_DAYS}."
+                )
+            })
+    }
+
+    pub fn days(self) -> i64 {
+        self.0
+    }
+
+    /// The grace period that goes with `policy`: none for a policy that covers nobody.
+    pub fn for_policy(self, policy: MfaPolicy) -> Self {
+        if policy == MfaPolicy::Optional {
+            Self::NONE
+        } else {
+            self
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for GraceDays {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let days = i64::deserialize(d)?;
+        Self::new(days).ok_or_else(|| serde::de::Error::custom("grace period out of range"))
+    }
+}
+
+/// An account's MFA policy terms: the one home of coverage and deadlines, used by the
+/// pages, the request middleware, the CLI and (through [`MfaPolicy::covering_sql`]) SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyTerms {
+    pub policy: MfaPolicy,
+    pub grace: GraceDays,
+    /// When the policy was last changed (ms since the epoch), if ever.
+    pub changed_at: Option<i64>,
+}
+
+impl PolicyTerms {
+    /// When a covered member must have MFA: the later of the policy change and joining,
+    /// plus the grace period.
+    pub fn deadline(&self, joined_at: i64) -> i64 {
+        self.changed_at.unwrap_or(0).max(joined_at) + self.grace.days() * DAY_MS
+    }
+
+    /// The member's deadline when the policy covers them.
+    pub fn deadline_for(&self, is_admin: bool, joined_at: i64) -> Option<i64> {
+        self.policy
+            .covers(is_admin)
+            .then(|| self.deadline(joined_at))
+    }
+}
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl $name {
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A person.
+    UserId
+);
+id_type!(
+    /// A partner account (Vendor, Distributor or Reseller).
+    AccountId
+);
+id_type!(
+    /// One sign-in session of a person.
+    SessionId
+);
 
 /// One recorded change of an account's MFA policy; the time in the viewer's formats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,15 +1,11 @@
-//! The seam between the UI crate and the server: server functions reach the server's
-//! logic only through [`Backend`], provided as context by the server. The `app` crate
-//! therefore never links sqlx, argon2 or other server-only crates.
+//! The seam between the UI crate and the server. Each feature's server functions (in
+//! [`crate::api`]) reach the server's logic through that feature's trait (`SignIn`,
+//! `Profile`, `Mfa`, `AccountAdministration`), which the server implements in its feature
+//! module and provides as context. The `app` crate therefore never links sqlx, argon2 or
+//! other server-only crates. This module holds what every feature shares: the request
+//! information, the signed-in person's [`UserCtx`], the error type [`Fail`] and [`run`].
 
-use crate::{
-    error::AppError,
-    models::{
-        AccountMfaSettings, AccountSsoSettings, GeneralSettings, MfaEnrolment, MfaStatus,
-        RecoveryCodes, SecurityEventInfo, SessionsPage, SsoTestReport, Viewer,
-    },
-    Secret,
-};
+use crate::error::AppError;
 use std::sync::Arc;
 
 /// What the server's request middleware learned about the current request. It is put in
@@ -63,231 +59,106 @@ pub struct SessionRef {
     pub mfa_verified: bool,
 }
 
-/// The server's operations, as the UI's server functions need them. Every method acts
-/// only for the person of `req.session`; object ids from the browser are checked here.
-#[async_trait::async_trait]
-pub trait Backend: Send + Sync + 'static {
-    /// The signed-in person, or [`AppError::Unauthenticated`].
-    async fn viewer(&self, req: &RequestInfo) -> Result<Viewer, AppError>;
-    /// Checks the credentials (with throttling) and starts a session. Returns the
-    /// `Set-Cookie` header value carrying the new session token.
-    async fn sign_in(
-        &self,
-        req: &RequestInfo,
-        email: &str,
-        password: &Secret,
-    ) -> Result<SignInOutcome, AppError>;
-    /// The second step: an authentication code (or a recovery code) for the pending
-    /// sign-in. Returns the `Set-Cookie` values (the session, and clearing the pending one).
-    async fn verify_sign_in_code(
-        &self,
-        req: &RequestInfo,
-        code: &str,
-        recovery: bool,
-    ) -> Result<Vec<String>, AppError>;
-    /// Starts a sign-in through the directory of the account owning the email's domain.
-    /// Returns the provider's authorization URL and the `Set-Cookie` value binding the
-    /// attempt to this browser.
-    async fn start_sso(
-        &self,
-        req: &RequestInfo,
-        email: &str,
-        next: Option<&str>,
-    ) -> Result<(String, String), AppError>;
-    /// Ends the current session. Returns the `Set-Cookie` value that clears the cookie.
-    async fn sign_out(&self, req: &RequestInfo) -> Result<String, AppError>;
-    /// Makes one of the person's accounts the active account of this session. Returns
-    /// where to go first when that account requires MFA the person has not set up.
-    async fn switch_account(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-    ) -> Result<Option<String>, AppError>;
-
-    /// Name, email, preferences and the time zone list for the General section.
-    async fn general_settings(&self, req: &RequestInfo) -> Result<GeneralSettings, AppError>;
-    /// Saves the name and preferences (validated again here).
-    async fn save_general(&self, req: &RequestInfo, update: GeneralUpdate) -> Result<(), AppError>;
-    /// Changes the email after checking the current password.
-    async fn change_email(
-        &self,
-        req: &RequestInfo,
-        new_email: &str,
-        current_password: &Secret,
-    ) -> Result<(), AppError>;
-    /// Changes the password after checking the current one; optionally ends the person's
-    /// other sessions.
-    async fn change_password(
-        &self,
-        req: &RequestInfo,
-        change: PasswordChange,
-    ) -> Result<(), AppError>;
-    /// Permanently deletes the signed-in person. Returns the `Set-Cookie` value that
-    /// clears the session cookie.
-    async fn delete_self(
-        &self,
-        req: &RequestInfo,
-        current_password: &Secret,
-        confirm_email: &str,
-    ) -> Result<String, AppError>;
-    /// One page (1-based) of the person's sessions, newest first.
-    async fn sessions(&self, req: &RequestInfo, page: u32) -> Result<SessionsPage, AppError>;
-    /// Ends one of the person's other sessions.
-    async fn revoke_session(&self, req: &RequestInfo, session_id: i64) -> Result<(), AppError>;
-    /// Ends all of the person's sessions but this one; returns how many.
-    async fn revoke_other_sessions(&self, req: &RequestInfo) -> Result<u64, AppError>;
-    /// The person's recent security events, newest first.
-    async fn security_activity(
-        &self,
-        req: &RequestInfo,
-    ) -> Result<Vec<SecurityEventInfo>, AppError>;
-
-    /// An account's MFA policy page: policy, history, one page of member compliance
-    /// (optionally only members without MFA). Administrators of that account only.
-    async fn account_mfa_settings(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-        page: i64,
-        without_mfa: bool,
-    ) -> Result<AccountMfaSettings, AppError>;
-    /// Changes an account's MFA policy (validated again here, with the lockout guard).
-    /// Administrators of that account only.
-    async fn set_account_mfa_policy(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-        policy: &str,
-        grace_days: &str,
-    ) -> Result<(), AppError>;
-
-    /// An account's single sign-on settings (administrators only; never the secret).
-    async fn account_sso_settings(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-    ) -> Result<AccountSsoSettings, AppError>;
-    /// Saves an account's single sign-on settings (administrators only). An empty
-    /// `client_secret` keeps the stored one.
-    async fn save_account_sso(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-        form: SsoForm,
-    ) -> Result<(), AppError>;
-    /// Proves one of the account's single sign-on domains by its DNS TXT record
-    /// (administrators only).
-    async fn verify_sso_domain(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-        domain: &str,
-    ) -> Result<(), AppError>;
-    /// Fetches the provider's discovery document and keys and reports what it found.
-    async fn test_account_sso(
-        &self,
-        req: &RequestInfo,
-        account_id: i64,
-    ) -> Result<SsoTestReport, AppError>;
-
-    /// Whether MFA is on, since when, recovery codes left, elevation left.
-    async fn mfa_status(&self, req: &RequestInfo) -> Result<MfaStatus, AppError>;
-    /// "Confirm it's you": the person's own password, and their authentication code when
-    /// MFA is on, inside the current session. The session gains those factors and a few
-    /// minutes of elevation for sensitive actions, under a new token: returns the
-    /// `Set-Cookie` value carrying it.
-    async fn step_up(
-        &self,
-        req: &RequestInfo,
-        current_password: &Secret,
-        code: Option<&str>,
-        recovery: bool,
-    ) -> Result<String, AppError>;
-    /// Starts (or restarts) an enrolment; needs a recent password re-entry.
-    async fn start_mfa_enrolment(&self, req: &RequestInfo) -> Result<MfaEnrolment, AppError>;
-    /// Finishes the enrolment with a code from the app; returns the recovery codes and
-    /// the `Set-Cookie` value of the session's new token (it gained a factor).
-    async fn enable_mfa(
-        &self,
-        req: &RequestInfo,
-        code: &str,
-        sign_out_others: bool,
-    ) -> Result<(RecoveryCodes, String), AppError>;
-    /// Replaces all recovery codes; needs a valid code.
-    async fn regenerate_recovery_codes(
-        &self,
-        req: &RequestInfo,
-        code: &str,
-        sign_out_others: bool,
-    ) -> Result<RecoveryCodes, AppError>;
-    /// Turns MFA off; needs the current password and a valid code.
-    async fn disable_mfa(
-        &self,
-        req: &RequestInfo,
-        current_password: &Secret,
-        code: &str,
-        sign_out_others: bool,
-    ) -> Result<(), AppError>;
-}
-
-/// The General section's form, as submitted.
+/// The signed-in person's request: built once per server function call from the request
+/// information, and only when it carries a valid session. Every per-person operation
+/// takes one, so none can run for a request without a session.
 #[derive(Debug, Clone)]
-pub struct GeneralUpdate {
-    pub name: String,
-    pub time_zone: String,
-    pub date_format: String,
-    pub time_format: String,
-    pub news_opt_in: bool,
+pub struct UserCtx {
+    pub req: RequestInfo,
+    pub session: SessionRef,
 }
 
-/// The single sign-on form, as submitted.
-#[derive(Debug, Clone)]
-pub struct SsoForm {
-    pub enabled: bool,
-    pub issuer: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub domains: String,
+impl UserCtx {
+    /// [`AppError::Unauthenticated`] without a session.
+    pub fn new(req: RequestInfo) -> Result<Self, AppError> {
+        let session = req.session.ok_or(AppError::Unauthenticated)?;
+        Ok(Self { req, session })
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.session.user_id
+    }
 }
 
-/// A password change, as submitted.
-#[derive(Debug, Clone)]
-pub struct PasswordChange {
-    pub current: Secret,
-    pub new: Secret,
-    pub confirm: Secret,
-    pub sign_out_others: bool,
+/// Why a server operation did not complete: an answer for the person ([`AppError`]), or
+/// an internal failure whose details stay in the server log. Any error converts into it
+/// with `?` (an [`AppError`] stays itself), and [`run`] turns it into the person's answer
+/// in one place: the one error helper of the server.
+#[derive(Debug)]
+pub enum Fail {
+    Refused(AppError),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
-pub type SharedBackend = Arc<dyn Backend>;
-
-/// The backend and request information of the current server function call.
-pub fn context() -> Result<(SharedBackend, RequestInfo), AppError> {
-    use leptos::prelude::use_context;
-    let parts = use_context::<http::request::Parts>();
-    let info = parts
-        .as_ref()
-        .and_then(|p| p.extensions.get::<RequestInfo>().cloned());
-    let backend = use_context::<SharedBackend>();
-    match (backend, info) {
-        (Some(b), Some(i)) => Ok((b, i)),
-        _ => {
-            tracing::error!("server function called without backend or request info in context");
-            Err(AppError::Internal {
-                request_id: "unavailable".into(),
-            })
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for Fail {
+    fn from(e: E) -> Self {
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(e);
+        match boxed.downcast::<AppError>() {
+            Ok(app) => Fail::Refused(*app),
+            Err(other) => Fail::Internal(other),
         }
     }
 }
 
-/// Adds a `Set-Cookie` header to the current server function's response.
-pub fn append_set_cookie(req: &RequestInfo, cookie: &str) -> Result<(), AppError> {
+impl Fail {
+    /// An internal failure described by a message (never shown to the person).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Fail::Internal(message.into().into())
+    }
+
+    /// The person's answer: internal failures are logged with the request id and become
+    /// [`AppError::Internal`] carrying only that id.
+    pub fn into_app_error(self, request_id: &str) -> AppError {
+        match self {
+            Fail::Refused(e) => e,
+            Fail::Internal(err) => {
+                tracing::error!(request_id = %request_id, error = %err, "request failed");
+                AppError::Internal {
+                    request_id: request_id.to_string(),
+                }
+            }
+        }
+    }
+}
+
+/// What a server operation returns.
+pub type Outcome<T> = Result<T, Fail>;
+
+/// The request information of the current server function call.
+fn request_info() -> Result<RequestInfo, AppError> {
     use leptos::prelude::use_context;
-    let internal = || AppError::Internal {
-        request_id: req.request_id.clone(),
-    };
-    let response = use_context::<leptos_axum::ResponseOptions>().ok_or_else(internal)?;
-    let value = http::HeaderValue::from_str(cookie).map_err(|_| internal())?;
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<RequestInfo>().cloned())
+        .ok_or_else(|| {
+            tracing::error!("server function called without request info in context");
+            AppError::Internal {
+                request_id: "unavailable".into(),
+            }
+        })
+}
+
+/// The server's implementation of a feature's operations (`S` is the feature's trait,
+/// e.g. `dyn Profile`), as the server provided it in context.
+fn feature<S: ?Sized + Send + Sync + 'static>(req: &RequestInfo) -> Result<Arc<S>, AppError> {
+    leptos::prelude::use_context::<Arc<S>>().ok_or_else(|| {
+        tracing::error!(request_id = %req.request_id, feature = std::any::type_name::<S>(), "server function called without its feature in context");
+        AppError::Internal {
+            request_id: req.request_id.clone(),
+        }
+    })
+}
+
+/// Adds a `Set-Cookie` header to the current server function's response.
+pub fn append_set_cookie(req: &RequestInfo, cookie: &str) -> Outcome<()> {
+    use leptos::prelude::use_context;
+    let response = use_context::<leptos_axum::ResponseOptions>()
+        .ok_or_else(|| Fail::internal("no response options in context"))?;
+    let value = http::HeaderValue::from_str(cookie).map_err(|_| {
+        Fail::internal(format!(
+            "cookie header not valid ({} request)",
+            req.request_id
+        ))
+    })?;
     response.append_header(http::header::SET_COOKIE, value);
     Ok(())
 }
@@ -307,19 +178,42 @@ impl AppError {
     }
 }
 
-/// Runs a server function's body with the backend and request information, and gives an
-/// error its proper HTTP status (401, 403, 422, 429 with `Retry-After`, 500).
-pub async fn run<T, F, Fut>(body: F) -> Result<T, AppError>
+/// Runs a server function's body with the feature `S` and the request information, and
+/// gives an error its proper HTTP status (401, 403, 422, 429 with `Retry-After`, 500).
+pub async fn run<S, T, F, Fut>(body: F) -> Result<T, AppError>
 where
-    F: FnOnce(SharedBackend, RequestInfo) -> Fut,
-    Fut: std::future::Future<Output = Result<T, AppError>>,
+    S: ?Sized + Send + Sync + 'static,
+    F: FnOnce(Arc<S>, RequestInfo) -> Fut,
+    Fut: std::future::Future<Output = Outcome<T>>,
 {
-    use leptos::prelude::use_context;
-    let result = match context() {
-        Ok((backend, req)) => body(backend, req).await,
+    let result = match request_info() {
+        Ok(req) => {
+            let id = req.request_id.clone();
+            match feature::<S>(&req) {
+                Ok(f) => body(f, req).await.map_err(|e| e.into_app_error(&id)),
+                Err(e) => Err(e),
+            }
+        }
         Err(e) => Err(e),
     };
-    if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+    set_status(&result);
+    result
+}
+
+/// [`run`] for the signed-in person: the body gets their [`UserCtx`]; without a session
+/// the call answers [`AppError::Unauthenticated`].
+pub async fn run_user<S, T, F, Fut>(body: F) -> Result<T, AppError>
+where
+    S: ?Sized + Send + Sync + 'static,
+    F: FnOnce(Arc<S>, UserCtx) -> Fut,
+    Fut: std::future::Future<Output = Outcome<T>>,
+{
+    run::<S, T, _, _>(|feature, req| async move { body(feature, UserCtx::new(req)?).await }).await
+}
+
+fn set_status<T>(result: &Result<T, AppError>) {
+    use leptos::prelude::use_context;
+    if let (Err(e), Some(response)) = (result, use_context::<leptos_axum::ResponseOptions>()) {
         response.set_status(e.status());
         if let AppError::Throttled { retry_after_secs } | AppError::Busy { retry_after_secs } = e {
             if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
@@ -327,5 +221,4 @@ where
             }
         }
     }
-    result
 }

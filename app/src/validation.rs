@@ -195,23 +195,6 @@ pub fn password_strength(password: &str) -> (u8, &'static str) {
     }
 }
 
-/// Checks a grace period typed by an administrator (whole days, 0 to [`MAX_GRACE_DAYS`]).
-///
-/// [`MAX_GRACE_DAYS`]: crate::models::MAX_GRACE_DAYS
-pub fn parse_grace_days(value: &str) -> Result<i64, String> {
-    use crate::models::MAX_GRACE_DAYS;
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(0);
-    }
-    match value.parse::<i64>() {
-        Ok(days) if (0..=MAX_GRACE_DAYS).contains(&days) => Ok(days),
-        _ => Err(format!(
-            "The grace period must be a whole number of days from 0 to {MAX_GRACE_DAYS}."
-        )),
-    }
-}
-
 /// The self-lockout guard: an administrator without MFA cannot save a policy that would
 /// apply to themselves. `None` when the change is allowed.
 pub fn policy_lockout(
@@ -230,11 +213,13 @@ mod policy_tests {
 
     #[test]
     fn grace_days_are_whole_days_within_bounds() {
-        assert_eq!(parse_grace_days(""), Ok(0));
-        assert_eq!(parse_grace_days(" 7 "), Ok(7));
-        assert_eq!(parse_grace_days("30"), Ok(30));
+        use crate::models::GraceDays;
+        let days = |s: &str| GraceDays::parse(s).map(GraceDays::days);
+        assert_eq!(days(""), Ok(0));
+        assert_eq!(days(" 7 "), Ok(7));
+        assert_eq!(days("30"), Ok(30));
         for bad in ["31", "-1", "1.5", "a week"] {
-            assert!(parse_grace_days(bad).is_err(), "{bad}");
+            assert!(days(bad).is_err(), "{bad}");
         }
     }
 

@@ -3,7 +3,6 @@
 //! account, so no administrative query can run for an unchecked person or account.
 
 use crate::{
-    backend::internal,
     directory,
     display::TimeDisplay,
     oidc,
@@ -12,12 +11,14 @@ use crate::{
     state::AppState,
 };
 use app::{
+    api::{AccountAdministration, SsoForm},
     models::{
         members_listed, page_count, AccountMfaSettings, AccountSsoSettings, MemberCompliance,
         MfaPolicy, PolicyChangeInfo, SsoChangeInfo, SsoDomainInfo, SsoTestReport, MEMBERS_PER_PAGE,
     },
-    ssr::{RequestInfo, SsoForm},
-    validation::{parse_domains, parse_grace_days, policy_lockout},
+    models::{AccountId, GraceDays},
+    ssr::{Outcome, RequestInfo, UserCtx},
+    validation::{parse_domains, policy_lockout},
     AppError,
 };
 
@@ -87,32 +88,28 @@ impl AppState {
     /// account's own MFA policy keeps out is told to set up MFA first.
     pub async fn account_admin<'a>(
         &'a self,
-        req: &'a RequestInfo,
-        account_id: i64,
-    ) -> Result<AccountAdmin<'a>, AppError> {
-        let s = req.session.ok_or(AppError::Unauthenticated)?;
-        let admin = policy::is_admin(&self.db, s.user_id, account_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        user: &'a UserCtx,
+        account: AccountId,
+    ) -> Outcome<AccountAdmin<'a>> {
+        let (req, s, account_id) = (&user.req, user.session, account.get());
+        let admin = policy::is_admin(&self.db, s.user_id, account_id).await?;
         if !admin {
             tracing::info!(request_id = %req.request_id, user_id = s.user_id, account_id, "account administration refused");
-            return Err(AppError::Forbidden);
+            return Err(AppError::Forbidden.into());
         }
         match policy::access(&self.db, &s, account_id, self.now())
-            .await
-            .map_err(|e| internal(req, e))?
+            .await?
         {
             policy::Access::Allowed => {}
             policy::Access::StepUp => {
                 let code = crate::mfa::is_enabled(&self.db, s.user_id)
-                    .await
-                    .map_err(|e| internal(req, e))?;
-                return Err(AppError::StepUpRequired { code });
+                    .await?;
+                return Err(AppError::StepUpRequired { code }.into());
             }
             policy::Access::SetUpMfa => {
                 return Err(AppError::Invalid(
                     "This account requires multi-factor authentication. Set it up in your profile's Security section first.".into(),
-                ))
+                ).into())
             }
         }
         Ok(AccountAdmin {
@@ -122,89 +119,102 @@ impl AppState {
             user_id: s.user_id,
         })
     }
+}
 
-    pub(crate) async fn account_mfa_settings_for(
+#[async_trait::async_trait]
+impl AccountAdministration for AppState {
+    async fn account_mfa_settings(
         &self,
-        req: &RequestInfo,
-        account_id: i64,
+        user: &UserCtx,
+        account: AccountId,
         page: i64,
         without_mfa: bool,
-    ) -> Result<AccountMfaSettings, AppError> {
-        self.account_admin(req, account_id)
+    ) -> Outcome<AccountMfaSettings> {
+        self.account_admin(user, account)
             .await?
             .mfa_settings(page, without_mfa)
             .await
     }
 
-    pub(crate) async fn save_account_sso_for(
+    async fn set_account_mfa_policy(
         &self,
-        req: &RequestInfo,
-        account_id: i64,
+        user: &UserCtx,
+        account: AccountId,
+        policy: MfaPolicy,
+        grace: GraceDays,
+    ) -> Outcome<()> {
+        let admin = self.account_admin(user, account).await?;
+        admin.require_step_up().await?;
+        admin.set_mfa_policy(policy, grace.for_policy(policy)).await
+    }
+
+    async fn account_sso_settings(
+        &self,
+        user: &UserCtx,
+        account: AccountId,
+    ) -> Outcome<AccountSsoSettings> {
+        self.account_admin(user, account)
+            .await?
+            .sso_settings()
+            .await
+    }
+
+    async fn save_account_sso(
+        &self,
+        user: &UserCtx,
+        account: AccountId,
         form: SsoForm,
-    ) -> Result<(), AppError> {
+    ) -> Outcome<()> {
+        // Validated first: bad input changes nothing and needs no database.
         let valid = validate_sso(&form, self.config.sso_allow_private_issuers)
             .map_err(AppError::Invalid)?;
-        let admin = self.account_admin(req, account_id).await?;
+        let admin = self.account_admin(user, account).await?;
         admin.require_step_up().await?;
         admin.save_sso(valid).await
     }
 
-    pub(crate) async fn set_account_mfa_policy_for(
+    async fn verify_sso_domain(
         &self,
-        req: &RequestInfo,
-        account_id: i64,
-        policy: &str,
-        grace_days: &str,
-    ) -> Result<(), AppError> {
-        // Validate first: bad input changes nothing and needs no database.
-        let policy = MfaPolicy::parse(policy)
-            .ok_or_else(|| AppError::Invalid("Choose one of the three policies.".into()))?;
-        let grace_days = if policy == MfaPolicy::Optional {
-            0
-        } else {
-            parse_grace_days(grace_days).map_err(AppError::Invalid)?
-        };
-        let admin = self.account_admin(req, account_id).await?;
-        admin.require_step_up().await?;
-        admin.set_mfa_policy(policy, grace_days).await
+        user: &UserCtx,
+        account: AccountId,
+        domain: &str,
+    ) -> Outcome<()> {
+        self.account_admin(user, account)
+            .await?
+            .verify_domain(domain)
+            .await
+    }
+
+    async fn test_account_sso(&self, user: &UserCtx, account: AccountId) -> Outcome<SsoTestReport> {
+        self.account_admin(user, account).await?.test_sso().await
     }
 }
 
 impl AccountAdmin<'_> {
-    fn internal(&self, err: impl std::fmt::Display) -> AppError {
-        internal(self.req, err)
-    }
-
     /// Sensitive settings (single sign-on, the MFA policy) change only within a few
     /// minutes of a "Confirm it's you" in this session.
-    pub async fn require_step_up(&self) -> Result<(), AppError> {
+    pub async fn require_step_up(&self) -> Outcome<()> {
         let s = self.req.session.ok_or(AppError::Unauthenticated)?;
-        self.state.require_recent_step_up(self.req, s).await
+        self.state.require_recent_step_up(s).await
     }
 
     /// How the administrator appears in change histories: "Name (email)".
-    async fn label(&self) -> Result<String, AppError> {
+    async fn label(&self) -> Outcome<String> {
         let (name, email) = directory::user_identity(&self.state.db, self.user_id)
-            .await
-            .map_err(|e| self.internal(e))?
+            .await?
             .ok_or(AppError::Unauthenticated)?;
         Ok(format!("{name} ({email})"))
     }
 
     /// The single sign-on settings, without the secret.
-    pub async fn sso_settings(&self) -> Result<AccountSsoSettings, AppError> {
+    pub async fn sso_settings(&self) -> Outcome<AccountSsoSettings> {
         let db = &self.state.db;
         let display = self.display().await?;
         let account = policy::load(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?
+            .await?
             .ok_or(AppError::Forbidden)?;
-        let config = sso::load(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?;
-        let history = sso::history(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?;
+        let config = sso::load(db, self.account_id).await?;
+        let history = sso::history(db, self.account_id).await?;
         Ok(AccountSsoSettings {
             account_id: self.account_id,
             account_name: account.account_name,
@@ -243,7 +253,7 @@ impl AccountAdmin<'_> {
     }
 
     /// Saves validated single sign-on settings and records the change.
-    pub async fn save_sso(&self, form: ValidSso) -> Result<(), AppError> {
+    pub async fn save_sso(&self, form: ValidSso) -> Outcome<()> {
         let label = self.label().await?;
         let result = sso::save(
             &self.state.db,
@@ -275,14 +285,14 @@ impl AccountAdmin<'_> {
                     SsoError::DomainTaken(d) => d.as_str(),
                     _ => "",
                 }
-            ))),
+            )).into()),
             Err(SsoError::SecretMissing) => Err(AppError::Invalid(
                 "Enter the client secret the provider gave you.".into(),
-            )),
+            ).into()),
             Err(SsoError::SecretRebind) => Err(AppError::Invalid(
                 "You changed the issuer or the client ID: enter the client secret for it again. The stored secret is only ever sent to the provider it was issued for.".into(),
-            )),
-            Err(e) => Err(self.internal(e)),
+            ).into()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -290,12 +300,11 @@ impl AccountAdmin<'_> {
     /// account's token, makes the domain route sign-ins to the account's directory. A
     /// domain another account proved first stays with that account. Routing sign-ins is
     /// a change of the single sign-on settings: it needs a recent step-up too.
-    pub async fn verify_domain(&self, domain: &str) -> Result<(), AppError> {
+    pub async fn verify_domain(&self, domain: &str) -> Outcome<()> {
         self.require_step_up().await?;
         let domain = domain.trim().to_ascii_lowercase();
         let config = sso::load(&self.state.db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?
+            .await?
             .ok_or_else(|| AppError::Invalid("Save the settings first.".into()))?;
         let claim = config
             .domains
@@ -317,13 +326,14 @@ impl AccountAdmin<'_> {
                 tracing::warn!(request_id = %self.req.request_id, account_id = self.account_id, error = %e, "domain proof lookup failed");
                 return Err(AppError::Invalid(format!(
                     "The DNS lookup for {name} failed. Try again in a few minutes."
-                )));
+                ))
+                .into());
             }
         };
         if !found {
             return Err(AppError::Invalid(format!(
                 "No TXT record at {name} holds the value shown. Add it at your DNS provider; changes can take a while to appear, so try again later."
-            )));
+            )).into());
         }
         let now = self.state.now();
         let label = self.label().await?;
@@ -342,19 +352,19 @@ impl AccountAdmin<'_> {
             Err(SsoError::DomainTaken(_)) => {
                 return Err(AppError::Invalid(format!(
                     "{domain} is already proven by another account and stays with it."
-                )))
+                ))
+                .into())
             }
-            Err(e) => return Err(self.internal(e)),
+            Err(e) => return Err(e.into()),
         }
         tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, %domain, "single sign-on domain proven");
         Ok(())
     }
 
     /// "Test connection": discovery and keys, reported step by step.
-    pub async fn test_sso(&self) -> Result<SsoTestReport, AppError> {
+    pub async fn test_sso(&self) -> Outcome<SsoTestReport> {
         let config = sso::load(&self.state.db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?
+            .await?
             .ok_or_else(|| AppError::Invalid("Save the settings first, then test them.".into()))?;
         let http = &self.state.http;
         let mut lines = vec![format!("Issuer: {}", config.issuer)];
@@ -387,27 +397,20 @@ impl AccountAdmin<'_> {
         }
     }
 
-    async fn display(&self) -> Result<TimeDisplay, AppError> {
-        let (prefs, _) = self.state.display_for(self.req, self.user_id).await?;
+    async fn display(&self) -> Outcome<TimeDisplay> {
+        let (prefs, _) = self.state.display_for(self.user_id).await?;
         Ok(TimeDisplay::new(&prefs))
     }
 
     /// The policy, its history and every member's compliance.
-    pub async fn mfa_settings(
-        &self,
-        page: i64,
-        without_mfa: bool,
-    ) -> Result<AccountMfaSettings, AppError> {
+    pub async fn mfa_settings(&self, page: i64, without_mfa: bool) -> Outcome<AccountMfaSettings> {
         let db = &self.state.db;
         let now = self.state.now();
         let display = self.display().await?;
         let terms = policy::load(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?
+            .await?
             .ok_or(AppError::Forbidden)?;
-        let (member_count, members_with_mfa) = policy::member_counts(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?;
+        let (member_count, members_with_mfa) = policy::member_counts(db, self.account_id).await?;
         let listed = members_listed(member_count, members_with_mfa, without_mfa);
         let page_count = page_count(listed, MEMBERS_PER_PAGE);
         let page = page.clamp(1, page_count);
@@ -416,15 +419,9 @@ impl AccountAdmin<'_> {
             limit: MEMBERS_PER_PAGE,
             offset: (page - 1) * MEMBERS_PER_PAGE,
         };
-        let members = policy::members(db, self.account_id, terms.terms(), filter)
-            .await
-            .map_err(|e| self.internal(e))?;
-        let me = policy::member(db, self.account_id, terms.terms(), self.user_id)
-            .await
-            .map_err(|e| self.internal(e))?;
-        let history = policy::history(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?;
+        let members = policy::members(db, self.account_id, terms.terms(), filter).await?;
+        let me = policy::member(db, self.account_id, terms.terms(), self.user_id).await?;
+        let history = policy::history(db, self.account_id).await?;
         let viewer_uses_mfa = me.as_ref().is_some_and(|m| m.uses_mfa);
         let viewer_requirement = match me {
             Some(m) => {
@@ -470,24 +467,20 @@ impl AccountAdmin<'_> {
             page_count,
             viewer_uses_mfa,
             viewer_requirement,
-            sso_enabled: sso::enabled(db, self.account_id)
-                .await
-                .map_err(|e| self.internal(e))?,
+            sso_enabled: sso::enabled(db, self.account_id).await?,
         })
     }
 
     /// Changes the policy, with the self-lockout guard, and records the change.
-    pub async fn set_mfa_policy(&self, policy: MfaPolicy, grace_days: i64) -> Result<(), AppError> {
+    pub async fn set_mfa_policy(&self, policy: MfaPolicy, grace: GraceDays) -> Outcome<()> {
+        let grace_days = grace.days();
         let db = &self.state.db;
-        let uses_mfa = crate::mfa::is_enabled(db, self.user_id)
-            .await
-            .map_err(|e| self.internal(e))?;
+        let uses_mfa = crate::mfa::is_enabled(db, self.user_id).await?;
         if let Some(message) = policy_lockout(policy, uses_mfa) {
-            return Err(AppError::Invalid(message.into()));
+            return Err(AppError::Invalid(message.into()).into());
         }
         let current = policy::load(db, self.account_id)
-            .await
-            .map_err(|e| self.internal(e))?
+            .await?
             .ok_or(AppError::Forbidden)?;
         if current.policy == policy && current.grace_days == grace_days {
             return Ok(()); // nothing to change, nothing to record
@@ -515,8 +508,10 @@ impl AccountAdmin<'_> {
                 );
                 Ok(())
             }
-            Err(PolicyError::BadGrace) => Err(AppError::Invalid(PolicyError::BadGrace.to_string())),
-            Err(e) => Err(self.internal(e)),
+            Err(PolicyError::BadGrace) => {
+                Err(AppError::Invalid(PolicyError::BadGrace.to_string()).into())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 }

@@ -134,7 +134,7 @@ pub async fn account(
             } else {
                 Secret::default()
             };
-            let form = app::ssr::SsoForm {
+            let form = app::api::SsoForm {
                 enabled: true,
                 issuer: issuer.unwrap_or_default(),
                 client_id: client_id.unwrap_or_default(),

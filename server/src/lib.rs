@@ -4,7 +4,6 @@
 #![recursion_limit = "256"]
 
 pub mod account_admin;
-pub mod backend;
 pub mod cli;
 pub mod common_passwords;
 pub mod config;
@@ -22,6 +21,7 @@ pub mod policy;
 pub mod profile;
 pub mod secret_key;
 pub mod sessions;
+pub mod sign_in;
 pub mod sso;
 pub mod sso_flow;
 pub mod state;

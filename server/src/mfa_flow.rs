@@ -2,7 +2,6 @@
 //! section, and the code step of sign-in.
 
 use crate::{
-    backend::internal,
     directory,
     display::TimeDisplay,
     events::EventKind,
@@ -12,63 +11,51 @@ use crate::{
     throttle::{self, Reserve, Scope},
 };
 use app::{
+    api::Mfa,
     models::{MfaEnrolment, MfaStatus, RecoveryCodes},
-    ssr::{RequestInfo, SessionRef},
+    ssr::{Fail, Outcome, RequestInfo, SessionRef, UserCtx},
     AppError, Secret,
 };
 
 const BAD_CODE: &str =
     "That code is not valid. Enter the 6-digit code your authenticator app shows now.";
 
-fn session(req: &RequestInfo) -> Result<SessionRef, AppError> {
-    req.session.ok_or(AppError::Unauthenticated)
-}
-
 impl AppState {
     /// Throttles, checks and spends an authentication code (replay-proof across replicas),
     /// or a recovery code. Failures are counted and recorded.
-    async fn check_code(
+    pub(crate) async fn check_code(
         &self,
         req: &RequestInfo,
         user_id: i64,
         code: &str,
         recovery: bool,
-    ) -> Result<(), AppError> {
+    ) -> Outcome<()> {
         let key = user_id.to_string();
         let now = self.now();
         // Reserved before the check, so parallel guesses get no more tries than
         // sequential ones.
-        let reservation = match throttle::reserve(&self.db, Scope::Code, &key, now)
-            .await
-            .map_err(|e| internal(req, e))?
-        {
+        let reservation = match throttle::reserve(&self.db, Scope::Code, &key, now).await? {
             Reserve::Granted(r) => r,
             Reserve::Locked(wait) => {
                 return Err(AppError::Throttled {
                     retry_after_secs: throttle::wait_secs(wait),
-                })
+                }
+                .into())
             }
         };
         let ok = if recovery {
-            mfa::use_recovery_code(&self.db, user_id, code, now)
-                .await
-                .map_err(|e| internal(req, e))?
+            mfa::use_recovery_code(&self.db, user_id, code, now).await?
         } else {
             let record = mfa::load(&self.db, &self.secret_key, user_id)
-                .await
-                .map_err(|e| internal(req, e))?
+                .await?
                 .filter(|r| r.enabled_at.is_some());
             match record.and_then(|r| mfa::matching_step(&r.secret, code, now)) {
-                Some(step) => mfa::consume_step(&self.db, user_id, step)
-                    .await
-                    .map_err(|e| internal(req, e))?,
+                Some(step) => mfa::consume_step(&self.db, user_id, step).await?,
                 None => false,
             }
         };
         if ok {
-            throttle::release(&self.db, &reservation)
-                .await
-                .map_err(|e| internal(req, e))?;
+            throttle::release(&self.db, &reservation).await?;
             if recovery {
                 self.event(req, user_id, EventKind::RecoveryCodeUsed)
                     .await?;
@@ -81,16 +68,12 @@ impl AppState {
                 "That recovery code is not valid or was already used.".into()
             } else {
                 BAD_CODE.into()
-            }))
+            })
+            .into())
         }
     }
 
-    async fn end_others_if(
-        &self,
-        req: &RequestInfo,
-        s: SessionRef,
-        yes: bool,
-    ) -> Result<(), AppError> {
+    async fn end_others_if(&self, s: SessionRef, yes: bool) -> Outcome<()> {
         if yes {
             sessions::end_all_except(
                 &self.db,
@@ -99,89 +82,43 @@ impl AppState {
                 EndReason::Revoked,
                 self.now(),
             )
-            .await
-            .map_err(|e| internal(req, e))?;
+            .await?;
         }
         Ok(())
     }
 
-    async fn fresh_recovery_codes(
-        &self,
-        req: &RequestInfo,
-        user_id: i64,
-    ) -> Result<RecoveryCodes, AppError> {
+    async fn fresh_recovery_codes(&self, user_id: i64) -> Outcome<RecoveryCodes> {
         let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
-        mfa::replace_recovery_codes(&self.db, user_id, &hashes)
-            .await
-            .map_err(|e| internal(req, e))?;
+        mfa::replace_recovery_codes(&self.db, user_id, &hashes).await?;
         Ok(RecoveryCodes(codes))
     }
 
-    pub(crate) async fn verify_sign_in_code_for(
-        &self,
-        req: &RequestInfo,
-        code: &str,
-        recovery: bool,
-    ) -> Result<Vec<String>, AppError> {
-        let expired = || {
-            AppError::Invalid(
-                "This sign-in has expired. Please sign in again with your email and password."
-                    .into(),
-            )
-        };
-        let token = req.pending.as_ref().ok_or_else(expired)?;
-        let (pending_id, user_id) = mfa::resolve_pending(&self.db, &token.0, self.now())
-            .await
-            .map_err(|e| internal(req, e))?
-            .ok_or_else(expired)?;
-        self.check_code(req, user_id, code, recovery).await?;
-        mfa::end_pending(&self.db, pending_id)
-            .await
-            .map_err(|e| internal(req, e))?;
-        let (detail, second) = if recovery {
-            (
-                "recovery code",
-                Factors {
-                    recovery_code: true,
-                    ..Factors::PASSWORD
-                },
-            )
-        } else {
-            (
-                "authentication code",
-                Factors {
-                    totp: true,
-                    ..Factors::PASSWORD
-                },
-            )
-        };
-        let session = self
-            .start_session(req, user_id, second, None, Some(detail))
-            .await?;
-        Ok(vec![session, sessions::clear_pending_cookie(&self.config)])
+    /// Sensitive administration needs a recent step-up in this session.
+    pub(crate) async fn require_recent_step_up(&self, s: SessionRef) -> Outcome<()> {
+        let left = sessions::elevated_for(&self.db, s.session_id, self.now()).await?;
+        if left > 0 {
+            return Ok(());
+        }
+        let code = mfa::is_enabled(&self.db, s.user_id).await?;
+        Err(AppError::StepUpRequired { code }.into())
     }
+}
 
-    pub(crate) async fn mfa_status_for(&self, req: &RequestInfo) -> Result<MfaStatus, AppError> {
-        let s = session(req)?;
+#[async_trait::async_trait]
+impl Mfa for AppState {
+    async fn mfa_status(&self, user: &UserCtx) -> Outcome<MfaStatus> {
+        let s = user.session;
         let now = self.now();
-        let record = mfa::load(&self.db, &self.secret_key, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let record = mfa::load(&self.db, &self.secret_key, s.user_id).await?;
         let enabled_at = record.and_then(|r| r.enabled_at);
-        let (prefs, _) = self.display_for(req, s.user_id).await?;
-        let elevated = sessions::elevated_for(&self.db, s.session_id, now)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let (prefs, _) = self.display_for(s.user_id).await?;
+        let elevated = sessions::elevated_for(&self.db, s.session_id, now).await?;
         Ok(MfaStatus {
             enabled: enabled_at.is_some(),
             enabled_since: enabled_at.map(|t| TimeDisplay::new(&prefs).format(t)),
-            recovery_codes_left: mfa::recovery_codes_left(&self.db, s.user_id)
-                .await
-                .map_err(|e| internal(req, e))?,
+            recovery_codes_left: mfa::recovery_codes_left(&self.db, s.user_id).await?,
             elevated_secs: elevated / 1000,
-            required_by: mfa::required_by(&self.db, s.user_id)
-                .await
-                .map_err(|e| internal(req, e))?,
+            required_by: mfa::required_by(&self.db, s.user_id).await?,
         })
     }
 
@@ -189,19 +126,17 @@ impl AppState {
     /// their authentication code (or, with `recovery`, one of their recovery codes) when
     /// MFA is on, each under its throttle. The session gains those factors and a few
     /// minutes of elevation, under a new token.
-    pub(crate) async fn step_up_for(
+    async fn step_up(
         &self,
-        req: &RequestInfo,
+        user: &UserCtx,
         password: &Secret,
         code: Option<&str>,
         recovery: bool,
-    ) -> Result<String, AppError> {
-        let s = session(req)?;
-        let has_mfa = mfa::is_enabled(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+    ) -> Outcome<String> {
+        let (req, s) = (&user.req, user.session);
+        let has_mfa = mfa::is_enabled(&self.db, s.user_id).await?;
         if has_mfa && code.is_none() {
-            return Err(AppError::StepUpRequired { code: true });
+            return Err(AppError::StepUpRequired { code: true }.into());
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
@@ -223,51 +158,25 @@ impl AppState {
             Some(now + mfa::ELEVATION_MS),
             now,
         )
-        .await
-        .map_err(|e| internal(req, e))?
+        .await?
         .ok_or(AppError::Unauthenticated)?;
         self.event(req, s.user_id, EventKind::StepUp).await?;
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, session_id = s.session_id, "identity confirmed in session");
         Ok(sessions::cookie(&self.config, &token))
     }
 
-    /// Sensitive administration needs a recent step-up in this session.
-    pub(crate) async fn require_recent_step_up(
-        &self,
-        req: &RequestInfo,
-        s: SessionRef,
-    ) -> Result<(), AppError> {
-        let left = sessions::elevated_for(&self.db, s.session_id, self.now())
-            .await
-            .map_err(|e| internal(req, e))?;
-        if left > 0 {
-            return Ok(());
-        }
-        let code = mfa::is_enabled(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
-        Err(AppError::StepUpRequired { code })
-    }
-
-    pub(crate) async fn start_mfa_enrolment_for(
-        &self,
-        req: &RequestInfo,
-    ) -> Result<MfaEnrolment, AppError> {
-        let s = session(req)?;
+    async fn start_mfa_enrolment(&self, user: &UserCtx) -> Outcome<MfaEnrolment> {
+        let s = user.session;
         let now = self.now();
         // "Confirm it's you" first (asked again after a few minutes).
-        self.require_recent_step_up(req, s).await?;
-        if mfa::is_enabled(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
-        {
-            return Err(AppError::Invalid(
-                "Multi-factor authentication is already on.".into(),
-            ));
+        self.require_recent_step_up(s).await?;
+        if mfa::is_enabled(&self.db, s.user_id).await? {
+            return Err(
+                AppError::Invalid("Multi-factor authentication is already on.".into()).into(),
+            );
         }
         let (_, email) = directory::user_identity(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
+            .await?
             .ok_or(AppError::Unauthenticated)?;
         let secret = mfa::begin_enrolment(
             &self.db,
@@ -276,12 +185,11 @@ impl AppState {
             s.user_id,
             now,
         )
-        .await
-        .map_err(|e| internal(req, e))?;
+        .await?;
         let b32 = mfa::base32(&secret);
         let issuer = &self.config.totp_issuer;
         let uri = mfa::otpauth_uri(issuer, &email, &b32);
-        let qr_svg = mfa::qr_svg(&uri).ok_or_else(|| internal(req, "QR code rendering failed"))?;
+        let qr_svg = mfa::qr_svg(&uri).ok_or_else(|| Fail::internal("QR code rendering failed"))?;
         Ok(MfaEnrolment {
             qr_svg,
             secret_grouped: mfa::grouped(&b32),
@@ -290,17 +198,16 @@ impl AppState {
         })
     }
 
-    pub(crate) async fn enable_mfa_for(
+    async fn enable_mfa(
         &self,
-        req: &RequestInfo,
+        user: &UserCtx,
         code: &str,
         sign_out_others: bool,
-    ) -> Result<(RecoveryCodes, String), AppError> {
-        let s = session(req)?;
+    ) -> Outcome<(RecoveryCodes, String)> {
+        let (req, s) = (&user.req, user.session);
         let now = self.now();
         let record = mfa::load(&self.db, &self.secret_key, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
+            .await?
             .filter(|r| r.enabled_at.is_none() && r.pending_expires_at.is_some_and(|t| t > now))
             .ok_or_else(|| {
                 AppError::Invalid("The set-up has expired. Start again with “Set up multi-factor authentication”.".into())
@@ -308,14 +215,13 @@ impl AppState {
         let step = mfa::matching_step(&record.secret, code, now)
             .ok_or_else(|| AppError::Invalid(BAD_CODE.into()))?;
         let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
-        let done = mfa::finish_enrolment(&self.db, s.user_id, step, &hashes, now)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let done = mfa::finish_enrolment(&self.db, s.user_id, step, &hashes, now).await?;
         if !done {
             return Err(AppError::Invalid(
                 "The set-up has expired. Start again with “Set up multi-factor authentication”."
                     .into(),
-            ));
+            )
+            .into());
         }
         // This session just passed the code: it counts as verified, under a new token.
         let token = sessions::gain_factors(
@@ -329,70 +235,56 @@ impl AppState {
             None,
             now,
         )
-        .await
-        .map_err(|e| internal(req, e))?
+        .await?
         .ok_or(AppError::Unauthenticated)?;
         self.event(req, s.user_id, EventKind::MfaEnabled).await?;
-        self.end_others_if(req, s, sign_out_others).await?;
+        self.end_others_if(s, sign_out_others).await?;
         Ok((RecoveryCodes(codes), sessions::cookie(&self.config, &token)))
     }
 
-    pub(crate) async fn regenerate_recovery_codes_for(
+    async fn regenerate_recovery_codes(
         &self,
-        req: &RequestInfo,
+        user: &UserCtx,
         code: &str,
         sign_out_others: bool,
-    ) -> Result<RecoveryCodes, AppError> {
-        let s = session(req)?;
-        if !mfa::is_enabled(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
-        {
-            return Err(AppError::Invalid(
-                "Multi-factor authentication is not on.".into(),
-            ));
+    ) -> Outcome<RecoveryCodes> {
+        let (req, s) = (&user.req, user.session);
+        if !mfa::is_enabled(&self.db, s.user_id).await? {
+            return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
         self.check_code(req, s.user_id, code, false).await?;
-        let codes = self.fresh_recovery_codes(req, s.user_id).await?;
+        let codes = self.fresh_recovery_codes(s.user_id).await?;
         self.event(req, s.user_id, EventKind::RecoveryCodesRegenerated)
             .await?;
-        self.end_others_if(req, s, sign_out_others).await?;
+        self.end_others_if(s, sign_out_others).await?;
         Ok(codes)
     }
 
-    pub(crate) async fn disable_mfa_for(
+    async fn disable_mfa(
         &self,
-        req: &RequestInfo,
+        user: &UserCtx,
         password: &Secret,
         code: &str,
         sign_out_others: bool,
-    ) -> Result<(), AppError> {
-        let s = session(req)?;
-        if !mfa::is_enabled(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
-        {
-            return Err(AppError::Invalid(
-                "Multi-factor authentication is not on.".into(),
-            ));
+    ) -> Outcome<()> {
+        let (req, s) = (&user.req, user.session);
+        if !mfa::is_enabled(&self.db, s.user_id).await? {
+            return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
-        let required = mfa::required_by(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let required = mfa::required_by(&self.db, s.user_id).await?;
         if !required.is_empty() {
             return Err(AppError::Invalid(format!(
                 "You cannot turn off multi-factor authentication: {} require{} it.",
                 required.join(", "),
                 if required.len() == 1 { "s" } else { "" }
-            )));
+            ))
+            .into());
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
         self.check_code(req, s.user_id, code, false).await?;
-        mfa::disable(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        mfa::disable(&self.db, s.user_id).await?;
         self.event(req, s.user_id, EventKind::MfaDisabled).await?;
-        self.end_others_if(req, s, sign_out_others).await
+        self.end_others_if(s, sign_out_others).await
     }
 }

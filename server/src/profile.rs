@@ -2,7 +2,6 @@
 //! acts on the signed-in person only; ids from the browser are checked against them.
 
 use crate::{
-    backend::internal,
     directory::{self, DirectoryError},
     display::{describe_device, TimeDisplay},
     events::{self, EventKind},
@@ -10,11 +9,13 @@ use crate::{
     state::AppState,
 };
 use app::{
+    api::{GeneralUpdate, PasswordChange, Profile},
+    models::SessionId,
     models::{
         DateFormat, GeneralSettings, Preferences, SecurityEventInfo, SessionInfo, SessionsPage,
         TimeFormat,
     },
-    ssr::{GeneralUpdate, PasswordChange, RequestInfo, SessionRef},
+    ssr::{Outcome, RequestInfo, UserCtx},
     validation::{normalize_email, validate_email, validate_name, validate_new_password},
     AppError, Secret,
 };
@@ -24,30 +25,17 @@ pub const SESSIONS_PER_PAGE: i64 = 20;
 /// Entries in "Recent security activity".
 pub const RECENT_EVENTS: i64 = 20;
 
-fn session(req: &RequestInfo) -> Result<SessionRef, AppError> {
-    req.session.ok_or(AppError::Unauthenticated)
-}
-
 impl AppState {
-    pub(crate) async fn display_for(
-        &self,
-        req: &RequestInfo,
-        user_id: i64,
-    ) -> Result<(Preferences, bool), AppError> {
-        let p = self.person(req, user_id).await?;
+    pub(crate) async fn display_for(&self, user_id: i64) -> Outcome<(Preferences, bool)> {
+        let p = self.person(user_id).await?;
         Ok((p.preferences, p.preferences_saved))
     }
 
     /// The person behind a session (one query); a deleted person is signed out.
-    pub(crate) async fn person(
-        &self,
-        req: &RequestInfo,
-        user_id: i64,
-    ) -> Result<directory::Person, AppError> {
+    pub(crate) async fn person(&self, user_id: i64) -> Outcome<directory::Person> {
         directory::person(&self.db, user_id)
-            .await
-            .map_err(|e| internal(req, e))?
-            .ok_or(AppError::Unauthenticated)
+            .await?
+            .ok_or(AppError::Unauthenticated.into())
     }
 
     pub(crate) async fn event(
@@ -55,7 +43,7 @@ impl AppState {
         req: &RequestInfo,
         user_id: i64,
         kind: EventKind,
-    ) -> Result<(), AppError> {
+    ) -> Outcome<()> {
         events::record(
             &self.db,
             Some(user_id),
@@ -65,8 +53,8 @@ impl AppState {
             req.user_agent.as_deref(),
             None,
         )
-        .await
-        .map_err(|e| internal(req, e))
+        .await?;
+        Ok(())
     }
 
     /// Re-authentication for sensitive changes: checks the current password, with the
@@ -76,15 +64,12 @@ impl AppState {
         req: &RequestInfo,
         user_id: i64,
         password: &Secret,
-    ) -> Result<(), AppError> {
+    ) -> Outcome<()> {
         let (_, email) = directory::user_identity(&self.db, user_id)
-            .await
-            .map_err(|e| internal(req, e))?
+            .await?
             .ok_or(AppError::Unauthenticated)?;
         let key = normalize_email(&email);
-        let hash = directory::password_hash(&self.db, user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let hash = directory::password_hash(&self.db, user_id).await?;
         let ok = self
             .attempt_password(req, &key, None, Some(user_id), hash, password)
             .await?;
@@ -93,18 +78,16 @@ impl AppState {
         } else {
             self.event(req, user_id, EventKind::CurrentPasswordFailed)
                 .await?;
-            Err(AppError::Invalid(
-                "The current password is incorrect.".into(),
-            ))
+            Err(AppError::Invalid("The current password is incorrect.".into()).into())
         }
     }
+}
 
-    pub(crate) async fn general_settings_for(
-        &self,
-        req: &RequestInfo,
-    ) -> Result<GeneralSettings, AppError> {
-        let s = session(req)?;
-        let person = self.person(req, s.user_id).await?;
+#[async_trait::async_trait]
+impl Profile for AppState {
+    async fn general_settings(&self, user: &UserCtx) -> Outcome<GeneralSettings> {
+        let s = user.session;
+        let person = self.person(s.user_id).await?;
         let now_formatted = TimeDisplay::new(&person.preferences).format(self.now());
         Ok(GeneralSettings {
             name: person.name,
@@ -115,12 +98,8 @@ impl AppState {
         })
     }
 
-    pub(crate) async fn save_general_for(
-        &self,
-        req: &RequestInfo,
-        u: GeneralUpdate,
-    ) -> Result<(), AppError> {
-        let s = session(req)?;
+    async fn save_general(&self, user: &UserCtx, u: GeneralUpdate) -> Outcome<()> {
+        let s = user.session;
         let name = validate_name("name", &u.name).map_err(AppError::Invalid)?;
         // The browser's own check, again: the server never trusts it.
         let time_zone =
@@ -135,23 +114,21 @@ impl AppState {
             time_format,
             news_opt_in: u.news_opt_in,
         };
-        let saved = directory::save_general(&self.db, s.user_id, &name, &prefs, self.now())
-            .await
-            .map_err(|e| internal(req, e))?;
+        let saved = directory::save_general(&self.db, s.user_id, &name, &prefs, self.now()).await?;
         if saved {
             Ok(())
         } else {
-            Err(AppError::Unauthenticated)
+            Err(AppError::Unauthenticated.into())
         }
     }
 
-    pub(crate) async fn change_email_for(
+    async fn change_email(
         &self,
-        req: &RequestInfo,
+        user: &UserCtx,
         new_email: &str,
         password: &Secret,
-    ) -> Result<(), AppError> {
-        let s = session(req)?;
+    ) -> Outcome<()> {
+        let (req, s) = (&user.req, user.session);
         validate_email(new_email).map_err(AppError::Invalid)?;
         self.check_current_password(req, s.user_id, password)
             .await?;
@@ -159,25 +136,22 @@ impl AppState {
             Ok(()) => self.event(req, s.user_id, EventKind::EmailChanged).await,
             Err(DirectoryError::DuplicateEmail(_)) => Err(AppError::Invalid(
                 "That email address is already used by another person.".into(),
-            )),
-            Err(e) => Err(internal(req, e)),
+            )
+            .into()),
+            Err(e) => Err(e.into()),
         }
     }
 
-    pub(crate) async fn change_password_for(
-        &self,
-        req: &RequestInfo,
-        c: PasswordChange,
-    ) -> Result<(), AppError> {
-        let s = session(req)?;
+    async fn change_password(&self, user: &UserCtx, c: PasswordChange) -> Outcome<()> {
+        let (req, s) = (&user.req, user.session);
         let (_, email) = directory::user_identity(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
+            .await?
             .ok_or(AppError::Unauthenticated)?;
         if c.new.expose() != c.confirm.expose() {
             return Err(AppError::Invalid(
                 "The new password and its confirmation do not match.".into(),
-            ));
+            )
+            .into());
         }
         validate_new_password(c.new.expose(), &email, self.config.min_password_length)
             .map_err(AppError::Invalid)?;
@@ -185,7 +159,8 @@ impl AppState {
         if c.new.expose() == c.current.expose() {
             return Err(AppError::Invalid(
                 "The new password must differ from the current one.".into(),
-            ));
+            )
+            .into());
         }
         self.check_current_password(req, s.user_id, &c.current)
             .await?;
@@ -194,72 +169,63 @@ impl AppState {
             // The queue in front of argon2 is full: nothing changed, try again soon.
             Err(crate::passwords::HashError::Busy) => {
                 return Err(AppError::Busy {
-                    retry_after_secs: crate::backend::BUSY_RETRY_SECS,
-                })
+                    retry_after_secs: crate::sign_in::BUSY_RETRY_SECS,
+                }
+                .into())
             }
-            Err(e) => return Err(internal(req, e)),
+            Err(e) => return Err(e.into()),
         };
         let now = self.now();
-        directory::set_password_hash(&self.db, s.user_id, &hash, now)
-            .await
-            .map_err(|e| internal(req, e))?;
+        directory::set_password_hash(&self.db, s.user_id, &hash, now).await?;
         self.event(req, s.user_id, EventKind::PasswordChanged)
             .await?;
         if c.sign_out_others {
             sessions::end_all_except(&self.db, s.user_id, s.session_id, EndReason::Revoked, now)
-                .await
-                .map_err(|e| internal(req, e))?;
+                .await?;
         }
         Ok(())
     }
 
-    pub(crate) async fn delete_self_for(
+    async fn delete_self(
         &self,
-        req: &RequestInfo,
+        user: &UserCtx,
         password: &Secret,
         confirm_email: &str,
-    ) -> Result<String, AppError> {
-        let s = session(req)?;
+    ) -> Outcome<String> {
+        let (req, s) = (&user.req, user.session);
         let (_, email) = directory::user_identity(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?
+            .await?
             .ok_or(AppError::Unauthenticated)?;
         if normalize_email(confirm_email) != normalize_email(&email) {
             return Err(AppError::Invalid(
                 "Type your email address exactly to confirm the deletion.".into(),
-            ));
+            )
+            .into());
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        let blocking = directory::delete_user(&self.db, s.user_id)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let blocking = directory::delete_user(&self.db, s.user_id).await?;
         if !blocking.is_empty() {
             return Err(AppError::Invalid(format!(
                 "You are the only administrator of {}. Make someone else an administrator there first, then delete your account.",
                 blocking.join(", ")
-            )));
+            )).into());
         }
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
         Ok(sessions::clear_cookie(&self.config))
     }
 
-    pub(crate) async fn sessions_for(
-        &self,
-        req: &RequestInfo,
-        page: u32,
-    ) -> Result<SessionsPage, AppError> {
-        let s = session(req)?;
+    async fn sessions(&self, user: &UserCtx, page: u32) -> Outcome<SessionsPage> {
+        let s = user.session;
         let page = page.max(1);
-        let (prefs, _) = self.display_for(req, s.user_id).await?;
+        let (prefs, _) = self.display_for(s.user_id).await?;
         let display = TimeDisplay::new(&prefs);
         let offset = i64::from(page - 1) * SESSIONS_PER_PAGE;
         // A session only a directory vouches for sees that directory's sessions: where
         // and when the person signs in elsewhere is not the directory's to know.
         let reach = sessions::Reach::of(&s);
-        let (rows, total) = sessions::list(&self.db, s.user_id, reach, SESSIONS_PER_PAGE, offset)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let (rows, total) =
+            sessions::list(&self.db, s.user_id, reach, SESSIONS_PER_PAGE, offset).await?;
         let active_others = sessions::count_active(
             &self.db,
             s.user_id,
@@ -268,8 +234,7 @@ impl AppState {
             &self.config,
             self.now(),
         )
-        .await
-        .map_err(|e| internal(req, e))?;
+        .await?;
         let now = self.now();
         let sessions = rows
             .into_iter()
@@ -303,17 +268,14 @@ impl AppState {
         })
     }
 
-    pub(crate) async fn revoke_session_for(
-        &self,
-        req: &RequestInfo,
-        session_id: i64,
-    ) -> Result<(), AppError> {
-        let s = session(req)?;
+    async fn revoke_session(&self, user: &UserCtx, session: SessionId) -> Outcome<()> {
+        let (req, s, session_id) = (&user.req, user.session, session.get());
         if session_id == s.session_id {
             return Err(AppError::Invalid(
                 "This is the session you are using. Use “Sign out” in the user menu instead."
                     .into(),
-            ));
+            )
+            .into());
         }
         let ended = sessions::end_own(
             &self.db,
@@ -323,19 +285,19 @@ impl AppState {
             EndReason::Revoked,
             self.now(),
         )
-        .await
-        .map_err(|e| internal(req, e))?;
+        .await?;
         if !ended {
             // Not theirs, unknown, or already ended: reveal nothing about other people.
             return Err(AppError::Invalid(
                 "That session is not one of your active sessions.".into(),
-            ));
+            )
+            .into());
         }
         self.event(req, s.user_id, EventKind::SessionRevoked).await
     }
 
-    pub(crate) async fn revoke_others_for(&self, req: &RequestInfo) -> Result<u64, AppError> {
-        let s = session(req)?;
+    async fn revoke_other_sessions(&self, user: &UserCtx) -> Outcome<u64> {
+        let (req, s) = (&user.req, user.session);
         // A directory's session ends only its directory's sessions: it cannot sign the
         // person out of their other accounts.
         let n = sessions::end_others_within(
@@ -346,8 +308,7 @@ impl AppState {
             EndReason::Revoked,
             self.now(),
         )
-        .await
-        .map_err(|e| internal(req, e))?;
+        .await?;
         if n > 0 {
             self.event(req, s.user_id, EventKind::SessionRevoked)
                 .await?;
@@ -355,24 +316,17 @@ impl AppState {
         Ok(n)
     }
 
-    pub(crate) async fn security_activity_for(
-        &self,
-        req: &RequestInfo,
-    ) -> Result<Vec<SecurityEventInfo>, AppError> {
-        let s = session(req)?;
+    async fn security_activity(&self, user: &UserCtx) -> Outcome<Vec<SecurityEventInfo>> {
+        let s = user.session;
         // The person's whole history (sign-ins everywhere, from where): not for a session
         // only a directory vouches for. Their own password opens it (step-up).
         if sessions::Reach::of(&s) != sessions::Reach::All {
-            let code = crate::mfa::is_enabled(&self.db, s.user_id)
-                .await
-                .map_err(|e| internal(req, e))?;
-            return Err(AppError::StepUpRequired { code });
+            let code = crate::mfa::is_enabled(&self.db, s.user_id).await?;
+            return Err(AppError::StepUpRequired { code }.into());
         }
-        let (prefs, _) = self.display_for(req, s.user_id).await?;
+        let (prefs, _) = self.display_for(s.user_id).await?;
         let display = TimeDisplay::new(&prefs);
-        let rows = events::recent(&self.db, s.user_id, RECENT_EVENTS)
-            .await
-            .map_err(|e| internal(req, e))?;
+        let rows = events::recent(&self.db, s.user_id, RECENT_EVENTS).await?;
         Ok(rows
             .into_iter()
             .map(|e| SecurityEventInfo {

@@ -2,7 +2,6 @@
 //! PKCE), from the email typed on the sign-in page to the session.
 
 use crate::{
-    backend::internal,
     directory,
     events::{self, EventKind},
     oidc::{self, Expected},
@@ -11,10 +10,15 @@ use crate::{
 };
 use app::{
     models::SsoFailure,
-    ssr::RequestInfo,
-    validation::{email_domain, normalize_email, safe_next_path, validate_email},
-    AppError,
+    ssr::{Fail, RequestInfo},
+    validation::{email_domain, normalize_email},
 };
+
+/// Logs an internal failure of the callback with the request id (the person is told
+/// only that the sign-in did not work, by its failure code).
+fn internal(req: &RequestInfo, e: impl std::error::Error + Send + Sync + 'static) {
+    let _ = Fail::from(e).into_app_error(&req.request_id);
+}
 
 /// What the provider sends back to `/sso/callback`.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -28,60 +32,6 @@ impl AppState {
     /// Where providers send people back; to be registered with the provider.
     pub fn sso_redirect_uri(&self) -> String {
         format!("{}/sso/callback", self.config.public_origin)
-    }
-
-    /// Starts a sign-in through the directory of the account owning the email's domain.
-    /// Returns the provider's authorization URL and the cookie binding the attempt to
-    /// this browser.
-    pub(crate) async fn start_sso_for(
-        &self,
-        req: &RequestInfo,
-        email: &str,
-        next: Option<&str>,
-    ) -> Result<(String, String), AppError> {
-        validate_email(email).map_err(AppError::Invalid)?;
-        let domain = email_domain(email)
-            .ok_or_else(|| AppError::Invalid("Enter your work email address.".into()))?;
-        let account_id = sso::account_for_domain(&self.db, &domain)
-            .await
-            .map_err(|e| internal(req, e))?
-            .ok_or_else(|| {
-                AppError::Invalid(format!(
-                    "No account signs in with single sign-on for {domain}. Sign in with your email and password."
-                ))
-            })?;
-        let config = sso::load(&self.db, account_id)
-            .await
-            .map_err(|e| internal(req, e))?
-            .ok_or_else(|| internal(req, "SSO settings vanished"))?;
-        let (discovery, _) = self
-            .oidc_cache
-            .provider(&self.http, &config.issuer, self.config.sso_allow_private_issuers)
-            .await
-            .map_err(|e| {
-                tracing::warn!(request_id = %req.request_id, account_id, error = %e, "SSO provider unavailable");
-                AppError::Invalid(
-                    "Your organisation's sign-in service cannot be reached right now. Try again later, or sign in with your password.".into(),
-                )
-            })?;
-        let next = next.and_then(safe_next_path).unwrap_or("/");
-        let started = sso::start_request(&self.db, self.rng.as_ref(), account_id, next, self.now())
-            .await
-            .map_err(|e| internal(req, e))?;
-        let url = oidc::authorization_url(
-            &discovery,
-            &config.client_id,
-            &self.sso_redirect_uri(),
-            &started.state,
-            &started.nonce,
-            &started.verifier,
-            email.trim(),
-        );
-        tracing::info!(request_id = %req.request_id, account_id, "single sign-on started");
-        Ok((
-            url,
-            sessions::sso_state_cookie(&self.config, &started.state),
-        ))
     }
 
     /// Finishes a sign-in coming back from the provider. On success: the cookies to set
@@ -250,7 +200,10 @@ impl AppState {
                 Some("single sign-on"),
             )
             .await
-            .map_err(|_| SsoFailure::Provider)?;
+            .map_err(|e| {
+                e.into_app_error(&req.request_id);
+                SsoFailure::Provider
+            })?;
         tracing::info!(request_id = %req.request_id, user_id, account_id, "signed in through single sign-on");
         Ok((
             vec![session, sessions::clear_sso_state_cookie(&self.config)],

@@ -2,7 +2,10 @@
 //! the middleware every request passes (request id, session, CSRF, security headers).
 
 use crate::{sessions, state::AppState};
-use app::ssr::{PendingToken, RequestInfo, SessionRef, SharedBackend};
+use app::{
+    api::{AccountAdministration, Authentication, Mfa, Profile},
+    ssr::{PendingToken, RequestInfo, SessionRef, UserCtx},
+};
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
@@ -17,18 +20,16 @@ use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
-    let backend: SharedBackend = Arc::new(state.clone());
+    let features = Features::new(&state);
     let routes = route_list();
     let options = state.leptos.clone();
     let assets = state.assets_path();
     let sw = Arc::new(service_worker(&state.asset_version, &assets));
 
-    let api_backend = backend.clone();
+    let api_features = features.clone();
     let server_fns = move |req: Request| {
-        let backend = api_backend.clone();
-        async move {
-            handle_server_fns_with_context(move || provide_context(backend.clone()), req).await
-        }
+        let features = api_features.clone();
+        async move { handle_server_fns_with_context(move || features.provide(), req).await }
     };
 
     Router::new()
@@ -59,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(backend.clone()),
+            move || features.provide(),
             move || app::shell(options.clone()),
         )
         // The client bundle under its content hash (pages link it there): immutable, so
@@ -80,6 +81,35 @@ pub fn router(state: AppState) -> Router {
             request_context,
         ))
         .with_state(state)
+}
+
+/// The server's implementation of each feature's operations, as server functions find
+/// them in context (one `AppState` behind every trait).
+#[derive(Clone)]
+struct Features {
+    auth: Arc<dyn Authentication>,
+    profile: Arc<dyn Profile>,
+    mfa: Arc<dyn Mfa>,
+    accounts: Arc<dyn AccountAdministration>,
+}
+
+impl Features {
+    fn new(state: &AppState) -> Self {
+        let shared = Arc::new(state.clone());
+        Self {
+            auth: shared.clone(),
+            profile: shared.clone(),
+            mfa: shared.clone(),
+            accounts: shared,
+        }
+    }
+
+    fn provide(&self) {
+        provide_context(self.auth.clone());
+        provide_context(self.profile.clone());
+        provide_context(self.mfa.clone());
+        provide_context(self.accounts.clone());
+    }
 }
 
 /// The app's routes, generated once per process. Generating them renders the app with
@@ -165,15 +195,21 @@ async fn verify_domain_form(
     axum::extract::Path(account_id): axum::extract::Path<i64>,
     axum::extract::Form(form): axum::extract::Form<VerifyForm>,
 ) -> Response {
-    use app::ssr::Backend;
     let domain: String =
         url::form_urlencoded::byte_serialize(form.domain.trim().to_ascii_lowercase().as_bytes())
             .collect();
     let page = format!("/accounts/{account_id}/settings/sso");
-    match state
-        .verify_sso_domain(&info, account_id, &form.domain)
-        .await
-    {
+    let result = match UserCtx::new(info) {
+        Ok(user) => {
+            let id = user.req.request_id.clone();
+            state
+                .verify_sso_domain(&user, app::models::AccountId(account_id), &form.domain)
+                .await
+                .map_err(|e| e.into_app_error(&id))
+        }
+        Err(e) => Err(e),
+    };
+    match result {
         Ok(()) => Redirect::to(&format!("{page}?done=domain-{domain}")).into_response(),
         Err(app::AppError::Invalid(_)) => {
             Redirect::to(&format!("{page}?verify_failed={domain}")).into_response()

@@ -156,7 +156,7 @@ pub fn AccountSwitcher(accounts: Vec<(i64, String, String)>, active: Option<i64>
                         on:click=move |_| {
                             open.set(false);
                             if !active {
-                                action.dispatch(SwitchAccount { account_id: id });
+                                action.dispatch(SwitchAccount { account_id: crate::models::AccountId(id) });
                             }
                         }>
                         <span class="item-name">{name}</span>
@@ -194,7 +194,7 @@ pub fn SwitchToButton(account_id: i64, account_name: String) -> impl IntoView {
     view! {
         <button type="button" class="secondary" aria-label=format!("Switch to {account_name}")
             disabled=move || action.pending().get()
-            on:click=move |_| { action.dispatch(SwitchAccount { account_id }); }>
+            on:click=move |_| { action.dispatch(SwitchAccount { account_id: crate::models::AccountId(account_id) }); }>
             "Switch to"
         </button>
         <span role="status" class="field-error">{error}</span>

@@ -10,7 +10,7 @@ use crate::{
     },
     format::{account_mfa_href, url_encode},
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
-    validation::{parse_grace_days, policy_lockout},
+    validation::policy_lockout,
     AppError,
 };
 use leptos::{html, prelude::*};
@@ -34,7 +34,10 @@ pub fn AccountMfaPage() -> impl IntoView {
         move || (account_id(), list()),
         |(id, (page, without))| async move {
             match id {
-                Some(id) => account_mfa_settings(id, Some(page), Some(without)).await,
+                Some(id) => {
+                    account_mfa_settings(crate::models::AccountId(id), Some(page), Some(without))
+                        .await
+                }
                 None => Err(AppError::Forbidden),
             }
         },
@@ -130,7 +133,7 @@ fn PolicyManager(
     let grace = RwSignal::new(initial_grace.clone());
     let grace_error = move || {
         (choice.get() != MfaPolicy::Optional)
-            .then(|| parse_grace_days(&grace.get()).err())
+            .then(|| crate::models::GraceDays::parse(&grace.get()).err())
             .flatten()
     };
     let lockout = move || policy_lockout(choice.get(), viewer_uses_mfa);
@@ -165,7 +168,7 @@ fn PolicyManager(
         }
         server_error.set(None);
         save.dispatch(SetAccountMfaPolicy {
-            account_id,
+            account_id: crate::models::AccountId(account_id),
             policy: choice.get_untracked().as_str().to_string(),
             grace_days: grace.get_untracked(),
         });

@@ -10,6 +10,7 @@ mod mfa;
 mod policy;
 mod profile;
 mod replicas;
+mod schema;
 mod security;
 mod shell;
 mod sso;

@@ -152,7 +152,7 @@ fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
         <button type="button" class="secondary" aria-label=label
             disabled=move || revoke.pending().get()
             aria-busy=move || revoke.pending().get().to_string()
-            on:click=move |_| { revoke.dispatch(RevokeSession { session_id }); }>
+            on:click=move |_| { revoke.dispatch(RevokeSession { session_id: crate::models::SessionId(session_id) }); }>
             "Sign out"
         </button>
         {failure(revoke.value())}

@@ -1,0 +1,17 @@
+//! Server functions, by feature. Each feature file holds the feature's server functions
+//! and, for the server build, the trait the server implements for them (in the server's
+//! module of the same name): a new operation is one server function here plus one method
+//! of that trait, written next to each other, and its body in the server.
+//!
+//! A server function only adapts the call: it turns form fields into typed values (with
+//! the validation the browser also runs) and the result into redirects and cookies.
+
+pub mod account;
+pub mod mfa;
+pub mod profile;
+pub mod sign_in;
+
+pub use account::*;
+pub use mfa::*;
+pub use profile::*;
+pub use sign_in::*;

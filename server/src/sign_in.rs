@@ -1,0 +1,367 @@
+//! Signing in: the password with its throttles, the code step, the start of single
+//! sign-on, signing out, the signed-in person and switching the active account. Session
+//! creation for every way in (password, code, directory) is here.
+
+use crate::{
+    directory,
+    events::{self, EventKind},
+    mfa, oidc,
+    policy::{self, Access},
+    sessions::{self, EndReason, Factors},
+    sso,
+    state::AppState,
+    throttle::{self, Reserve, Scope},
+};
+use app::{
+    api::{Authentication, SignInOutcome},
+    models::{AccountId, Viewer},
+    ssr::{Fail, Outcome, RequestInfo, UserCtx},
+    validation::{email_domain, normalize_email, safe_next_path, validate_email},
+    AppError, Secret,
+};
+
+impl AppState {
+    /// Creates the session after every factor passed; returns its `Set-Cookie` value.
+    pub(crate) async fn start_session(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+        factors: Factors,
+        sso_account_id: Option<i64>,
+        detail: Option<&str>,
+    ) -> Outcome<String> {
+        let now = self.now();
+        let (ip, ua) = (req.ip.as_deref(), req.user_agent.as_deref());
+        // Through an account's directory, that account is the one to work in.
+        let account = match sso_account_id {
+            Some(a) => Some(a),
+            None => sessions::initial_account(&self.db, user_id).await?,
+        };
+        let (token, session_id) = sessions::create(
+            &self.db,
+            self.rng.as_ref(),
+            &self.config,
+            sessions::NewSession {
+                user_id,
+                active_account_id: account,
+                ip,
+                user_agent: ua,
+                factors,
+                sso_account_id,
+            },
+            now,
+        )
+        .await?;
+        events::record(
+            &self.db,
+            Some(user_id),
+            EventKind::SignIn,
+            now,
+            ip,
+            ua,
+            detail,
+        )
+        .await?;
+        tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
+        Ok(sessions::cookie(&self.config, &token))
+    }
+
+    /// One password attempt under the throttles: the attempt is reserved for the email
+    /// (and, at sign-in, the client address) before any hashing, so parallel attempts get
+    /// no more tries than sequential ones; a success releases the reservations. `Ok(false)`
+    /// is a wrong password (already counted).
+    pub(crate) async fn attempt_password(
+        &self,
+        req: &RequestInfo,
+        email_key: &str,
+        ip_key: Option<&str>,
+        user_id: Option<i64>,
+        hash: Option<String>,
+        password: &Secret,
+    ) -> Outcome<bool> {
+        let now = self.now();
+        let mut scopes = vec![(Scope::Email, email_key)];
+        scopes.extend(ip_key.map(|k| (Scope::Ip, k)));
+        let mut held = Vec::new();
+        for (scope, key) in scopes {
+            match throttle::reserve(&self.db, scope, key, now).await? {
+                Reserve::Granted(r) => held.push(r),
+                Reserve::Locked(wait_ms) => {
+                    for r in &held {
+                        throttle::undo(&self.db, r).await?;
+                    }
+                    // One event per lock window, however many attempts it refuses.
+                    let first = throttle::first_refusal(&self.db, scope, key, now).await?;
+                    if first && user_id.is_some() {
+                        events::record(
+                            &self.db,
+                            user_id,
+                            EventKind::SignInThrottled,
+                            now,
+                            req.ip.as_deref(),
+                            req.user_agent.as_deref(),
+                            None,
+                        )
+                        .await?;
+                    }
+                    return Err(AppError::Throttled {
+                        retry_after_secs: throttle::wait_secs(wait_ms),
+                    }
+                    .into());
+                }
+            }
+        }
+        let ok = match self.passwords.verify(password, hash).await {
+            Ok(ok) => ok,
+            Err(crate::passwords::HashError::Busy) => {
+                // Never checked: not a failure. Give the tries back and say so at once.
+                for r in &held {
+                    throttle::undo(&self.db, r).await?;
+                }
+                return Err(AppError::Busy {
+                    retry_after_secs: BUSY_RETRY_SECS,
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if ok {
+            for r in &held {
+                throttle::release(&self.db, r).await?;
+            }
+        }
+        Ok(ok)
+    }
+}
+
+/// What a refused attempt is told when the hashing queue is full.
+pub const BUSY_RETRY_SECS: u64 = 2;
+
+#[async_trait::async_trait]
+impl Authentication for AppState {
+    async fn viewer(&self, user: &UserCtx) -> Outcome<Viewer> {
+        let s = user.session;
+        let directory::Person {
+            name,
+            email,
+            preferences,
+            mfa_enabled,
+            ..
+        } = self.person(s.user_id).await?;
+        let display = crate::display::TimeDisplay::new(&preferences);
+        let memberships = directory::memberships(
+            &self.db,
+            s.user_id,
+            mfa_enabled,
+            s.sso_account_id,
+            self.now(),
+            &display,
+        )
+        .await?;
+        let active_account_id = s
+            .active_account_id
+            .filter(|id| memberships.iter().any(|m| m.account_id == *id));
+        Ok(Viewer {
+            user_id: s.user_id,
+            name,
+            email,
+            memberships,
+            active_account_id,
+            mfa_enabled,
+        })
+    }
+
+    async fn sign_in(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        password: &Secret,
+    ) -> Outcome<SignInOutcome> {
+        let email_key = normalize_email(email);
+        let ip_key = req.ip.clone().unwrap_or_else(|| "unknown".into());
+        let ip = req.ip.as_deref();
+        let ua = req.user_agent.as_deref();
+
+        let record = directory::login_record(&self.db, &email_key).await?;
+        let user_id = record.as_ref().map(|r| r.user_id);
+        let ok = self
+            .attempt_password(
+                req,
+                &email_key,
+                Some(&ip_key),
+                user_id,
+                record.map(|r| r.password_hash),
+                password,
+            )
+            .await?;
+        let now = self.now();
+        let Some(user_id) = user_id.filter(|_| ok) else {
+            if user_id.is_some() {
+                events::record(
+                    &self.db,
+                    user_id,
+                    EventKind::SignInFailed,
+                    now,
+                    ip,
+                    ua,
+                    None,
+                )
+                .await?;
+            }
+            tracing::info!(request_id = %req.request_id, "sign-in failed");
+            return Err(AppError::BadCredentials.into());
+        };
+
+        // A fresh token at every sign-in; an older session in this browser ends.
+        if let Some(old) = req.session {
+            sessions::end(&self.db, old.session_id, EndReason::SignedOut, now).await?;
+        }
+        // With MFA on, the password alone grants nothing but the code step.
+        // Checked after the hash (not with the record before it), so MFA turned on while
+        // this sign-in was hashing still applies.
+        if crate::mfa::is_enabled(&self.db, user_id).await? {
+            let token =
+                crate::mfa::create_pending(&self.db, self.rng.as_ref(), user_id, now).await?;
+            tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
+            return Ok(SignInOutcome::CodeRequired(sessions::pending_cookie(
+                &self.config,
+                &token,
+            )));
+        }
+        let cookie = self
+            .start_session(req, user_id, Factors::PASSWORD, None, None)
+            .await?;
+        Ok(SignInOutcome::SignedIn(cookie))
+    }
+
+    async fn sign_out(&self, req: &RequestInfo) -> Outcome<String> {
+        if let Some(s) = req.session {
+            let now = self.now();
+            sessions::end(&self.db, s.session_id, EndReason::SignedOut, now).await?;
+            events::record(
+                &self.db,
+                Some(s.user_id),
+                EventKind::SignOut,
+                now,
+                req.ip.as_deref(),
+                req.user_agent.as_deref(),
+                None,
+            )
+            .await?;
+        }
+        Ok(sessions::clear_cookie(&self.config))
+    }
+
+    async fn switch_account(&self, user: &UserCtx, account: AccountId) -> Outcome<Option<String>> {
+        let (s, account_id) = (user.session, account.get());
+        let member = directory::is_member(&self.db, s.user_id, account_id).await?;
+        if !member {
+            return Err(AppError::Forbidden.into());
+        }
+        let updated =
+            sessions::set_active_account(&self.db, s.session_id, s.user_id, account_id).await?;
+        if !updated {
+            return Err(AppError::Unauthenticated.into());
+        }
+        // The account is active now. A directory's session proves the person's own
+        // credentials first; an account that requires MFA of them asks for it first.
+        let access = policy::access(&self.db, &s, account_id, self.now()).await?;
+        Ok(match access {
+            Access::Allowed => None,
+            Access::StepUp => Some(policy::step_up_path("/")),
+            Access::SetUpMfa => Some(policy::setup_path(account_id, "/")),
+        })
+    }
+
+    async fn verify_sign_in_code(
+        &self,
+        req: &RequestInfo,
+        code: &str,
+        recovery: bool,
+    ) -> Outcome<Vec<String>> {
+        let expired = || {
+            AppError::Invalid(
+                "This sign-in has expired. Please sign in again with your email and password."
+                    .into(),
+            )
+        };
+        let token = req.pending.as_ref().ok_or_else(expired)?;
+        let (pending_id, user_id) = mfa::resolve_pending(&self.db, &token.0, self.now())
+            .await?
+            .ok_or_else(expired)?;
+        self.check_code(req, user_id, code, recovery).await?;
+        mfa::end_pending(&self.db, pending_id).await?;
+        let (detail, second) = if recovery {
+            (
+                "recovery code",
+                Factors {
+                    recovery_code: true,
+                    ..Factors::PASSWORD
+                },
+            )
+        } else {
+            (
+                "authentication code",
+                Factors {
+                    totp: true,
+                    ..Factors::PASSWORD
+                },
+            )
+        };
+        let session = self
+            .start_session(req, user_id, second, None, Some(detail))
+            .await?;
+        Ok(vec![session, sessions::clear_pending_cookie(&self.config)])
+    }
+
+    /// Starts a sign-in through the directory of the account owning the email's domain.
+    /// Returns the provider's authorization URL and the cookie binding the attempt to
+    /// this browser.
+    async fn start_sso(
+        &self,
+        req: &RequestInfo,
+        email: &str,
+        next: Option<&str>,
+    ) -> Outcome<(String, String)> {
+        validate_email(email).map_err(AppError::Invalid)?;
+        let domain = email_domain(email)
+            .ok_or_else(|| AppError::Invalid("Enter your work email address.".into()))?;
+        let account_id = sso::account_for_domain(&self.db, &domain)
+            .await?
+            .ok_or_else(|| {
+                AppError::Invalid(format!(
+                    "No account signs in with single sign-on for {domain}. Sign in with your email and password."
+                ))
+            })?;
+        let config = sso::load(&self.db, account_id)
+            .await?
+            .ok_or_else(|| Fail::internal("SSO settings vanished"))?;
+        let (discovery, _) = self
+            .oidc_cache
+            .provider(&self.http, &config.issuer, self.config.sso_allow_private_issuers)
+            .await
+            .map_err(|e| {
+                tracing::warn!(request_id = %req.request_id, account_id, error = %e, "SSO provider unavailable");
+                AppError::Invalid(
+                    "Your organisation's sign-in service cannot be reached right now. Try again later, or sign in with your password.".into(),
+                )
+            })?;
+        let next = next.and_then(safe_next_path).unwrap_or("/");
+        let started =
+            sso::start_request(&self.db, self.rng.as_ref(), account_id, next, self.now()).await?;
+        let url = oidc::authorization_url(
+            &discovery,
+            &config.client_id,
+            &self.sso_redirect_uri(),
+            &started.state,
+            &started.nonce,
+            &started.verifier,
+            email.trim(),
+        );
+        tracing::info!(request_id = %req.request_id, account_id, "single sign-on started");
+        Ok((
+            url,
+            sessions::sso_state_cookie(&self.config, &started.state),
+        ))
+    }
+}
