@@ -13,12 +13,25 @@ pub fn url_encode(s: &str) -> String {
         .collect()
 }
 
-/// Where a person sets up MFA for an account that requires it, then continues to `next`.
+/// Percent-encodes a whole query value: like [`url_encode`], and `/` too.
+fn query_value(s: &str) -> String {
+    url_encode(s).replace('/', "%2F")
+}
+
+/// Where a person sets up MFA for an account that requires it, then continues to `next`
+/// (a local path): the one home of this address, used by the pages, the request
+/// middleware and the server functions.
 pub fn mfa_setup_href(account_id: i64, next: &str) -> String {
     format!(
         "/profile/security?mfa_required={account_id}&next={}",
-        url_encode(next)
+        query_value(next)
     )
+}
+
+/// Where a session proves the person's own credentials ("Confirm it's you") before
+/// continuing to `next` (a local path).
+pub fn step_up_href(next: &str) -> String {
+    format!("/step-up?next={}", query_value(next))
 }
 
 /// The administrators' MFA policy page of an account.

@@ -432,6 +432,28 @@ impl MfaPolicy {
     }
 }
 
+/// A stored value this build does not know: decoding it is an error, never a default.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown stored value {0:?}")]
+pub struct UnknownValue(pub String);
+
+impl TryFrom<String> for MfaPolicy {
+    type Error = UnknownValue;
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str() == stored)
+            .ok_or(UnknownValue(stored))
+    }
+}
+
+impl TryFrom<i64> for GraceDays {
+    type Error = UnknownValue;
+    fn try_from(stored: i64) -> Result<Self, Self::Error> {
+        Self::new(stored).ok_or_else(|| UnknownValue(stored.to_string()))
+    }
+}
+
 /// Longest grace period an administrator can give, in days.
 pub const MAX_GRACE_DAYS: i64 = 30;
 

@@ -3,11 +3,10 @@
 //! account, so no administrative query can run for an unchecked person or account.
 
 use crate::{
-    directory,
+    db::directory,
+    db::sso::{self, SsoError},
     display::TimeDisplay,
-    oidc,
-    policy::{self, PolicyError},
-    sso::{self, SsoError},
+    oidc, policy,
     state::AppState,
 };
 use app::{
@@ -92,17 +91,19 @@ impl AppState {
         account: AccountId,
     ) -> Outcome<AccountAdmin<'a>> {
         let (req, s, account_id) = (&user.req, user.session, account.get());
-        let admin = policy::is_admin(&self.db, s.user_id, account_id).await?;
+        let admin =
+            crate::db::policy::is_admin(&mut *self.db.acquire().await?, s.user_id, account_id)
+                .await?;
         if !admin {
             tracing::info!(request_id = %req.request_id, user_id = s.user_id, account_id, "account administration refused");
             return Err(AppError::Forbidden.into());
         }
-        match policy::access(&self.db, &s, account_id, self.now())
-            .await?
-        {
+        let outcome =
+            policy::access(&mut *self.db.acquire().await?, &s, account_id, self.now()).await?;
+        match outcome {
             policy::Access::Allowed => {}
             policy::Access::StepUp => {
-                let code = crate::mfa::is_enabled(&self.db, s.user_id)
+                let code = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id)
                     .await?;
                 return Err(AppError::StepUpRequired { code }.into());
             }
@@ -200,9 +201,10 @@ impl AccountAdmin<'_> {
 
     /// How the administrator appears in change histories: "Name (email)".
     async fn label(&self) -> Outcome<String> {
-        let (name, email) = directory::user_identity(&self.state.db, self.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let (name, email) =
+            directory::user_identity(&mut *self.state.db.acquire().await?, self.user_id)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
         Ok(format!("{name} ({email})"))
     }
 
@@ -210,11 +212,11 @@ impl AccountAdmin<'_> {
     pub async fn sso_settings(&self) -> Outcome<AccountSsoSettings> {
         let db = &self.state.db;
         let display = self.display().await?;
-        let account = policy::load(db, self.account_id)
+        let account = crate::db::policy::load(&mut *db.acquire().await?, self.account_id)
             .await?
             .ok_or(AppError::Forbidden)?;
-        let config = sso::load(db, self.account_id).await?;
-        let history = sso::history(db, self.account_id).await?;
+        let config = sso::load(&mut *db.acquire().await?, self.account_id).await?;
+        let history = sso::history(&mut *db.acquire().await?, self.account_id).await?;
         Ok(AccountSsoSettings {
             account_id: self.account_id,
             account_name: account.account_name,
@@ -256,7 +258,7 @@ impl AccountAdmin<'_> {
     pub async fn save_sso(&self, form: ValidSso) -> Outcome<()> {
         let label = self.label().await?;
         let result = sso::save(
-            &self.state.db,
+            &mut *self.state.db.acquire().await?,
             &self.state.secret_key,
             self.state.rng.as_ref(),
             self.account_id,
@@ -303,7 +305,7 @@ impl AccountAdmin<'_> {
     pub async fn verify_domain(&self, domain: &str) -> Outcome<()> {
         self.require_step_up().await?;
         let domain = domain.trim().to_ascii_lowercase();
-        let config = sso::load(&self.state.db, self.account_id)
+        let config = sso::load(&mut *self.state.db.acquire().await?, self.account_id)
             .await?
             .ok_or_else(|| AppError::Invalid("Save the settings first.".into()))?;
         let claim = config
@@ -337,16 +339,16 @@ impl AccountAdmin<'_> {
         }
         let now = self.state.now();
         let label = self.label().await?;
-        match sso::mark_verified(
-            &self.state.db,
+        let outcome = sso::mark_verified(
+            &mut *self.state.db.acquire().await?,
             self.account_id,
             &domain,
             Some(self.user_id),
             &label,
             now,
         )
-        .await
-        {
+        .await;
+        match outcome {
             // Proven meanwhile (another tab): nothing more to do.
             Ok(_) => {}
             Err(SsoError::DomainTaken(_)) => {
@@ -363,7 +365,7 @@ impl AccountAdmin<'_> {
 
     /// "Test connection": discovery and keys, reported step by step.
     pub async fn test_sso(&self) -> Outcome<SsoTestReport> {
-        let config = sso::load(&self.state.db, self.account_id)
+        let config = sso::load(&mut *self.state.db.acquire().await?, self.account_id)
             .await?
             .ok_or_else(|| AppError::Invalid("Save the settings first, then test them.".into()))?;
         let http = &self.state.http;
@@ -407,35 +409,52 @@ impl AccountAdmin<'_> {
         let db = &self.state.db;
         let now = self.state.now();
         let display = self.display().await?;
-        let terms = policy::load(db, self.account_id)
+        let terms = crate::db::policy::load(&mut *db.acquire().await?, self.account_id)
             .await?
             .ok_or(AppError::Forbidden)?;
-        let (member_count, members_with_mfa) = policy::member_counts(db, self.account_id).await?;
+        let (member_count, members_with_mfa) =
+            crate::db::policy::member_counts(&mut *db.acquire().await?, self.account_id).await?;
         let listed = members_listed(member_count, members_with_mfa, without_mfa);
         let page_count = page_count(listed, MEMBERS_PER_PAGE);
         let page = page.clamp(1, page_count);
-        let filter = policy::MemberFilter {
+        let filter = crate::db::policy::MemberFilter {
             without_mfa,
             limit: MEMBERS_PER_PAGE,
             offset: (page - 1) * MEMBERS_PER_PAGE,
         };
-        let members = policy::members(db, self.account_id, terms.terms(), filter).await?;
-        let me = policy::member(db, self.account_id, terms.terms(), self.user_id).await?;
-        let history = policy::history(db, self.account_id).await?;
+        let members = crate::db::policy::members(
+            &mut *db.acquire().await?,
+            self.account_id,
+            terms.terms(),
+            filter,
+        )
+        .await?;
+        let me = crate::db::policy::member(
+            &mut *db.acquire().await?,
+            self.account_id,
+            terms.terms(),
+            self.user_id,
+        )
+        .await?;
+        let history =
+            crate::db::policy::history(&mut *db.acquire().await?, self.account_id).await?;
         let viewer_uses_mfa = me.as_ref().is_some_and(|m| m.uses_mfa);
         let viewer_requirement = match me {
-            Some(m) => {
-                terms
-                    .terms()
-                    .requirement(m.is_admin, m.joined_at, m.uses_mfa, now, &display)
-            }
+            Some(m) => crate::policy::requirement_shown(
+                &terms.terms(),
+                m.is_admin,
+                m.joined_at,
+                m.uses_mfa,
+                now,
+                &display,
+            ),
             None => app::models::MfaRequirement::NotRequired,
         };
         Ok(AccountMfaSettings {
             account_id: self.account_id,
             account_name: terms.account_name,
             policy: terms.policy,
-            grace_days: terms.grace_days,
+            grace_days: terms.grace.days(),
             history: history
                 .into_iter()
                 .map(|c| PolicyChangeInfo {
@@ -467,7 +486,7 @@ impl AccountAdmin<'_> {
             page_count,
             viewer_uses_mfa,
             viewer_requirement,
-            sso_enabled: sso::enabled(db, self.account_id).await?,
+            sso_enabled: sso::enabled(&mut *db.acquire().await?, self.account_id).await?,
         })
     }
 
@@ -475,28 +494,28 @@ impl AccountAdmin<'_> {
     pub async fn set_mfa_policy(&self, policy: MfaPolicy, grace: GraceDays) -> Outcome<()> {
         let grace_days = grace.days();
         let db = &self.state.db;
-        let uses_mfa = crate::mfa::is_enabled(db, self.user_id).await?;
+        let uses_mfa = crate::db::mfa::is_enabled(&mut *db.acquire().await?, self.user_id).await?;
         if let Some(message) = policy_lockout(policy, uses_mfa) {
             return Err(AppError::Invalid(message.into()).into());
         }
-        let current = policy::load(db, self.account_id)
+        let current = crate::db::policy::load(&mut *db.acquire().await?, self.account_id)
             .await?
             .ok_or(AppError::Forbidden)?;
-        if current.policy == policy && current.grace_days == grace_days {
+        if current.policy == policy && current.grace == grace {
             return Ok(()); // nothing to change, nothing to record
         }
         let label = self.label().await?;
-        match policy::set(
-            db,
+        let outcome = crate::db::policy::set(
+            &mut *db.acquire().await?,
             self.account_id,
             policy,
-            grace_days,
+            grace,
             Some(self.user_id),
             &label,
             self.state.now(),
         )
-        .await
-        {
+        .await;
+        match outcome {
             Ok(()) => {
                 tracing::info!(
                     request_id = %self.req.request_id,
@@ -507,9 +526,6 @@ impl AccountAdmin<'_> {
                     "account MFA policy changed"
                 );
                 Ok(())
-            }
-            Err(PolicyError::BadGrace) => {
-                Err(AppError::Invalid(PolicyError::BadGrace.to_string()).into())
             }
             Err(e) => Err(e.into()),
         }

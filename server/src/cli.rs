@@ -3,7 +3,7 @@
 
 use crate::{
     config::{AccountCommand, GroupCommand, MemberCommand, UserCommand},
-    directory::{self, DirectoryError},
+    db::directory::{self, DirectoryError},
     state::AppState,
 };
 use app::{models::AccountKind, Secret};
@@ -43,7 +43,7 @@ pub async fn user(
                 read_password_line(input)?
             };
             let id = directory::create_user(
-                &state.db,
+                &mut *conn(state).await?,
                 &state.passwords,
                 &email,
                 &name,
@@ -56,12 +56,12 @@ pub async fn user(
             Ok(format!("Added {} (user id {id})", email.trim()))
         }
         UserCommand::ResetMfa { email } => {
-            let user_id = directory::login_record(&state.db, &email)
+            let user_id = directory::login_record(&mut *conn(state).await?, &email)
                 .await
                 .map_err(|e| message(e.into()))?
                 .ok_or_else(|| format!("no person has the email {}", email.trim()))?
                 .user_id;
-            let was_on = crate::mfa::disable(&state.db, user_id)
+            let was_on = crate::db::mfa::disable(&mut *conn(state).await?, user_id)
                 .await
                 .map_err(|e| message(e.into()))?;
             if !was_on {
@@ -71,8 +71,8 @@ pub async fn user(
                 ));
             }
             let now = state.now();
-            let ended = crate::sessions::end_all_except(
-                &state.db,
+            let ended = crate::db::sessions::end_all_except(
+                &mut *conn(state).await?,
                 user_id,
                 -1,
                 crate::sessions::EndReason::Revoked,
@@ -80,10 +80,10 @@ pub async fn user(
             )
             .await
             .map_err(|e| message(e.into()))?;
-            crate::events::record(
-                &state.db,
+            crate::db::events::record(
+                &mut *conn(state).await?,
                 Some(user_id),
-                crate::events::EventKind::MfaReset,
+                crate::db::events::EventKind::MfaReset,
                 now,
                 None,
                 None,
@@ -111,10 +111,15 @@ pub async fn account(
             disable: true,
             ..
         } => {
-            let changed =
-                crate::sso::disable(&state.db, account, None, "Operator (CLI)", state.now())
-                    .await
-                    .map_err(|e| message(e.into()))?;
+            let changed = crate::db::sso::disable(
+                &mut *conn(state).await?,
+                account,
+                None,
+                "Operator (CLI)",
+                state.now(),
+            )
+            .await
+            .map_err(|e| message(e.into()))?;
             Ok(if changed {
                 format!("Account {account}: single sign-on is off.")
             } else {
@@ -143,12 +148,12 @@ pub async fn account(
             };
             let valid =
                 crate::account_admin::validate_sso(&form, state.config.sso_allow_private_issuers)?;
-            crate::sso::save(
-                &state.db,
+            crate::db::sso::save(
+                &mut *conn(state).await?,
                 &state.secret_key,
                 state.rng.as_ref(),
                 account,
-                crate::sso::SsoUpdate {
+                crate::db::sso::SsoUpdate {
                     enabled: true,
                     issuer: &valid.issuer,
                     client_id: &valid.client_id,
@@ -163,11 +168,11 @@ pub async fn account(
             )
             .await
             .map_err(|e| match e {
-                crate::sso::SsoError::Db(e) => message(e.into()),
-                crate::sso::SsoError::SecretMissing => {
+                crate::db::sso::SsoError::Db(e) => message(e.into()),
+                crate::db::sso::SsoError::SecretMissing => {
                     "a client secret is needed the first time: pass --client-secret-stdin".into()
                 }
-                crate::sso::SsoError::SecretRebind => {
+                crate::db::sso::SsoError::SecretRebind => {
                     "a new issuer or client ID needs the client secret again: pass --client-secret-stdin".into()
                 }
                 other => other.to_string(),
@@ -183,7 +188,7 @@ pub async fn account(
             let kind = AccountKind::parse(&kind).ok_or_else(|| {
                 format!("unknown account kind \"{kind}\": use vendor, distributor or reseller")
             })?;
-            let id = directory::create_account(&state.db, &name, kind, state.now())
+            let id = directory::create_account(&mut *conn(state).await?, &name, kind, state.now())
                 .await
                 .map_err(message)?;
             Ok(format!(
@@ -200,18 +205,24 @@ pub async fn account(
             let p = app::models::MfaPolicy::parse(&policy).ok_or_else(|| {
                 format!("unknown MFA policy \"{policy}\": use optional, admins or all")
             })?;
-            crate::policy::set(
-                &state.db,
+            let grace = app::models::GraceDays::new(grace_days).ok_or_else(|| {
+                format!(
+                    "the grace period must be between 0 and {} days",
+                    app::models::MAX_GRACE_DAYS
+                )
+            })?;
+            crate::db::policy::set(
+                &mut *conn(state).await?,
                 account,
                 p,
-                grace_days,
+                grace,
                 None,
                 "Operator (CLI)",
                 state.now(),
             )
             .await
             .map_err(|e| match e {
-                crate::policy::PolicyError::Db(e) => message(e.into()),
+                crate::db::policy::PolicyError::Db(e) => message(e.into()),
                 other => other.to_string(),
             })?;
             Ok(format!(
@@ -229,9 +240,15 @@ pub async fn group(state: &AppState, cmd: GroupCommand) -> Result<String, String
             name,
             admin,
         } => {
-            let id = directory::create_group(&state.db, account, &name, admin, state.now())
-                .await
-                .map_err(message)?;
+            let id = directory::create_group(
+                &mut *conn(state).await?,
+                account,
+                &name,
+                admin,
+                state.now(),
+            )
+            .await
+            .map_err(message)?;
             let role = if admin {
                 "administrator group"
             } else {
@@ -252,9 +269,15 @@ pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, Stri
             email,
             group,
         } => {
-            directory::add_member(&state.db, account, &email, &group, state.now())
-                .await
-                .map_err(message)?;
+            directory::add_member(
+                &mut *conn(state).await?,
+                account,
+                &email,
+                &group,
+                state.now(),
+            )
+            .await
+            .map_err(message)?;
             Ok(format!(
                 "Added {} to \"{}\" in account {account}",
                 email.trim(),
@@ -262,6 +285,11 @@ pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, Stri
             ))
         }
     }
+}
+
+/// A pooled connection for one command's step.
+async fn conn(state: &AppState) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, String> {
+    state.db.acquire().await.map_err(|e| message(e.into()))
 }
 
 fn message(e: DirectoryError) -> String {
@@ -312,7 +340,7 @@ const DEMO_PEOPLE: [DemoPerson; 4] = [
 
 /// Creates the demo once; afterwards only prints the credentials.
 pub async fn demo(state: &AppState) -> Result<String, String> {
-    let exists = directory::login_record(&state.db, DEMO_PEOPLE[0].email)
+    let exists = directory::login_record(&mut *conn(state).await?, DEMO_PEOPLE[0].email)
         .await
         .map_err(|e| message(e.into()))?
         .is_some();
@@ -321,20 +349,20 @@ pub async fn demo(state: &AppState) -> Result<String, String> {
         let password = Secret::new(DEMO_PASSWORD);
         let mut account_ids = Vec::new();
         for (name, kind) in DEMO_ACCOUNTS {
-            let id = directory::create_account(&state.db, name, kind, now)
+            let id = directory::create_account(&mut *conn(state).await?, name, kind, now)
                 .await
                 .map_err(message)?;
-            directory::create_group(&state.db, id, "Administrators", true, now)
+            directory::create_group(&mut *conn(state).await?, id, "Administrators", true, now)
                 .await
                 .map_err(message)?;
-            directory::create_group(&state.db, id, "Users", false, now)
+            directory::create_group(&mut *conn(state).await?, id, "Users", false, now)
                 .await
                 .map_err(message)?;
             account_ids.push(id);
         }
         for person in &DEMO_PEOPLE {
             directory::create_user(
-                &state.db,
+                &mut *conn(state).await?,
                 &state.passwords,
                 person.email,
                 person.name,
@@ -345,9 +373,15 @@ pub async fn demo(state: &AppState) -> Result<String, String> {
             .await
             .map_err(message)?;
             for (account, group) in person.memberships {
-                directory::add_member(&state.db, account_ids[*account], person.email, group, now)
-                    .await
-                    .map_err(message)?;
+                directory::add_member(
+                    &mut *conn(state).await?,
+                    account_ids[*account],
+                    person.email,
+                    group,
+                    now,
+                )
+                .await
+                .map_err(message)?;
             }
         }
     }

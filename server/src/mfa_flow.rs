@@ -2,13 +2,13 @@
 //! section, and the code step of sign-in.
 
 use crate::{
-    directory,
+    db::directory,
+    db::events::EventKind,
+    db::throttle::{self, Reserve, Scope},
     display::TimeDisplay,
-    events::EventKind,
     mfa,
-    sessions::{self, EndReason, Factors},
+    sessions::{EndReason, Factors},
     state::AppState,
-    throttle::{self, Reserve, Scope},
 };
 use app::{
     api::Mfa,
@@ -34,7 +34,9 @@ impl AppState {
         let now = self.now();
         // Reserved before the check, so parallel guesses get no more tries than
         // sequential ones.
-        let reservation = match throttle::reserve(&self.db, Scope::Code, &key, now).await? {
+        let outcome =
+            throttle::reserve(&mut *self.db.acquire().await?, Scope::Code, &key, now).await?;
+        let reservation = match outcome {
             Reserve::Granted(r) => r,
             Reserve::Locked(wait) => {
                 return Err(AppError::Throttled {
@@ -44,18 +46,23 @@ impl AppState {
             }
         };
         let ok = if recovery {
-            mfa::use_recovery_code(&self.db, user_id, code, now).await?
-        } else {
-            let record = mfa::load(&self.db, &self.secret_key, user_id)
+            crate::db::mfa::use_recovery_code(&mut *self.db.acquire().await?, user_id, code, now)
                 .await?
-                .filter(|r| r.enabled_at.is_some());
+        } else {
+            let record =
+                crate::db::mfa::load(&mut *self.db.acquire().await?, &self.secret_key, user_id)
+                    .await?
+                    .filter(|r| r.enabled_at.is_some());
             match record.and_then(|r| mfa::matching_step(&r.secret, code, now)) {
-                Some(step) => mfa::consume_step(&self.db, user_id, step).await?,
+                Some(step) => {
+                    crate::db::mfa::consume_step(&mut *self.db.acquire().await?, user_id, step)
+                        .await?
+                }
                 None => false,
             }
         };
         if ok {
-            throttle::release(&self.db, &reservation).await?;
+            throttle::release(&mut *self.db.acquire().await?, &reservation).await?;
             if recovery {
                 self.event(req, user_id, EventKind::RecoveryCodeUsed)
                     .await?;
@@ -75,8 +82,8 @@ impl AppState {
 
     async fn end_others_if(&self, s: SessionRef, yes: bool) -> Outcome<()> {
         if yes {
-            sessions::end_all_except(
-                &self.db,
+            crate::db::sessions::end_all_except(
+                &mut *self.db.acquire().await?,
                 s.user_id,
                 s.session_id,
                 EndReason::Revoked,
@@ -89,17 +96,23 @@ impl AppState {
 
     async fn fresh_recovery_codes(&self, user_id: i64) -> Outcome<RecoveryCodes> {
         let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
-        mfa::replace_recovery_codes(&self.db, user_id, &hashes).await?;
+        crate::db::mfa::replace_recovery_codes(&mut *self.db.acquire().await?, user_id, &hashes)
+            .await?;
         Ok(RecoveryCodes(codes))
     }
 
     /// Sensitive administration needs a recent step-up in this session.
     pub(crate) async fn require_recent_step_up(&self, s: SessionRef) -> Outcome<()> {
-        let left = sessions::elevated_for(&self.db, s.session_id, self.now()).await?;
+        let left = crate::db::sessions::elevated_for(
+            &mut *self.db.acquire().await?,
+            s.session_id,
+            self.now(),
+        )
+        .await?;
         if left > 0 {
             return Ok(());
         }
-        let code = mfa::is_enabled(&self.db, s.user_id).await?;
+        let code = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await?;
         Err(AppError::StepUpRequired { code }.into())
     }
 }
@@ -109,16 +122,25 @@ impl Mfa for AppState {
     async fn mfa_status(&self, user: &UserCtx) -> Outcome<MfaStatus> {
         let s = user.session;
         let now = self.now();
-        let record = mfa::load(&self.db, &self.secret_key, s.user_id).await?;
+        let record =
+            crate::db::mfa::load(&mut *self.db.acquire().await?, &self.secret_key, s.user_id)
+                .await?;
         let enabled_at = record.and_then(|r| r.enabled_at);
         let (prefs, _) = self.display_for(s.user_id).await?;
-        let elevated = sessions::elevated_for(&self.db, s.session_id, now).await?;
+        let elevated =
+            crate::db::sessions::elevated_for(&mut *self.db.acquire().await?, s.session_id, now)
+                .await?;
         Ok(MfaStatus {
             enabled: enabled_at.is_some(),
             enabled_since: enabled_at.map(|t| TimeDisplay::new(&prefs).format(t)),
-            recovery_codes_left: mfa::recovery_codes_left(&self.db, s.user_id).await?,
+            recovery_codes_left: crate::db::mfa::recovery_codes_left(
+                &mut *self.db.acquire().await?,
+                s.user_id,
+            )
+            .await?,
             elevated_secs: elevated / 1000,
-            required_by: mfa::required_by(&self.db, s.user_id).await?,
+            required_by: crate::db::policy::required_by(&mut *self.db.acquire().await?, s.user_id)
+                .await?,
         })
     }
 
@@ -134,7 +156,7 @@ impl Mfa for AppState {
         recovery: bool,
     ) -> Outcome<String> {
         let (req, s) = (&user.req, user.session);
-        let has_mfa = mfa::is_enabled(&self.db, s.user_id).await?;
+        let has_mfa = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await?;
         if has_mfa && code.is_none() {
             return Err(AppError::StepUpRequired { code: true }.into());
         }
@@ -150,8 +172,8 @@ impl Mfa for AppState {
             }
         }
         let now = self.now();
-        let token = sessions::gain_factors(
-            &self.db,
+        let token = crate::db::sessions::gain_factors(
+            &mut *self.db.acquire().await?,
             self.rng.as_ref(),
             s.session_id,
             gained,
@@ -162,7 +184,7 @@ impl Mfa for AppState {
         .ok_or(AppError::Unauthenticated)?;
         self.event(req, s.user_id, EventKind::StepUp).await?;
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, session_id = s.session_id, "identity confirmed in session");
-        Ok(sessions::cookie(&self.config, &token))
+        Ok(crate::web::cookies::cookie(&self.config, &token))
     }
 
     async fn start_mfa_enrolment(&self, user: &UserCtx) -> Outcome<MfaEnrolment> {
@@ -170,16 +192,16 @@ impl Mfa for AppState {
         let now = self.now();
         // "Confirm it's you" first (asked again after a few minutes).
         self.require_recent_step_up(s).await?;
-        if mfa::is_enabled(&self.db, s.user_id).await? {
+        if crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(
                 AppError::Invalid("Multi-factor authentication is already on.".into()).into(),
             );
         }
-        let (_, email) = directory::user_identity(&self.db, s.user_id)
+        let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, s.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        let secret = mfa::begin_enrolment(
-            &self.db,
+        let secret = crate::db::mfa::begin_enrolment(
+            &mut *self.db.acquire().await?,
             &self.secret_key,
             self.rng.as_ref(),
             s.user_id,
@@ -206,16 +228,30 @@ impl Mfa for AppState {
     ) -> Outcome<(RecoveryCodes, String)> {
         let (req, s) = (&user.req, user.session);
         let now = self.now();
-        let record = mfa::load(&self.db, &self.secret_key, s.user_id)
-            .await?
-            .filter(|r| r.enabled_at.is_none() && r.pending_expires_at.is_some_and(|t| t > now))
-            .ok_or_else(|| {
-                AppError::Invalid("The set-up has expired. Start again with “Set up multi-factor authentication”.".into())
-            })?;
+        let record = crate::db::mfa::load(
+            &mut *self.db.acquire().await?,
+            &self.secret_key,
+            s.user_id,
+        )
+        .await?
+        .filter(|r| r.enabled_at.is_none() && r.pending_expires_at.is_some_and(|t| t > now))
+        .ok_or_else(|| {
+            AppError::Invalid(
+                "The set-up has expired. Start again with “Set up multi-factor authentication”."
+                    .into(),
+            )
+        })?;
         let step = mfa::matching_step(&record.secret, code, now)
             .ok_or_else(|| AppError::Invalid(BAD_CODE.into()))?;
         let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
-        let done = mfa::finish_enrolment(&self.db, s.user_id, step, &hashes, now).await?;
+        let done = crate::db::mfa::finish_enrolment(
+            &mut *self.db.acquire().await?,
+            s.user_id,
+            step,
+            &hashes,
+            now,
+        )
+        .await?;
         if !done {
             return Err(AppError::Invalid(
                 "The set-up has expired. Start again with “Set up multi-factor authentication”."
@@ -224,8 +260,8 @@ impl Mfa for AppState {
             .into());
         }
         // This session just passed the code: it counts as verified, under a new token.
-        let token = sessions::gain_factors(
-            &self.db,
+        let token = crate::db::sessions::gain_factors(
+            &mut *self.db.acquire().await?,
             self.rng.as_ref(),
             s.session_id,
             Factors {
@@ -239,7 +275,10 @@ impl Mfa for AppState {
         .ok_or(AppError::Unauthenticated)?;
         self.event(req, s.user_id, EventKind::MfaEnabled).await?;
         self.end_others_if(s, sign_out_others).await?;
-        Ok((RecoveryCodes(codes), sessions::cookie(&self.config, &token)))
+        Ok((
+            RecoveryCodes(codes),
+            crate::web::cookies::cookie(&self.config, &token),
+        ))
     }
 
     async fn regenerate_recovery_codes(
@@ -249,7 +288,7 @@ impl Mfa for AppState {
         sign_out_others: bool,
     ) -> Outcome<RecoveryCodes> {
         let (req, s) = (&user.req, user.session);
-        if !mfa::is_enabled(&self.db, s.user_id).await? {
+        if !crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
         self.check_code(req, s.user_id, code, false).await?;
@@ -268,10 +307,11 @@ impl Mfa for AppState {
         sign_out_others: bool,
     ) -> Outcome<()> {
         let (req, s) = (&user.req, user.session);
-        if !mfa::is_enabled(&self.db, s.user_id).await? {
+        if !crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
-        let required = mfa::required_by(&self.db, s.user_id).await?;
+        let required =
+            crate::db::policy::required_by(&mut *self.db.acquire().await?, s.user_id).await?;
         if !required.is_empty() {
             return Err(AppError::Invalid(format!(
                 "You cannot turn off multi-factor authentication: {} require{} it.",
@@ -283,7 +323,7 @@ impl Mfa for AppState {
         self.check_current_password(req, s.user_id, password)
             .await?;
         self.check_code(req, s.user_id, code, false).await?;
-        mfa::disable(&self.db, s.user_id).await?;
+        crate::db::mfa::disable(&mut *self.db.acquire().await?, s.user_id).await?;
         self.event(req, s.user_id, EventKind::MfaDisabled).await?;
         self.end_others_if(s, sign_out_others).await
     }

@@ -2,9 +2,9 @@
 //! acts on the signed-in person only; ids from the browser are checked against them.
 
 use crate::{
-    directory::{self, DirectoryError},
+    db::directory::{self, DirectoryError},
+    db::events::{self, EventKind},
     display::{describe_device, TimeDisplay},
-    events::{self, EventKind},
     sessions::{self, EndReason},
     state::AppState,
 };
@@ -33,7 +33,7 @@ impl AppState {
 
     /// The person behind a session (one query); a deleted person is signed out.
     pub(crate) async fn person(&self, user_id: i64) -> Outcome<directory::Person> {
-        directory::person(&self.db, user_id)
+        directory::person(&mut *self.db.acquire().await?, user_id)
             .await?
             .ok_or(AppError::Unauthenticated.into())
     }
@@ -45,7 +45,7 @@ impl AppState {
         kind: EventKind,
     ) -> Outcome<()> {
         events::record(
-            &self.db,
+            &mut *self.db.acquire().await?,
             Some(user_id),
             kind,
             self.now(),
@@ -65,11 +65,11 @@ impl AppState {
         user_id: i64,
         password: &Secret,
     ) -> Outcome<()> {
-        let (_, email) = directory::user_identity(&self.db, user_id)
+        let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         let key = normalize_email(&email);
-        let hash = directory::password_hash(&self.db, user_id).await?;
+        let hash = directory::password_hash(&mut *self.db.acquire().await?, user_id).await?;
         let ok = self
             .attempt_password(req, &key, None, Some(user_id), hash, password)
             .await?;
@@ -114,7 +114,14 @@ impl Profile for AppState {
             time_format,
             news_opt_in: u.news_opt_in,
         };
-        let saved = directory::save_general(&self.db, s.user_id, &name, &prefs, self.now()).await?;
+        let saved = directory::save_general(
+            &mut *self.db.acquire().await?,
+            s.user_id,
+            &name,
+            &prefs,
+            self.now(),
+        )
+        .await?;
         if saved {
             Ok(())
         } else {
@@ -132,7 +139,14 @@ impl Profile for AppState {
         validate_email(new_email).map_err(AppError::Invalid)?;
         self.check_current_password(req, s.user_id, password)
             .await?;
-        match directory::set_email(&self.db, s.user_id, new_email, self.now()).await {
+        let outcome = directory::set_email(
+            &mut *self.db.acquire().await?,
+            s.user_id,
+            new_email,
+            self.now(),
+        )
+        .await;
+        match outcome {
             Ok(()) => self.event(req, s.user_id, EventKind::EmailChanged).await,
             Err(DirectoryError::DuplicateEmail(_)) => Err(AppError::Invalid(
                 "That email address is already used by another person.".into(),
@@ -144,7 +158,7 @@ impl Profile for AppState {
 
     async fn change_password(&self, user: &UserCtx, c: PasswordChange) -> Outcome<()> {
         let (req, s) = (&user.req, user.session);
-        let (_, email) = directory::user_identity(&self.db, s.user_id)
+        let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, s.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         if c.new.expose() != c.confirm.expose() {
@@ -176,12 +190,18 @@ impl Profile for AppState {
             Err(e) => return Err(e.into()),
         };
         let now = self.now();
-        directory::set_password_hash(&self.db, s.user_id, &hash, now).await?;
+        directory::set_password_hash(&mut *self.db.acquire().await?, s.user_id, &hash, now).await?;
         self.event(req, s.user_id, EventKind::PasswordChanged)
             .await?;
         if c.sign_out_others {
-            sessions::end_all_except(&self.db, s.user_id, s.session_id, EndReason::Revoked, now)
-                .await?;
+            crate::db::sessions::end_all_except(
+                &mut *self.db.acquire().await?,
+                s.user_id,
+                s.session_id,
+                EndReason::Revoked,
+                now,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -193,7 +213,7 @@ impl Profile for AppState {
         confirm_email: &str,
     ) -> Outcome<String> {
         let (req, s) = (&user.req, user.session);
-        let (_, email) = directory::user_identity(&self.db, s.user_id)
+        let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, s.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         if normalize_email(confirm_email) != normalize_email(&email) {
@@ -204,7 +224,7 @@ impl Profile for AppState {
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        let blocking = directory::delete_user(&self.db, s.user_id).await?;
+        let blocking = directory::delete_user(&mut *self.db.acquire().await?, s.user_id).await?;
         if !blocking.is_empty() {
             return Err(AppError::Invalid(format!(
                 "You are the only administrator of {}. Make someone else an administrator there first, then delete your account.",
@@ -212,7 +232,7 @@ impl Profile for AppState {
             )).into());
         }
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
-        Ok(sessions::clear_cookie(&self.config))
+        Ok(crate::web::cookies::clear_cookie(&self.config))
     }
 
     async fn sessions(&self, user: &UserCtx, page: u32) -> Outcome<SessionsPage> {
@@ -224,10 +244,16 @@ impl Profile for AppState {
         // A session only a directory vouches for sees that directory's sessions: where
         // and when the person signs in elsewhere is not the directory's to know.
         let reach = sessions::Reach::of(&s);
-        let (rows, total) =
-            sessions::list(&self.db, s.user_id, reach, SESSIONS_PER_PAGE, offset).await?;
-        let active_others = sessions::count_active(
-            &self.db,
+        let (rows, total) = crate::db::sessions::list(
+            &mut *self.db.acquire().await?,
+            s.user_id,
+            reach,
+            SESSIONS_PER_PAGE,
+            offset,
+        )
+        .await?;
+        let active_others = crate::db::sessions::count_active(
+            &mut *self.db.acquire().await?,
             s.user_id,
             s.session_id,
             reach,
@@ -277,8 +303,8 @@ impl Profile for AppState {
             )
             .into());
         }
-        let ended = sessions::end_own(
-            &self.db,
+        let ended = crate::db::sessions::end_own(
+            &mut *self.db.acquire().await?,
             s.user_id,
             session_id,
             sessions::Reach::of(&s),
@@ -300,8 +326,8 @@ impl Profile for AppState {
         let (req, s) = (&user.req, user.session);
         // A directory's session ends only its directory's sessions: it cannot sign the
         // person out of their other accounts.
-        let n = sessions::end_others_within(
-            &self.db,
+        let n = crate::db::sessions::end_others_within(
+            &mut *self.db.acquire().await?,
             s.user_id,
             s.session_id,
             sessions::Reach::of(&s),
@@ -321,12 +347,13 @@ impl Profile for AppState {
         // The person's whole history (sign-ins everywhere, from where): not for a session
         // only a directory vouches for. Their own password opens it (step-up).
         if sessions::Reach::of(&s) != sessions::Reach::All {
-            let code = crate::mfa::is_enabled(&self.db, s.user_id).await?;
+            let code =
+                crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await?;
             return Err(AppError::StepUpRequired { code }.into());
         }
         let (prefs, _) = self.display_for(s.user_id).await?;
         let display = TimeDisplay::new(&prefs);
-        let rows = events::recent(&self.db, s.user_id, RECENT_EVENTS).await?;
+        let rows = events::recent(&mut *self.db.acquire().await?, s.user_id, RECENT_EVENTS).await?;
         Ok(rows
             .into_iter()
             .map(|e| SecurityEventInfo {
@@ -344,8 +371,8 @@ pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> 
     let retention =
         i64::try_from(state.config.history_retention.as_millis()).unwrap_or(i64::MAX / 2);
     let cutoff = state.now().saturating_sub(retention);
-    let s = sessions::purge(&state.db, cutoff).await?;
-    let e = events::purge(&state.db, cutoff).await?;
-    crate::throttle::purge(&state.db, state.now()).await?;
+    let s = crate::db::sessions::purge(&mut *state.db.acquire().await?, cutoff).await?;
+    let e = events::purge(&mut *state.db.acquire().await?, cutoff).await?;
+    crate::db::throttle::purge(&mut *state.db.acquire().await?, state.now()).await?;
     Ok((s, e))
 }

@@ -11,7 +11,6 @@ use aes_gcm::{
     Aes256Gcm, Key, Nonce,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
-use sqlx::Row;
 use std::path::Path;
 
 const CHECK_PLAINTEXT: &[u8] = b"connect-portal key check v1";
@@ -93,12 +92,7 @@ impl SecretKey {
         db: &Db,
         rng: &dyn Random,
     ) -> Result<Self, KeyError> {
-        let existing_check: Option<String> =
-            sqlx::query("SELECT check_ciphertext FROM server_keys WHERE id = 1")
-                .fetch_optional(db.pool())
-                .await?
-                .map(|r| r.try_get("check_ciphertext"))
-                .transpose()?;
+        let existing_check = crate::db::server_keys::check(&mut *db.acquire().await?).await?;
         let path = data_dir.join("secret.key");
         let file_err = |e: std::io::Error| KeyError::File {
             path: path.display().to_string(),
@@ -133,10 +127,7 @@ impl SecretKey {
             },
             None => {
                 let check = key.encrypt(rng, CHECK_PLAINTEXT, CHECK_AAD);
-                sqlx::query("INSERT INTO server_keys (id, check_ciphertext) VALUES (1, $1)")
-                    .bind(check)
-                    .execute(db.pool())
-                    .await?;
+                crate::db::server_keys::set_check(&mut *db.acquire().await?, &check).await?;
                 Ok(key)
             }
         }

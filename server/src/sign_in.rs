@@ -3,14 +3,14 @@
 //! creation for every way in (password, code, directory) is here.
 
 use crate::{
-    directory,
-    events::{self, EventKind},
-    mfa, oidc,
+    db::directory,
+    db::events::{self, EventKind},
+    db::sso,
+    db::throttle::{self, Reserve, Scope},
+    oidc,
     policy::{self, Access},
-    sessions::{self, EndReason, Factors},
-    sso,
+    sessions::{EndReason, Factors},
     state::AppState,
-    throttle::{self, Reserve, Scope},
 };
 use app::{
     api::{Authentication, SignInOutcome},
@@ -35,13 +35,16 @@ impl AppState {
         // Through an account's directory, that account is the one to work in.
         let account = match sso_account_id {
             Some(a) => Some(a),
-            None => sessions::initial_account(&self.db, user_id).await?,
+            None => {
+                crate::db::sessions::initial_account(&mut *self.db.acquire().await?, user_id)
+                    .await?
+            }
         };
-        let (token, session_id) = sessions::create(
-            &self.db,
+        let (token, session_id) = crate::db::sessions::create(
+            &mut *self.db.acquire().await?,
             self.rng.as_ref(),
             &self.config,
-            sessions::NewSession {
+            crate::db::sessions::NewSession {
                 user_id,
                 active_account_id: account,
                 ip,
@@ -53,7 +56,7 @@ impl AppState {
         )
         .await?;
         events::record(
-            &self.db,
+            &mut *self.db.acquire().await?,
             Some(user_id),
             EventKind::SignIn,
             now,
@@ -63,7 +66,7 @@ impl AppState {
         )
         .await?;
         tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
-        Ok(sessions::cookie(&self.config, &token))
+        Ok(crate::web::cookies::cookie(&self.config, &token))
     }
 
     /// One password attempt under the throttles: the attempt is reserved for the email
@@ -84,17 +87,21 @@ impl AppState {
         scopes.extend(ip_key.map(|k| (Scope::Ip, k)));
         let mut held = Vec::new();
         for (scope, key) in scopes {
-            match throttle::reserve(&self.db, scope, key, now).await? {
+            let outcome =
+                throttle::reserve(&mut *self.db.acquire().await?, scope, key, now).await?;
+            match outcome {
                 Reserve::Granted(r) => held.push(r),
                 Reserve::Locked(wait_ms) => {
                     for r in &held {
-                        throttle::undo(&self.db, r).await?;
+                        throttle::undo(&mut *self.db.acquire().await?, r).await?;
                     }
                     // One event per lock window, however many attempts it refuses.
-                    let first = throttle::first_refusal(&self.db, scope, key, now).await?;
+                    let first =
+                        throttle::first_refusal(&mut *self.db.acquire().await?, scope, key, now)
+                            .await?;
                     if first && user_id.is_some() {
                         events::record(
-                            &self.db,
+                            &mut *self.db.acquire().await?,
                             user_id,
                             EventKind::SignInThrottled,
                             now,
@@ -116,7 +123,7 @@ impl AppState {
             Err(crate::passwords::HashError::Busy) => {
                 // Never checked: not a failure. Give the tries back and say so at once.
                 for r in &held {
-                    throttle::undo(&self.db, r).await?;
+                    throttle::undo(&mut *self.db.acquire().await?, r).await?;
                 }
                 return Err(AppError::Busy {
                     retry_after_secs: BUSY_RETRY_SECS,
@@ -127,7 +134,7 @@ impl AppState {
         };
         if ok {
             for r in &held {
-                throttle::release(&self.db, r).await?;
+                throttle::release(&mut *self.db.acquire().await?, r).await?;
             }
         }
         Ok(ok)
@@ -150,7 +157,7 @@ impl Authentication for AppState {
         } = self.person(s.user_id).await?;
         let display = crate::display::TimeDisplay::new(&preferences);
         let memberships = directory::memberships(
-            &self.db,
+            &mut *self.db.acquire().await?,
             s.user_id,
             mfa_enabled,
             s.sso_account_id,
@@ -182,7 +189,7 @@ impl Authentication for AppState {
         let ip = req.ip.as_deref();
         let ua = req.user_agent.as_deref();
 
-        let record = directory::login_record(&self.db, &email_key).await?;
+        let record = directory::login_record(&mut *self.db.acquire().await?, &email_key).await?;
         let user_id = record.as_ref().map(|r| r.user_id);
         let ok = self
             .attempt_password(
@@ -198,7 +205,7 @@ impl Authentication for AppState {
         let Some(user_id) = user_id.filter(|_| ok) else {
             if user_id.is_some() {
                 events::record(
-                    &self.db,
+                    &mut *self.db.acquire().await?,
                     user_id,
                     EventKind::SignInFailed,
                     now,
@@ -214,19 +221,29 @@ impl Authentication for AppState {
 
         // A fresh token at every sign-in; an older session in this browser ends.
         if let Some(old) = req.session {
-            sessions::end(&self.db, old.session_id, EndReason::SignedOut, now).await?;
+            crate::db::sessions::end(
+                &mut *self.db.acquire().await?,
+                old.session_id,
+                EndReason::SignedOut,
+                now,
+            )
+            .await?;
         }
         // With MFA on, the password alone grants nothing but the code step.
         // Checked after the hash (not with the record before it), so MFA turned on while
         // this sign-in was hashing still applies.
-        if crate::mfa::is_enabled(&self.db, user_id).await? {
-            let token =
-                crate::mfa::create_pending(&self.db, self.rng.as_ref(), user_id, now).await?;
+        if crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, user_id).await? {
+            let token = crate::db::mfa::create_pending(
+                &mut *self.db.acquire().await?,
+                self.rng.as_ref(),
+                user_id,
+                now,
+            )
+            .await?;
             tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
-            return Ok(SignInOutcome::CodeRequired(sessions::pending_cookie(
-                &self.config,
-                &token,
-            )));
+            return Ok(SignInOutcome::CodeRequired(
+                crate::web::cookies::pending_cookie(&self.config, &token),
+            ));
         }
         let cookie = self
             .start_session(req, user_id, Factors::PASSWORD, None, None)
@@ -237,9 +254,15 @@ impl Authentication for AppState {
     async fn sign_out(&self, req: &RequestInfo) -> Outcome<String> {
         if let Some(s) = req.session {
             let now = self.now();
-            sessions::end(&self.db, s.session_id, EndReason::SignedOut, now).await?;
+            crate::db::sessions::end(
+                &mut *self.db.acquire().await?,
+                s.session_id,
+                EndReason::SignedOut,
+                now,
+            )
+            .await?;
             events::record(
-                &self.db,
+                &mut *self.db.acquire().await?,
                 Some(s.user_id),
                 EventKind::SignOut,
                 now,
@@ -249,27 +272,34 @@ impl Authentication for AppState {
             )
             .await?;
         }
-        Ok(sessions::clear_cookie(&self.config))
+        Ok(crate::web::cookies::clear_cookie(&self.config))
     }
 
     async fn switch_account(&self, user: &UserCtx, account: AccountId) -> Outcome<Option<String>> {
         let (s, account_id) = (user.session, account.get());
-        let member = directory::is_member(&self.db, s.user_id, account_id).await?;
+        let member =
+            directory::is_member(&mut *self.db.acquire().await?, s.user_id, account_id).await?;
         if !member {
             return Err(AppError::Forbidden.into());
         }
-        let updated =
-            sessions::set_active_account(&self.db, s.session_id, s.user_id, account_id).await?;
+        let updated = crate::db::sessions::set_active_account(
+            &mut *self.db.acquire().await?,
+            s.session_id,
+            s.user_id,
+            account_id,
+        )
+        .await?;
         if !updated {
             return Err(AppError::Unauthenticated.into());
         }
         // The account is active now. A directory's session proves the person's own
         // credentials first; an account that requires MFA of them asks for it first.
-        let access = policy::access(&self.db, &s, account_id, self.now()).await?;
+        let access =
+            policy::access(&mut *self.db.acquire().await?, &s, account_id, self.now()).await?;
         Ok(match access {
             Access::Allowed => None,
-            Access::StepUp => Some(policy::step_up_path("/")),
-            Access::SetUpMfa => Some(policy::setup_path(account_id, "/")),
+            Access::StepUp => Some(app::format::step_up_href("/")),
+            Access::SetUpMfa => Some(app::format::mfa_setup_href(account_id, "/")),
         })
     }
 
@@ -286,11 +316,12 @@ impl Authentication for AppState {
             )
         };
         let token = req.pending.as_ref().ok_or_else(expired)?;
-        let (pending_id, user_id) = mfa::resolve_pending(&self.db, &token.0, self.now())
-            .await?
-            .ok_or_else(expired)?;
+        let (pending_id, user_id) =
+            crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token.0, self.now())
+                .await?
+                .ok_or_else(expired)?;
         self.check_code(req, user_id, code, recovery).await?;
-        mfa::end_pending(&self.db, pending_id).await?;
+        crate::db::mfa::end_pending(&mut *self.db.acquire().await?, pending_id).await?;
         let (detail, second) = if recovery {
             (
                 "recovery code",
@@ -311,7 +342,10 @@ impl Authentication for AppState {
         let session = self
             .start_session(req, user_id, second, None, Some(detail))
             .await?;
-        Ok(vec![session, sessions::clear_pending_cookie(&self.config)])
+        Ok(vec![
+            session,
+            crate::web::cookies::clear_pending_cookie(&self.config),
+        ])
     }
 
     /// Starts a sign-in through the directory of the account owning the email's domain.
@@ -326,14 +360,14 @@ impl Authentication for AppState {
         validate_email(email).map_err(AppError::Invalid)?;
         let domain = email_domain(email)
             .ok_or_else(|| AppError::Invalid("Enter your work email address.".into()))?;
-        let account_id = sso::account_for_domain(&self.db, &domain)
+        let account_id = sso::account_for_domain(&mut *self.db.acquire().await?, &domain)
             .await?
             .ok_or_else(|| {
                 AppError::Invalid(format!(
                     "No account signs in with single sign-on for {domain}. Sign in with your email and password."
                 ))
             })?;
-        let config = sso::load(&self.db, account_id)
+        let config = sso::load(&mut *self.db.acquire().await?, account_id)
             .await?
             .ok_or_else(|| Fail::internal("SSO settings vanished"))?;
         let (discovery, _) = self
@@ -347,8 +381,14 @@ impl Authentication for AppState {
                 )
             })?;
         let next = next.and_then(safe_next_path).unwrap_or("/");
-        let started =
-            sso::start_request(&self.db, self.rng.as_ref(), account_id, next, self.now()).await?;
+        let started = sso::start_request(
+            &mut *self.db.acquire().await?,
+            self.rng.as_ref(),
+            account_id,
+            next,
+            self.now(),
+        )
+        .await?;
         let url = oidc::authorization_url(
             &discovery,
             &config.client_id,
@@ -361,7 +401,7 @@ impl Authentication for AppState {
         tracing::info!(request_id = %req.request_id, account_id, "single sign-on started");
         Ok((
             url,
-            sessions::sso_state_cookie(&self.config, &started.state),
+            crate::web::cookies::sso_state_cookie(&self.config, &started.state),
         ))
     }
 }

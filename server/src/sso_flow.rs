@@ -2,10 +2,11 @@
 //! PKCE), from the email typed on the sign-in page to the session.
 
 use crate::{
-    directory,
-    events::{self, EventKind},
+    db::directory,
+    db::events::{self, EventKind},
+    db::sso,
     oidc::{self, Expected},
-    sessions, sso,
+    sessions,
     state::AppState,
 };
 use app::{
@@ -34,6 +35,18 @@ impl AppState {
         format!("{}/sso/callback", self.config.public_origin)
     }
 
+    /// A pooled connection for the callback; a failure is logged and reported as the
+    /// provider's (the person is told only that the sign-in did not work).
+    async fn sso_conn(
+        &self,
+        req: &RequestInfo,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, SsoFailure> {
+        self.db.acquire().await.map_err(|e| {
+            internal(req, e);
+            SsoFailure::Provider
+        })
+    }
+
     /// Finishes a sign-in coming back from the provider. On success: the cookies to set
     /// and where to go. On failure: why, as a code the sign-in page explains.
     pub async fn finish_sso(
@@ -55,7 +68,7 @@ impl AppState {
             }
         };
         let now = self.now();
-        let pending = match sso::take_request(&self.db, &state, now).await {
+        let pending = match sso::take_request(&mut *self.sso_conn(req).await?, &state, now).await {
             Ok(Some(p)) => p,
             Ok(None) => {
                 log("state", &"unknown, used or expired");
@@ -76,7 +89,7 @@ impl AppState {
             return Err(SsoFailure::Denied);
         };
         let account_id = pending.account_id;
-        let config = match sso::load(&self.db, account_id).await {
+        let config = match sso::load(&mut *self.sso_conn(req).await?, account_id).await {
             Ok(Some(c)) if c.enabled => c,
             Ok(_) => return Err(SsoFailure::Disabled),
             Err(e) => {
@@ -84,7 +97,13 @@ impl AppState {
                 return Err(SsoFailure::Provider);
             }
         };
-        let secret = match sso::client_secret(&self.db, &self.secret_key, account_id).await {
+        let secret = match sso::client_secret(
+            &mut *self.sso_conn(req).await?,
+            &self.secret_key,
+            account_id,
+        )
+        .await
+        {
             Ok(Some(s)) => s,
             Ok(None) => return Err(SsoFailure::Disabled),
             Err(e) => {
@@ -145,7 +164,7 @@ impl AppState {
         // The directory vouches only for its own domains, and only for members.
         let in_domains = email_domain(&email).is_some_and(|d| config.proves(&d));
         let user = if in_domains {
-            directory::login_record(&self.db, &normalize_email(&email))
+            directory::login_record(&mut *self.sso_conn(req).await?, &normalize_email(&email))
                 .await
                 .map_err(|e| {
                     internal(req, e);
@@ -156,7 +175,7 @@ impl AppState {
             None
         };
         let member = match user {
-            Some(u) => directory::is_member(&self.db, u, account_id)
+            Some(u) => directory::is_member(&mut *self.sso_conn(req).await?, u, account_id)
                 .await
                 .map_err(|e| {
                     internal(req, e);
@@ -169,7 +188,7 @@ impl AppState {
             log("membership", &"not a member of the account");
             if let Some(u) = user {
                 let _ = events::record(
-                    &self.db,
+                    &mut *self.sso_conn(req).await?,
                     Some(u),
                     EventKind::SignInFailed,
                     now,
@@ -183,8 +202,8 @@ impl AppState {
         };
         // An older session in this browser ends; the new one records its directory.
         if let Some(old) = req.session {
-            let _ = sessions::end(
-                &self.db,
+            let _ = crate::db::sessions::end(
+                &mut *self.sso_conn(req).await?,
                 old.session_id,
                 sessions::EndReason::SignedOut,
                 now,
@@ -206,7 +225,10 @@ impl AppState {
             })?;
         tracing::info!(request_id = %req.request_id, user_id, account_id, "signed in through single sign-on");
         Ok((
-            vec![session, sessions::clear_sso_state_cookie(&self.config)],
+            vec![
+                session,
+                crate::web::cookies::clear_sso_state_cookie(&self.config),
+            ],
             pending.next_path,
         ))
     }

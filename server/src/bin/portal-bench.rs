@@ -300,7 +300,7 @@ async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(),
              VALUES ($1, $2, $3, NULL, 0)",
         )
         .bind(id)
-        .bind(portal::mfa::encrypt_secret(&key, &portal::env::OsRandom, id, &secret))
+        .bind(portal::db::mfa::encrypt_secret(&key, &portal::env::OsRandom, id, &secret))
         .bind(now)
         .execute(&mut *tx)
         .await

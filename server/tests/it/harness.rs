@@ -190,8 +190,13 @@ impl TestEnv {
 
     /// Adds a person with [`PASSWORD`].
     pub async fn user(&self, email: &str, name: &str) -> i64 {
-        portal::directory::create_user(
-            &self.state.db,
+        portal::db::directory::create_user(
+            &mut *self
+                .state
+                .db
+                .acquire()
+                .await
+                .expect("a database connection"),
             &self.state.passwords,
             email,
             name,
@@ -205,21 +210,53 @@ impl TestEnv {
 
     /// Adds an account with an "Administrators" and a "Users" group.
     pub async fn account(&self, name: &str, kind: app::models::AccountKind) -> i64 {
-        let id = portal::directory::create_account(&self.state.db, name, kind, self.now())
-            .await
-            .expect("account");
-        for (g, admin) in [("Administrators", true), ("Users", false)] {
-            portal::directory::create_group(&self.state.db, id, g, admin, self.now())
+        let id = portal::db::directory::create_account(
+            &mut *self
+                .state
+                .db
+                .acquire()
                 .await
-                .expect("group");
+                .expect("a database connection"),
+            name,
+            kind,
+            self.now(),
+        )
+        .await
+        .expect("account");
+        for (g, admin) in [("Administrators", true), ("Users", false)] {
+            portal::db::directory::create_group(
+                &mut *self
+                    .state
+                    .db
+                    .acquire()
+                    .await
+                    .expect("a database connection"),
+                id,
+                g,
+                admin,
+                self.now(),
+            )
+            .await
+            .expect("group");
         }
         id
     }
 
     pub async fn member(&self, account: i64, email: &str, group: &str) {
-        portal::directory::add_member(&self.state.db, account, email, group, self.now())
-            .await
-            .expect("member");
+        portal::db::directory::add_member(
+            &mut *self
+                .state
+                .db
+                .acquire()
+                .await
+                .expect("a database connection"),
+            account,
+            email,
+            group,
+            self.now(),
+        )
+        .await
+        .expect("member");
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {

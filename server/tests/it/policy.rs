@@ -26,7 +26,14 @@ async fn blocks(
         password_verified: true,
         mfa_verified: false,
     };
-    Ok(policy::access(db, &s, account, now).await? != policy::Access::Allowed)
+    Ok(policy::access(
+        &mut *db.acquire().await.expect("a database connection"),
+        &s,
+        account,
+        now,
+    )
+    .await?
+        != policy::Access::Allowed)
 }
 
 both_backends!(
@@ -49,11 +56,11 @@ both_backends!(
                 .await,
         );
 
-        policy::set(
-            db,
+        portal::db::policy::set(
+            &mut *db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::Admins,
-            0,
+            app::models::GraceDays::new(0).expect("in range"),
             Some(ada),
             "Ada Lovelace",
             env.now(),
@@ -69,11 +76,11 @@ both_backends!(
             "users are not covered"
         );
 
-        policy::set(
-            db,
+        portal::db::policy::set(
+            &mut *db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::All,
-            7,
+            app::models::GraceDays::new(7).expect("in range"),
             Some(ada),
             "Ada Lovelace",
             env.now(),
@@ -84,19 +91,27 @@ both_backends!(
             !blocks(db, grace, acme, env.now()).await.expect("q"),
             "grace period"
         );
-        let terms = policy::load(db, acme)
-            .await
-            .expect("q")
-            .expect("account")
-            .terms();
-        let all = policy::MemberFilter {
+        let terms = portal::db::policy::load(
+            &mut *db.acquire().await.expect("a database connection"),
+            acme,
+        )
+        .await
+        .expect("q")
+        .expect("account")
+        .terms();
+        let all = portal::db::policy::MemberFilter {
             without_mfa: false,
             limit: 50,
             offset: 0,
         };
-        let members = policy::members(db, acme, terms, all)
-            .await
-            .expect("members");
+        let members = portal::db::policy::members(
+            &mut *db.acquire().await.expect("a database connection"),
+            acme,
+            terms,
+            all,
+        )
+        .await
+        .expect("members");
         assert!(members.iter().all(|m| m.covered
             && !m.uses_mfa
             && m.blocked_from == Some(env.now() + 7 * 86_400_000)));
@@ -117,7 +132,12 @@ both_backends!(
         env.clock.advance(DAY * 7);
         assert!(blocks(db, alan, acme, env.now()).await.expect("q"));
 
-        let history = policy::history(db, acme).await.expect("history");
+        let history = portal::db::policy::history(
+            &mut *db.acquire().await.expect("a database connection"),
+            acme,
+        )
+        .await
+        .expect("history");
         assert_eq!(history.len(), 2);
         assert_eq!(
             (history[0].from, history[0].to, history[0].grace_days),
@@ -137,11 +157,11 @@ both_backends!(
             .await;
         env.member(acme, "grace@example.com", "Users").await;
         env.member(north, "grace@example.com", "Users").await;
-        policy::set(
-            &env.state.db,
+        portal::db::policy::set(
+            &mut *env.state.db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::All,
-            2,
+            app::models::GraceDays::new(2).expect("in range"),
             None,
             "Operator (CLI)",
             env.now(),
@@ -212,11 +232,14 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         .await
         .expect("set");
     assert!(out.contains("Required for administrators"), "{out}");
-    let p = policy::load(&env.state.db, acme)
-        .await
-        .expect("q")
-        .expect("account");
-    assert_eq!((p.policy, p.grace_days), (MfaPolicy::Admins, 14));
+    let p = portal::db::policy::load(
+        &mut *env.state.db.acquire().await.expect("a database connection"),
+        acme,
+    )
+    .await
+    .expect("q")
+    .expect("account");
+    assert_eq!((p.policy, p.grace.days()), (MfaPolicy::Admins, 14));
     assert_eq!(
         env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
         1
@@ -403,11 +426,11 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
         .await;
     env.member(acme, "grace@example.com", "Users").await;
     env.member(north, "grace@example.com", "Users").await;
-    policy::set(
-        &env.state.db,
+    portal::db::policy::set(
+        &mut *env.state.db.acquire().await.expect("a database connection"),
         acme,
         MfaPolicy::All,
-        3,
+        app::models::GraceDays::new(3).expect("in range"),
         None,
         "Operator (CLI)",
         env.now(),
@@ -546,11 +569,11 @@ both_backends!(
         let grace = env
             .scalar("SELECT id FROM users WHERE email = 'grace@example.com'")
             .await;
-        let (token, _) = portal::sessions::create(
-            &env.state.db,
+        let (token, _) = portal::db::sessions::create(
+            &mut *env.state.db.acquire().await.expect("a database connection"),
             env.state.rng.as_ref(),
             &env.state.config,
-            portal::sessions::NewSession {
+            portal::db::sessions::NewSession {
                 user_id: grace,
                 active_account_id: Some(acme),
                 ip: None,
@@ -564,11 +587,11 @@ both_backends!(
         .expect("session");
         let mut old = env.client();
         old.cookie = Some(format!("portal_session={}", token.expose()));
-        policy::set(
-            &env.state.db,
+        portal::db::policy::set(
+            &mut *env.state.db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::All,
-            0,
+            app::models::GraceDays::new(0).expect("in range"),
             None,
             "Operator (CLI)",
             env.now(),

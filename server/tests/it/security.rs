@@ -120,8 +120,11 @@ both_backends!(the_mfa_gate_fails_closed_when_its_check_fails, |env| {
             r.body
         );
     }
-    // Pages of no account are not the gate's to refuse.
-    assert_eq!(c.get("/profile/general").await.status, 200);
+    // Pages of no account are not the gate's to refuse, but the account list they show
+    // decodes the policy strictly: an error with a reference, never "optional".
+    let r = c.get("/profile/general").await;
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(r.body.contains("reference"), "{}", r.body);
 });
 
 both_backends!(internal_errors_show_a_reference_not_internals, |env| {
@@ -182,10 +185,13 @@ both_backends!(
         c.get("/").await;
         c.call("sign_out", &[]).await;
         let token = c.cookie.clone().unwrap_or_default();
-        let record = portal::directory::login_record(&env.state.db, "ada@example.com")
-            .await
-            .expect("query")
-            .expect("record");
+        let record = portal::db::directory::login_record(
+            &mut *env.state.db.acquire().await.expect("a database connection"),
+            "ada@example.com",
+        )
+        .await
+        .expect("query")
+        .expect("record");
 
         let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
         assert!(logs.contains("signed in"), "logs were captured: {logs}");
@@ -477,24 +483,37 @@ both_backends!(
 );
 
 both_backends!(a_success_keeps_failures_counted_meanwhile, |env| {
-    use portal::throttle::{release, reserve, Reserve, Scope};
+    use portal::db::throttle::{release, reserve, Reserve, Scope};
     let db = &env.state.db;
     let now = env.now();
-    let Reserve::Granted(mine) = reserve(db, Scope::Email, "ada@example.com", now)
-        .await
-        .expect("reserve")
-    else {
+    let Reserve::Granted(mine) = reserve(
+        &mut *db.acquire().await.expect("a database connection"),
+        Scope::Email,
+        "ada@example.com",
+        now,
+    )
+    .await
+    .expect("reserve") else {
         panic!("locked")
     };
     // A parallel wrong attempt is counted while mine is being checked…
-    let Reserve::Granted(_theirs) = reserve(db, Scope::Email, "ada@example.com", now)
-        .await
-        .expect("reserve")
-    else {
+    let Reserve::Granted(_theirs) = reserve(
+        &mut *db.acquire().await.expect("a database connection"),
+        Scope::Email,
+        "ada@example.com",
+        now,
+    )
+    .await
+    .expect("reserve") else {
         panic!("locked")
     };
     // …and my success forgets only what came before it, mine included.
-    release(db, &mine).await.expect("release");
+    release(
+        &mut *db.acquire().await.expect("a database connection"),
+        &mine,
+    )
+    .await
+    .expect("release");
     assert_eq!(
         env.scalar("SELECT failures FROM signin_throttle WHERE scope = 'email'")
             .await,

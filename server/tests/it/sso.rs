@@ -8,7 +8,6 @@ use app::{
     models::{AccountKind, AccountSsoSettings, MfaPolicy, MfaRequirement, SsoTestReport, Viewer},
     AppError,
 };
-use portal::policy;
 
 fn real_now() -> i64 {
     std::time::SystemTime::now()
@@ -377,7 +376,7 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
     assert_eq!(form.status, 303);
     assert_eq!(
         form.header("location"),
-        Some(policy::step_up_path(&format!("/accounts/{acme}/settings/sso")).as_str())
+        Some(app::format::step_up_href(&format!("/accounts/{acme}/settings/sso")).as_str())
     );
     let s: AccountSsoSettings = json(
         &admin
@@ -600,11 +599,11 @@ both_backends!(
         let north = env.account("Northwind", AccountKind::Distributor).await;
         env.member(north, "sso-member@partner.test", "Users").await;
         for account in [acme, north] {
-            policy::set(
-                &env.state.db,
+            portal::db::policy::set(
+                &mut *env.state.db.acquire().await.expect("a database connection"),
                 account,
                 MfaPolicy::All,
-                0,
+                app::models::GraceDays::NONE,
                 None,
                 "Operator (CLI)",
                 env.now(),
@@ -750,14 +749,21 @@ both_backends!(
             out.contains("https://login.partner.test") && out.contains("/sso/callback"),
             "{out}"
         );
-        let secret = portal::sso::client_secret(&env.state.db, &env.state.secret_key, acme)
-            .await
-            .expect("q");
+        let secret = portal::db::sso::client_secret(
+            &mut *env.state.db.acquire().await.expect("a database connection"),
+            &env.state.secret_key,
+            acme,
+        )
+        .await
+        .expect("q");
         assert_eq!(secret.as_deref(), Some("s3cret"));
         assert_eq!(
-            portal::sso::account_for_domain(&env.state.db, "partner.test")
-                .await
-                .expect("q"),
+            portal::db::sso::account_for_domain(
+                &mut *env.state.db.acquire().await.expect("a database connection"),
+                "partner.test"
+            )
+            .await
+            .expect("q"),
             Some(acme)
         );
         let off = AccountCommand::SetSso {
@@ -773,9 +779,12 @@ both_backends!(
             .expect("off");
         assert!(out.contains("off"), "{out}");
         assert_eq!(
-            portal::sso::account_for_domain(&env.state.db, "partner.test")
-                .await
-                .expect("q"),
+            portal::db::sso::account_for_domain(
+                &mut *env.state.db.acquire().await.expect("a database connection"),
+                "partner.test"
+            )
+            .await
+            .expect("q"),
             None
         );
         assert_eq!(env.scalar("SELECT COUNT(*) FROM sso_changes").await, 2);

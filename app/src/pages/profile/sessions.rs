@@ -9,7 +9,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// "Confirm it's you", then back here.
-const STEP_UP_HERE: &str = "/step-up?next=%2Fprofile%2Fsessions";
 
 /// Sessions: current and historical sessions, sign-out elsewhere, security activity.
 #[component]
@@ -76,7 +75,7 @@ pub fn SessionsSection() -> impl IntoView {
                                 {d.only_directory.then(|| view! {
                                     <p class="notice" data-testid="directory-sessions">
                                         "This session came through your organisation's single sign-on, so only the sessions it started are listed and can be signed out here. "
-                                        <a href=STEP_UP_HERE>"Confirm it's you"</a>
+                                        <a href=crate::format::step_up_href("/profile/sessions")>"Confirm it's you"</a>
                                         " with your own Connect Portal password to see and manage all your sessions."
                                     </p>
                                 })}
@@ -110,7 +109,7 @@ pub fn SessionsSection() -> impl IntoView {
                         Err(AppError::StepUpRequired { .. }) => view! {
                             <p class="notice">
                                 "Your security activity covers every sign-in, whichever way you signed in. "
-                                <a href=STEP_UP_HERE>"Confirm it's you"</a>
+                                <a href=crate::format::step_up_href("/profile/sessions")>"Confirm it's you"</a>
                                 " with your own Connect Portal password to see it."
                             </p>
                         }.into_any(),

@@ -1,7 +1,7 @@
 //! People, accounts, groups and memberships.
 
 use crate::{
-    db::{is_foreign_key_violation, is_unique_violation, Db},
+    db::{is_foreign_key_violation, is_unique_violation},
     passwords::Passwords,
 };
 use app::{
@@ -9,7 +9,7 @@ use app::{
     validation::{normalize_email, validate_email, validate_name, validate_new_password},
     Secret,
 };
-use sqlx::Row;
+use sqlx::{AnyConnection, Connection, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -35,7 +35,7 @@ pub enum DirectoryError {
 
 /// Adds a person after checking the email, name and password rules.
 pub async fn create_user(
-    db: &Db,
+    conn: &mut AnyConnection,
     passwords: &Passwords,
     email: &str,
     name: &str,
@@ -59,7 +59,7 @@ pub async fn create_user(
     .bind(&name)
     .bind(&hash)
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -72,7 +72,7 @@ pub async fn create_user(
 }
 
 pub async fn create_account(
-    db: &Db,
+    conn: &mut AnyConnection,
     name: &str,
     kind: AccountKind,
     now: i64,
@@ -84,13 +84,13 @@ pub async fn create_account(
     .bind(&name)
     .bind(kind.as_str())
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *conn)
     .await?;
     Ok(row.try_get("id")?)
 }
 
 pub async fn create_group(
-    db: &Db,
+    conn: &mut AnyConnection,
     account_id: i64,
     name: &str,
     is_admin: bool,
@@ -105,7 +105,7 @@ pub async fn create_group(
     .bind(&name)
     .bind(i64::from(is_admin))
     .bind(now)
-    .fetch_one(db.pool())
+    .fetch_one(&mut *conn)
     .await
     .map_err(|e| {
         if is_foreign_key_violation(&e) {
@@ -124,13 +124,13 @@ pub async fn create_group(
 
 /// Puts a person in a group of an account, in one transaction.
 pub async fn add_member(
-    db: &Db,
+    conn: &mut AnyConnection,
     account_id: i64,
     email: &str,
     group: &str,
     now: i64,
 ) -> Result<(), DirectoryError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = conn.begin().await?;
     let user_id: i64 = sqlx::query("SELECT id FROM users WHERE email_normalized = $1")
         .bind(normalize_email(email))
         .fetch_optional(&mut *tx)
@@ -194,10 +194,13 @@ impl std::fmt::Debug for LoginRecord {
     }
 }
 
-pub async fn login_record(db: &Db, email: &str) -> Result<Option<LoginRecord>, sqlx::Error> {
+pub async fn login_record(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<LoginRecord>, sqlx::Error> {
     let row = sqlx::query("SELECT id, password_hash FROM users WHERE email_normalized = $1")
         .bind(normalize_email(email))
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| {
         Ok(LoginRecord {
@@ -209,10 +212,13 @@ pub async fn login_record(db: &Db, email: &str) -> Result<Option<LoginRecord>, s
 }
 
 /// Name and email of a person.
-pub async fn user_identity(db: &Db, user_id: i64) -> Result<Option<(String, String)>, sqlx::Error> {
+pub async fn user_identity(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Option<(String, String)>, sqlx::Error> {
     let row = sqlx::query("SELECT name, email FROM users WHERE id = $1")
         .bind(user_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     row.map(|r| Ok((r.try_get("name")?, r.try_get("email")?)))
         .transpose()
@@ -220,7 +226,7 @@ pub async fn user_identity(db: &Db, user_id: i64) -> Result<Option<(String, Stri
 
 /// Every account a person belongs to, by account name.
 pub async fn memberships(
-    db: &Db,
+    conn: &mut AnyConnection,
     user_id: i64,
     uses_mfa: bool,
     sso_account_id: Option<i64>,
@@ -239,24 +245,34 @@ pub async fn memberships(
          ORDER BY a.name, a.id",
     )
     .bind(user_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
         .map(|r| {
             let kind: String = r.try_get("kind")?;
             let policy: String = r.try_get("mfa_policy")?;
             let is_admin = r.try_get::<i64, _>("is_admin")? != 0;
-            let terms = crate::policy::Terms {
-                policy: app::models::MfaPolicy::parse(&policy)
-                    .unwrap_or(app::models::MfaPolicy::Optional),
-                grace_days: r.try_get("grace_days")?,
+            // Strict: a stored policy this build does not know is an error, never
+            // "optional" (no enforcement).
+            let terms = app::models::PolicyTerms {
+                policy: app::models::MfaPolicy::try_from(policy)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                grace: app::models::GraceDays::try_from(r.try_get::<i64, _>("grace_days")?)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
                 changed_at: r.try_get("changed_at")?,
             };
             let account_id: i64 = r.try_get("account_id")?;
             let mfa = if sso_account_id == Some(account_id) {
                 app::models::MfaRequirement::Directory
             } else {
-                terms.requirement(is_admin, r.try_get("joined_at")?, uses_mfa, now, display)
+                crate::policy::requirement_shown(
+                    &terms,
+                    is_admin,
+                    r.try_get("joined_at")?,
+                    uses_mfa,
+                    now,
+                    display,
+                )
             };
             Ok(Membership {
                 account_id,
@@ -273,12 +289,16 @@ pub async fn memberships(
 }
 
 /// Is the person a member of the account?
-pub async fn is_member(db: &Db, user_id: i64, account_id: i64) -> Result<bool, sqlx::Error> {
+pub async fn is_member(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    account_id: i64,
+) -> Result<bool, sqlx::Error> {
     Ok(
         sqlx::query("SELECT 1 AS one FROM memberships WHERE user_id = $1 AND account_id = $2")
             .bind(user_id)
             .bind(account_id)
-            .fetch_optional(db.pool())
+            .fetch_optional(&mut *conn)
             .await?
             .is_some(),
     )
@@ -296,7 +316,7 @@ pub struct Person {
     pub mfa_enabled: bool,
 }
 
-pub async fn person(db: &Db, user_id: i64) -> Result<Option<Person>, sqlx::Error> {
+pub async fn person(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Person>, sqlx::Error> {
     use app::models::{DateFormat, Preferences, TimeFormat};
     let row = sqlx::query(
         "SELECT u.name, u.email, u.time_zone, u.date_format, u.time_format, u.news_opt_in, \
@@ -305,7 +325,7 @@ pub async fn person(db: &Db, user_id: i64) -> Result<Option<Person>, sqlx::Error
          FROM users u LEFT JOIN user_mfa f ON f.user_id = u.id WHERE u.id = $1",
     )
     .bind(user_id)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| {
         let date: String = r.try_get("date_format")?;
@@ -329,7 +349,7 @@ pub async fn person(db: &Db, user_id: i64) -> Result<Option<Person>, sqlx::Error
 
 /// Saves a person's name and preferences (already validated).
 pub async fn save_general(
-    db: &Db,
+    conn: &mut AnyConnection,
     user_id: i64,
     name: &str,
     prefs: &app::models::Preferences,
@@ -347,23 +367,31 @@ pub async fn save_general(
     .bind(i64::from(prefs.news_opt_in))
     .bind(now)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// The stored password hash of a person.
-pub async fn password_hash(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn password_hash(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     sqlx::query("SELECT password_hash FROM users WHERE id = $1")
         .bind(user_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?
         .map(|r| r.try_get("password_hash"))
         .transpose()
 }
 
 /// Changes a person's email; `Err(DuplicateEmail)` when another person has it.
-pub async fn set_email(db: &Db, user_id: i64, email: &str, now: i64) -> Result<(), DirectoryError> {
+pub async fn set_email(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    email: &str,
+    now: i64,
+) -> Result<(), DirectoryError> {
     sqlx::query(
         "UPDATE users SET email = $1, email_normalized = $2, updated_at = $3 WHERE id = $4",
     )
@@ -371,7 +399,7 @@ pub async fn set_email(db: &Db, user_id: i64, email: &str, now: i64) -> Result<(
     .bind(normalize_email(email))
     .bind(now)
     .bind(user_id)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -384,7 +412,7 @@ pub async fn set_email(db: &Db, user_id: i64, email: &str, now: i64) -> Result<(
 }
 
 pub async fn set_password_hash(
-    db: &Db,
+    conn: &mut AnyConnection,
     user_id: i64,
     hash: &str,
     now: i64,
@@ -393,7 +421,7 @@ pub async fn set_password_hash(
         .bind(hash)
         .bind(now)
         .bind(user_id)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -410,8 +438,11 @@ const SOLE_ADMIN_ACCOUNTS: &str = "SELECT a.name AS name FROM memberships m \
 /// Deletes a person unless they are the sole administrator of an account, in one
 /// transaction; memberships, sessions and security events go with them (cascade).
 /// Returns the accounts that block the deletion, if any.
-pub async fn delete_user(db: &Db, user_id: i64) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+pub async fn delete_user(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut tx = conn.begin().await?;
     let rows = sqlx::query(SOLE_ADMIN_ACCOUNTS)
         .bind(user_id)
         .fetch_all(&mut *tx)

@@ -1,10 +1,10 @@
 //! The HTTP surface: Leptos pages and server functions, health checks, static files, and
 //! the middleware every request passes (request id, session, CSRF, security headers).
 
-use crate::{sessions, state::AppState};
+use crate::state::AppState;
 use app::{
     api::{AccountAdministration, Authentication, Mfa, Profile},
-    ssr::{PendingToken, RequestInfo, SessionRef, UserCtx},
+    ssr::{PendingToken, RequestInfo, UserCtx},
 };
 use axum::{
     extract::{ConnectInfo, Request, State},
@@ -15,6 +15,8 @@ use axum::{
     Router,
 };
 use leptos::prelude::provide_context;
+
+pub mod cookies;
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -170,11 +172,11 @@ async fn sso_callback(
     axum::extract::Query(callback): axum::extract::Query<crate::sso_flow::Callback>,
     headers: axum::http::HeaderMap,
 ) -> Response {
-    let cookie = sessions::sso_state_from_headers(&state.config, &headers);
+    let cookie = crate::web::cookies::sso_state_from_headers(&state.config, &headers);
     let (cookies, target) = match state.finish_sso(&info, callback, cookie).await {
         Ok(done) => done,
         Err(failure) => (
-            vec![sessions::clear_sso_state_cookie(&state.config)],
+            vec![crate::web::cookies::clear_sso_state_cookie(&state.config)],
             format!("/login?sso_error={}", failure.code()),
         ),
     };
@@ -215,7 +217,7 @@ async fn verify_domain_form(
             Redirect::to(&format!("{page}?verify_failed={domain}")).into_response()
         }
         Err(app::AppError::StepUpRequired { .. }) => {
-            Redirect::to(&crate::policy::step_up_path(&page)).into_response()
+            Redirect::to(&app::format::step_up_href(&page)).into_response()
         }
         Err(app::AppError::Unauthenticated) => Redirect::to("/login").into_response(),
         Err(e) => (e.status(), e.to_string()).into_response(),
@@ -337,9 +339,16 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
     } else if static_file {
         next.run(req).await
     } else {
-        let session = match sessions::token_from_headers(&state.config, req.headers()) {
+        let session = match crate::web::cookies::token_from_headers(&state.config, req.headers()) {
             Some(token) => {
-                match sessions::resolve(&state.db, &state.config, &token, state.now()).await {
+                let resolved = match state.db.acquire().await {
+                    Ok(mut conn) => {
+                        crate::db::sessions::resolve(&mut conn, &state.config, &token, state.now())
+                            .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match resolved {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::error!(request_id = %id, error = %e, "session lookup failed");
@@ -362,15 +371,9 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string),
-            pending: sessions::pending_from_headers(&state.config, req.headers()).map(PendingToken),
-            session: session.as_ref().map(|s| SessionRef {
-                session_id: s.id,
-                user_id: s.user_id,
-                active_account_id: s.active_account_id,
-                sso_account_id: s.sso_account_id,
-                password_verified: s.factors.password,
-                mfa_verified: s.factors.second_factor(),
-            }),
+            pending: crate::web::cookies::pending_from_headers(&state.config, req.headers())
+                .map(PendingToken),
+            session,
         };
         let is_page = !path.starts_with("/api/") && !is_public_page(&path);
         let page_request = matches!(method, Method::GET | Method::HEAD);
@@ -410,13 +413,16 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
                 .to_string();
             let gate = match (&info.session, page_request && is_page) {
                 (Some(s), true) => match account_page(&path, s.active_account_id) {
-                    Some(account) => crate::policy::access(&state.db, s, account, state.now())
-                        .await
-                        .map(|a| (account, a))
-                        .map_err(|e| {
-                            tracing::error!(request_id = %id, error = %e, "access check failed");
-                        })
-                        .ok(),
+                    Some(account) => async {
+                        let mut conn = state.db.acquire().await?;
+                        crate::policy::access(&mut conn, s, account, state.now()).await
+                    }
+                    .await
+                    .map(|a| (account, a))
+                    .map_err(|e| {
+                        tracing::error!(request_id = %id, error = %e, "access check failed");
+                    })
+                    .ok(),
                     None => Some((0, crate::policy::Access::Allowed)),
                 },
                 _ => Some((0, crate::policy::Access::Allowed)),
@@ -430,11 +436,11 @@ async fn request_context(State(state): State<AppState>, req: Request, next: Next
                     ),
                 ),
                 Some((_, crate::policy::Access::StepUp)) => {
-                    Redirect::to(&crate::policy::step_up_path(&here)).into_response()
+                    Redirect::to(&app::format::step_up_href(&here)).into_response()
                 }
                 Some((account, crate::policy::Access::SetUpMfa)) => {
                     // The account requires MFA of this person: set it up first, then continue.
-                    Redirect::to(&crate::policy::setup_path(account, &here)).into_response()
+                    Redirect::to(&app::format::mfa_setup_href(account, &here)).into_response()
                 }
                 Some((_, crate::policy::Access::Allowed)) => match limit_body(req).await {
                     Ok(mut req) => {

@@ -1,12 +1,12 @@
 //! Single sign-on settings per account, and the authorization requests in flight.
 
 use crate::{
-    db::{is_unique_violation, Db},
+    db::is_unique_violation,
     env::{random_hex, Random},
     secret_key::SecretKey,
 };
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{AnyConnection, Connection, Row};
 
 /// How long a person has to come back from their directory.
 pub const REQUEST_TTL_MS: i64 = 10 * 60 * 1000;
@@ -82,11 +82,14 @@ fn aad(account_id: i64) -> Vec<u8> {
     format!("sso-client-secret:{account_id}").into_bytes()
 }
 
-pub async fn load(db: &Db, account_id: i64) -> Result<Option<SsoConfig>, sqlx::Error> {
+pub async fn load(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<Option<SsoConfig>, sqlx::Error> {
     let Some(row) =
         sqlx::query("SELECT enabled, issuer, client_id FROM account_sso WHERE account_id = $1")
             .bind(account_id)
-            .fetch_optional(db.pool())
+            .fetch_optional(&mut *conn)
             .await?
     else {
         return Ok(None);
@@ -96,17 +99,20 @@ pub async fn load(db: &Db, account_id: i64) -> Result<Option<SsoConfig>, sqlx::E
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         issuer: row.try_get("issuer")?,
         client_id: row.try_get("client_id")?,
-        domains: domains(db, account_id).await?,
+        domains: domains(&mut *conn, account_id).await?,
     }))
 }
 
-async fn domains(db: &Db, account_id: i64) -> Result<Vec<DomainClaim>, sqlx::Error> {
+async fn domains(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<Vec<DomainClaim>, sqlx::Error> {
     sqlx::query(
         "SELECT domain, token, verified_at FROM account_sso_domains WHERE account_id = $1 \
          ORDER BY domain",
     )
     .bind(account_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|r| {
@@ -121,13 +127,13 @@ async fn domains(db: &Db, account_id: i64) -> Result<Vec<DomainClaim>, sqlx::Err
 
 /// The decrypted client secret, for the token request only.
 pub async fn client_secret(
-    db: &Db,
+    conn: &mut AnyConnection,
     key: &SecretKey,
     account_id: i64,
 ) -> Result<Option<String>, sqlx::Error> {
     let row = sqlx::query("SELECT client_secret FROM account_sso WHERE account_id = $1")
         .bind(account_id)
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
     let Some(row) = row else { return Ok(None) };
     let encoded: String = row.try_get("client_secret")?;
@@ -142,7 +148,7 @@ pub async fn client_secret(
 /// Saves the settings and records the change, in one transaction.
 #[allow(clippy::too_many_arguments)]
 pub async fn save(
-    db: &Db,
+    conn: &mut AnyConnection,
     key: &SecretKey,
     rng: &dyn Random,
     account_id: i64,
@@ -151,7 +157,7 @@ pub async fn save(
     changed_by_label: &str,
     now: i64,
 ) -> Result<(), SsoError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = conn.begin().await?;
     let exists = sqlx::query("SELECT 1 AS one FROM accounts WHERE id = $1")
         .bind(account_id)
         .fetch_optional(&mut *tx)
@@ -303,13 +309,13 @@ pub async fn save(
 
 /// Turns single sign-on off (the settings stay), recording who did it.
 pub async fn disable(
-    db: &Db,
+    conn: &mut AnyConnection,
     account_id: i64,
     changed_by: Option<i64>,
     changed_by_label: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = conn.begin().await?;
     let n =
         sqlx::query("UPDATE account_sso SET enabled = 0, updated_at = $1 WHERE account_id = $2")
             .bind(now)
@@ -340,13 +346,16 @@ pub struct Change {
     pub summary: String,
 }
 
-pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Change>, sqlx::Error> {
+pub async fn history(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<Vec<Change>, sqlx::Error> {
     sqlx::query(
         "SELECT changed_by_label, at, summary FROM sso_changes WHERE account_id = $1 \
          ORDER BY at DESC, id DESC LIMIT 50",
     )
     .bind(account_id)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?
     .into_iter()
     .map(|r| {
@@ -363,14 +372,14 @@ pub async fn history(db: &Db, account_id: i64) -> Result<Vec<Change>, sqlx::Erro
 /// in one transaction. `Ok(false)` when the account has no such pending claim. A domain
 /// another account proved first stays there.
 pub async fn mark_verified(
-    db: &Db,
+    conn: &mut AnyConnection,
     account_id: i64,
     domain: &str,
     changed_by: Option<i64>,
     changed_by_label: &str,
     now: i64,
 ) -> Result<bool, SsoError> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = conn.begin().await?;
     let done = sqlx::query(
         "UPDATE account_sso_domains SET verified_at = $1 \
          WHERE account_id = $2 AND domain = $3 AND verified_at IS NULL",
@@ -427,21 +436,26 @@ async fn record_change(
 
 /// The account whose directory owns an email domain: the domain is proven and SSO is on.
 /// An unproven claim routes nothing.
-pub async fn account_for_domain(db: &Db, domain: &str) -> Result<Option<i64>, sqlx::Error> {
+pub async fn account_for_domain(
+    conn: &mut AnyConnection,
+    domain: &str,
+) -> Result<Option<i64>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT d.account_id AS account_id FROM account_sso_domains d \
          JOIN account_sso s ON s.account_id = d.account_id \
          WHERE d.domain = $1 AND d.verified_at IS NOT NULL AND s.enabled = 1",
     )
     .bind(domain)
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     row.map(|r| r.try_get("account_id")).transpose()
 }
 
 /// Is SSO on for the account?
-pub async fn enabled(db: &Db, account_id: i64) -> Result<bool, sqlx::Error> {
-    Ok(load(db, account_id).await?.is_some_and(|c| c.enabled))
+pub async fn enabled(conn: &mut AnyConnection, account_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(load(&mut *conn, account_id)
+        .await?
+        .is_some_and(|c| c.enabled))
 }
 
 fn hash(state: &str) -> String {
@@ -457,7 +471,7 @@ pub struct Started {
 }
 
 pub async fn start_request(
-    db: &Db,
+    conn: &mut AnyConnection,
     rng: &dyn Random,
     account_id: i64,
     next_path: &str,
@@ -465,7 +479,7 @@ pub async fn start_request(
 ) -> Result<Started, sqlx::Error> {
     sqlx::query("DELETE FROM sso_requests WHERE created_at < $1")
         .bind(now - REQUEST_TTL_MS)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     let started = Started {
         state: random_hex(rng, 32),
@@ -482,7 +496,7 @@ pub async fn start_request(
     .bind(&started.verifier)
     .bind(next_path)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(started)
 }
@@ -496,13 +510,17 @@ pub struct Pending {
     pub next_path: String,
 }
 
-pub async fn take_request(db: &Db, state: &str, now: i64) -> Result<Option<Pending>, sqlx::Error> {
+pub async fn take_request(
+    conn: &mut AnyConnection,
+    state: &str,
+    now: i64,
+) -> Result<Option<Pending>, sqlx::Error> {
     let row = sqlx::query(
         "DELETE FROM sso_requests WHERE state_hash = $1 \
          RETURNING account_id, nonce, pkce_verifier, next_path, created_at",
     )
     .bind(hash(state))
-    .fetch_optional(db.pool())
+    .fetch_optional(&mut *conn)
     .await?;
     let Some(row) = row else { return Ok(None) };
     let created: i64 = row.try_get("created_at")?;

@@ -1,7 +1,7 @@
 //! Security events: sign-ins, failed sign-ins, sign-outs (and later password and MFA
 //! changes), kept per person with time, IP and user agent.
 
-use crate::db::Db;
+use sqlx::AnyConnection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -76,14 +76,18 @@ pub struct EventRow {
 }
 
 /// A person's latest events, newest first.
-pub async fn recent(db: &Db, user_id: i64, limit: i64) -> Result<Vec<EventRow>, sqlx::Error> {
+pub async fn recent(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT kind, at, ip, user_agent FROM security_events          WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(user_id)
     .bind(limit)
-    .fetch_all(db.pool())
+    .fetch_all(&mut *conn)
     .await?;
     rows.into_iter()
         .map(|r| {
@@ -98,16 +102,16 @@ pub async fn recent(db: &Db, user_id: i64, limit: i64) -> Result<Vec<EventRow>, 
 }
 
 /// Deletes events older than `cutoff`. Returns how many.
-pub async fn purge(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM security_events WHERE at < $1")
         .bind(cutoff)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected())
 }
 
 pub async fn record(
-    db: &Db,
+    conn: &mut AnyConnection,
     user_id: Option<i64>,
     kind: EventKind,
     at: i64,
@@ -125,7 +129,7 @@ pub async fn record(
     .bind(ip)
     .bind(user_agent.map(|ua| ua.chars().take(512).collect::<String>()))
     .bind(detail)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

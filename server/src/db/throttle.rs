@@ -13,8 +13,8 @@
 //! (or code) scope it forgets the failures counted up to and including its own, never
 //! those that parallel attempts counted after it; for the address scope only its own.
 
-use crate::db::Db;
 use sha2::{Digest, Sha256};
+use sqlx::AnyConnection;
 use sqlx::Row;
 
 /// Failures allowed per email before delays start.
@@ -120,7 +120,12 @@ pub enum Reserve {
 
 /// Reserves an attempt: counts it as a failure and sets the lock that follows, in one
 /// statement, unless the key is locked now. Parallel callers each get their own count.
-pub async fn reserve(db: &Db, scope: Scope, value: &str, now: i64) -> Result<Reserve, sqlx::Error> {
+pub async fn reserve(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    value: &str,
+    now: i64,
+) -> Result<Reserve, sqlx::Error> {
     let k = key(value);
     let next = "(CASE WHEN last_failure_at < $4 THEN 1 ELSE failures + 1 END)";
     let update = format!(
@@ -136,7 +141,7 @@ pub async fn reserve(db: &Db, scope: Scope, value: &str, now: i64) -> Result<Res
             .bind(&k)
             .bind(now)
             .bind(now - QUIET_PERIOD_MS)
-            .fetch_optional(db.pool())
+            .fetch_optional(&mut *conn)
             .await?
         {
             let count: i64 = row.try_get("failures")?;
@@ -155,7 +160,7 @@ pub async fn reserve(db: &Db, scope: Scope, value: &str, now: i64) -> Result<Res
         .bind(&k)
         .bind(now)
         .bind(if first_lock > 0 { now + first_lock } else { 0 })
-        .fetch_optional(db.pool())
+        .fetch_optional(&mut *conn)
         .await?;
         if inserted.is_some() {
             return Ok(Reserve::Granted(Reservation {
@@ -168,7 +173,7 @@ pub async fn reserve(db: &Db, scope: Scope, value: &str, now: i64) -> Result<Res
             sqlx::query("SELECT locked_until FROM signin_throttle WHERE scope = $1 AND key = $2")
                 .bind(scope.as_str())
                 .bind(&k)
-                .fetch_optional(db.pool())
+                .fetch_optional(&mut *conn)
                 .await?
                 .map(|r| r.try_get("locked_until"))
                 .transpose()?;
@@ -184,20 +189,20 @@ pub async fn reserve(db: &Db, scope: Scope, value: &str, now: i64) -> Result<Res
 /// failures counted before it are forgotten too (the person proved who they are); for
 /// the address scope only its own count. Failures that parallel attempts counted after
 /// this one stay, with their lock.
-pub async fn release(db: &Db, r: &Reservation) -> Result<(), sqlx::Error> {
+pub async fn release(conn: &mut AnyConnection, r: &Reservation) -> Result<(), sqlx::Error> {
     match r.scope {
-        Scope::Email | Scope::Code => forget(db, r, r.count).await,
-        Scope::Ip => forget(db, r, 1).await,
+        Scope::Email | Scope::Code => forget(&mut *conn, r, r.count).await,
+        Scope::Ip => forget(&mut *conn, r, 1).await,
     }
 }
 
 /// Takes back a reservation whose attempt never ran (another scope was locked, or the
 /// hashing queue was full): only its own count.
-pub async fn undo(db: &Db, r: &Reservation) -> Result<(), sqlx::Error> {
-    forget(db, r, 1).await
+pub async fn undo(conn: &mut AnyConnection, r: &Reservation) -> Result<(), sqlx::Error> {
+    forget(&mut *conn, r, 1).await
 }
 
-async fn forget(db: &Db, r: &Reservation, n: i64) -> Result<(), sqlx::Error> {
+async fn forget(conn: &mut AnyConnection, r: &Reservation, n: i64) -> Result<(), sqlx::Error> {
     // The lock stays while failures above the free ones remain (the strict side).
     sqlx::query(
         "UPDATE signin_throttle SET failures = failures - $3, \
@@ -208,12 +213,12 @@ async fn forget(db: &Db, r: &Reservation, n: i64) -> Result<(), sqlx::Error> {
     .bind(&r.key)
     .bind(n)
     .bind(r.scope.free())
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM signin_throttle WHERE scope = $1 AND key = $2 AND failures <= 0")
         .bind(r.scope.as_str())
         .bind(&r.key)
-        .execute(db.pool())
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
@@ -221,7 +226,7 @@ async fn forget(db: &Db, r: &Reservation, n: i64) -> Result<(), sqlx::Error> {
 /// Marks a refusal of a locked key; `true` only for the first refusal of each lock
 /// window, so a flood of refused attempts records one security event, not one per try.
 pub async fn first_refusal(
-    db: &Db,
+    conn: &mut AnyConnection,
     scope: Scope,
     value: &str,
     now: i64,
@@ -233,20 +238,20 @@ pub async fn first_refusal(
     .bind(scope.as_str())
     .bind(key(value))
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes counters that are neither locked nor within their quiet period: they would
 /// restart at the next failure anyway. Run with the hourly history purge.
-pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+pub async fn purge(conn: &mut AnyConnection, now: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "DELETE FROM signin_throttle WHERE last_failure_at < $1 AND locked_until <= $2",
     )
     .bind(now - QUIET_PERIOD_MS)
     .bind(now)
-    .execute(db.pool())
+    .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())
 }

@@ -1,4 +1,9 @@
-//! The database: SQLite (embedded default) or PostgreSQL, behind one sqlx `Any` pool.
+//! The data layer: SQLite (embedded default) or PostgreSQL, behind one sqlx `Any` pool.
+//! Every SQL statement of the portal lives in this module's children, one per table or
+//! aggregate. Their functions take a connection (`&mut AnyConnection`): one from the pool
+//! (`&mut db.acquire().await?`) or the caller's transaction (`&mut tx`), so a use case
+//! puts several writes in one transaction (`let mut tx = db.begin().await?; ...;
+//! tx.commit().await?`).
 //!
 //! Queries use `$1` placeholders, which both backends accept, and portable SQL; the
 //! migrations differ only where the dialects force it (identity columns). Times are
@@ -11,6 +16,15 @@ use sqlx::{
     AnyPool, Executor,
 };
 use std::{str::FromStr, time::Duration};
+
+pub mod directory;
+pub mod events;
+pub mod mfa;
+pub mod policy;
+pub mod server_keys;
+pub mod sessions;
+pub mod sso;
+pub mod throttle;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -82,6 +96,16 @@ impl Db {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection from the pool, for data functions outside a transaction.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// Starts a transaction: the writes of one use case, committed together or not at all.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        self.pool.begin().await
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,0 +1,311 @@
+//! Accounts' MFA policies as stored (`accounts.mfa_*`), their change history
+//! (`mfa_policy_changes`) and the members each policy covers. Stored policies and grace
+//! periods decode strictly: a value this build does not know is an error (enforcement
+//! fails closed), never "optional".
+
+use app::models::{GraceDays, MfaPolicy, PolicyTerms};
+use sqlx::{AnyConnection, Connection, Row};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("there is no account with id {0}")]
+    UnknownAccount(i64),
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+/// An account's policy as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountPolicy {
+    #[sqlx(rename = "name")]
+    pub account_name: String,
+    #[sqlx(rename = "mfa_policy", try_from = "String")]
+    pub policy: MfaPolicy,
+    #[sqlx(rename = "mfa_grace_days", try_from = "i64")]
+    pub grace: GraceDays,
+    #[sqlx(rename = "mfa_policy_changed_at")]
+    pub changed_at: Option<i64>,
+}
+
+impl AccountPolicy {
+    pub fn terms(&self) -> PolicyTerms {
+        PolicyTerms {
+            policy: self.policy,
+            grace: self.grace,
+            changed_at: self.changed_at,
+        }
+    }
+}
+
+pub async fn load(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<Option<AccountPolicy>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, mfa_policy, mfa_grace_days, mfa_policy_changed_at FROM accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Changes the policy and records who changed it from what to what, in one transaction
+/// (the caller's, when it runs in one). The grace period goes with the policy
+/// ([`GraceDays::for_policy`]).
+pub async fn set(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    policy: MfaPolicy,
+    grace: GraceDays,
+    changed_by: Option<i64>,
+    changed_by_label: &str,
+    now: i64,
+) -> Result<(), PolicyError> {
+    let grace_days = grace.for_policy(policy).days();
+    let mut tx = conn.begin().await?;
+    let from: String = sqlx::query("SELECT mfa_policy FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(PolicyError::UnknownAccount(account_id))?
+        .try_get("mfa_policy")?;
+    sqlx::query(
+        "UPDATE accounts SET mfa_policy = $1, mfa_grace_days = $2, mfa_policy_changed_at = $3 WHERE id = $4",
+    )
+    .bind(policy.as_str())
+    .bind(grace_days)
+    .bind(now)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO mfa_policy_changes (account_id, changed_by, changed_by_label, at, from_policy, to_policy, grace_days) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(account_id)
+    .bind(changed_by)
+    .bind(changed_by_label)
+    .bind(now)
+    .bind(from)
+    .bind(policy.as_str())
+    .bind(grace_days)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One member as stored, for the compliance view.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+struct MemberRow {
+    user_id: i64,
+    name: String,
+    email: String,
+    group_name: String,
+    is_admin: i64,
+    joined_at: i64,
+    uses_mfa: i64,
+}
+
+/// One member as the compliance view needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub group: String,
+    pub is_admin: bool,
+    pub joined_at: i64,
+    pub uses_mfa: bool,
+    pub covered: bool,
+    /// For a covered member without MFA: from when they are blocked.
+    pub blocked_from: Option<i64>,
+}
+
+impl MemberRow {
+    fn under(self, terms: PolicyTerms) -> MemberState {
+        let (is_admin, uses_mfa) = (self.is_admin != 0, self.uses_mfa != 0);
+        let deadline = terms.deadline_for(is_admin, self.joined_at);
+        MemberState {
+            user_id: self.user_id,
+            name: self.name,
+            email: self.email,
+            group: self.group_name,
+            is_admin,
+            joined_at: self.joined_at,
+            uses_mfa,
+            covered: deadline.is_some(),
+            blocked_from: deadline.filter(|_| !uses_mfa),
+        }
+    }
+}
+
+/// Which members a compliance page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemberFilter {
+    /// Only members who do not use MFA.
+    pub without_mfa: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// How many members an account has, and how many of them use MFA.
+pub async fn member_counts(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS total, COUNT(f.enabled_at) AS with_mfa FROM memberships m \
+         LEFT JOIN user_mfa f ON f.user_id = m.user_id WHERE m.account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((row.try_get("total")?, row.try_get("with_mfa")?))
+}
+
+const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.name AS name, u.email AS email, \
+        g.name AS group_name, g.is_admin AS is_admin, m.created_at AS joined_at, \
+        CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS uses_mfa \
+     FROM memberships m \
+     JOIN users u ON u.id = m.user_id \
+     JOIN account_groups g ON g.id = m.group_id \
+     LEFT JOIN user_mfa f ON f.user_id = u.id \
+     WHERE m.account_id = $1";
+
+/// One page of an account's members with their MFA state under its policy, by name.
+pub async fn members(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    terms: PolicyTerms,
+    filter: MemberFilter,
+) -> Result<Vec<MemberState>, sqlx::Error> {
+    let sql = format!(
+        "{MEMBER_SELECT}{} ORDER BY u.name, u.id LIMIT $2 OFFSET $3",
+        if filter.without_mfa {
+            " AND f.enabled_at IS NULL"
+        } else {
+            ""
+        }
+    );
+    let rows: Vec<MemberRow> = sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.into_iter().map(|r| r.under(terms)).collect())
+}
+
+/// One member's MFA state in an account under its policy, if they are a member.
+pub async fn member(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    terms: PolicyTerms,
+    user_id: i64,
+) -> Result<Option<MemberState>, sqlx::Error> {
+    let sql = format!("{MEMBER_SELECT} AND m.user_id = $2");
+    let row: Option<MemberRow> = sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.map(|r| r.under(terms)))
+}
+
+/// The account's requirement for one person: `None` when not covered, else the deadline.
+pub async fn requirement(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    account_id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let Some(p) = load(&mut *conn, account_id).await? else {
+        return Ok(None);
+    };
+    let row = sqlx::query(
+        "SELECT g.is_admin AS is_admin, m.created_at AS joined_at FROM memberships m \
+         JOIN account_groups g ON g.id = m.group_id WHERE m.user_id = $1 AND m.account_id = $2",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let is_admin = row.try_get::<i64, _>("is_admin")? != 0;
+    Ok(p.terms().deadline_for(is_admin, row.try_get("joined_at")?))
+}
+
+/// Names of the accounts whose MFA policy covers this person (as [`MfaPolicy::covers`]
+/// says, in SQL).
+pub async fn required_by(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let sql = format!(
+        "SELECT a.name AS name FROM memberships m \
+         JOIN accounts a ON a.id = m.account_id \
+         JOIN account_groups g ON g.id = m.group_id \
+         WHERE m.user_id = $1 AND {} ORDER BY a.name",
+        MfaPolicy::covering_sql("a.mfa_policy", "g.is_admin")
+    );
+    let rows = sqlx::query(&sql)
+        .bind(user_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(|r| r.try_get("name")).collect()
+}
+
+/// Is the person an administrator of the account?
+pub async fn is_admin(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    account_id: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM memberships m JOIN account_groups g ON g.id = m.group_id \
+         WHERE m.user_id = $1 AND m.account_id = $2 AND g.is_admin = 1",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
+/// A recorded policy change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub by: String,
+    pub at: i64,
+    pub from: MfaPolicy,
+    pub to: MfaPolicy,
+    pub grace_days: i64,
+}
+
+pub async fn history(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<Vec<Change>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT changed_by_label, at, from_policy, to_policy, grace_days FROM mfa_policy_changes \
+         WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT 50",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let from: String = r.try_get("from_policy")?;
+            let to: String = r.try_get("to_policy")?;
+            let strict =
+                |v: String| MfaPolicy::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e)));
+            Ok(Change {
+                by: r.try_get("changed_by_label")?,
+                at: r.try_get("at")?,
+                from: strict(from)?,
+                to: strict(to)?,
+                grace_days: r.try_get("grace_days")?,
+            })
+        })
+        .collect()
+}

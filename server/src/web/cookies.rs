@@ -1,0 +1,96 @@
+//! Every cookie the portal sets, in one place: names (`__Host-` prefixed over https),
+//! attributes (HttpOnly, SameSite=Lax, Secure over https, Path=/) and lifetimes, and how
+//! each is read back from a request.
+
+use crate::{config::Config, sessions::Token};
+
+/// A `Set-Cookie` value for the portal's cookies: host-wide path, HttpOnly, SameSite=Lax
+/// (so they come back on top-level navigations, e.g. from an SSO provider), `Secure` over
+/// https. `max_age_secs` 0 removes the cookie.
+fn set_cookie(config: &Config, name: &str, value: &str, max_age_secs: u64) -> String {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
+/// `Set-Cookie` value carrying a new session token.
+pub fn cookie(config: &Config, token: &Token) -> String {
+    set_cookie(
+        config,
+        config.cookie_name(),
+        token.expose(),
+        config.session_lifetime.as_secs(),
+    )
+}
+
+/// `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(config: &Config) -> String {
+    set_cookie(config, config.cookie_name(), "", 0)
+}
+
+/// The session token in a request's `Cookie` headers, if well-formed.
+pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<Token> {
+    cookie_value(headers, config.cookie_name()).and_then(|v| Token::from_cookie(&v))
+}
+
+fn pending_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_pending"
+    } else {
+        "portal_pending"
+    }
+}
+
+/// `Set-Cookie` for the pending sign-in (password done, code next): five minutes.
+pub fn pending_cookie(config: &Config, token: &str) -> String {
+    let ttl = u64::try_from(crate::mfa::PENDING_SIGNIN_TTL_MS / 1000).unwrap_or(300);
+    set_cookie(config, pending_cookie_name(config), token, ttl)
+}
+
+pub fn clear_pending_cookie(config: &Config) -> String {
+    set_cookie(config, pending_cookie_name(config), "", 0)
+}
+
+/// The pending sign-in token in a request, if well-formed.
+pub fn pending_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
+    cookie_value(headers, pending_cookie_name(config)).filter(|v| Token::from_cookie(v).is_some())
+}
+
+/// The value of the named cookie in a request's `Cookie` headers.
+fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+fn sso_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_sso"
+    } else {
+        "portal_sso"
+    }
+}
+
+/// `Set-Cookie` binding a single sign-on attempt to this browser: its `state`, for as
+/// long as the attempt may take. SameSite=Lax so that it comes back on the provider's
+/// top-level redirect.
+pub fn sso_state_cookie(config: &Config, state: &str) -> String {
+    let ttl = u64::try_from(crate::db::sso::REQUEST_TTL_MS / 1000).unwrap_or(600);
+    set_cookie(config, sso_cookie_name(config), state, ttl)
+}
+
+pub fn clear_sso_state_cookie(config: &Config) -> String {
+    set_cookie(config, sso_cookie_name(config), "", 0)
+}
+
+pub fn sso_state_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
+    cookie_value(headers, sso_cookie_name(config))
+}
