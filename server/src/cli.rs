@@ -42,8 +42,8 @@ pub async fn user(
             } else {
                 read_password_line(input)?
             };
-            let id = directory::create_user(
-                &mut *conn(state).await?,
+            let id = crate::people::add(
+                &state.db,
                 &state.passwords,
                 &email,
                 &name,
@@ -61,9 +61,12 @@ pub async fn user(
                 .map_err(|e| message(e.into()))?
                 .ok_or_else(|| format!("no person has the email {}", email.trim()))?
                 .user_id;
-            let was_on = crate::db::mfa::disable(&mut *conn(state).await?, user_id)
+            // MFA off, sessions ended, the event: one transaction.
+            let db_err = |e: sqlx::Error| message(e.into());
+            let mut tx = state.db.begin().await.map_err(db_err)?;
+            let was_on = crate::db::mfa::disable(&mut tx, user_id)
                 .await
-                .map_err(|e| message(e.into()))?;
+                .map_err(db_err)?;
             if !was_on {
                 return Ok(format!(
                     "{} does not use multi-factor authentication; nothing changed.",
@@ -72,7 +75,7 @@ pub async fn user(
             }
             let now = state.now();
             let ended = crate::db::sessions::end_all_except(
-                &mut *conn(state).await?,
+                &mut tx,
                 user_id,
                 -1,
                 crate::sessions::EndReason::Revoked,
@@ -81,7 +84,7 @@ pub async fn user(
             .await
             .map_err(|e| message(e.into()))?;
             crate::db::events::record(
-                &mut *conn(state).await?,
+                &mut tx,
                 Some(user_id),
                 crate::db::events::EventKind::MfaReset,
                 now,
@@ -91,6 +94,7 @@ pub async fn user(
             )
             .await
             .map_err(|e| message(e.into()))?;
+            tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Turned off multi-factor authentication for {} and ended {ended} session(s). \
                  They sign in with their password and can set it up again.",
@@ -361,8 +365,8 @@ pub async fn demo(state: &AppState) -> Result<String, String> {
             account_ids.push(id);
         }
         for person in &DEMO_PEOPLE {
-            directory::create_user(
-                &mut *conn(state).await?,
+            crate::people::add(
+                &state.db,
                 &state.passwords,
                 person.email,
                 person.name,

@@ -15,6 +15,7 @@ pub mod mfa;
 pub mod mfa_flow;
 pub mod oidc;
 pub mod passwords;
+pub mod people;
 pub mod policy;
 pub mod profile;
 pub mod secret_key;

@@ -16,6 +16,7 @@ use app::{
     ssr::{Fail, Outcome, RequestInfo, SessionRef, UserCtx},
     AppError, Secret,
 };
+use sqlx::AnyConnection;
 
 const BAD_CODE: &str =
     "That code is not valid. Enter the 6-digit code your authenticator app shows now.";
@@ -45,32 +46,32 @@ impl AppState {
                 .into())
             }
         };
+        // Spending the code, giving back the try and recording it: one transaction.
+        let mut tx = self.db.begin().await?;
         let ok = if recovery {
-            crate::db::mfa::use_recovery_code(&mut *self.db.acquire().await?, user_id, code, now)
-                .await?
+            crate::db::mfa::use_recovery_code(&mut tx, user_id, code, now).await?
         } else {
-            let record =
-                crate::db::mfa::load(&mut *self.db.acquire().await?, &self.secret_key, user_id)
-                    .await?
-                    .filter(|r| r.enabled_at.is_some());
+            let record = crate::db::mfa::load(&mut tx, &self.secret_key, user_id)
+                .await?
+                .filter(|r| r.enabled_at.is_some());
             match record.and_then(|r| mfa::matching_step(&r.secret, code, now)) {
-                Some(step) => {
-                    crate::db::mfa::consume_step(&mut *self.db.acquire().await?, user_id, step)
-                        .await?
-                }
+                Some(step) => crate::db::mfa::consume_step(&mut tx, user_id, step).await?,
                 None => false,
             }
         };
         if ok {
-            throttle::release(&mut *self.db.acquire().await?, &reservation).await?;
+            throttle::release(&mut tx, &reservation).await?;
             if recovery {
-                self.event(req, user_id, EventKind::RecoveryCodeUsed)
+                self.event(&mut tx, req, user_id, EventKind::RecoveryCodeUsed)
                     .await?;
             }
+            tx.commit().await?;
             Ok(())
         } else {
             // The reservation stands as the failure.
-            self.event(req, user_id, EventKind::MfaCodeFailed).await?;
+            self.event(&mut tx, req, user_id, EventKind::MfaCodeFailed)
+                .await?;
+            tx.commit().await?;
             Err(AppError::Invalid(if recovery {
                 "That recovery code is not valid or was already used.".into()
             } else {
@@ -80,10 +81,15 @@ impl AppState {
         }
     }
 
-    async fn end_others_if(&self, s: SessionRef, yes: bool) -> Outcome<()> {
+    async fn end_others_if(
+        &self,
+        conn: &mut AnyConnection,
+        s: SessionRef,
+        yes: bool,
+    ) -> Outcome<()> {
         if yes {
             crate::db::sessions::end_all_except(
-                &mut *self.db.acquire().await?,
+                conn,
                 s.user_id,
                 s.session_id,
                 EndReason::Revoked,
@@ -94,10 +100,13 @@ impl AppState {
         Ok(())
     }
 
-    async fn fresh_recovery_codes(&self, user_id: i64) -> Outcome<RecoveryCodes> {
+    async fn fresh_recovery_codes(
+        &self,
+        conn: &mut AnyConnection,
+        user_id: i64,
+    ) -> Outcome<RecoveryCodes> {
         let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
-        crate::db::mfa::replace_recovery_codes(&mut *self.db.acquire().await?, user_id, &hashes)
-            .await?;
+        crate::db::mfa::replace_recovery_codes(conn, user_id, &hashes).await?;
         Ok(RecoveryCodes(codes))
     }
 
@@ -172,8 +181,9 @@ impl Mfa for AppState {
             }
         }
         let now = self.now();
+        let mut tx = self.db.begin().await?;
         let token = crate::db::sessions::gain_factors(
-            &mut *self.db.acquire().await?,
+            &mut tx,
             self.rng.as_ref(),
             s.session_id,
             gained,
@@ -182,7 +192,9 @@ impl Mfa for AppState {
         )
         .await?
         .ok_or(AppError::Unauthenticated)?;
-        self.event(req, s.user_id, EventKind::StepUp).await?;
+        self.event(&mut tx, req, s.user_id, EventKind::StepUp)
+            .await?;
+        tx.commit().await?;
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, session_id = s.session_id, "identity confirmed in session");
         Ok(crate::web::cookies::cookie(&self.config, &token))
     }
@@ -228,30 +240,23 @@ impl Mfa for AppState {
     ) -> Outcome<(RecoveryCodes, String)> {
         let (req, s) = (&user.req, user.session);
         let now = self.now();
-        let record = crate::db::mfa::load(
-            &mut *self.db.acquire().await?,
-            &self.secret_key,
-            s.user_id,
-        )
-        .await?
-        .filter(|r| r.enabled_at.is_none() && r.pending_expires_at.is_some_and(|t| t > now))
-        .ok_or_else(|| {
-            AppError::Invalid(
+        let record =
+            crate::db::mfa::load(&mut *self.db.acquire().await?, &self.secret_key, s.user_id)
+                .await?
+                .filter(|r| r.enabled_at.is_none() && r.pending_expires_at.is_some_and(|t| t > now))
+                .ok_or_else(|| {
+                    AppError::Invalid(
                 "The set-up has expired. Start again with “Set up multi-factor authentication”."
                     .into(),
             )
-        })?;
+                })?;
         let step = mfa::matching_step(&record.secret, code, now)
             .ok_or_else(|| AppError::Invalid(BAD_CODE.into()))?;
         let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
-        let done = crate::db::mfa::finish_enrolment(
-            &mut *self.db.acquire().await?,
-            s.user_id,
-            step,
-            &hashes,
-            now,
-        )
-        .await?;
+        // MFA on, the session's new factor, the event and the other sessions ended: one
+        // transaction.
+        let mut tx = self.db.begin().await?;
+        let done = crate::db::mfa::finish_enrolment(&mut tx, s.user_id, step, &hashes, now).await?;
         if !done {
             return Err(AppError::Invalid(
                 "The set-up has expired. Start again with “Set up multi-factor authentication”."
@@ -261,7 +266,7 @@ impl Mfa for AppState {
         }
         // This session just passed the code: it counts as verified, under a new token.
         let token = crate::db::sessions::gain_factors(
-            &mut *self.db.acquire().await?,
+            &mut tx,
             self.rng.as_ref(),
             s.session_id,
             Factors {
@@ -273,8 +278,10 @@ impl Mfa for AppState {
         )
         .await?
         .ok_or(AppError::Unauthenticated)?;
-        self.event(req, s.user_id, EventKind::MfaEnabled).await?;
-        self.end_others_if(s, sign_out_others).await?;
+        self.event(&mut tx, req, s.user_id, EventKind::MfaEnabled)
+            .await?;
+        self.end_others_if(&mut tx, s, sign_out_others).await?;
+        tx.commit().await?;
         Ok((
             RecoveryCodes(codes),
             crate::web::cookies::cookie(&self.config, &token),
@@ -292,10 +299,12 @@ impl Mfa for AppState {
             return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
         self.check_code(req, s.user_id, code, false).await?;
-        let codes = self.fresh_recovery_codes(s.user_id).await?;
-        self.event(req, s.user_id, EventKind::RecoveryCodesRegenerated)
+        let mut tx = self.db.begin().await?;
+        let codes = self.fresh_recovery_codes(&mut tx, s.user_id).await?;
+        self.event(&mut tx, req, s.user_id, EventKind::RecoveryCodesRegenerated)
             .await?;
-        self.end_others_if(s, sign_out_others).await?;
+        self.end_others_if(&mut tx, s, sign_out_others).await?;
+        tx.commit().await?;
         Ok(codes)
     }
 
@@ -323,8 +332,12 @@ impl Mfa for AppState {
         self.check_current_password(req, s.user_id, password)
             .await?;
         self.check_code(req, s.user_id, code, false).await?;
-        crate::db::mfa::disable(&mut *self.db.acquire().await?, s.user_id).await?;
-        self.event(req, s.user_id, EventKind::MfaDisabled).await?;
-        self.end_others_if(s, sign_out_others).await
+        let mut tx = self.db.begin().await?;
+        crate::db::mfa::disable(&mut tx, s.user_id).await?;
+        self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
+            .await?;
+        self.end_others_if(&mut tx, s, sign_out_others).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -19,6 +19,7 @@ use app::{
     validation::{normalize_email, validate_email, validate_name, validate_new_password},
     AppError, Secret,
 };
+use sqlx::AnyConnection;
 
 /// Sessions shown per page.
 pub const SESSIONS_PER_PAGE: i64 = 20;
@@ -38,14 +39,17 @@ impl AppState {
             .ok_or(AppError::Unauthenticated.into())
     }
 
+    /// Records a security event of the person, on `conn` (the use case's transaction,
+    /// or a pooled connection).
     pub(crate) async fn event(
         &self,
+        conn: &mut AnyConnection,
         req: &RequestInfo,
         user_id: i64,
         kind: EventKind,
     ) -> Outcome<()> {
         events::record(
-            &mut *self.db.acquire().await?,
+            conn,
             Some(user_id),
             kind,
             self.now(),
@@ -76,8 +80,13 @@ impl AppState {
         if ok {
             Ok(())
         } else {
-            self.event(req, user_id, EventKind::CurrentPasswordFailed)
-                .await?;
+            self.event(
+                &mut *self.db.acquire().await?,
+                req,
+                user_id,
+                EventKind::CurrentPasswordFailed,
+            )
+            .await?;
             Err(AppError::Invalid("The current password is incorrect.".into()).into())
         }
     }
@@ -139,21 +148,22 @@ impl Profile for AppState {
         validate_email(new_email).map_err(AppError::Invalid)?;
         self.check_current_password(req, s.user_id, password)
             .await?;
-        let outcome = directory::set_email(
-            &mut *self.db.acquire().await?,
-            s.user_id,
-            new_email,
-            self.now(),
-        )
-        .await;
-        match outcome {
-            Ok(()) => self.event(req, s.user_id, EventKind::EmailChanged).await,
-            Err(DirectoryError::DuplicateEmail(_)) => Err(AppError::Invalid(
-                "That email address is already used by another person.".into(),
-            )
-            .into()),
-            Err(e) => Err(e.into()),
+        // The address and its event, in one transaction.
+        let mut tx = self.db.begin().await?;
+        match directory::set_email(&mut tx, s.user_id, new_email, self.now()).await {
+            Ok(()) => {}
+            Err(DirectoryError::DuplicateEmail(_)) => {
+                return Err(AppError::Invalid(
+                    "That email address is already used by another person.".into(),
+                )
+                .into())
+            }
+            Err(e) => return Err(e.into()),
         }
+        self.event(&mut tx, req, s.user_id, EventKind::EmailChanged)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn change_password(&self, user: &UserCtx, c: PasswordChange) -> Outcome<()> {
@@ -189,13 +199,16 @@ impl Profile for AppState {
             }
             Err(e) => return Err(e.into()),
         };
+        // The new hash, its event and the end of the other sessions: one transaction,
+        // so a failure leaves the old password and the sessions as they were.
         let now = self.now();
-        directory::set_password_hash(&mut *self.db.acquire().await?, s.user_id, &hash, now).await?;
-        self.event(req, s.user_id, EventKind::PasswordChanged)
+        let mut tx = self.db.begin().await?;
+        directory::set_password_hash(&mut tx, s.user_id, &hash, now).await?;
+        self.event(&mut tx, req, s.user_id, EventKind::PasswordChanged)
             .await?;
         if c.sign_out_others {
             crate::db::sessions::end_all_except(
-                &mut *self.db.acquire().await?,
+                &mut tx,
                 s.user_id,
                 s.session_id,
                 EndReason::Revoked,
@@ -203,6 +216,7 @@ impl Profile for AppState {
             )
             .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -303,8 +317,9 @@ impl Profile for AppState {
             )
             .into());
         }
+        let mut tx = self.db.begin().await?;
         let ended = crate::db::sessions::end_own(
-            &mut *self.db.acquire().await?,
+            &mut tx,
             s.user_id,
             session_id,
             sessions::Reach::of(&s),
@@ -319,15 +334,19 @@ impl Profile for AppState {
             )
             .into());
         }
-        self.event(req, s.user_id, EventKind::SessionRevoked).await
+        self.event(&mut tx, req, s.user_id, EventKind::SessionRevoked)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn revoke_other_sessions(&self, user: &UserCtx) -> Outcome<u64> {
         let (req, s) = (&user.req, user.session);
         // A directory's session ends only its directory's sessions: it cannot sign the
         // person out of their other accounts.
+        let mut tx = self.db.begin().await?;
         let n = crate::db::sessions::end_others_within(
-            &mut *self.db.acquire().await?,
+            &mut tx,
             s.user_id,
             s.session_id,
             sessions::Reach::of(&s),
@@ -336,9 +355,10 @@ impl Profile for AppState {
         )
         .await?;
         if n > 0 {
-            self.event(req, s.user_id, EventKind::SessionRevoked)
+            self.event(&mut tx, req, s.user_id, EventKind::SessionRevoked)
                 .await?;
         }
+        tx.commit().await?;
         Ok(n)
     }
 

@@ -19,11 +19,15 @@ use app::{
     validation::{email_domain, normalize_email, safe_next_path, validate_email},
     AppError, Secret,
 };
+use sqlx::AnyConnection;
 
 impl AppState {
-    /// Creates the session after every factor passed; returns its `Set-Cookie` value.
+    /// Creates the session after every factor passed, and records the sign-in, on `tx`
+    /// (the caller's transaction, with whatever else the sign-in writes); returns the
+    /// session's `Set-Cookie` value.
     pub(crate) async fn start_session(
         &self,
+        tx: &mut AnyConnection,
         req: &RequestInfo,
         user_id: i64,
         factors: Factors,
@@ -35,13 +39,10 @@ impl AppState {
         // Through an account's directory, that account is the one to work in.
         let account = match sso_account_id {
             Some(a) => Some(a),
-            None => {
-                crate::db::sessions::initial_account(&mut *self.db.acquire().await?, user_id)
-                    .await?
-            }
+            None => crate::db::sessions::initial_account(tx, user_id).await?,
         };
         let (token, session_id) = crate::db::sessions::create(
-            &mut *self.db.acquire().await?,
+            tx,
             self.rng.as_ref(),
             &self.config,
             crate::db::sessions::NewSession {
@@ -55,16 +56,7 @@ impl AppState {
             now,
         )
         .await?;
-        events::record(
-            &mut *self.db.acquire().await?,
-            Some(user_id),
-            EventKind::SignIn,
-            now,
-            ip,
-            ua,
-            detail,
-        )
-        .await?;
+        events::record(tx, Some(user_id), EventKind::SignIn, now, ip, ua, detail).await?;
         tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
         Ok(crate::web::cookies::cookie(&self.config, &token))
     }
@@ -219,50 +211,38 @@ impl Authentication for AppState {
             return Err(AppError::BadCredentials.into());
         };
 
-        // A fresh token at every sign-in; an older session in this browser ends.
+        // One transaction: an older session in this browser ends (a fresh token at every
+        // sign-in), and either the code step or the new session begins.
+        let mut tx = self.db.begin().await?;
         if let Some(old) = req.session {
-            crate::db::sessions::end(
-                &mut *self.db.acquire().await?,
-                old.session_id,
-                EndReason::SignedOut,
-                now,
-            )
-            .await?;
+            crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
         }
         // With MFA on, the password alone grants nothing but the code step.
         // Checked after the hash (not with the record before it), so MFA turned on while
         // this sign-in was hashing still applies.
-        if crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, user_id).await? {
-            let token = crate::db::mfa::create_pending(
-                &mut *self.db.acquire().await?,
-                self.rng.as_ref(),
-                user_id,
-                now,
-            )
-            .await?;
+        if crate::db::mfa::is_enabled(&mut tx, user_id).await? {
+            let token =
+                crate::db::mfa::create_pending(&mut tx, self.rng.as_ref(), user_id, now).await?;
+            tx.commit().await?;
             tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
             return Ok(SignInOutcome::CodeRequired(
                 crate::web::cookies::pending_cookie(&self.config, &token),
             ));
         }
         let cookie = self
-            .start_session(req, user_id, Factors::PASSWORD, None, None)
+            .start_session(&mut tx, req, user_id, Factors::PASSWORD, None, None)
             .await?;
+        tx.commit().await?;
         Ok(SignInOutcome::SignedIn(cookie))
     }
 
     async fn sign_out(&self, req: &RequestInfo) -> Outcome<String> {
         if let Some(s) = req.session {
             let now = self.now();
-            crate::db::sessions::end(
-                &mut *self.db.acquire().await?,
-                s.session_id,
-                EndReason::SignedOut,
-                now,
-            )
-            .await?;
+            let mut tx = self.db.begin().await?;
+            crate::db::sessions::end(&mut tx, s.session_id, EndReason::SignedOut, now).await?;
             events::record(
-                &mut *self.db.acquire().await?,
+                &mut tx,
                 Some(s.user_id),
                 EventKind::SignOut,
                 now,
@@ -271,6 +251,7 @@ impl Authentication for AppState {
                 None,
             )
             .await?;
+            tx.commit().await?;
         }
         Ok(crate::web::cookies::clear_cookie(&self.config))
     }
@@ -321,7 +302,9 @@ impl Authentication for AppState {
                 .await?
                 .ok_or_else(expired)?;
         self.check_code(req, user_id, code, recovery).await?;
-        crate::db::mfa::end_pending(&mut *self.db.acquire().await?, pending_id).await?;
+        // The pending sign-in ends as the session starts, in one transaction.
+        let mut tx = self.db.begin().await?;
+        crate::db::mfa::end_pending(&mut tx, pending_id).await?;
         let (detail, second) = if recovery {
             (
                 "recovery code",
@@ -340,8 +323,9 @@ impl Authentication for AppState {
             )
         };
         let session = self
-            .start_session(req, user_id, second, None, Some(detail))
+            .start_session(&mut tx, req, user_id, second, None, Some(detail))
             .await?;
+        tx.commit().await?;
         Ok(vec![
             session,
             crate::web::cookies::clear_pending_cookie(&self.config),

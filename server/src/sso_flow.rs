@@ -200,29 +200,37 @@ impl AppState {
             }
             return Err(SsoFailure::NotMember);
         };
-        // An older session in this browser ends; the new one records its directory.
-        if let Some(old) = req.session {
-            let _ = crate::db::sessions::end(
-                &mut *self.sso_conn(req).await?,
-                old.session_id,
-                sessions::EndReason::SignedOut,
-                now,
-            )
-            .await;
+        // One transaction: an older session in this browser ends, and the new one starts
+        // recording its directory.
+        let session = async {
+            let mut tx = self.db.begin().await?;
+            if let Some(old) = req.session {
+                crate::db::sessions::end(
+                    &mut tx,
+                    old.session_id,
+                    sessions::EndReason::SignedOut,
+                    now,
+                )
+                .await?;
+            }
+            let cookie = self
+                .start_session(
+                    &mut tx,
+                    req,
+                    user_id,
+                    crate::sessions::Factors::SSO,
+                    Some(account_id),
+                    Some("single sign-on"),
+                )
+                .await?;
+            tx.commit().await?;
+            Ok::<_, Fail>(cookie)
         }
-        let session = self
-            .start_session(
-                req,
-                user_id,
-                crate::sessions::Factors::SSO,
-                Some(account_id),
-                Some("single sign-on"),
-            )
-            .await
-            .map_err(|e| {
-                e.into_app_error(&req.request_id);
-                SsoFailure::Provider
-            })?;
+        .await
+        .map_err(|e| {
+            e.into_app_error(&req.request_id);
+            SsoFailure::Provider
+        })?;
         tracing::info!(request_id = %req.request_id, user_id, account_id, "signed in through single sign-on");
         Ok((
             vec![

@@ -1,13 +1,9 @@
 //! People, accounts, groups and memberships.
 
-use crate::{
-    db::{is_foreign_key_violation, is_unique_violation},
-    passwords::Passwords,
-};
+use crate::db::{is_foreign_key_violation, is_unique_violation};
 use app::{
     models::{AccountKind, Membership},
-    validation::{normalize_email, validate_email, validate_name, validate_new_password},
-    Secret,
+    validation::{normalize_email, validate_name},
 };
 use sqlx::{AnyConnection, Connection, Row};
 
@@ -33,31 +29,24 @@ pub enum DirectoryError {
     Db(#[from] sqlx::Error),
 }
 
-/// Adds a person after checking the email, name and password rules.
-pub async fn create_user(
+/// Stores a new person with an already computed password hash (see
+/// [`crate::people::add`], which checks the rules and hashes off the async threads).
+pub async fn insert_user(
     conn: &mut AnyConnection,
-    passwords: &Passwords,
     email: &str,
     name: &str,
-    password: &Secret,
-    min_password_chars: usize,
+    password_hash: &str,
     now: i64,
 ) -> Result<i64, DirectoryError> {
-    validate_email(email).map_err(DirectoryError::Invalid)?;
-    let name = validate_name("name", name).map_err(DirectoryError::Invalid)?;
-    validate_new_password(password.expose(), email, min_password_chars)
-        .map_err(DirectoryError::Invalid)?;
-    crate::common_passwords::check(password.expose()).map_err(DirectoryError::Invalid)?;
     let email = email.trim();
-    let hash = passwords.hash(password).await?;
     let row = sqlx::query(
         "INSERT INTO users (email, email_normalized, name, password_hash, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
     )
     .bind(email)
     .bind(normalize_email(email))
-    .bind(&name)
-    .bind(&hash)
+    .bind(name)
+    .bind(password_hash)
     .bind(now)
     .fetch_one(&mut *conn)
     .await

@@ -190,13 +190,8 @@ impl TestEnv {
 
     /// Adds a person with [`PASSWORD`].
     pub async fn user(&self, email: &str, name: &str) -> i64 {
-        portal::db::directory::create_user(
-            &mut *self
-                .state
-                .db
-                .acquire()
-                .await
-                .expect("a database connection"),
+        portal::people::add(
+            &self.state.db,
             &self.state.passwords,
             email,
             name,
@@ -211,7 +206,7 @@ impl TestEnv {
     /// Adds an account with an "Administrators" and a "Users" group.
     pub async fn account(&self, name: &str, kind: app::models::AccountKind) -> i64 {
         let id = portal::db::directory::create_account(
-            &mut *self
+            &mut self
                 .state
                 .db
                 .acquire()
@@ -225,7 +220,7 @@ impl TestEnv {
         .expect("account");
         for (g, admin) in [("Administrators", true), ("Users", false)] {
             portal::db::directory::create_group(
-                &mut *self
+                &mut self
                     .state
                     .db
                     .acquire()
@@ -244,7 +239,7 @@ impl TestEnv {
 
     pub async fn member(&self, account: i64, email: &str, group: &str) {
         portal::db::directory::add_member(
-            &mut *self
+            &mut self
                 .state
                 .db
                 .acquire()
@@ -257,6 +252,34 @@ impl TestEnv {
         )
         .await
         .expect("member");
+    }
+
+    /// Makes the database refuse one kind of write from now on, as a failing disk or a
+    /// constraint would: `table` and `op` (`INSERT` or `UPDATE`) with a condition on the
+    /// new row (`when`, in SQL common to both databases). For proving that a use case's
+    /// writes are one transaction.
+    pub async fn fail_writes(&self, name: &str, table: &str, op: &str, when: &str) {
+        let sql = match self.state.db.backend() {
+            portal::db::Backend::Sqlite => vec![format!(
+                "CREATE TRIGGER {name} BEFORE {op} ON {table} WHEN {when} \
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            )],
+            portal::db::Backend::Postgres => vec![
+                "CREATE OR REPLACE FUNCTION injected_failure() RETURNS trigger \
+                 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
+                    .to_string(),
+                format!(
+                    "CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH ROW \
+                     WHEN ({when}) EXECUTE FUNCTION injected_failure()"
+                ),
+            ],
+        };
+        for statement in sql {
+            sqlx::raw_sql(&statement)
+                .execute(self.state.db.pool())
+                .await
+                .expect("install the failure");
+        }
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {

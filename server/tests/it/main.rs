@@ -14,3 +14,4 @@ mod schema;
 mod security;
 mod shell;
 mod sso;
+mod transactions;

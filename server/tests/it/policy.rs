@@ -27,7 +27,7 @@ async fn blocks(
         mfa_verified: false,
     };
     Ok(policy::access(
-        &mut *db.acquire().await.expect("a database connection"),
+        &mut db.acquire().await.expect("a database connection"),
         &s,
         account,
         now,
@@ -57,7 +57,7 @@ both_backends!(
         );
 
         portal::db::policy::set(
-            &mut *db.acquire().await.expect("a database connection"),
+            &mut db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::Admins,
             app::models::GraceDays::new(0).expect("in range"),
@@ -77,7 +77,7 @@ both_backends!(
         );
 
         portal::db::policy::set(
-            &mut *db.acquire().await.expect("a database connection"),
+            &mut db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(7).expect("in range"),
@@ -92,7 +92,7 @@ both_backends!(
             "grace period"
         );
         let terms = portal::db::policy::load(
-            &mut *db.acquire().await.expect("a database connection"),
+            &mut db.acquire().await.expect("a database connection"),
             acme,
         )
         .await
@@ -105,7 +105,7 @@ both_backends!(
             offset: 0,
         };
         let members = portal::db::policy::members(
-            &mut *db.acquire().await.expect("a database connection"),
+            &mut db.acquire().await.expect("a database connection"),
             acme,
             terms,
             all,
@@ -133,7 +133,7 @@ both_backends!(
         assert!(blocks(db, alan, acme, env.now()).await.expect("q"));
 
         let history = portal::db::policy::history(
-            &mut *db.acquire().await.expect("a database connection"),
+            &mut db.acquire().await.expect("a database connection"),
             acme,
         )
         .await
@@ -158,7 +158,7 @@ both_backends!(
         env.member(acme, "grace@example.com", "Users").await;
         env.member(north, "grace@example.com", "Users").await;
         portal::db::policy::set(
-            &mut *env.state.db.acquire().await.expect("a database connection"),
+            &mut env.state.db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(2).expect("in range"),
@@ -233,7 +233,7 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         .expect("set");
     assert!(out.contains("Required for administrators"), "{out}");
     let p = portal::db::policy::load(
-        &mut *env.state.db.acquire().await.expect("a database connection"),
+        &mut env.state.db.acquire().await.expect("a database connection"),
         acme,
     )
     .await
@@ -427,7 +427,7 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
     env.member(acme, "grace@example.com", "Users").await;
     env.member(north, "grace@example.com", "Users").await;
     portal::db::policy::set(
-        &mut *env.state.db.acquire().await.expect("a database connection"),
+        &mut env.state.db.acquire().await.expect("a database connection"),
         acme,
         MfaPolicy::All,
         app::models::GraceDays::new(3).expect("in range"),
@@ -570,7 +570,7 @@ both_backends!(
             .scalar("SELECT id FROM users WHERE email = 'grace@example.com'")
             .await;
         let (token, _) = portal::db::sessions::create(
-            &mut *env.state.db.acquire().await.expect("a database connection"),
+            &mut env.state.db.acquire().await.expect("a database connection"),
             env.state.rng.as_ref(),
             &env.state.config,
             portal::db::sessions::NewSession {
@@ -588,7 +588,7 @@ both_backends!(
         let mut old = env.client();
         old.cookie = Some(format!("portal_session={}", token.expose()));
         portal::db::policy::set(
-            &mut *env.state.db.acquire().await.expect("a database connection"),
+            &mut env.state.db.acquire().await.expect("a database connection"),
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(0).expect("in range"),

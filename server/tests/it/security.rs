@@ -186,7 +186,7 @@ both_backends!(
         c.call("sign_out", &[]).await;
         let token = c.cookie.clone().unwrap_or_default();
         let record = portal::db::directory::login_record(
-            &mut *env.state.db.acquire().await.expect("a database connection"),
+            &mut env.state.db.acquire().await.expect("a database connection"),
             "ada@example.com",
         )
         .await
@@ -487,7 +487,7 @@ both_backends!(a_success_keeps_failures_counted_meanwhile, |env| {
     let db = &env.state.db;
     let now = env.now();
     let Reserve::Granted(mine) = reserve(
-        &mut *db.acquire().await.expect("a database connection"),
+        &mut db.acquire().await.expect("a database connection"),
         Scope::Email,
         "ada@example.com",
         now,
@@ -498,7 +498,7 @@ both_backends!(a_success_keeps_failures_counted_meanwhile, |env| {
     };
     // A parallel wrong attempt is counted while mine is being checked…
     let Reserve::Granted(_theirs) = reserve(
-        &mut *db.acquire().await.expect("a database connection"),
+        &mut db.acquire().await.expect("a database connection"),
         Scope::Email,
         "ada@example.com",
         now,
@@ -509,7 +509,7 @@ both_backends!(a_success_keeps_failures_counted_meanwhile, |env| {
     };
     // …and my success forgets only what came before it, mine included.
     release(
-        &mut *db.acquire().await.expect("a database connection"),
+        &mut db.acquire().await.expect("a database connection"),
         &mine,
     )
     .await

@@ -600,7 +600,7 @@ both_backends!(
         env.member(north, "sso-member@partner.test", "Users").await;
         for account in [acme, north] {
             portal::db::policy::set(
-                &mut *env.state.db.acquire().await.expect("a database connection"),
+                &mut env.state.db.acquire().await.expect("a database connection"),
                 account,
                 MfaPolicy::All,
                 app::models::GraceDays::NONE,
@@ -750,7 +750,7 @@ both_backends!(
             "{out}"
         );
         let secret = portal::db::sso::client_secret(
-            &mut *env.state.db.acquire().await.expect("a database connection"),
+            &mut env.state.db.acquire().await.expect("a database connection"),
             &env.state.secret_key,
             acme,
         )
@@ -759,7 +759,7 @@ both_backends!(
         assert_eq!(secret.as_deref(), Some("s3cret"));
         assert_eq!(
             portal::db::sso::account_for_domain(
-                &mut *env.state.db.acquire().await.expect("a database connection"),
+                &mut env.state.db.acquire().await.expect("a database connection"),
                 "partner.test"
             )
             .await
@@ -780,7 +780,7 @@ both_backends!(
         assert!(out.contains("off"), "{out}");
         assert_eq!(
             portal::db::sso::account_for_domain(
-                &mut *env.state.db.acquire().await.expect("a database connection"),
+                &mut env.state.db.acquire().await.expect("a database connection"),
                 "partner.test"
             )
             .await

@@ -8,8 +8,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// "Confirm it's you", then back here.
-
 /// Sessions: current and historical sessions, sign-out elsewhere, security activity.
 #[component]
 pub fn SessionsSection() -> impl IntoView {

@@ -1,0 +1,228 @@
+//! Every multi-write use case is one transaction: when its last write fails, nothing it
+//! wrote before stays (on both databases). The failure is injected with a trigger on the
+//! table of the last write (`TestEnv::fail_writes`).
+
+use crate::mfa::{code_at_time, enrolled, json};
+use crate::{both_backends, harness::*};
+use app::models::MfaStatus;
+use std::time::Duration;
+
+/// The kinds of security events recorded for the person so far.
+async fn events(env: &TestEnv, kind: &str) -> i64 {
+    env.scalar(&format!(
+        "SELECT COUNT(*) FROM security_events WHERE kind = '{kind}'"
+    ))
+    .await
+}
+
+async fn open_sessions(env: &TestEnv) -> i64 {
+    env.scalar("SELECT COUNT(*) FROM sessions WHERE ended_at IS NULL")
+        .await
+}
+
+both_backends!(
+    a_password_change_that_fails_at_its_last_write_changes_nothing,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut other = env.client();
+        other.sign_in("ada@example.com", PASSWORD).await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        let before: String = {
+            use sqlx::Row;
+            sqlx::query("SELECT password_hash FROM users")
+                .fetch_one(env.state.db.pool())
+                .await
+                .expect("hash")
+                .try_get(0)
+                .expect("text")
+        };
+        // The last write of the change ends the other sessions: make it fail.
+        env.fail_writes(
+            "no_session_ends",
+            "sessions",
+            "UPDATE",
+            "NEW.ended_at IS NOT NULL",
+        )
+        .await;
+        let r = c
+            .call(
+                "change_password",
+                &[
+                    ("current_password", PASSWORD),
+                    ("new_password", "a brand new passphrase 7"),
+                    ("confirm_password", "a brand new passphrase 7"),
+                    ("sign_out_others", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        let after: String = {
+            use sqlx::Row;
+            sqlx::query("SELECT password_hash FROM users")
+                .fetch_one(env.state.db.pool())
+                .await
+                .expect("hash")
+                .try_get(0)
+                .expect("text")
+        };
+        assert_eq!(before, after, "the new hash was rolled back");
+        assert_eq!(events(env, "password_changed").await, 0);
+        assert_eq!(open_sessions(env).await, 2);
+        // The old password still works.
+        let mut again = env.client();
+        assert!(again.sign_in("ada@example.com", PASSWORD).await.status < 400);
+    }
+);
+
+both_backends!(
+    a_sign_in_that_fails_at_its_last_write_starts_no_session,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        // The session is written first, then the sign-in event: make the event fail.
+        env.fail_writes(
+            "no_sign_in_events",
+            "security_events",
+            "INSERT",
+            "NEW.kind = 'sign_in'",
+        )
+        .await;
+        let mut c = env.client();
+        let r = c.sign_in("ada@example.com", PASSWORD).await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM sessions").await, 0);
+        assert!(r
+            .header("set-cookie")
+            .is_none_or(|v| !v.contains("portal_session=")));
+    }
+);
+
+both_backends!(
+    enabling_mfa_that_fails_at_its_last_write_leaves_it_off,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut other = env.client();
+        other.sign_in("ada@example.com", PASSWORD).await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.step_up(None).await;
+        let e: app::models::MfaEnrolment = json(&c.call("start_mfa_enrolment", &[]).await);
+        let b32: String = e.secret_grouped.split_whitespace().collect();
+        let secret = totp_rs::Secret::Encoded(b32).to_bytes().expect("base32");
+        env.fail_writes(
+            "no_session_ends",
+            "sessions",
+            "UPDATE",
+            "NEW.ended_at IS NOT NULL",
+        )
+        .await;
+        let r = c
+            .call(
+                "enable_mfa",
+                &[
+                    ("code", &code_at_time(&secret, env.now())),
+                    ("sign_out_others", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM user_mfa WHERE enabled_at IS NOT NULL")
+                .await,
+            0
+        );
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM recovery_codes").await, 0);
+        assert_eq!(events(env, "mfa_enabled").await, 0);
+        assert_eq!(open_sessions(env).await, 2);
+        // The session's token was not rotated: the old cookie still works.
+        let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+        assert!(!status.enabled);
+    }
+);
+
+both_backends!(
+    mfa_changes_that_fail_at_their_last_write_change_nothing,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let (mut c, secret, codes) = enrolled(env, "ada@example.com").await;
+        let next_code = |env: &TestEnv| {
+            env.clock.advance(Duration::from_secs(60));
+            code_at_time(&secret, env.now())
+        };
+        // A second session, with its code.
+        let mut other = env.client();
+        other.sign_in("ada@example.com", PASSWORD).await;
+        let r = other
+            .call("verify_sign_in_code", &[("code", &next_code(env))])
+            .await;
+        assert!(r.status < 400, "{}", r.body);
+        assert_eq!(open_sessions(env).await, 2);
+        env.fail_writes(
+            "no_session_ends",
+            "sessions",
+            "UPDATE",
+            "NEW.ended_at IS NOT NULL",
+        )
+        .await;
+        // New recovery codes, signing out elsewhere: the old codes stay.
+        let r = c
+            .call(
+                "regenerate_recovery_codes",
+                &[("code", &next_code(env)), ("sign_out_others", "on")],
+            )
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(events(env, "recovery_codes_regenerated").await, 0);
+        let left: i64 = env
+            .scalar("SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NULL")
+            .await;
+        assert_eq!(left, codes.len() as i64);
+        // Turning MFA off, signing out elsewhere: it stays on.
+        let r = c
+            .call(
+                "disable_mfa",
+                &[
+                    ("current_password", PASSWORD),
+                    ("code", &next_code(env)),
+                    ("sign_out_others", "on"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(events(env, "mfa_disabled").await, 0);
+        let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+        assert!(status.enabled);
+        assert_eq!(status.recovery_codes_left, codes.len() as i64);
+    }
+);
+
+both_backends!(
+    revoking_a_session_that_fails_at_its_last_write_keeps_it,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut other = env.client();
+        other.sign_in("ada@example.com", PASSWORD).await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        let other_id = env
+            .scalar("SELECT MIN(id) FROM sessions WHERE ended_at IS NULL")
+            .await;
+        // The session ends first, then the event is recorded: make the event fail.
+        env.fail_writes(
+            "no_revoke_events",
+            "security_events",
+            "INSERT",
+            "NEW.kind = 'session_revoked'",
+        )
+        .await;
+        let r = c
+            .call("revoke_session", &[("session_id", &other_id.to_string())])
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(open_sessions(env).await, 2);
+        assert_eq!(other.call("viewer", &[]).await.status, 200);
+        let r = c.call("revoke_other_sessions", &[]).await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(open_sessions(env).await, 2);
+    }
+);
