@@ -13,7 +13,8 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use portal::db::Db;
+use app::models::AccountKind;
+use portal::db::{directory, Db};
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -161,47 +162,6 @@ fn mfa_secret(i: u64) -> Vec<u8> {
     Sha256::digest(format!("portal-bench-mfa:{i}").as_bytes())[..portal::mfa::SECRET_BYTES].to_vec()
 }
 
-type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
-
-/// One person (id, email, name) with the shared password hash.
-async fn insert_user(
-    tx: &mut Tx<'_>,
-    (id, email, name): (i64, String, String),
-    hash: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO users (id, email, email_normalized, name, password_hash, created_at, updated_at) \
-         VALUES ($1, $2, $2, $3, $4, $5, $5)",
-    )
-    .bind(id)
-    .bind(email)
-    .bind(name)
-    .bind(hash)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
-}
-
-/// One membership (person, account, group).
-async fn insert_membership(
-    tx: &mut Tx<'_>,
-    (user, account, group): (i64, i64, i64),
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(user)
-    .bind(account)
-    .bind(group)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map(|_| ())
-}
-
 async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(), String> {
     use argon2::PasswordHasher;
     let Population {
@@ -228,112 +188,110 @@ async fn seed(url: &str, population: Population, secret_key: &str) -> Result<(),
         .map_err(|e| e.to_string())?
         .to_string();
     let now = now_ms();
-    let mut tx = db.pool().begin().await.map_err(err)?;
+    // Through the data layer, in one transaction. On a fresh database the ids come out
+    // 1, 2, 3, … in this order, as the load generator expects.
+    let dir_err = |e: portal::db::directory::DirectoryError| e.to_string();
+    let mut tx = db.begin().await.map_err(err)?;
+    // Per account: (account id, administrators' group id, users' group id).
+    let mut groups = Vec::new();
     for a in 0..accounts {
-        let kind = ["vendor", "distributor", "reseller"][usize::try_from(a % 3).unwrap_or(0)];
-        sqlx::query("INSERT INTO accounts (id, name, kind, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(a + 1)
-            .bind(format!("Bench Account {a:04}"))
-            .bind(kind)
-            .bind(now)
-            .execute(&mut *tx)
+        let kind = [
+            AccountKind::Vendor,
+            AccountKind::Distributor,
+            AccountKind::Reseller,
+        ][usize::try_from(a % 3).unwrap_or(0)];
+        let id = directory::create_account(&mut tx, &format!("Bench Account {a:04}"), kind, now)
             .await
-            .map_err(err)?;
-        for (g, (name, admin)) in [("Administrators", 1i64), ("Users", 0)].iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO account_groups (id, account_id, name, is_admin, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind((a + 1) * 2 - 1 + i64::try_from(g).unwrap_or(0))
-            .bind(a + 1)
-            .bind(*name)
-            .bind(*admin)
-            .bind(now)
-            .execute(&mut *tx)
+            .map_err(dir_err)?;
+        let admins = directory::create_group(&mut tx, id, "Administrators", true, now)
             .await
-            .map_err(err)?;
-        }
+            .map_err(dir_err)?;
+        let users = directory::create_group(&mut tx, id, "Users", false, now)
+            .await
+            .map_err(dir_err)?;
+        groups.push((id, admins, users));
     }
-    let member = |user: i64, account: i64, admin: bool| {
-        let group = account * 2 - if admin { 1 } else { 0 };
-        (user, account, group)
+    let group_of = |account: i64, admin: bool| {
+        let (id, admins, users) = groups[usize::try_from(account - 1).unwrap_or(0)];
+        (id, if admin { admins } else { users })
     };
     for p in 0..people {
-        let person = (
-            p + 1,
-            format!("bench{p}@example.com"),
-            format!("Bench Person {p}"),
-        );
-        insert_user(&mut tx, person, &hash, now)
-            .await
-            .map_err(err)?;
+        let user = directory::insert_user(
+            &mut tx,
+            &format!("bench{p}@example.com"),
+            &format!("Bench Person {p}"),
+            &hash,
+            now,
+        )
+        .await
+        .map_err(dir_err)?;
         // Account 1 has 1,000 members (person 0 administers it); the others administer
         // one account each and belong to another.
         let mut rows = Vec::new();
         if p < 1000 {
-            rows.push(member(p + 1, 1, p == 0));
+            rows.push(group_of(1, p == 0));
         }
         if (1..accounts).contains(&p) {
-            rows.push(member(p + 1, p + 1, true));
+            rows.push(group_of(p + 1, true));
         } else if p >= 1000 {
-            rows.push(member(p + 1, 2 + (p % (accounts - 1).max(1)), false));
+            rows.push(group_of(2 + (p % (accounts - 1).max(1)), false));
         }
-        for row in rows {
-            insert_membership(&mut tx, row, now).await.map_err(err)?;
+        for (account, group) in rows {
+            directory::insert_membership(&mut tx, user, account, group, now)
+                .await
+                .map_err(err)?;
         }
     }
     // People with MFA on, each a member of one account.
     for i in 0..mfa_people {
-        let id = people + 1 + i;
-        let person = (
-            id,
-            format!("mfa{i}@example.com"),
-            format!("Bench MFA Person {i}"),
-        );
-        insert_user(&mut tx, person, &hash, now)
+        let user = directory::insert_user(
+            &mut tx,
+            &format!("mfa{i}@example.com"),
+            &format!("Bench MFA Person {i}"),
+            &hash,
+            now,
+        )
+        .await
+        .map_err(dir_err)?;
+        let (account, group) = group_of(2 + (i % (accounts - 1).max(1)), false);
+        directory::insert_membership(&mut tx, user, account, group, now)
             .await
             .map_err(err)?;
-        let row = member(id, 2 + (i % (accounts - 1).max(1)), false);
-        insert_membership(&mut tx, row, now).await.map_err(err)?;
         let secret = mfa_secret(u64::try_from(i).unwrap_or(0));
-        sqlx::query(
-            "INSERT INTO user_mfa (user_id, secret_ciphertext, enabled_at, pending_expires_at, last_step) \
-             VALUES ($1, $2, $3, NULL, 0)",
-        )
-        .bind(id)
-        .bind(portal::db::mfa::encrypt_secret(&key, &portal::env::OsRandom, id, &secret))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(err)?;
+        portal::db::mfa::insert_enabled(&mut tx, &key, &portal::env::OsRandom, user, &secret, now)
+            .await
+            .map_err(err)?;
     }
+    // Past sessions of the first person: the Sessions page's history.
+    let config = portal::config::Config::for_tests(url);
     for s in 0..sessions {
         let at = now - (s + 1) * 3_600_000;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, active_account_id, created_at, last_seen_at, expires_at, \
-                                   ended_at, end_reason, ip, user_agent) \
-             VALUES ($1, 1, 1, $2, $3, $4, $3, 'signed_out', '192.0.2.10', $5)",
+        let (_, id) = portal::db::sessions::create(
+            &mut tx,
+            &portal::env::OsRandom,
+            &config,
+            portal::db::sessions::NewSession {
+                user_id: 1,
+                active_account_id: Some(1),
+                ip: Some("192.0.2.10"),
+                user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36"),
+                factors: portal::sessions::Factors::PASSWORD,
+                sso_account_id: None,
+            },
+            at,
         )
-        .bind(format!("bench-history-{s}"))
-        .bind(at)
-        .bind(at + 600_000)
-        .bind(at + 86_400_000)
-        .bind("Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36")
-        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
+        portal::db::sessions::end(
+            &mut tx,
+            id,
+            portal::sessions::EndReason::SignedOut,
+            at + 600_000,
+        )
         .await
         .map_err(err)?;
     }
     tx.commit().await.map_err(err)?;
-    if url.starts_with("postgres") {
-        // Explicit ids: move the identity sequences past them.
-        for t in ["accounts", "account_groups", "users"] {
-            sqlx::query(&format!(
-                "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT MAX(id) FROM {t}))"
-            ))
-            .execute(db.pool())
-            .await
-            .map_err(err)?;
-        }
-    }
     db.close().await;
     println!(
         "seeded {people} people, {accounts} accounts, {sessions} past sessions for {BENCH_USER}, \

@@ -111,6 +111,26 @@ pub async fn create_group(
     Ok(row.try_get("id")?)
 }
 
+/// Stores a membership by ids (the caller knows the group belongs to the account).
+pub async fn insert_membership(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    account_id: i64,
+    group_id: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .bind(group_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Puts a person in a group of an account, in one transaction.
 pub async fn add_member(
     conn: &mut AnyConnection,
@@ -145,25 +165,18 @@ pub async fn add_member(
                 group: group.trim().to_string(),
             })?
             .try_get("id")?;
-    sqlx::query(
-        "INSERT INTO memberships (user_id, account_id, group_id, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(user_id)
-    .bind(account_id)
-    .bind(group_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DirectoryError::AlreadyMember {
-                account: account_id,
-                email: email.trim().to_string(),
+    insert_membership(&mut tx, user_id, account_id, group_id, now)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DirectoryError::AlreadyMember {
+                    account: account_id,
+                    email: email.trim().to_string(),
+                }
+            } else {
+                e.into()
             }
-        } else {
-            e.into()
-        }
-    })?;
+        })?;
     tx.commit().await?;
     Ok(())
 }

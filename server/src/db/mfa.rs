@@ -115,6 +115,28 @@ pub async fn begin_enrolment(
     Ok(secret)
 }
 
+/// Stores MFA as on with a given secret (no enrolment step): for seeding benchmark data,
+/// whose load generator derives each person's secret.
+pub async fn insert_enabled(
+    conn: &mut AnyConnection,
+    key: &SecretKey,
+    rng: &dyn Random,
+    user_id: i64,
+    secret: &[u8],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO user_mfa (user_id, secret_ciphertext, enabled_at, pending_expires_at, last_step) \
+         VALUES ($1, $2, $3, NULL, 0)",
+    )
+    .bind(user_id)
+    .bind(encrypt_secret(key, rng, user_id, secret))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Records `step` as used; `false` when it (or a later one) was used already. Atomic, so it
 /// holds across replicas.
 pub async fn consume_step(
