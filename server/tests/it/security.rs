@@ -523,7 +523,7 @@ both_backends!(a_success_keeps_failures_counted_meanwhile, |env| {
 
 both_backends!(oversized_bodies_are_refused_with_413, |env| {
     let mut c = env.client();
-    let big = "x".repeat(portal::web::MAX_BODY_BYTES + 10);
+    let big = "x".repeat(portal::web::body_limit::MAX_BODY_BYTES + 10);
     let r = c
         .call("sign_in", &[("email", "a@example.com"), ("password", &big)])
         .await;

@@ -1,0 +1,39 @@
+//! The first layer: every request gets a short random id, carried in the request's
+//! extensions for the layers and handlers after it, sent back as `x-request-id`, and
+//! logged with the outcome (the access log: method, path, status, time taken).
+
+use super::Ctx;
+use crate::state::AppState;
+use axum::{
+    extract::{Request, State},
+    http::HeaderValue,
+    middleware::Next,
+    response::Response,
+};
+use std::time::Instant;
+
+/// The id of the current request (in the request's extensions).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = crate::env::random_hex(state.rng.as_ref(), 8);
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    req.extensions_mut().insert(Ctx::of(&path));
+    let mut response = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    tracing::info!(
+        request_id = %id,
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
