@@ -141,7 +141,7 @@ test.describe.serial("account MFA policy", () => {
     await expect(banner).toContainText(/Grace Test Co requires multi-factor authentication from \d{4}-\d{2}-\d{2}/);
     await expect(banner.getByRole("link", { name: "Set up multi-factor authentication" })).toHaveAttribute(
       "href",
-      `/profile/security?mfa_required=${ids.grace}&next=/`,
+      `/profile/security?mfa_required=${ids.grace}&next=%2F`,
     );
     await gotoHydrated(page, "/profile/accounts");
     await expect(page.getByRole("row", { name: /Grace Test Co/ })).toContainText(/Required from .* · not set up/);

@@ -5,7 +5,7 @@ use app::{
     models::{AccountKind, Membership},
     validation::{normalize_email, validate_name},
 };
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryError {
@@ -139,7 +139,7 @@ pub async fn add_member(
     group: &str,
     now: i64,
 ) -> Result<(), DirectoryError> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let user_id: i64 = sqlx::query("SELECT id FROM users WHERE email_normalized = $1")
         .bind(normalize_email(email))
         .fetch_optional(&mut *tx)
@@ -444,7 +444,7 @@ pub async fn delete_user(
     conn: &mut AnyConnection,
     user_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let rows = sqlx::query(SOLE_ADMIN_ACCOUNTS)
         .bind(user_id)
         .fetch_all(&mut *tx)

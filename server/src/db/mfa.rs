@@ -9,7 +9,7 @@ use crate::{
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 
 fn aad(user_id: i64) -> Vec<u8> {
     format!("user_mfa:{user_id}").into_bytes()
@@ -97,7 +97,7 @@ pub async fn begin_enrolment(
     let mut secret = vec![0u8; SECRET_BYTES];
     rng.fill(&mut secret);
     let ct = encrypt_secret(key, rng, user_id, &secret);
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     sqlx::query("DELETE FROM user_mfa WHERE user_id = $1 AND enabled_at IS NULL")
         .bind(user_id)
         .execute(&mut *tx)
@@ -162,7 +162,7 @@ pub async fn finish_enrolment(
     recovery_hashes: &[String],
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let done = sqlx::query(
         "UPDATE user_mfa SET enabled_at = $1, pending_expires_at = NULL, last_step = $2 \
          WHERE user_id = $3 AND enabled_at IS NULL AND pending_expires_at > $1",
@@ -204,14 +204,14 @@ pub async fn replace_recovery_codes(
     user_id: i64,
     hashes: &[String],
 ) -> Result<(), sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     replace_recovery_codes_in(&mut tx, user_id, hashes).await?;
     tx.commit().await
 }
 
 /// Turns MFA off: removes the secret and the recovery codes.
 pub async fn disable(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let done = sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)

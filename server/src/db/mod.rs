@@ -104,8 +104,15 @@ impl Db {
     }
 
     /// Starts a transaction: the writes of one use case, committed together or not at all.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`, waiting up to the
+    /// busy timeout for another writer): a deferred transaction that reads and then
+    /// writes would fail with "database is locked" when another one wrote in between.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        self.pool.begin().await
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -128,6 +135,20 @@ fn sqlite_path(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// A transaction on `conn` for a data function's several statements: a savepoint inside
+/// the caller's transaction, else a transaction of its own (on SQLite `BEGIN IMMEDIATE`,
+/// for the reason given at [`Db::begin`]).
+pub async fn transaction(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<sqlx::Transaction<'_, sqlx::Any>, sqlx::Error> {
+    use sqlx::Connection;
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") && !conn.is_in_transaction() {
+        conn.begin_with("BEGIN IMMEDIATE").await
+    } else {
+        conn.begin().await
+    }
 }
 
 /// Is this a unique-constraint violation (e.g. a duplicate email)?

@@ -4,7 +4,7 @@
 //! fails closed), never "optional".
 
 use app::models::{GraceDays, MfaPolicy, PolicyTerms};
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
@@ -62,7 +62,7 @@ pub async fn set(
     now: i64,
 ) -> Result<(), PolicyError> {
     let grace_days = grace.for_policy(policy).days();
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let from: String = sqlx::query("SELECT mfa_policy FROM accounts WHERE id = $1")
         .bind(account_id)
         .fetch_optional(&mut *tx)

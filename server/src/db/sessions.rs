@@ -6,7 +6,7 @@ use crate::{
     sessions::{EndReason, Factors, Reach, Token, LAST_SEEN_RESOLUTION_MS},
 };
 use app::ssr::SessionRef;
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 
 /// Who a new session is for and where it comes from.
 #[derive(Debug, Clone, Copy)]
@@ -401,7 +401,7 @@ pub async fn gain_factors(
     elevated_until: Option<i64>,
     now: i64,
 ) -> Result<Option<Token>, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let Some(row) =
         sqlx::query("SELECT auth_methods FROM sessions WHERE id = $1 AND ended_at IS NULL")
             .bind(session_id)

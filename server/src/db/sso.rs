@@ -6,7 +6,7 @@ use crate::{
     secret_key::SecretKey,
 };
 use sha2::{Digest, Sha256};
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 
 /// How long a person has to come back from their directory.
 pub const REQUEST_TTL_MS: i64 = 10 * 60 * 1000;
@@ -157,7 +157,7 @@ pub async fn save(
     changed_by_label: &str,
     now: i64,
 ) -> Result<(), SsoError> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let exists = sqlx::query("SELECT 1 AS one FROM accounts WHERE id = $1")
         .bind(account_id)
         .fetch_optional(&mut *tx)
@@ -315,7 +315,7 @@ pub async fn disable(
     changed_by_label: &str,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let n =
         sqlx::query("UPDATE account_sso SET enabled = 0, updated_at = $1 WHERE account_id = $2")
             .bind(now)
@@ -379,7 +379,7 @@ pub async fn mark_verified(
     changed_by_label: &str,
     now: i64,
 ) -> Result<bool, SsoError> {
-    let mut tx = conn.begin().await?;
+    let mut tx = super::transaction(conn).await?;
     let done = sqlx::query(
         "UPDATE account_sso_domains SET verified_at = $1 \
          WHERE account_id = $2 AND domain = $3 AND verified_at IS NULL",

@@ -643,3 +643,21 @@ pub async fn directory_sign_in(authorization_url: &str, email: &str) -> String {
     }
     panic!("the provider never sent the browser back");
 }
+
+/// `n` requests at once, each from its own browser on `state`: `call` gets the client
+/// and its index. Returns what each call returned, in index order.
+pub async fn at_once<T, F, Fut>(state: &portal::state::AppState, n: usize, call: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Client, usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n)
+        .map(|i| tokio::spawn(call(Client::for_state(state.clone()), i)))
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.expect("task"));
+    }
+    results
+}

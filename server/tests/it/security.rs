@@ -249,24 +249,6 @@ both_backends!(
     }
 );
 
-/// `n` requests at once, each from its own browser on `state`: `call` gets the client
-/// and its index. Returns what each call returned, in index order.
-async fn at_once<T, F, Fut>(state: &portal::state::AppState, n: usize, call: F) -> Vec<T>
-where
-    T: Send + 'static,
-    F: Fn(Client, usize) -> Fut,
-    Fut: std::future::Future<Output = T> + Send + 'static,
-{
-    let tasks: Vec<_> = (0..n)
-        .map(|i| tokio::spawn(call(Client::for_state(state.clone()), i)))
-        .collect();
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.expect("task"));
-    }
-    results
-}
-
 /// 40 sign-ins at once; `right` is the index of the one with the right password.
 async fn parallel_sign_ins(env: &TestEnv, email: &str, right: usize) -> Vec<u16> {
     at_once(&env.state, 40, |mut c, i| {

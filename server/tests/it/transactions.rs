@@ -226,3 +226,27 @@ both_backends!(
         assert_eq!(open_sessions(env).await, 2);
     }
 );
+
+both_backends!(parallel_use_cases_each_commit_their_transaction, |env| {
+    const N: usize = 24;
+    for i in 0..N {
+        env.user(&format!("p{i}@example.com"), &format!("Person {i}"))
+            .await;
+    }
+    // Each writes after reading in its transaction (the sign-in reads whether MFA is on
+    // and the account to open, the step-up the session's factors): none may fail for
+    // the others running at the same moment.
+    let outcomes = at_once(&env.state, N, |mut c, i| async move {
+        let signed_in = c.sign_in(&format!("p{i}@example.com"), PASSWORD).await;
+        let stepped_up = c.call("step_up", &[("current_password", PASSWORD)]).await;
+        (signed_in.status, stepped_up.status, stepped_up.body)
+    })
+    .await;
+    for (i, (signed_in, stepped_up, body)) in outcomes.iter().enumerate() {
+        assert!(*signed_in < 400, "sign-in {i}: {signed_in}");
+        assert!(*stepped_up < 400, "step-up {i}: {stepped_up} {body}");
+    }
+    assert_eq!(open_sessions(env).await, N as i64);
+    assert_eq!(events(env, "sign_in").await, N as i64);
+    assert_eq!(events(env, "step_up").await, N as i64);
+});
