@@ -14,7 +14,7 @@ use crate::{
 };
 use app::{
     api::{Authentication, SignInOutcome},
-    models::{AccountId, Viewer},
+    models::{AccountId, Membership, MfaRequirement, Viewer},
     ssr::{Fail, Outcome, RequestInfo, UserCtx},
     validation::{email_domain, normalize_email, safe_next_path, validate_email},
     AppError, Secret,
@@ -147,16 +147,33 @@ impl Authentication for AppState {
             mfa_enabled,
             ..
         } = self.person(s.user_id).await?;
+        // What each account asks of the person, with times in their formats.
         let display = crate::display::TimeDisplay::new(&preferences);
-        let memberships = directory::memberships(
-            &mut *self.db.acquire().await?,
-            s.user_id,
-            mfa_enabled,
-            s.sso_account_id,
-            self.now(),
-            &display,
-        )
-        .await?;
+        let now = self.now();
+        let memberships: Vec<Membership> =
+            directory::memberships(&mut *self.db.acquire().await?, s.user_id)
+                .await?
+                .into_iter()
+                .map(|m| Membership {
+                    mfa: if s.sso_account_id == Some(m.account_id) {
+                        MfaRequirement::Directory
+                    } else {
+                        policy::requirement_shown(
+                            &m.terms,
+                            m.is_admin,
+                            m.joined_at,
+                            mfa_enabled,
+                            now,
+                            &display,
+                        )
+                    },
+                    account_id: m.account_id,
+                    account_name: m.account_name,
+                    kind: m.kind,
+                    group_name: m.group_name,
+                    is_admin: m.is_admin,
+                })
+                .collect();
         let active_account_id = s
             .active_account_id
             .filter(|id| memberships.iter().any(|m| m.account_id == *id));

@@ -2,7 +2,7 @@
 
 use crate::db::{is_foreign_key_violation, is_unique_violation};
 use app::{
-    models::{AccountKind, Membership},
+    models::AccountKind,
     validation::{normalize_email, validate_name},
 };
 use sqlx::{AnyConnection, Row};
@@ -226,16 +226,40 @@ pub async fn user_identity(
         .transpose()
 }
 
-/// Every account a person belongs to, by account name.
+/// One of a person's memberships as stored, with the account's policy terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipRow {
+    pub account_id: i64,
+    pub account_name: String,
+    pub kind: AccountKind,
+    pub group_name: String,
+    pub is_admin: bool,
+    pub joined_at: i64,
+    pub terms: app::models::PolicyTerms,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawMembership {
+    account_id: i64,
+    account_name: String,
+    kind: String,
+    group_name: String,
+    is_admin: i64,
+    #[sqlx(try_from = "String")]
+    mfa_policy: app::models::MfaPolicy,
+    #[sqlx(try_from = "i64")]
+    grace_days: app::models::GraceDays,
+    changed_at: Option<i64>,
+    joined_at: i64,
+}
+
+/// Every account a person belongs to, by account name. Stored policies decode strictly:
+/// one this build does not know is an error, never "optional" (no enforcement).
 pub async fn memberships(
     conn: &mut AnyConnection,
     user_id: i64,
-    uses_mfa: bool,
-    sso_account_id: Option<i64>,
-    now: i64,
-    display: &crate::display::TimeDisplay,
-) -> Result<Vec<Membership>, sqlx::Error> {
-    let rows = sqlx::query(
+) -> Result<Vec<MembershipRow>, sqlx::Error> {
+    let rows: Vec<RawMembership> = sqlx::query_as(
         "SELECT a.id AS account_id, a.name AS account_name, a.kind AS kind, \
                 g.name AS group_name, g.is_admin AS is_admin, a.mfa_policy AS mfa_policy, \
                 a.mfa_grace_days AS grace_days, a.mfa_policy_changed_at AS changed_at, \
@@ -251,40 +275,20 @@ pub async fn memberships(
     .await?;
     rows.into_iter()
         .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            let policy: String = r.try_get("mfa_policy")?;
-            let is_admin = r.try_get::<i64, _>("is_admin")? != 0;
-            // Strict: a stored policy this build does not know is an error, never
-            // "optional" (no enforcement).
-            let terms = app::models::PolicyTerms {
-                policy: app::models::MfaPolicy::try_from(policy)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                grace: app::models::GraceDays::try_from(r.try_get::<i64, _>("grace_days")?)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                changed_at: r.try_get("changed_at")?,
-            };
-            let account_id: i64 = r.try_get("account_id")?;
-            let mfa = if sso_account_id == Some(account_id) {
-                app::models::MfaRequirement::Directory
-            } else {
-                crate::policy::requirement_shown(
-                    &terms,
-                    is_admin,
-                    r.try_get("joined_at")?,
-                    uses_mfa,
-                    now,
-                    display,
-                )
-            };
-            Ok(Membership {
-                account_id,
-                account_name: r.try_get("account_name")?,
-                kind: AccountKind::parse(&kind).ok_or_else(|| {
-                    sqlx::Error::Decode(format!("unknown account kind {kind:?}").into())
+            Ok(MembershipRow {
+                account_id: r.account_id,
+                account_name: r.account_name,
+                kind: AccountKind::parse(&r.kind).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown account kind {:?}", r.kind).into())
                 })?,
-                group_name: r.try_get("group_name")?,
-                is_admin,
-                mfa,
+                group_name: r.group_name,
+                is_admin: r.is_admin != 0,
+                joined_at: r.joined_at,
+                terms: app::models::PolicyTerms {
+                    policy: r.mfa_policy,
+                    grace: r.grace_days,
+                    changed_at: r.changed_at,
+                },
             })
         })
         .collect()

@@ -107,14 +107,11 @@ both_backends!(portal_pages_redirect_to_sign_in_and_back_to_next, |env| {
     assert!(login.body.contains("Sign in"));
 
     let r = c
-        .call(
-            "sign_in",
-            &[
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-                ("next", "/profile"),
-            ],
-        )
+        .call::<api::SignIn>(&[
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("next", "/profile"),
+        ])
         .await;
     assert!(r.status < 400, "{}", r.body);
     let location = r.header("location").or(r.header("serverfnredirect"));
@@ -123,14 +120,11 @@ both_backends!(portal_pages_redirect_to_sign_in_and_back_to_next, |env| {
     // Off-site destinations are ignored.
     let mut c2 = env.client();
     let r = c2
-        .call(
-            "sign_in",
-            &[
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-                ("next", "//evil.example/"),
-            ],
-        )
+        .call::<api::SignIn>(&[
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("next", "//evil.example/"),
+        ])
         .await;
     let location = r.header("location").or(r.header("serverfnredirect"));
     assert_eq!(location, Some("/"));
@@ -146,7 +140,7 @@ both_backends!(sign_out_ends_the_session_in_the_database, |env| {
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
     let old_cookie = c.cookie.clone();
-    let r = c.call("sign_out", &[]).await;
+    let r = c.call::<api::SignOut>(&[]).await;
     assert!(r.status < 400, "{}", r.body);
     assert!(r
         .header("set-cookie")
@@ -160,7 +154,7 @@ both_backends!(sign_out_ends_the_session_in_the_database, |env| {
     c.cookie = old_cookie;
     let r = c.get("/profile").await;
     assert_eq!(r.status, 303);
-    let r = c.call("viewer", &[]).await;
+    let r = c.call::<api::GetViewer>(&[]).await;
     assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
 });
 
@@ -300,23 +294,23 @@ both_backends!(switching_accounts_is_limited_to_ones_own_accounts, |env| {
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
     let v: app::models::Viewer =
-        serde_json::from_str(&c.call("viewer", &[]).await.body).expect("viewer");
+        serde_json::from_str(&c.call::<api::GetViewer>(&[]).await.body).expect("viewer");
     assert_eq!(v.name, "Ada Lovelace");
     assert_eq!(v.memberships.len(), 2);
     assert_eq!(v.active_account_id, Some(acme), "first account by name");
     assert!(v.memberships[0].is_admin);
 
     let r = c
-        .call("switch_account", &[("account_id", &north.to_string())])
+        .call::<api::SwitchAccount>(&[("account_id", &north.to_string())])
         .await;
     assert!(r.status < 400, "{}", r.body);
     let v: app::models::Viewer =
-        serde_json::from_str(&c.call("viewer", &[]).await.body).expect("viewer");
+        serde_json::from_str(&c.call::<api::GetViewer>(&[]).await.body).expect("viewer");
     assert_eq!(v.active_account_id, Some(north));
 
     // Another person's account: refused, nothing changes.
     let r = c
-        .call("switch_account", &[("account_id", &globex.to_string())])
+        .call::<api::SwitchAccount>(&[("account_id", &globex.to_string())])
         .await;
     assert_eq!(r.app_error(), Some(AppError::Forbidden));
     assert_eq!(
@@ -329,13 +323,13 @@ both_backends!(switching_accounts_is_limited_to_ones_own_accounts, |env| {
     let mut c2 = env.client();
     c2.sign_in("ada@example.com", PASSWORD).await;
     let v: app::models::Viewer =
-        serde_json::from_str(&c2.call("viewer", &[]).await.body).expect("viewer");
+        serde_json::from_str(&c2.call::<api::GetViewer>(&[]).await.body).expect("viewer");
     assert_eq!(v.active_account_id, Some(north));
 
     // Without a session nothing can be switched.
     let mut anon = env.client();
     let r = anon
-        .call("switch_account", &[("account_id", &acme.to_string())])
+        .call::<api::SwitchAccount>(&[("account_id", &acme.to_string())])
         .await;
     assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
 });

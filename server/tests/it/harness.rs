@@ -395,15 +395,27 @@ impl Client {
         self.send(req).await
     }
 
-    /// Calls a server function the way the hydrated app does.
-    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> Response {
-        self.call_from(endpoint, form, Some("same-origin"), Some(ORIGIN))
+    /// Calls the server function `F` the way the hydrated app does: its address comes
+    /// from its type (a renamed or removed function does not compile), the fields are the
+    /// form the browser sends.
+    pub async fn call<F: ServerFn>(&mut self, form: &[(&str, &str)]) -> Response {
+        self.call_path(F::PATH, form, Some("same-origin"), Some(ORIGIN))
             .await
     }
 
-    pub async fn call_from(
+    /// [`Client::call`] with the given `Sec-Fetch-Site` and `Origin` headers (or none).
+    pub async fn call_from<F: ServerFn>(
         &mut self,
-        endpoint: &str,
+        form: &[(&str, &str)],
+        fetch_site: Option<&str>,
+        origin: Option<&str>,
+    ) -> Response {
+        self.call_path(F::PATH, form, fetch_site, origin).await
+    }
+
+    pub async fn call_path(
+        &mut self,
+        path: &str,
         form: &[(&str, &str)],
         fetch_site: Option<&str>,
         origin: Option<&str>,
@@ -412,7 +424,7 @@ impl Client {
             .extend_pairs(form)
             .finish();
         let mut b = self
-            .builder("POST", &format!("/api/{endpoint}"))
+            .builder("POST", path)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json");
         if let Some(site) = fetch_site {
@@ -425,7 +437,7 @@ impl Client {
     }
 
     pub async fn sign_in(&mut self, email: &str, password: &str) -> Response {
-        self.call("sign_in", &[("email", email), ("password", password)])
+        self.call::<api::SignIn>(&[("email", email), ("password", password)])
             .await
     }
 
@@ -433,13 +445,16 @@ impl Client {
     pub async fn step_up(&mut self, code: Option<&str>) -> Response {
         let mut form = vec![("current_password", PASSWORD)];
         form.extend(code.map(|c| ("code", c)));
-        let r = self.call("step_up", &form).await;
+        let r = self.call::<api::StepUp>(&form).await;
         assert!(r.status < 400, "step-up refused: {} {}", r.status, r.body);
         r
     }
 }
 
 /// Runs the same test body on SQLite and on PostgreSQL.
+pub use app::api;
+pub use leptos::server_fn::ServerFn;
+
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, |$env:ident| $body:block) => {

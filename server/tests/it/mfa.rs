@@ -43,18 +43,15 @@ pub(crate) async fn enrolled(env: &TestEnv, email: &str) -> (Client, Vec<u8>, Ve
     let mut c = env.client();
     c.sign_in(email, PASSWORD).await;
     assert!(
-        c.call("step_up", &[("current_password", PASSWORD)])
+        c.call::<api::StepUp>(&[("current_password", PASSWORD)])
             .await
             .status
             < 400
     );
-    let e: MfaEnrolment = json(&c.call("start_mfa_enrolment", &[]).await);
+    let e: MfaEnrolment = json(&c.call::<api::StartMfaEnrolment>(&[]).await);
     let secret = secret_of(&e);
     let r = c
-        .call(
-            "enable_mfa",
-            &[("code", &code_now(env, &secret)), ("sign_out_others", "on")],
-        )
+        .call::<api::EnableMfa>(&[("code", &code_now(env, &secret)), ("sign_out_others", "on")])
         .await;
     let codes: RecoveryCodes = json(&r);
     (c, secret, codes.0)
@@ -64,7 +61,7 @@ both_backends!(enrolment_needs_a_recent_password_and_a_valid_code, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    let r = c.call("start_mfa_enrolment", &[]).await;
+    let r = c.call::<api::StartMfaEnrolment>(&[]).await;
     assert!(
         matches!(
             r.app_error(),
@@ -74,18 +71,21 @@ both_backends!(enrolment_needs_a_recent_password_and_a_valid_code, |env| {
         r.status,
         r.body
     );
-    let m = invalid(&c.call("step_up", &[("current_password", "not it")]).await);
+    let m = invalid(
+        &c.call::<api::StepUp>(&[("current_password", "not it")])
+            .await,
+    );
     assert!(m.contains("incorrect"), "{m}");
     assert!(
-        c.call("step_up", &[("current_password", PASSWORD)])
+        c.call::<api::StepUp>(&[("current_password", PASSWORD)])
             .await
             .status
             < 400
     );
-    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
     assert!(!status.enabled && status.elevated_secs > 0 && status.elevated_secs <= 300);
 
-    let e: MfaEnrolment = json(&c.call("start_mfa_enrolment", &[]).await);
+    let e: MfaEnrolment = json(&c.call::<api::StartMfaEnrolment>(&[]).await);
     assert_eq!(e.account_label, "Connect Auth: ada@example.com");
     assert!(e.qr_svg.starts_with("<?xml") || e.qr_svg.contains("<svg"));
     let secret = secret_of(&e);
@@ -105,7 +105,7 @@ both_backends!(enrolment_needs_a_recent_password_and_a_valid_code, |env| {
     let b32: String = e.secret_grouped.split_whitespace().collect();
     assert!(!stored.contains(&b32));
 
-    let m = invalid(&c.call("enable_mfa", &[("code", "000000")]).await);
+    let m = invalid(&c.call::<api::EnableMfa>(&[("code", "000000")]).await);
     assert!(m.contains("not valid"), "{m}");
     let two_steps_ago = code_at(
         totp_rs::Algorithm::SHA1,
@@ -114,7 +114,7 @@ both_backends!(enrolment_needs_a_recent_password_and_a_valid_code, |env| {
         (env.now() / 1000) as u64 - 2 * STEP_SECS,
     );
     assert!(
-        c.call("enable_mfa", &[("code", &two_steps_ago)])
+        c.call::<api::EnableMfa>(&[("code", &two_steps_ago)])
             .await
             .status
             >= 400
@@ -123,9 +123,9 @@ both_backends!(enrolment_needs_a_recent_password_and_a_valid_code, |env| {
         let code = code_now(env, &secret);
         format!("{} {}", &code[..3], &code[3..])
     };
-    let codes: RecoveryCodes = json(&c.call("enable_mfa", &[("code", &spaced)]).await);
+    let codes: RecoveryCodes = json(&c.call::<api::EnableMfa>(&[("code", &spaced)]).await);
     assert_eq!(codes.0.len(), 10);
-    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
     assert!(status.enabled);
     assert_eq!(status.recovery_codes_left, 10);
     assert_eq!(status.enabled_since.as_deref(), Some("2026-11-24 12:00"));
@@ -154,15 +154,16 @@ both_backends!(an_unfinished_enrolment_expires_and_changes_nothing, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    c.call("step_up", &[("current_password", PASSWORD)]).await;
-    let e: MfaEnrolment = json(&c.call("start_mfa_enrolment", &[]).await);
+    c.call::<api::StepUp>(&[("current_password", PASSWORD)])
+        .await;
+    let e: MfaEnrolment = json(&c.call::<api::StartMfaEnrolment>(&[]).await);
     env.clock.advance(Duration::from_secs(11 * 60));
     let m = invalid(
-        &c.call("enable_mfa", &[("code", &code_now(env, &secret_of(&e)))])
+        &c.call::<api::EnableMfa>(&[("code", &code_now(env, &secret_of(&e)))])
             .await,
     );
     assert!(m.contains("expired"), "{m}");
-    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
     assert!(!status.enabled);
     // Signing in still needs no code.
     let mut fresh = env.client();
@@ -190,19 +191,19 @@ both_backends!(
             "the pending state opens no page"
         );
         assert_eq!(
-            c.call("viewer", &[]).await.app_error(),
+            c.call::<api::GetViewer>(&[]).await.app_error(),
             Some(AppError::Unauthenticated)
         );
 
         // The code used at enrolment cannot be replayed.
         let m = invalid(
-            &c.call("verify_sign_in_code", &[("code", &used_at_enrolment)])
+            &c.call::<api::VerifySignInCode>(&[("code", &used_at_enrolment)])
                 .await,
         );
         assert!(m.contains("not valid"), "{m}");
         env.clock.advance(Duration::from_secs(STEP_SECS));
         let r = c
-            .call("verify_sign_in_code", &[("code", &code_now(env, &secret))])
+            .call::<api::VerifySignInCode>(&[("code", &code_now(env, &secret))])
             .await;
         assert!(r.status < 400, "{}", r.body);
         assert!(c.cookie.is_some() && c.pending.is_none());
@@ -212,23 +213,20 @@ both_backends!(
         let mut d = env.client();
         d.sign_in("ada@example.com", PASSWORD).await;
         let r = d
-            .call(
-                "verify_sign_in_code",
-                &[("code", &recovery[0].to_uppercase()), ("recovery", "on")],
-            )
+            .call::<api::VerifySignInCode>(&[
+                ("code", &recovery[0].to_uppercase()),
+                ("recovery", "on"),
+            ])
             .await;
         assert!(r.status < 400, "{}", r.body);
         let mut e = env.client();
         e.sign_in("ada@example.com", PASSWORD).await;
         let m = invalid(
-            &e.call(
-                "verify_sign_in_code",
-                &[("code", &recovery[0]), ("recovery", "on")],
-            )
-            .await,
+            &e.call::<api::VerifySignInCode>(&[("code", &recovery[0]), ("recovery", "on")])
+                .await,
         );
         assert!(m.contains("already used"), "{m}");
-        let status: MfaStatus = json(&d.call("mfa_status", &[]).await);
+        let status: MfaStatus = json(&d.call::<api::MfaStatus>(&[]).await);
         assert_eq!(status.recovery_codes_left, 9);
 
         // The pending state lasts five minutes.
@@ -237,7 +235,7 @@ both_backends!(
         env.clock.advance(Duration::from_secs(5 * 60 + 1));
         let m = invalid(
             &late
-                .call("verify_sign_in_code", &[("code", &code_now(env, &secret))])
+                .call::<api::VerifySignInCode>(&[("code", &code_now(env, &secret))])
                 .await,
         );
         assert!(m.contains("expired"), "{m}");
@@ -255,12 +253,12 @@ both_backends!(a_code_is_accepted_once_across_two_server_instances, |env| {
     b.sign_in("ada@example.com", PASSWORD).await;
     let code = code_now(env, &secret);
     assert!(
-        a.call("verify_sign_in_code", &[("code", &code)])
+        a.call::<api::VerifySignInCode>(&[("code", &code)])
             .await
             .status
             < 400
     );
-    let r = b.call("verify_sign_in_code", &[("code", &code)]).await;
+    let r = b.call::<api::VerifySignInCode>(&[("code", &code)]).await;
     assert!(invalid(&r).contains("not valid"));
     assert!(b.cookie.is_none());
     // And the session made on one instance works on the other.
@@ -278,12 +276,12 @@ both_backends!(wrong_codes_are_throttled_separately_from_passwords, |env| {
     c.sign_in("ada@example.com", PASSWORD).await;
     for _ in 0..5 {
         assert!(
-            invalid(&c.call("verify_sign_in_code", &[("code", "000000")]).await)
+            invalid(&c.call::<api::VerifySignInCode>(&[("code", "000000")]).await)
                 .contains("not valid")
         );
     }
     let r = c
-        .call("verify_sign_in_code", &[("code", &code_now(env, &secret))])
+        .call::<api::VerifySignInCode>(&[("code", &code_now(env, &secret))])
         .await;
     assert!(
         matches!(r.app_error(), Some(AppError::Throttled { .. })),
@@ -303,7 +301,7 @@ both_backends!(wrong_codes_are_throttled_separately_from_passwords, |env| {
     // Unlocks by itself after the cool-down.
     env.clock.advance(Duration::from_secs(16));
     let r = c
-        .call("verify_sign_in_code", &[("code", &code_now(env, &secret))])
+        .call::<api::VerifySignInCode>(&[("code", &code_now(env, &secret))])
         .await;
     assert!(r.status < 400, "{}", r.body);
 
@@ -312,7 +310,7 @@ both_backends!(wrong_codes_are_throttled_separately_from_passwords, |env| {
     d.sign_in("ada@example.com", PASSWORD).await;
     let mut failures = 0;
     loop {
-        let r = d.call("verify_sign_in_code", &[("code", "000000")]).await;
+        let r = d.call::<api::VerifySignInCode>(&[("code", "000000")]).await;
         match r.app_error() {
             Some(AppError::Invalid(_)) => failures += 1,
             Some(AppError::Throttled { retry_after_secs }) if retry_after_secs >= 3600 => break,
@@ -341,17 +339,14 @@ both_backends!(
 
         // Regenerating recovery codes needs a valid code and invalidates the old ones.
         assert!(
-            c.call("regenerate_recovery_codes", &[("code", "000000")])
+            c.call::<api::RegenerateRecoveryCodes>(&[("code", "000000")])
                 .await
                 .status
                 >= 400
         );
         let fresh: RecoveryCodes = json(
-            &c.call(
-                "regenerate_recovery_codes",
-                &[("code", &code_now(env, &secret))],
-            )
-            .await,
+            &c.call::<api::RegenerateRecoveryCodes>(&[("code", &code_now(env, &secret))])
+                .await,
         );
         assert_eq!(fresh.0.len(), 10);
         assert!(fresh.0.iter().all(|c| !recovery.contains(c)));
@@ -362,13 +357,10 @@ both_backends!(
             .await
             .expect("policy");
         let m = invalid(
-            &c.call(
-                "disable_mfa",
-                &[
-                    ("current_password", PASSWORD),
-                    ("code", &code_now(env, &secret)),
-                ],
-            )
+            &c.call::<api::DisableMfa>(&[
+                ("current_password", PASSWORD),
+                ("code", &code_now(env, &secret)),
+            ])
             .await,
         );
         assert!(m.contains("Acme Networks requires it"), "{m}");
@@ -377,28 +369,22 @@ both_backends!(
             .await
             .expect("policy");
         let m = invalid(
-            &c.call(
-                "disable_mfa",
-                &[
-                    ("current_password", "wrong"),
-                    ("code", &code_now(env, &secret)),
-                ],
-            )
+            &c.call::<api::DisableMfa>(&[
+                ("current_password", "wrong"),
+                ("code", &code_now(env, &secret)),
+            ])
             .await,
         );
         assert!(m.contains("incorrect"), "{m}");
         let r = c
-            .call(
-                "disable_mfa",
-                &[
-                    ("current_password", PASSWORD),
-                    ("code", &code_now(env, &secret)),
-                    ("sign_out_others", "on"),
-                ],
-            )
+            .call::<api::DisableMfa>(&[
+                ("current_password", PASSWORD),
+                ("code", &code_now(env, &secret)),
+                ("sign_out_others", "on"),
+            ])
             .await;
         assert!(r.status < 400, "{}", r.body);
-        let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+        let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
         assert!(!status.enabled);
         assert_eq!(status.recovery_codes_left, 0);
         let mut fresh_client = env.client();
@@ -499,14 +485,14 @@ both_backends!(a_recovery_code_confirms_it_is_you_once, |env| {
         ("code", codes[0].as_str()),
         ("recovery", "on"),
     ];
-    let r = c.call("step_up", &with_recovery).await;
+    let r = c.call::<api::StepUp>(&with_recovery).await;
     assert!(r.status < 400, "{} {}", r.status, r.body);
-    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
     assert!(status.elevated_secs > 0);
     assert_eq!(status.recovery_codes_left, 9, "the code is used up");
     // It works once; and a recovery code is not taken for an app code.
     env.clock.advance(Duration::from_secs(600));
-    let r = c.call("step_up", &with_recovery).await;
+    let r = c.call::<api::StepUp>(&with_recovery).await;
     assert!(
         matches!(r.app_error(), Some(AppError::Invalid(_))),
         "{} {}",
@@ -514,10 +500,7 @@ both_backends!(a_recovery_code_confirms_it_is_you_once, |env| {
         r.body
     );
     let r = c
-        .call(
-            "step_up",
-            &[("current_password", PASSWORD), ("code", codes[1].as_str())],
-        )
+        .call::<api::StepUp>(&[("current_password", PASSWORD), ("code", codes[1].as_str())])
         .await;
     assert!(
         matches!(r.app_error(), Some(AppError::Invalid(_))),
@@ -525,6 +508,6 @@ both_backends!(a_recovery_code_confirms_it_is_you_once, |env| {
         r.status,
         r.body
     );
-    let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+    let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
     assert_eq!((status.elevated_secs, status.recovery_codes_left), (0, 9));
 });

@@ -190,16 +190,16 @@ both_backends!(
         assert_eq!(c.get("/profile/general").await.status, 200);
 
         // Switching to an account that does not require it works.
-        c.call("switch_account", &[("account_id", &north.to_string())])
+        c.call::<api::SwitchAccount>(&[("account_id", &north.to_string())])
             .await;
         assert_eq!(c.get("/").await.status, 200);
-        c.call("switch_account", &[("account_id", &acme.to_string())])
+        c.call::<api::SwitchAccount>(&[("account_id", &acme.to_string())])
             .await;
         assert_eq!(c.get("/").await.status, 303);
 
         // After enabling MFA (the shared enrolment helper) the account opens.
         let (mut c, _, _) = enrolled(env, "grace@example.com").await;
-        c.call("switch_account", &[("account_id", &acme.to_string())])
+        c.call::<api::SwitchAccount>(&[("account_id", &acme.to_string())])
             .await;
         assert_eq!(c.get("/").await.status, 200);
     }
@@ -268,7 +268,7 @@ both_backends!(
             let mut c = env.client();
             c.sign_in(who, PASSWORD).await;
             let r = c
-                .call("account_mfa_settings", &[("account_id", &acme_s)])
+                .call::<api::AccountMfaSettings>(&[("account_id", &acme_s)])
                 .await;
             assert_eq!(
                 (r.status, r.app_error()),
@@ -276,14 +276,11 @@ both_backends!(
                 "{who}"
             );
             let r = c
-                .call(
-                    "set_account_mfa_policy",
-                    &[
-                        ("account_id", &acme_s),
-                        ("policy", "optional"),
-                        ("grace_days", "0"),
-                    ],
-                )
+                .call::<api::SetAccountMfaPolicy>(&[
+                    ("account_id", &acme_s),
+                    ("policy", "optional"),
+                    ("grace_days", "0"),
+                ])
                 .await;
             assert_eq!(r.status, 403, "{who}");
             let r = c.get(&page).await;
@@ -293,7 +290,7 @@ both_backends!(
         // Nobody signed in.
         let r = env
             .client()
-            .call("account_mfa_settings", &[("account_id", &acme_s)])
+            .call::<api::AccountMfaSettings>(&[("account_id", &acme_s)])
             .await;
         assert_eq!(r.status, 401);
         assert_eq!(
@@ -309,7 +306,7 @@ both_backends!(
         assert!(r.body.contains("Multi-Factor Authentication"));
         assert!(r.body.contains("0 of 2 members use MFA."), "{}", r.body);
         let s: AccountMfaSettings = json(
-            &ada.call("account_mfa_settings", &[("account_id", &acme_s)])
+            &ada.call::<api::AccountMfaSettings>(&[("account_id", &acme_s)])
                 .await,
         );
         assert_eq!((s.policy, s.members.len()), (MfaPolicy::Optional, 2));
@@ -319,10 +316,7 @@ both_backends!(
             .all(|m| !m.covered && m.blocked_from.is_none()));
         // An account id that does not exist is refused like any other.
         let r = ada
-            .call(
-                "account_mfa_settings",
-                &[("account_id", &(north + 99).to_string())],
-            )
+            .call::<api::AccountMfaSettings>(&[("account_id", &(north + 99).to_string())])
             .await;
         assert_eq!(r.status, 403);
     }
@@ -330,14 +324,11 @@ both_backends!(
 
 async fn set_policy(c: &mut Client, account: i64, policy: &str, grace: &str) -> Response {
     let account = account.to_string();
-    c.call(
-        "set_account_mfa_policy",
-        &[
-            ("account_id", &account),
-            ("policy", policy),
-            ("grace_days", grace),
-        ],
-    )
+    c.call::<api::SetAccountMfaPolicy>(&[
+        ("account_id", &account),
+        ("policy", policy),
+        ("grace_days", grace),
+    ])
     .await
 }
 
@@ -390,7 +381,7 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
     assert!(set_policy(&mut ada, acme, "all", "7").await.status < 400);
 
     let s: AccountMfaSettings = json(
-        &ada.call("account_mfa_settings", &[("account_id", &acme_s)])
+        &ada.call::<api::AccountMfaSettings>(&[("account_id", &acme_s)])
             .await,
     );
     assert_eq!((s.policy, s.grace_days), (MfaPolicy::All, 7));
@@ -447,11 +438,11 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
             .mfa
             .clone()
     };
-    let v: Viewer = json(&c.call("viewer", &[]).await);
+    let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
     assert!(matches!(requirement(&v, acme), MfaRequirement::Due { .. }));
     assert_eq!(requirement(&v, north), MfaRequirement::NotRequired);
     // The grace banner on the account's home page names the deadline.
-    c.call("switch_account", &[("account_id", &acme.to_string())])
+    c.call::<api::SwitchAccount>(&[("account_id", &acme.to_string())])
         .await;
     let home = c.get("/").await;
     assert_eq!(home.status, 200);
@@ -464,11 +455,11 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
 
     env.clock.advance(DAY * 3);
     c.sign_in("grace@example.com", PASSWORD).await;
-    let v: Viewer = json(&c.call("viewer", &[]).await);
+    let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
     assert_eq!(requirement(&v, acme), MfaRequirement::Blocked);
     // Switching to the account sends the person to set-up first…
     let r = c
-        .call("switch_account", &[("account_id", &acme.to_string())])
+        .call::<api::SwitchAccount>(&[("account_id", &acme.to_string())])
         .await;
     let next: Option<String> = json(&r);
     assert_eq!(
@@ -477,12 +468,12 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
     );
     // …and not for an account without the requirement.
     let r = c
-        .call("switch_account", &[("account_id", &north.to_string())])
+        .call::<api::SwitchAccount>(&[("account_id", &north.to_string())])
         .await;
     assert_eq!(json::<Option<String>>(&r), None);
 
     let (mut c, _, _) = enrolled(env, "grace@example.com").await;
-    let v: Viewer = json(&c.call("viewer", &[]).await);
+    let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
     assert_eq!(requirement(&v, acme), MfaRequirement::Met);
     assert!(v.mfa_enabled);
 });
@@ -515,7 +506,7 @@ both_backends!(the_compliance_list_pages_and_filters_members, |env| {
         if let Some(w) = without {
             form.push(("without_mfa", w));
         }
-        json(&ada.call("account_mfa_settings", &form).await)
+        json(&ada.call::<api::AccountMfaSettings>(&form).await)
     };
 
     let first = list("1", None).await;

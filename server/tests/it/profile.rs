@@ -32,14 +32,14 @@ fn general(
 
 async fn save(c: &mut Client, form: &[(&'static str, String)]) -> Response {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    c.call("save_general", &pairs).await
+    c.call::<api::SaveGeneral>(&pairs).await
 }
 
 both_backends!(general_settings_save_validate_and_format_times, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    let s: GeneralSettings = json(&c.call("general_settings", &[]).await);
+    let s: GeneralSettings = json(&c.call::<api::GeneralSettings>(&[]).await);
     assert_eq!(s.name, "Ada Lovelace");
     assert_eq!(s.preferences.time_zone, "UTC");
     assert!(!s.preferences_saved);
@@ -51,7 +51,7 @@ both_backends!(general_settings_save_validate_and_format_times, |env| {
     )
     .await;
     assert!(r.status < 400, "{}", r.body);
-    let s: GeneralSettings = json(&c.call("general_settings", &[]).await);
+    let s: GeneralSettings = json(&c.call::<api::GeneralSettings>(&[]).await);
     assert_eq!(s.name, "Ada King");
     assert!(s.preferences_saved && s.preferences.news_opt_in);
     assert_eq!(
@@ -89,12 +89,12 @@ both_backends!(general_settings_save_validate_and_format_times, |env| {
             other => panic!("{other:?}"),
         }
     }
-    let s: GeneralSettings = json(&c.call("general_settings", &[]).await);
+    let s: GeneralSettings = json(&c.call::<api::GeneralSettings>(&[]).await);
     assert_eq!(s.name, "Ada King");
     assert_eq!(s.preferences.time_zone, "America/New_York");
 
     // Sessions and activity use the person's settings too.
-    let page: SessionsPage = json(&c.call("sessions", &[("page", "1")]).await);
+    let page: SessionsPage = json(&c.call::<api::ListSessions>(&[("page", "1")]).await);
     assert_eq!(page.sessions[0].signed_in, "11/24/2026 7:00 AM");
 });
 
@@ -116,10 +116,7 @@ both_backends!(
         ];
         for (email, pw, message) in cases {
             let r = c
-                .call(
-                    "change_email",
-                    &[("new_email", email), ("current_password", pw)],
-                )
+                .call::<api::ChangeEmail>(&[("new_email", email), ("current_password", pw)])
                 .await;
             match r.app_error() {
                 Some(AppError::Invalid(m)) => assert!(m.contains(message), "{m}"),
@@ -127,13 +124,10 @@ both_backends!(
             }
         }
         let r = c
-            .call(
-                "change_email",
-                &[
-                    ("new_email", "ada.new@example.com"),
-                    ("current_password", PASSWORD),
-                ],
-            )
+            .call::<api::ChangeEmail>(&[
+                ("new_email", "ada.new@example.com"),
+                ("current_password", PASSWORD),
+            ])
             .await;
         assert!(r.status < 400, "{}", r.body);
         let mut fresh = env.client();
@@ -179,7 +173,7 @@ both_backends!(
                 "incorrect",
             ),
         ] {
-            let r = here.call("change_password", &form).await;
+            let r = here.call::<api::ChangePassword>(&form).await;
             match r.app_error() {
                 Some(AppError::Invalid(m)) => assert!(m.contains(message), "{m}"),
                 other => panic!("{message}: {other:?}"),
@@ -187,10 +181,11 @@ both_backends!(
         }
         assert_eq!(elsewhere.get("/").await.status, 200, "nothing changed yet");
         let r = here
-            .call(
-                "change_password",
-                &change(PASSWORD, "a brand new passphrase", "a brand new passphrase"),
-            )
+            .call::<api::ChangePassword>(&change(
+                PASSWORD,
+                "a brand new passphrase",
+                "a brand new passphrase",
+            ))
             .await;
         assert!(r.status < 400, "{}", r.body);
         assert_eq!(here.get("/").await.status, 200, "this session stays");
@@ -213,7 +208,7 @@ both_backends!(
                 .status
                 < 400
         );
-        let events: Vec<SecurityEventInfo> = json(&here.call("security_activity", &[]).await);
+        let events: Vec<SecurityEventInfo> = json(&here.call::<api::SecurityActivity>(&[]).await);
         assert!(events.iter().any(|e| e.what == "Password changed"));
     }
 );
@@ -234,18 +229,18 @@ both_backends!(
         a3.sign_in("ada@example.com", PASSWORD).await;
         g.sign_in("grace@example.com", PASSWORD).await;
 
-        let page: SessionsPage = json(&a3.call("sessions", &[("page", "1")]).await);
+        let page: SessionsPage = json(&a3.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!(page.total, 3, "only Ada's sessions");
         assert_eq!(page.active_others, 2);
         assert!(page.sessions[0].current, "newest first, and it is this one");
         assert_eq!(page.sessions[0].device, "Chrome 140 on Linux");
         let a2_id = page.sessions[1].id;
-        let grace: SessionsPage = json(&g.call("sessions", &[("page", "1")]).await);
+        let grace: SessionsPage = json(&g.call::<api::ListSessions>(&[("page", "1")]).await);
         let grace_id = grace.sessions[0].id;
 
         // Grace cannot end Ada's session, and Ada cannot end Grace's.
         let r = g
-            .call("revoke_session", &[("session_id", &a2_id.to_string())])
+            .call::<api::RevokeSession>(&[("session_id", &a2_id.to_string())])
             .await;
         assert!(
             matches!(r.app_error(), Some(AppError::Invalid(_))),
@@ -254,21 +249,21 @@ both_backends!(
         );
         assert_eq!(a2.get("/").await.status, 200);
         let r = a3
-            .call("revoke_session", &[("session_id", &grace_id.to_string())])
+            .call::<api::RevokeSession>(&[("session_id", &grace_id.to_string())])
             .await;
         assert!(matches!(r.app_error(), Some(AppError::Invalid(_))));
         assert_eq!(g.get("/").await.status, 200);
         // The current session is ended with "Sign out", not from the list.
         let current = page.sessions[0].id.to_string();
         assert!(
-            a3.call("revoke_session", &[("session_id", &current)])
+            a3.call::<api::RevokeSession>(&[("session_id", &current)])
                 .await
                 .status
                 >= 400
         );
 
         let r = a3
-            .call("revoke_session", &[("session_id", &a2_id.to_string())])
+            .call::<api::RevokeSession>(&[("session_id", &a2_id.to_string())])
             .await;
         assert!(r.status < 400, "{}", r.body);
         assert_eq!(
@@ -276,11 +271,11 @@ both_backends!(
             303,
             "a revoked session stops at its next request"
         );
-        let page: SessionsPage = json(&a3.call("sessions", &[("page", "1")]).await);
+        let page: SessionsPage = json(&a3.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!(page.sessions[1].status, SessionStatus::Revoked);
         assert!(page.sessions[1].ended.is_some());
 
-        let r = a3.call("revoke_other_sessions", &[]).await;
+        let r = a3.call::<api::RevokeOtherSessions>(&[]).await;
         assert_eq!(r.body, "1");
         assert_eq!(a1.get("/").await.status, 303);
         assert_eq!(a3.get("/").await.status, 200);
@@ -291,17 +286,17 @@ both_backends!(
         );
 
         // Signed out and expired sessions show as such.
-        a3.call("sign_out", &[]).await;
+        a3.call::<api::SignOut>(&[]).await;
         let mut a4 = env.client();
         a4.sign_in("ada@example.com", PASSWORD).await;
-        let page: SessionsPage = json(&a4.call("sessions", &[("page", "1")]).await);
+        let page: SessionsPage = json(&a4.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!(page.sessions[1].status, SessionStatus::SignedOut);
         let mut a5 = env.client();
         a5.sign_in("ada@example.com", PASSWORD).await;
         env.clock.advance(Duration::from_secs(59 * 60));
         a5.get("/").await;
         env.clock.advance(Duration::from_secs(30 * 60));
-        let page: SessionsPage = json(&a5.call("sessions", &[("page", "1")]).await);
+        let page: SessionsPage = json(&a5.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!(
             page.sessions[1].status,
             SessionStatus::Expired,
@@ -317,14 +312,14 @@ both_backends!(
         for _ in 0..25 {
             let mut c = env.client();
             c.sign_in("ada@example.com", PASSWORD).await;
-            c.call("sign_out", &[]).await;
+            c.call::<api::SignOut>(&[]).await;
             env.clock.advance(Duration::from_secs(60));
         }
         let mut c = env.client();
         c.sign_in("ada@example.com", PASSWORD).await;
-        let p1: SessionsPage = json(&c.call("sessions", &[("page", "1")]).await);
+        let p1: SessionsPage = json(&c.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!((p1.total, p1.page_count, p1.sessions.len()), (26, 2, 20));
-        let p2: SessionsPage = json(&c.call("sessions", &[("page", "2")]).await);
+        let p2: SessionsPage = json(&c.call::<api::ListSessions>(&[("page", "2")]).await);
         assert_eq!(p2.sessions.len(), 6);
         assert!(p2
             .sessions
@@ -339,7 +334,7 @@ both_backends!(
             .expect("purge");
         assert_eq!(sessions, 26);
         assert!(events >= 50);
-        let p: SessionsPage = json(&c.call("sessions", &[("page", "1")]).await);
+        let p: SessionsPage = json(&c.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!(p.total, 1, "only the new session is left");
     }
 );
@@ -368,7 +363,7 @@ both_backends!(
                 "only administrator of Acme Networks",
             ),
         ] {
-            match c.call("delete_account", &form).await.app_error() {
+            match c.call::<api::DeleteAccount>(&form).await.app_error() {
                 Some(AppError::Invalid(m)) => assert!(m.contains(message), "{m}"),
                 other => panic!("{message}: {other:?}"),
             }
@@ -379,7 +374,7 @@ both_backends!(
         env.user("alan@example.com", "Alan Turing").await;
         env.member(acme, "alan@example.com", "Administrators").await;
         let r = c
-            .call("delete_account", &del(PASSWORD, " ADA@example.com "))
+            .call::<api::DeleteAccount>(&del(PASSWORD, " ADA@example.com "))
             .await;
         assert!(r.status < 400, "{}", r.body);
         assert!(r
@@ -408,12 +403,12 @@ both_backends!(
 both_backends!(profile_functions_need_a_session, |env| {
     let mut anon = env.client();
     for (endpoint, form) in [
-        ("general_settings", vec![]),
-        ("sessions", vec![("page", "1")]),
-        ("revoke_other_sessions", vec![]),
-        ("security_activity", vec![]),
+        (api::GeneralSettings::PATH, vec![]),
+        (api::ListSessions::PATH, vec![("page", "1")]),
+        (api::RevokeOtherSessions::PATH, vec![]),
+        (api::SecurityActivity::PATH, vec![]),
         (
-            "change_password",
+            api::ChangePassword::PATH,
             vec![
                 ("current_password", "x"),
                 ("new_password", "y"),
@@ -421,7 +416,9 @@ both_backends!(profile_functions_need_a_session, |env| {
             ],
         ),
     ] {
-        let r = anon.call(endpoint, &form).await;
+        let r = anon
+            .call_path(endpoint, &form, Some("same-origin"), Some(ORIGIN))
+            .await;
         assert_eq!(
             r.app_error(),
             Some(AppError::Unauthenticated),

@@ -129,10 +129,10 @@ impl Browser {
         self.answer(r).await
     }
 
-    async fn call(&mut self, replica: &Replica, endpoint: &str, form: &[(&str, &str)]) -> Answer {
+    async fn call<F: ServerFn>(&mut self, replica: &Replica, form: &[(&str, &str)]) -> Answer {
         let r = self
             .http
-            .post(format!("{}/api/{endpoint}", replica.base))
+            .post(format!("{}{}", replica.base, F::PATH))
             .header("cookie", self.cookies())
             .header("sec-fetch-site", "same-origin")
             .header("accept", "application/json")
@@ -144,12 +144,8 @@ impl Browser {
     }
 
     async fn sign_in(&mut self, replica: &Replica, email: &str, password: &str) -> Answer {
-        self.call(
-            replica,
-            "sign_in",
-            &[("email", email), ("password", password)],
-        )
-        .await
+        self.call::<api::SignIn>(replica, &[("email", email), ("password", password)])
+            .await
     }
 }
 
@@ -193,7 +189,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         // Revoking through one replica ends it on the other.
         let mut other = Browser::new();
         other.sign_in(&b, "grace@example.com", PASSWORD).await;
-        let sessions = grace.call(&a, "sessions", &[("page", "1")]).await;
+        let sessions = grace.call::<api::ListSessions>(&a, &[("page", "1")]).await;
         let page: app::models::SessionsPage =
             serde_json::from_str(&sessions.body).expect("sessions");
         let victim = page
@@ -203,7 +199,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
             .expect("other session")
             .id;
         let r = grace
-            .call(&b, "revoke_session", &[("session_id", &victim.to_string())])
+            .call::<api::RevokeSession>(&b, &[("session_id", &victim.to_string())])
             .await;
         assert!(r.status < 400, "{} {}", r.status, r.body);
         let r = other.get(&a, "/").await;
@@ -211,7 +207,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
 
         // Signing out through one replica ends the session on the other.
         let before = grace.session.clone();
-        grace.call(&b, "sign_out", &[]).await;
+        grace.call::<api::SignOut>(&b, &[]).await;
         grace.session = before;
         assert_eq!(grace.get(&a, "/").await.status, 303);
 
@@ -237,16 +233,16 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         // The TOTP replay guard holds across replicas.
         let mut ada = Browser::new();
         ada.sign_in(&a, "ada@example.com", PASSWORD).await;
-        ada.call(&a, "step_up", &[("current_password", PASSWORD)])
+        ada.call::<api::StepUp>(&a, &[("current_password", PASSWORD)])
             .await;
         let e: MfaEnrolment =
-            serde_json::from_str(&ada.call(&b, "start_mfa_enrolment", &[]).await.body)
+            serde_json::from_str(&ada.call::<api::StartMfaEnrolment>(&b, &[]).await.body)
                 .expect("enrolment");
         let b32: String = e.secret_grouped.split_whitespace().collect();
         let secret = totp_rs::Secret::Encoded(b32).to_bytes().expect("base32");
         let code_for = |t: u64| portal::mfa::code_at(totp_rs::Algorithm::SHA1, 6, &secret, t);
         let r = ada
-            .call(&a, "enable_mfa", &[("code", &code_for(now_secs()))])
+            .call::<api::EnableMfa>(&a, &[("code", &code_for(now_secs()))])
             .await;
         assert!(r.status < 400, "{} {}", r.status, r.body);
         // Wait for a fresh time step, use its code on A, then replay it on B.
@@ -258,7 +254,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         let mut first = Browser::new();
         first.sign_in(&a, "ada@example.com", PASSWORD).await;
         let r = first
-            .call(&a, "verify_sign_in_code", &[("code", &code)])
+            .call::<api::VerifySignInCode>(&a, &[("code", &code)])
             .await;
         assert!(
             r.status < 400 && first.session.is_some(),
@@ -269,7 +265,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         let mut second = Browser::new();
         second.sign_in(&b, "ada@example.com", PASSWORD).await;
         let r = second
-            .call(&b, "verify_sign_in_code", &[("code", &code)])
+            .call::<api::VerifySignInCode>(&b, &[("code", &code)])
             .await;
         assert_eq!(
             r.status, 422,
@@ -284,9 +280,8 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         assert_eq!(member.get(&b, "/").await.status, 200);
         // (by Ada's first browser: it confirmed her password minutes ago)
         let r = ada
-            .call(
+            .call::<api::SetAccountMfaPolicy>(
                 &a,
-                "set_account_mfa_policy",
                 &[
                     ("account_id", &acme.to_string()),
                     ("policy", "all"),

@@ -13,8 +13,7 @@ both_backends!(state_changes_from_other_sites_are_refused, |env| {
         (None, None),
     ] {
         let r = c
-            .call_from(
-                "sign_in",
+            .call_from::<api::SignIn>(
                 &[("email", "ada@example.com"), ("password", PASSWORD)],
                 site,
                 origin,
@@ -27,8 +26,7 @@ both_backends!(state_changes_from_other_sites_are_refused, |env| {
     assert_eq!(env.scalar("SELECT COUNT(*) FROM sessions").await, 0);
     // An older browser without Sec-Fetch-Site but with the right Origin is fine.
     let r = c
-        .call_from(
-            "sign_in",
+        .call_from::<api::SignIn>(
             &[("email", "ada@example.com"), ("password", PASSWORD)],
             None,
             Some(ORIGIN),
@@ -183,7 +181,7 @@ both_backends!(
         c.sign_in("ada@example.com", "a wrong password").await;
         c.sign_in("ada@example.com", PASSWORD).await;
         c.get("/").await;
-        c.call("sign_out", &[]).await;
+        c.call::<api::SignOut>(&[]).await;
         let token = c.cookie.clone().unwrap_or_default();
         let record = portal::db::directory::login_record(
             &mut env.state.db.acquire().await.expect("a database connection"),
@@ -224,8 +222,7 @@ both_backends!(
         state.config = std::sync::Arc::new(config);
         let mut c = Client::for_state(state);
         let r = c
-            .call_from(
-                "sign_in",
+            .call_from::<api::SignIn>(
                 &[("email", "ada@example.com"), ("password", PASSWORD)],
                 None,
                 Some("https://portal.example.com"),
@@ -244,7 +241,7 @@ both_backends!(
         let home = c.get("/").await;
         assert_eq!(home.status, 200, "the __Host- cookie is read back");
         // The http origin is not the public origin any more.
-        let r = c.call_from("sign_out", &[], None, Some(ORIGIN)).await;
+        let r = c.call_from::<api::SignOut>(&[], None, Some(ORIGIN)).await;
         assert_eq!(r.status, 403);
     }
 );
@@ -374,7 +371,7 @@ both_backends!(
         let statuses = at_once(&env.state, 40, |mut c, _| {
             c.cookie = cookie.clone();
             async move {
-                c.call("step_up", &[("current_password", "wrong password!!")])
+                c.call::<api::StepUp>(&[("current_password", "wrong password!!")])
                     .await
                     .status
             }
@@ -387,7 +384,9 @@ both_backends!(
             "{statuses:?}"
         );
         // The right password is refused too while the lock lasts.
-        let r = c.call("step_up", &[("current_password", PASSWORD)]).await;
+        let r = c
+            .call::<api::StepUp>(&[("current_password", PASSWORD)])
+            .await;
         assert!(
             matches!(r.app_error(), Some(AppError::Throttled { .. })),
             "{}",
@@ -453,7 +452,7 @@ both_backends!(
         let statuses = at_once(&env.state, 40, |mut c, _| {
             c.pending = Some(pending.clone());
             async move {
-                c.call("verify_sign_in_code", &[("code", "000000")])
+                c.call::<api::VerifySignInCode>(&[("code", "000000")])
                     .await
                     .status
             }
@@ -507,7 +506,7 @@ both_backends!(oversized_bodies_are_refused_with_413, |env| {
     let mut c = env.client();
     let big = "x".repeat(portal::web::body_limit::MAX_BODY_BYTES + 10);
     let r = c
-        .call("sign_in", &[("email", "a@example.com"), ("password", &big)])
+        .call::<api::SignIn>(&[("email", "a@example.com"), ("password", &big)])
         .await;
     assert_eq!(r.status, 413);
 });

@@ -24,17 +24,14 @@ async fn save_sso(
     domains: &str,
 ) -> Response {
     let account = account.to_string();
-    c.call(
-        "save_account_sso",
-        &[
-            ("account_id", account.as_str()),
-            ("issuer", issuer),
-            ("client_id", "connect-portal"),
-            ("client_secret", secret),
-            ("domains", domains),
-            ("enabled", "on"),
-        ],
-    )
+    c.call::<api::SaveAccountSso>(&[
+        ("account_id", account.as_str()),
+        ("issuer", issuer),
+        ("client_id", "connect-portal"),
+        ("client_secret", secret),
+        ("domains", domains),
+        ("enabled", "on"),
+    ])
     .await
 }
 
@@ -67,7 +64,7 @@ pub async fn prove_domain(admin: &mut Client, account: i64, domain: &str) {
     let account_s = account.to_string();
     let s: AccountSsoSettings = json(
         &admin
-            .call("account_sso_settings", &[("account_id", &account_s)])
+            .call::<api::AccountSsoSettings>(&[("account_id", &account_s)])
             .await,
     );
     let claim = s
@@ -79,10 +76,7 @@ pub async fn prove_domain(admin: &mut Client, account: i64, domain: &str) {
         .set_txt(&claim.record_name, &[&claim.record_value])
         .await;
     let r = admin
-        .call(
-            "verify_sso_domain",
-            &[("account_id", &account_s), ("domain", domain)],
-        )
+        .call::<api::VerifySsoDomain>(&[("account_id", &account_s), ("domain", domain)])
         .await;
     assert!(r.status < 400, "verify: {} {}", r.status, r.body);
 }
@@ -90,7 +84,7 @@ pub async fn prove_domain(admin: &mut Client, account: i64, domain: &str) {
 /// Starts SSO for `email` with client `c` and plays the person at the provider; returns
 /// the callback path with its query.
 async fn through_directory(c: &mut Client, email: &str) -> String {
-    let r = c.call("start_sso", &[("email", email)]).await;
+    let r = c.call::<api::StartSso>(&[("email", email)]).await;
     let location = r
         .header("location")
         .unwrap_or_else(|| panic!("no redirect: {} {}", r.status, r.body))
@@ -116,8 +110,15 @@ both_backends!(
         // Not an administrator: refused everywhere, the page too.
         let mut user = env.client();
         user.sign_in("user@partner.test", PASSWORD).await;
-        for endpoint in ["account_sso_settings", "test_account_sso"] {
-            let r = user.call(endpoint, &[("account_id", &acme_s)]).await;
+        for endpoint in [api::AccountSsoSettings::PATH, api::TestAccountSso::PATH] {
+            let r = user
+                .call_path(
+                    endpoint,
+                    &[("account_id", &acme_s)],
+                    Some("same-origin"),
+                    Some(ORIGIN),
+                )
+                .await;
             assert_eq!(r.app_error(), Some(AppError::Forbidden), "{endpoint}");
         }
         let r = save_sso(&mut user, acme, &op.issuer, "x", "evil.test").await;
@@ -160,7 +161,7 @@ both_backends!(
 
         // The settings never show the secret, and the database holds it encrypted.
         let r = admin
-            .call("account_sso_settings", &[("account_id", &acme_s)])
+            .call::<api::AccountSsoSettings>(&[("account_id", &acme_s)])
             .await;
         assert!(!r.body.contains(op.client_secret));
         let s: AccountSsoSettings = json(&r);
@@ -195,7 +196,7 @@ both_backends!(
         // "Test connection" reports what it found…
         let report: SsoTestReport = json(
             &admin
-                .call("test_account_sso", &[("account_id", &acme_s)])
+                .call::<api::TestAccountSso>(&[("account_id", &acme_s)])
                 .await,
         );
         assert!(report.ok, "{report:?}");
@@ -211,17 +212,14 @@ both_backends!(
         // So does a new client ID at the same provider.
         let m = invalid(
             &admin
-                .call(
-                    "save_account_sso",
-                    &[
-                        ("account_id", acme_s.as_str()),
-                        ("issuer", op.issuer.as_str()),
-                        ("client_id", "another-client"),
-                        ("client_secret", ""),
-                        ("domains", "partner.test"),
-                        ("enabled", "on"),
-                    ],
-                )
+                .call::<api::SaveAccountSso>(&[
+                    ("account_id", acme_s.as_str()),
+                    ("issuer", op.issuer.as_str()),
+                    ("client_id", "another-client"),
+                    ("client_secret", ""),
+                    ("domains", "partner.test"),
+                    ("enabled", "on"),
+                ])
                 .await,
         );
         assert!(m.contains("enter the client secret"), "{m}");
@@ -241,7 +239,7 @@ both_backends!(
         );
         let report: SsoTestReport = json(
             &admin
-                .call("test_account_sso", &[("account_id", &acme_s)])
+                .call::<api::TestAccountSso>(&[("account_id", &acme_s)])
                 .await,
         );
         assert!(!report.ok);
@@ -302,7 +300,7 @@ both_backends!(
         // Ada's domain, listed but unproven, sends nobody to Alan's directory…
         let m = invalid(
             &env.client()
-                .call("start_sso", &[("email", "ada@acme.test")])
+                .call::<api::StartSso>(&[("email", "ada@acme.test")])
                 .await,
         );
         assert!(m.contains("No account signs in"), "{m}");
@@ -310,7 +308,7 @@ both_backends!(
         // the portal refuses the answer: that email is outside what Globex proved.
         let mut mallory = env.client();
         let r = mallory
-            .call("start_sso", &[("email", "alan@globex.test")])
+            .call::<api::StartSso>(&[("email", "alan@globex.test")])
             .await;
         let location = r.header("location").expect("to the directory").to_string();
         assert!(location.starts_with(&evil.issuer), "{location}");
@@ -344,7 +342,7 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
     assert!(r.status < 400, "{} {}", r.status, r.body);
     let s: AccountSsoSettings = json(
         &admin
-            .call("account_sso_settings", &[("account_id", &acme_s)])
+            .call::<api::AccountSsoSettings>(&[("account_id", &acme_s)])
             .await,
     );
     let claim = s
@@ -362,7 +360,7 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
         ("account_id", acme_s.as_str()),
         ("domain", "proof.partner.test"),
     ];
-    let r = admin.call("verify_sso_domain", &verify).await;
+    let r = admin.call::<api::VerifySsoDomain>(&verify).await;
     assert_eq!(
         r.app_error(),
         Some(AppError::StepUpRequired { code: false })
@@ -380,7 +378,7 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
     );
     let s: AccountSsoSettings = json(
         &admin
-            .call("account_sso_settings", &[("account_id", &acme_s)])
+            .call::<api::AccountSsoSettings>(&[("account_id", &acme_s)])
             .await,
     );
     assert!(s
@@ -388,7 +386,7 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
         .iter()
         .any(|d| d.domain == "proof.partner.test" && !d.verified));
     admin.step_up(None).await;
-    let r = admin.call("verify_sso_domain", &verify).await;
+    let r = admin.call::<api::VerifySsoDomain>(&verify).await;
     assert!(r.status < 400, "{} {}", r.status, r.body);
 });
 
@@ -428,16 +426,13 @@ both_backends!(
         assert!(r.status < 400, "{} {}", r.status, r.body);
         let s: AccountSsoSettings = json(
             &alan
-                .call(
-                    "account_sso_settings",
-                    &[("account_id", &globex.to_string())],
-                )
+                .call::<api::AccountSsoSettings>(&[("account_id", &globex.to_string())])
                 .await,
         );
         assert!(s.domains.iter().all(|d| !d.verified));
         let m = invalid(
             &env.client()
-                .call("start_sso", &[("email", "eve@example.org")])
+                .call::<api::StartSso>(&[("email", "eve@example.org")])
                 .await,
         );
         assert!(m.contains("No account signs in"), "{m}");
@@ -447,13 +442,10 @@ both_backends!(
             .await;
         let m = invalid(
             &alan
-                .call(
-                    "verify_sso_domain",
-                    &[
-                        ("account_id", &globex.to_string()),
-                        ("domain", "example.org"),
-                    ],
-                )
+                .call::<api::VerifySsoDomain>(&[
+                    ("account_id", &globex.to_string()),
+                    ("domain", "example.org"),
+                ])
                 .await,
         );
         assert!(m.contains("No TXT record"), "{m}");
@@ -463,21 +455,25 @@ both_backends!(
         let mut ada = env.client();
         let callback = through_directory(&mut ada, "ada@globex.test").await;
         assert_eq!(ada.get(&callback).await.status, 303);
-        let v: Viewer = json(&ada.call("viewer", &[]).await);
+        let v: Viewer = json(&ada.call::<api::GetViewer>(&[]).await);
         assert_eq!(v.active_account_id, Some(globex));
         // Nor can the directory's session see or end Ada's other sessions (her own
         // password sign-in, say), or read her security history.
-        let own: app::models::SessionsPage =
-            json(&ada_at_work.call("sessions", &[("page", "1")]).await);
+        let own: app::models::SessionsPage = json(
+            &ada_at_work
+                .call::<api::ListSessions>(&[("page", "1")])
+                .await,
+        );
         let work_id = own.sessions.iter().find(|s| s.current).expect("current").id;
-        let seen: app::models::SessionsPage = json(&ada.call("sessions", &[("page", "1")]).await);
+        let seen: app::models::SessionsPage =
+            json(&ada.call::<api::ListSessions>(&[("page", "1")]).await);
         assert!(seen.only_directory);
         assert_eq!(seen.total, 1, "only the directory's own session");
         assert!(seen.sessions.iter().all(|s| s.id != work_id));
-        let ended: u64 = json(&ada.call("revoke_other_sessions", &[]).await);
+        let ended: u64 = json(&ada.call::<api::RevokeOtherSessions>(&[]).await);
         assert_eq!(ended, 0);
         let m = invalid(
-            &ada.call("revoke_session", &[("session_id", &work_id.to_string())])
+            &ada.call::<api::RevokeSession>(&[("session_id", &work_id.to_string())])
                 .await,
         );
         assert!(m.contains("not one of your active sessions"), "{m}");
@@ -486,20 +482,29 @@ both_backends!(
             200,
             "still signed in"
         );
-        let r = ada.call("security_activity", &[]).await;
+        let r = ada.call::<api::SecurityActivity>(&[]).await;
         assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
         // Acme, by every way in, asks for Ada's own sign-in first.
         let acme_s = acme.to_string();
-        let next: Option<String> =
-            json(&ada.call("switch_account", &[("account_id", &acme_s)]).await);
+        let next: Option<String> = json(
+            &ada.call::<api::SwitchAccount>(&[("account_id", &acme_s)])
+                .await,
+        );
         assert_eq!(next.as_deref(), Some("/step-up?next=%2F"));
         let page = ada.get(&format!("/accounts/{acme}/settings/mfa")).await;
         assert_eq!(page.status, 303);
         assert!(page
             .header("location")
             .is_some_and(|l| l.starts_with("/step-up?next=")));
-        for endpoint in ["account_mfa_settings", "account_sso_settings"] {
-            let r = ada.call(endpoint, &[("account_id", &acme_s)]).await;
+        for endpoint in [api::AccountMfaSettings::PATH, api::AccountSsoSettings::PATH] {
+            let r = ada
+                .call_path(
+                    endpoint,
+                    &[("account_id", &acme_s)],
+                    Some("same-origin"),
+                    Some(ORIGIN),
+                )
+                .await;
             assert_eq!(
                 r.app_error(),
                 Some(AppError::StepUpRequired { code: true }),
@@ -509,13 +514,12 @@ both_backends!(
         let r = set_policy_for(&mut ada, acme).await;
         assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
         // The password alone is not her sign-in: MFA is on, so the code too.
-        let r = ada.call("step_up", &[("current_password", PASSWORD)]).await;
+        let r = ada
+            .call::<api::StepUp>(&[("current_password", PASSWORD)])
+            .await;
         assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
         let r = ada
-            .call(
-                "step_up",
-                &[("current_password", "wrong password!"), ("code", "000000")],
-            )
+            .call::<api::StepUp>(&[("current_password", "wrong password!"), ("code", "000000")])
             .await;
         assert_eq!(r.status, 422);
         assert_eq!(
@@ -546,7 +550,7 @@ both_backends!(
             200
         );
         let sessions: app::models::SessionsPage =
-            json(&ada.call("sessions", &[("page", "1")]).await);
+            json(&ada.call::<api::ListSessions>(&[("page", "1")]).await);
         let mine = sessions
             .sessions
             .iter()
@@ -559,34 +563,32 @@ both_backends!(
         // With her own sign-in in it, the session sees all of hers again.
         assert!(!sessions.only_directory);
         assert!(sessions.sessions.iter().any(|s| s.id == work_id));
-        assert!(ada.call("security_activity", &[]).await.status < 400);
+        assert!(ada.call::<api::SecurityActivity>(&[]).await.status < 400);
         // …and it is hers, not the directory's: a later session of the same directory
         // neither sees nor ends it.
         let stepped_up = mine.id;
         let mut again = env.client();
         let callback = through_directory(&mut again, "ada@globex.test").await;
         assert_eq!(again.get(&callback).await.status, 303);
-        let seen: app::models::SessionsPage = json(&again.call("sessions", &[("page", "1")]).await);
+        let seen: app::models::SessionsPage =
+            json(&again.call::<api::ListSessions>(&[("page", "1")]).await);
         assert!(seen.only_directory);
         assert!(seen
             .sessions
             .iter()
             .all(|s| s.id != stepped_up && s.id != work_id));
-        let ended: u64 = json(&again.call("revoke_other_sessions", &[]).await);
+        let ended: u64 = json(&again.call::<api::RevokeOtherSessions>(&[]).await);
         assert_eq!(ended, 0);
         assert_eq!(ada.get("/profile").await.status, 200, "still signed in");
     }
 );
 
 async fn set_policy_for(c: &mut Client, account: i64) -> Response {
-    c.call(
-        "set_account_mfa_policy",
-        &[
-            ("account_id", &account.to_string()),
-            ("policy", "optional"),
-            ("grace_days", "0"),
-        ],
-    )
+    c.call::<api::SetAccountMfaPolicy>(&[
+        ("account_id", &account.to_string()),
+        ("policy", "optional"),
+        ("grace_days", "0"),
+    ])
     .await
 }
 
@@ -627,7 +629,7 @@ both_backends!(
             home.status, 200,
             "no portal MFA for the directory's own account"
         );
-        let v: Viewer = json(&c.call("viewer", &[]).await);
+        let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
         assert_eq!(v.active_account_id, Some(acme));
         let m = v
             .memberships
@@ -641,7 +643,8 @@ both_backends!(
             1
         );
         // The Sessions section says how this session signed in.
-        let sessions: app::models::SessionsPage = json(&c.call("sessions", &[("page", "1")]).await);
+        let sessions: app::models::SessionsPage =
+            json(&c.call::<api::ListSessions>(&[("page", "1")]).await);
         assert_eq!(
             sessions.sessions[0].how,
             "Single sign-on through Partner Co"
@@ -649,7 +652,7 @@ both_backends!(
         // Another account: the directory does not speak for it. The person's own sign-in
         // comes first (step-up), then that account's own policy applies.
         let r = c
-            .call("switch_account", &[("account_id", &north.to_string())])
+            .call::<api::SwitchAccount>(&[("account_id", &north.to_string())])
             .await;
         let next: Option<String> = json(&r);
         assert_eq!(next.as_deref(), Some("/step-up?next=%2F"));
@@ -671,7 +674,7 @@ both_backends!(
         // Unknown domain: a clear message, no redirect.
         let mut c = env.client();
         let m = invalid(
-            &c.call("start_sso", &[("email", "someone@nowhere.test")])
+            &c.call::<api::StartSso>(&[("email", "someone@nowhere.test")])
                 .await,
         );
         assert!(m.contains("nowhere.test"), "{m}");
@@ -822,17 +825,22 @@ both_backends!(
         env.member(other, "sso-member@partner.test", "Administrators")
             .await;
         let other_s = other.to_string();
-        let next: Option<String> =
-            json(&c.call("switch_account", &[("account_id", &other_s)]).await);
+        let next: Option<String> = json(
+            &c.call::<api::SwitchAccount>(&[("account_id", &other_s)])
+                .await,
+        );
         assert_eq!(next.as_deref(), Some("/step-up?next=%2F"));
         let r = c
-            .call("account_mfa_settings", &[("account_id", &other_s)])
+            .call::<api::AccountMfaSettings>(&[("account_id", &other_s)])
             .await;
         assert_eq!(
             r.app_error(),
             Some(AppError::StepUpRequired { code: false })
         );
-        let m = invalid(&c.call("step_up", &[("current_password", PASSWORD)]).await);
+        let m = invalid(
+            &c.call::<api::StepUp>(&[("current_password", PASSWORD)])
+                .await,
+        );
         assert!(m.contains("incorrect"), "{m}");
         let page = c.get(&format!("/accounts/{other}/settings/mfa")).await;
         assert_eq!(page.status, 303);
@@ -843,11 +851,11 @@ both_backends!(
         );
         // Their directory's own account still works.
         let next: Option<String> = json(
-            &c.call("switch_account", &[("account_id", &acme.to_string())])
+            &c.call::<api::SwitchAccount>(&[("account_id", &acme.to_string())])
                 .await,
         );
         assert_eq!(next, None);
-        let v: Viewer = json(&c.call("viewer", &[]).await);
+        let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
         assert_eq!(v.active_account_id, Some(acme));
         assert_eq!(c.get("/").await.status, 200);
     }
@@ -857,7 +865,7 @@ both_backends!(
 async fn connection_fails_with(admin: &mut Client, account: i64, text: &str) {
     let report: SsoTestReport = json(
         &admin
-            .call("test_account_sso", &[("account_id", &account.to_string())])
+            .call::<api::TestAccountSso>(&[("account_id", &account.to_string())])
             .await,
     );
     assert!(!report.ok, "{report:?}");
@@ -920,7 +928,7 @@ both_backends!(outbound_requests_reach_no_internal_address, |env| {
             })
             .await,
         )
-        .call("start_sso", &[("email", "admin@partner.test")])
+        .call::<api::StartSso>(&[("email", "admin@partner.test")])
         .await,
     );
     assert!(m.contains("cannot be reached"), "{m}");
@@ -986,7 +994,7 @@ both_backends!(a_hostile_discovery_document_is_refused, |env| {
         assert!(r.status < 400, "{which}: {} {}", r.status, r.body);
         let report: SsoTestReport = json(
             &admin
-                .call("test_account_sso", &[("account_id", &acme.to_string())])
+                .call::<api::TestAccountSso>(&[("account_id", &acme.to_string())])
                 .await,
         );
         assert!(!report.ok, "{which}: {report:?}");
@@ -1003,7 +1011,7 @@ both_backends!(a_hostile_discovery_document_is_refused, |env| {
         // Single sign-on through it fails closed with a clear message, no panic.
         let m = invalid(
             &env.client()
-                .call("start_sso", &[("email", "admin@partner.test")])
+                .call::<api::StartSso>(&[("email", "admin@partner.test")])
                 .await,
         );
         assert!(m.contains("cannot be reached"), "{which}: {m}");

@@ -46,15 +46,12 @@ both_backends!(
         )
         .await;
         let r = c
-            .call(
-                "change_password",
-                &[
-                    ("current_password", PASSWORD),
-                    ("new_password", "a brand new passphrase 7"),
-                    ("confirm_password", "a brand new passphrase 7"),
-                    ("sign_out_others", "on"),
-                ],
-            )
+            .call::<api::ChangePassword>(&[
+                ("current_password", PASSWORD),
+                ("new_password", "a brand new passphrase 7"),
+                ("confirm_password", "a brand new passphrase 7"),
+                ("sign_out_others", "on"),
+            ])
             .await;
         assert_eq!(r.status, 500, "{}", r.body);
         let after: String = {
@@ -106,7 +103,7 @@ both_backends!(
         let mut c = env.client();
         c.sign_in("ada@example.com", PASSWORD).await;
         c.step_up(None).await;
-        let e: app::models::MfaEnrolment = json(&c.call("start_mfa_enrolment", &[]).await);
+        let e: app::models::MfaEnrolment = json(&c.call::<api::StartMfaEnrolment>(&[]).await);
         let b32: String = e.secret_grouped.split_whitespace().collect();
         let secret = totp_rs::Secret::Encoded(b32).to_bytes().expect("base32");
         env.fail_writes(
@@ -117,13 +114,10 @@ both_backends!(
         )
         .await;
         let r = c
-            .call(
-                "enable_mfa",
-                &[
-                    ("code", &code_at_time(&secret, env.now())),
-                    ("sign_out_others", "on"),
-                ],
-            )
+            .call::<api::EnableMfa>(&[
+                ("code", &code_at_time(&secret, env.now())),
+                ("sign_out_others", "on"),
+            ])
             .await;
         assert_eq!(r.status, 500, "{}", r.body);
         assert_eq!(
@@ -135,7 +129,7 @@ both_backends!(
         assert_eq!(events(env, "mfa_enabled").await, 0);
         assert_eq!(open_sessions(env).await, 2);
         // The session's token was not rotated: the old cookie still works.
-        let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+        let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
         assert!(!status.enabled);
     }
 );
@@ -153,7 +147,7 @@ both_backends!(
         let mut other = env.client();
         other.sign_in("ada@example.com", PASSWORD).await;
         let r = other
-            .call("verify_sign_in_code", &[("code", &next_code(env))])
+            .call::<api::VerifySignInCode>(&[("code", &next_code(env))])
             .await;
         assert!(r.status < 400, "{}", r.body);
         assert_eq!(open_sessions(env).await, 2);
@@ -166,10 +160,10 @@ both_backends!(
         .await;
         // New recovery codes, signing out elsewhere: the old codes stay.
         let r = c
-            .call(
-                "regenerate_recovery_codes",
-                &[("code", &next_code(env)), ("sign_out_others", "on")],
-            )
+            .call::<api::RegenerateRecoveryCodes>(&[
+                ("code", &next_code(env)),
+                ("sign_out_others", "on"),
+            ])
             .await;
         assert_eq!(r.status, 500, "{}", r.body);
         assert_eq!(events(env, "recovery_codes_regenerated").await, 0);
@@ -179,18 +173,15 @@ both_backends!(
         assert_eq!(left, codes.len() as i64);
         // Turning MFA off, signing out elsewhere: it stays on.
         let r = c
-            .call(
-                "disable_mfa",
-                &[
-                    ("current_password", PASSWORD),
-                    ("code", &next_code(env)),
-                    ("sign_out_others", "on"),
-                ],
-            )
+            .call::<api::DisableMfa>(&[
+                ("current_password", PASSWORD),
+                ("code", &next_code(env)),
+                ("sign_out_others", "on"),
+            ])
             .await;
         assert_eq!(r.status, 500, "{}", r.body);
         assert_eq!(events(env, "mfa_disabled").await, 0);
-        let status: MfaStatus = json(&c.call("mfa_status", &[]).await);
+        let status: MfaStatus = json(&c.call::<api::MfaStatus>(&[]).await);
         assert!(status.enabled);
         assert_eq!(status.recovery_codes_left, codes.len() as i64);
     }
@@ -216,12 +207,12 @@ both_backends!(
         )
         .await;
         let r = c
-            .call("revoke_session", &[("session_id", &other_id.to_string())])
+            .call::<api::RevokeSession>(&[("session_id", &other_id.to_string())])
             .await;
         assert_eq!(r.status, 500, "{}", r.body);
         assert_eq!(open_sessions(env).await, 2);
-        assert_eq!(other.call("viewer", &[]).await.status, 200);
-        let r = c.call("revoke_other_sessions", &[]).await;
+        assert_eq!(other.call::<api::GetViewer>(&[]).await.status, 200);
+        let r = c.call::<api::RevokeOtherSessions>(&[]).await;
         assert_eq!(r.status, 500, "{}", r.body);
         assert_eq!(open_sessions(env).await, 2);
     }
@@ -238,7 +229,9 @@ both_backends!(parallel_use_cases_each_commit_their_transaction, |env| {
     // the others running at the same moment.
     let outcomes = at_once(&env.state, N, |mut c, i| async move {
         let signed_in = c.sign_in(&format!("p{i}@example.com"), PASSWORD).await;
-        let stepped_up = c.call("step_up", &[("current_password", PASSWORD)]).await;
+        let stepped_up = c
+            .call::<api::StepUp>(&[("current_password", PASSWORD)])
+            .await;
         (signed_in.status, stepped_up.status, stepped_up.body)
     })
     .await;
