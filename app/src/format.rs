@@ -21,7 +21,7 @@ fn query_value(s: &str) -> String {
 /// Where a person sets up MFA for an account that requires it, then continues to `next`
 /// (a local path): the one home of this address, used by the pages, the request
 /// middleware and the server functions.
-pub fn mfa_setup_href(account_id: i64, next: &str) -> String {
+pub fn mfa_setup_href(account_id: crate::models::AccountId, next: &str) -> String {
     format!(
         "/profile/security?mfa_required={account_id}&next={}",
         query_value(next)
@@ -35,12 +35,12 @@ pub fn step_up_href(next: &str) -> String {
 }
 
 /// The administrators' MFA policy page of an account.
-pub fn account_mfa_href(account_id: i64) -> String {
+pub fn account_mfa_href(account_id: crate::models::AccountId) -> String {
     format!("/accounts/{account_id}/settings/mfa")
 }
 
 /// The administrators' single sign-on page of an account.
-pub fn account_sso_href(account_id: i64) -> String {
+pub fn account_sso_href(account_id: crate::models::AccountId) -> String {
     format!("/accounts/{account_id}/settings/sso")
 }
 

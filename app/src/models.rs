@@ -49,7 +49,7 @@ impl fmt::Display for AccountKind {
 /// One account a person belongs to, with their group there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub account_name: String,
     pub kind: AccountKind,
     pub group_name: String,
@@ -95,13 +95,13 @@ impl MfaRequirement {
 /// The signed-in person as the portal shell needs them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     /// Every account the person belongs to, ordered by account name.
     pub memberships: Vec<Membership>,
     /// The account active in this session, if the person belongs to any.
-    pub active_account_id: Option<i64>,
+    pub active_account_id: Option<AccountId>,
     /// Whether the person uses multi-factor authentication.
     pub mfa_enabled: bool,
 }
@@ -279,7 +279,7 @@ impl SessionStatus {
 /// person's time zone and formats.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
-    pub id: i64,
+    pub id: SessionId,
     pub device: String,
     pub ip: Option<String>,
     pub signed_in: String,
@@ -589,7 +589,7 @@ pub struct PolicyChangeInfo {
 /// One member in an account's MFA compliance view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberCompliance {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub name: String,
     pub email: String,
     pub group: String,
@@ -606,7 +606,7 @@ pub struct MemberCompliance {
 /// The administrators' page for an account's MFA policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountMfaSettings {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub account_name: String,
     pub policy: MfaPolicy,
     pub grace_days: i64,
@@ -658,7 +658,7 @@ pub fn page_count(count: i64, per_page: i64) -> i64 {
 /// secret never leaves the server: only whether one is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSsoSettings {
-    pub account_id: i64,
+    pub account_id: AccountId,
     pub account_name: String,
     pub configured: bool,
     pub enabled: bool,

@@ -218,7 +218,7 @@ impl AccountAdmin<'_> {
         let config = sso::load(&mut *db.acquire().await?, self.account_id).await?;
         let history = sso::history(&mut *db.acquire().await?, self.account_id).await?;
         Ok(AccountSsoSettings {
-            account_id: self.account_id,
+            account_id: AccountId(self.account_id),
             account_name: account.account_name,
             configured: config.is_some(),
             enabled: config.as_ref().is_some_and(|c| c.enabled),
@@ -451,7 +451,7 @@ impl AccountAdmin<'_> {
             None => app::models::MfaRequirement::NotRequired,
         };
         Ok(AccountMfaSettings {
-            account_id: self.account_id,
+            account_id: AccountId(self.account_id),
             account_name: terms.account_name,
             policy: terms.policy,
             grace_days: terms.grace.days(),
@@ -468,7 +468,7 @@ impl AccountAdmin<'_> {
             members: members
                 .into_iter()
                 .map(|m| MemberCompliance {
-                    user_id: m.user_id,
+                    user_id: app::models::UserId(m.user_id),
                     name: m.name,
                     email: m.email,
                     group: m.group,

@@ -281,7 +281,7 @@ impl Profile for AppState {
             .map(|r| {
                 let (status, ended) = r.status(&self.config, now);
                 SessionInfo {
-                    id: r.id,
+                    id: SessionId(r.id),
                     device: describe_device(r.user_agent.as_deref()),
                     ip: r.ip.clone(),
                     signed_in: display.format(r.created_at),

@@ -167,7 +167,7 @@ impl Authentication for AppState {
                             &display,
                         )
                     },
-                    account_id: m.account_id,
+                    account_id: AccountId(m.account_id),
                     account_name: m.account_name,
                     kind: m.kind,
                     group_name: m.group_name,
@@ -176,9 +176,10 @@ impl Authentication for AppState {
                 .collect();
         let active_account_id = s
             .active_account_id
+            .map(AccountId)
             .filter(|id| memberships.iter().any(|m| m.account_id == *id));
         Ok(Viewer {
-            user_id: s.user_id,
+            user_id: app::models::UserId(s.user_id),
             name,
             email,
             memberships,
@@ -297,7 +298,7 @@ impl Authentication for AppState {
         Ok(match access {
             Access::Allowed => None,
             Access::StepUp => Some(app::format::step_up_href("/")),
-            Access::SetUpMfa => Some(app::format::mfa_setup_href(account_id, "/")),
+            Access::SetUpMfa => Some(app::format::mfa_setup_href(account, "/")),
         })
     }
 

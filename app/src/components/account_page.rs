@@ -3,14 +3,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 /// The `account_id` of an `/accounts/{account_id}/…` page, if it is a number.
-pub fn use_account_id() -> impl Fn() -> Option<i64> + Copy + Send + Sync + 'static {
+pub fn use_account_id(
+) -> impl Fn() -> Option<crate::models::AccountId> + Copy + Send + Sync + 'static {
     let params = use_params_map();
-    move || {
-        params
-            .read()
-            .get("account_id")
-            .and_then(|v| v.parse::<i64>().ok())
-    }
+    move || params.read().get("account_id").and_then(|v| v.parse().ok())
 }
 
 /// What an account settings page shows when its data could not be loaded: the heading,

@@ -1,7 +1,7 @@
 use super::{direct_action, go_to, DirectAction};
 use crate::{
     api::{SignOut, SwitchAccount},
-    models::Viewer,
+    models::{AccountId, Viewer},
 };
 use leptos::{ev, html, prelude::*};
 use server_fn::ServerFn;
@@ -91,7 +91,7 @@ fn focus_item(menu: NodeRef<html::Ul>, key: &str) {
 }
 
 /// The account menu's entries for `viewer`: (id, name, type), and the active account.
-pub fn account_choices(viewer: &Viewer) -> (Vec<(i64, String, String)>, Option<i64>) {
+pub fn account_choices(viewer: &Viewer) -> (Vec<(AccountId, String, String)>, Option<AccountId>) {
     let accounts = viewer
         .memberships
         .iter()
@@ -133,7 +133,10 @@ fn switch_action() -> (
 /// stores the chosen one on the session.
 /// `accounts` are (id, name, type) by name; `active` is the session's account.
 #[island]
-pub fn AccountSwitcher(accounts: Vec<(i64, String, String)>, active: Option<i64>) -> impl IntoView {
+pub fn AccountSwitcher(
+    accounts: Vec<(AccountId, String, String)>,
+    active: Option<AccountId>,
+) -> impl IntoView {
     let (action, error) = switch_action();
     let open = RwSignal::new(false);
     let button = NodeRef::<html::Button>::new();
@@ -156,7 +159,7 @@ pub fn AccountSwitcher(accounts: Vec<(i64, String, String)>, active: Option<i64>
                         on:click=move |_| {
                             open.set(false);
                             if !active {
-                                action.dispatch(SwitchAccount { account_id: crate::models::AccountId(id) });
+                                action.dispatch(SwitchAccount { account_id: id });
                             }
                         }>
                         <span class="item-name">{name}</span>
@@ -189,12 +192,12 @@ pub fn AccountSwitcher(accounts: Vec<(i64, String, String)>, active: Option<i64>
 
 /// "Switch to" in the Accounts section: the same action as the account menu.
 #[island]
-pub fn SwitchToButton(account_id: i64, account_name: String) -> impl IntoView {
+pub fn SwitchToButton(account_id: AccountId, account_name: String) -> impl IntoView {
     let (action, error) = switch_action();
     view! {
         <button type="button" class="secondary" aria-label=format!("Switch to {account_name}")
             disabled=move || action.pending().get()
-            on:click=move |_| { action.dispatch(SwitchAccount { account_id: crate::models::AccountId(account_id) }); }>
+            on:click=move |_| { action.dispatch(SwitchAccount { account_id }); }>
             "Switch to"
         </button>
         <span role="status" class="field-error">{error}</span>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 /// MFA that comes back to `next`. Renders nothing when nothing is due.
 #[component]
 pub fn MfaDueBanner(
-    account_id: i64,
+    account_id: crate::models::AccountId,
     account_name: String,
     requirement: MfaRequirement,
     next: String,

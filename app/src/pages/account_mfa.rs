@@ -34,10 +34,7 @@ pub fn AccountMfaPage() -> impl IntoView {
         move || (account_id(), list()),
         |(id, (page, without))| async move {
             match id {
-                Some(id) => {
-                    account_mfa_settings(crate::models::AccountId(id), Some(page), Some(without))
-                        .await
-                }
+                Some(id) => account_mfa_settings(id, Some(page), Some(without)).await,
                 None => Err(AppError::Forbidden),
             }
         },
@@ -116,7 +113,7 @@ fn PolicyView(settings: AccountMfaSettings, saved: bool) -> impl IntoView {
 /// loads the page again, which then confirms it.
 #[island]
 fn PolicyManager(
-    account_id: i64,
+    account_id: crate::models::AccountId,
     account_name: String,
     policy: MfaPolicy,
     grace_days: i64,
@@ -168,7 +165,7 @@ fn PolicyManager(
         }
         server_error.set(None);
         save.dispatch(SetAccountMfaPolicy {
-            account_id: crate::models::AccountId(account_id),
+            account_id,
             policy: choice.get_untracked().as_str().to_string(),
             grace_days: grace.get_untracked(),
         });

@@ -19,7 +19,7 @@ pub fn AccountSsoPage() -> impl IntoView {
     let account_id = use_account_id();
     let settings = Resource::new(account_id, |id| async move {
         match id {
-            Some(id) => account_sso_settings(crate::models::AccountId(id)).await,
+            Some(id) => account_sso_settings(id).await,
             None => Err(AppError::Forbidden),
         }
     });
@@ -137,7 +137,7 @@ fn SsoView(
 /// changes are shown outside the form), which then confirms it.
 #[island]
 fn SsoForm(
-    account_id: i64,
+    account_id: crate::models::AccountId,
     issuer: String,
     client_id: String,
     has_client_secret: bool,
@@ -171,7 +171,7 @@ fn SsoForm(
     };
     view! {
         <ServerForm action=save class="form-grid" novalidate=true node_ref=form read=move |f| SaveAccountSso {
-            account_id: crate::models::AccountId(account_id),
+            account_id,
             issuer: f.text("issuer"),
             client_id: f.text("client_id"),
             client_secret: f.secret("client_secret"),
@@ -214,7 +214,7 @@ fn SsoForm(
             <div class="actions">
                 <SubmitButton pending=save.pending() label="Save" busy="Saving…" />
                 <button type="button" class="secondary" disabled=move || test.pending().get() || !configured
-                    on:click=move |_| { test.dispatch(TestAccountSso { account_id: crate::models::AccountId(account_id) }); }>
+                    on:click=move |_| { test.dispatch(TestAccountSso { account_id }); }>
                     {move || if test.pending().get() { "Testing…" } else { "Test connection" }}
                 </button>
             </div>
@@ -234,7 +234,7 @@ fn SsoForm(
 /// directory only once its DNS TXT record is found.
 #[component]
 fn DomainsCard(
-    account_id: i64,
+    account_id: crate::models::AccountId,
     domains: Vec<SsoDomainInfo>,
     verified: Option<String>,
     failed: Option<String>,

@@ -71,8 +71,11 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
                 }
                 Ok(Access::SetUpMfa) => {
                     // The account requires MFA of this person: set it up first, then continue.
-                    return Redirect::to(&app::format::mfa_setup_href(account, &here))
-                        .into_response();
+                    return Redirect::to(&app::format::mfa_setup_href(
+                        app::models::AccountId(account),
+                        &here,
+                    ))
+                    .into_response();
                 }
                 Err(e) => {
                     // The check could not be made: fail closed.

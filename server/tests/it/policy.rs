@@ -433,7 +433,7 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
     let requirement = |v: &Viewer, id: i64| {
         v.memberships
             .iter()
-            .find(|m| m.account_id == id)
+            .find(|m| m.account_id.get() == id)
             .expect("member")
             .mfa
             .clone()

@@ -456,7 +456,7 @@ both_backends!(
         let callback = through_directory(&mut ada, "ada@globex.test").await;
         assert_eq!(ada.get(&callback).await.status, 303);
         let v: Viewer = json(&ada.call::<api::GetViewer>(&[]).await);
-        assert_eq!(v.active_account_id, Some(globex));
+        assert_eq!(v.active_account_id.map(|a| a.get()), Some(globex));
         // Nor can the directory's session see or end Ada's other sessions (her own
         // password sign-in, say), or read her security history.
         let own: app::models::SessionsPage = json(
@@ -630,11 +630,11 @@ both_backends!(
             "no portal MFA for the directory's own account"
         );
         let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
-        assert_eq!(v.active_account_id, Some(acme));
+        assert_eq!(v.active_account_id.map(|a| a.get()), Some(acme));
         let m = v
             .memberships
             .iter()
-            .find(|m| m.account_id == acme)
+            .find(|m| m.account_id.get() == acme)
             .expect("acme");
         assert_eq!(m.mfa, MfaRequirement::Directory);
         assert_eq!(
@@ -856,7 +856,7 @@ both_backends!(
         );
         assert_eq!(next, None);
         let v: Viewer = json(&c.call::<api::GetViewer>(&[]).await);
-        assert_eq!(v.active_account_id, Some(acme));
+        assert_eq!(v.active_account_id.map(|a| a.get()), Some(acme));
         assert_eq!(c.get("/").await.status, 200);
     }
 );

@@ -14,7 +14,7 @@ pub fn SecuritySection() -> impl IntoView {
     let required = leptos_router::hooks::use_query_map()
         .read_untracked()
         .get("mfa_required")
-        .and_then(|v| v.parse::<i64>().ok());
+        .and_then(|v| v.parse::<crate::models::AccountId>().ok());
     let next = use_next();
     let status = Resource::new(|| (), |_| mfa_status());
 

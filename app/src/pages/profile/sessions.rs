@@ -142,14 +142,14 @@ pub fn SessionsSection() -> impl IntoView {
 
 /// "Sign out" of one other session; the page then loads again with the session ended.
 #[island]
-fn RevokeButton(session_id: i64, label: String) -> impl IntoView {
+fn RevokeButton(session_id: crate::models::SessionId, label: String) -> impl IntoView {
     let revoke = direct_action::<RevokeSession>();
     reload_when_done(revoke.value(), |_| "session".into());
     view! {
         <button type="button" class="secondary" aria-label=label
             disabled=move || revoke.pending().get()
             aria-busy=move || revoke.pending().get().to_string()
-            on:click=move |_| { revoke.dispatch(RevokeSession { session_id: crate::models::SessionId(session_id) }); }>
+            on:click=move |_| { revoke.dispatch(RevokeSession { session_id }); }>
             "Sign out"
         </button>
         {failure(revoke.value())}
