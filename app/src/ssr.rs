@@ -32,16 +32,6 @@ impl std::fmt::Debug for PendingToken {
     }
 }
 
-/// The result of a correct password.
-#[derive(Debug, Clone)]
-pub enum SignInOutcome {
-    /// Signed in; the `Set-Cookie` value carries the session.
-    SignedIn(String),
-    /// MFA is on: the `Set-Cookie` value carries the short-lived pending sign-in, and the
-    /// code step comes next.
-    CodeRequired(String),
-}
-
 /// A valid session as resolved by the middleware (one indexed query per request).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SessionRef {

@@ -431,15 +431,6 @@ impl Config {
         })
     }
 
-    /// The session cookie's name: `__Host-` prefixed over https.
-    pub fn cookie_name(&self) -> &'static str {
-        if self.secure_cookies {
-            "__Host-portal_session"
-        } else {
-            "portal_session"
-        }
-    }
-
     /// A configuration for tests: SQLite or PostgreSQL at `database_url`, http on loopback.
     pub fn for_tests(database_url: &str) -> Self {
         Self {
@@ -490,7 +481,6 @@ mod tests {
         let c = Config::from_settings(&settings(&[])).expect("valid");
         assert_eq!(c.public_origin, "http://127.0.0.1:3000");
         assert!(!c.secure_cookies);
-        assert_eq!(c.cookie_name(), "portal_session");
         assert!(c.database_url.starts_with("sqlite://"));
     }
 
@@ -500,7 +490,6 @@ mod tests {
             .expect("valid");
         assert_eq!(c.public_origin, "https://portal.example.com");
         assert!(c.secure_cookies);
-        assert_eq!(c.cookie_name(), "__Host-portal_session");
     }
 
     #[test]

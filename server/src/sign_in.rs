@@ -254,7 +254,7 @@ impl Authentication for AppState {
         Ok(SignInOutcome::SignedIn(cookie))
     }
 
-    async fn sign_out(&self, req: &RequestInfo) -> Outcome<String> {
+    async fn sign_out(&self, req: &RequestInfo) -> Outcome<Vec<String>> {
         if let Some(s) = req.session {
             let now = self.now();
             let mut tx = self.db.begin().await?;
@@ -271,7 +271,10 @@ impl Authentication for AppState {
             .await?;
             tx.commit().await?;
         }
-        Ok(crate::web::cookies::clear_cookie(&self.config))
+        Ok(vec![
+            crate::web::cookies::clear_cookie(&self.config),
+            crate::web::cookies::clear_site_flag(),
+        ])
     }
 
     async fn switch_account(&self, user: &UserCtx, account: AccountId) -> Outcome<Option<String>> {

@@ -55,8 +55,9 @@ mod server_side {
             email: &str,
             next: Option<&str>,
         ) -> Outcome<(String, String)>;
-        /// Ends the current session; the `Set-Cookie` value that clears the cookie.
-        async fn sign_out(&self, req: &RequestInfo) -> Outcome<String>;
+        /// Ends the current session; the `Set-Cookie` values that clear the session cookie
+        /// and have the browser clear what the portal kept in it.
+        async fn sign_out(&self, req: &RequestInfo) -> Outcome<Vec<String>>;
         /// Makes one of the person's accounts the active one of this session. Returns
         /// where to go first when the account asks more of this session.
         async fn switch_account(
@@ -135,12 +136,9 @@ pub async fn verify_sign_in_code(
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     crate::ssr::run(|f: Feature, req| async move {
-        let cookie = f.sign_out(&req).await?;
-        crate::ssr::append_set_cookie(&req, &cookie)?;
-        // Nothing private survives in the browser (ASVS 14.3.1): this flag makes
-        // /pwa.js on the sign-in page delete the portal's caches and web storage. (The
-        // `Clear-Site-Data` header on this redirect made Chromium reload the old page.)
-        crate::ssr::append_set_cookie(&req, "portal_clear=1; Path=/; Max-Age=60; SameSite=Lax")?;
+        for cookie in f.sign_out(&req).await? {
+            crate::ssr::append_set_cookie(&req, &cookie)?;
+        }
         leptos_axum::redirect("/login");
         Ok(())
     })

@@ -16,11 +16,20 @@ fn set_cookie(config: &Config, name: &str, value: &str, max_age_secs: u64) -> St
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
+/// The session cookie's name: `__Host-` prefixed over https.
+pub fn session_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_session"
+    } else {
+        "portal_session"
+    }
+}
+
 /// `Set-Cookie` value carrying a new session token.
 pub fn cookie(config: &Config, token: &Token) -> String {
     set_cookie(
         config,
-        config.cookie_name(),
+        session_cookie_name(config),
         token.expose(),
         config.session_lifetime.as_secs(),
     )
@@ -28,12 +37,12 @@ pub fn cookie(config: &Config, token: &Token) -> String {
 
 /// `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(config: &Config) -> String {
-    set_cookie(config, config.cookie_name(), "", 0)
+    set_cookie(config, session_cookie_name(config), "", 0)
 }
 
 /// The session token in a request's `Cookie` headers, if well-formed.
 pub fn token_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<Token> {
-    cookie_value(headers, config.cookie_name()).and_then(|v| Token::from_cookie(&v))
+    cookie_value(headers, session_cookie_name(config)).and_then(|v| Token::from_cookie(&v))
 }
 
 fn pending_cookie_name(config: &Config) -> &'static str {
@@ -93,4 +102,28 @@ pub fn clear_sso_state_cookie(config: &Config) -> String {
 
 pub fn sso_state_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
     cookie_value(headers, sso_cookie_name(config))
+}
+
+/// After sign-out: a short-lived flag (readable by `/pwa.js`, so not HttpOnly) that makes
+/// the sign-in page delete the portal's caches and web storage, so nothing private
+/// survives in the browser (ASVS 14.3.1). (The `Clear-Site-Data` header on the sign-out
+/// redirect made Chromium reload the old page.)
+pub fn clear_site_flag() -> String {
+    "portal_clear=1; Path=/; Max-Age=60; SameSite=Lax".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_host_prefixed_over_https() {
+        let mut c = Config::for_tests("sqlite::memory:");
+        assert_eq!(session_cookie_name(&c), "portal_session");
+        c.secure_cookies = true;
+        assert_eq!(session_cookie_name(&c), "__Host-portal_session");
+        assert!(clear_cookie(&c).starts_with("__Host-portal_session=;"));
+        assert!(clear_cookie(&c).contains("; Secure"));
+        assert!(pending_cookie(&c, "x").starts_with("__Host-portal_pending=x;"));
+    }
 }
