@@ -14,11 +14,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     if allowed(&state, &req) {
         return next.run(req).await;
     }
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let id = RequestId::of(&req);
     tracing::warn!(request_id = %id, method = %req.method(), path = %req.uri().path(), "cross-site request refused");
     plain(
         StatusCode::FORBIDDEN,

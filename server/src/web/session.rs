@@ -18,11 +18,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if req.extensions().get::<Ctx>().is_some_and(|c| c.static_file) {
         return next.run(req).await;
     }
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let id = RequestId::of(&req);
     let session = match cookies::token_from_headers(&state.config, req.headers()) {
         Some(token) => {
             let resolved = match state.db.acquire().await {

@@ -188,6 +188,15 @@ impl TestEnv {
         self.state.now()
     }
 
+    /// A pooled connection, for calling the data layer directly.
+    pub async fn conn(&self) -> sqlx::pool::PoolConnection<sqlx::Any> {
+        self.state
+            .db
+            .acquire()
+            .await
+            .expect("a database connection")
+    }
+
     /// Adds a person with [`PASSWORD`].
     pub async fn user(&self, email: &str, name: &str) -> i64 {
         portal::people::add(
@@ -205,46 +214,21 @@ impl TestEnv {
 
     /// Adds an account with an "Administrators" and a "Users" group.
     pub async fn account(&self, name: &str, kind: app::models::AccountKind) -> i64 {
-        let id = portal::db::directory::create_account(
-            &mut self
-                .state
-                .db
-                .acquire()
+        let id =
+            portal::db::directory::create_account(&mut *self.conn().await, name, kind, self.now())
                 .await
-                .expect("a database connection"),
-            name,
-            kind,
-            self.now(),
-        )
-        .await
-        .expect("account");
+                .expect("account");
         for (g, admin) in [("Administrators", true), ("Users", false)] {
-            portal::db::directory::create_group(
-                &mut self
-                    .state
-                    .db
-                    .acquire()
-                    .await
-                    .expect("a database connection"),
-                id,
-                g,
-                admin,
-                self.now(),
-            )
-            .await
-            .expect("group");
+            portal::db::directory::create_group(&mut *self.conn().await, id, g, admin, self.now())
+                .await
+                .expect("group");
         }
         id
     }
 
     pub async fn member(&self, account: i64, email: &str, group: &str) {
         portal::db::directory::add_member(
-            &mut self
-                .state
-                .db
-                .acquire()
-                .await
-                .expect("a database connection"),
+            &mut *self.conn().await,
             account,
             email,
             group,

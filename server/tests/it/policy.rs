@@ -158,7 +158,7 @@ both_backends!(
         env.member(acme, "grace@example.com", "Users").await;
         env.member(north, "grace@example.com", "Users").await;
         portal::db::policy::set(
-            &mut env.state.db.acquire().await.expect("a database connection"),
+            &mut *env.conn().await,
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(2).expect("in range"),
@@ -232,13 +232,10 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         .await
         .expect("set");
     assert!(out.contains("Required for administrators"), "{out}");
-    let p = portal::db::policy::load(
-        &mut env.state.db.acquire().await.expect("a database connection"),
-        acme,
-    )
-    .await
-    .expect("q")
-    .expect("account");
+    let p = portal::db::policy::load(&mut *env.conn().await, acme)
+        .await
+        .expect("q")
+        .expect("account");
     assert_eq!((p.policy, p.grace.days()), (MfaPolicy::Admins, 14));
     assert_eq!(
         env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
@@ -418,7 +415,7 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
     env.member(acme, "grace@example.com", "Users").await;
     env.member(north, "grace@example.com", "Users").await;
     portal::db::policy::set(
-        &mut env.state.db.acquire().await.expect("a database connection"),
+        &mut *env.conn().await,
         acme,
         MfaPolicy::All,
         app::models::GraceDays::new(3).expect("in range"),
@@ -561,7 +558,7 @@ both_backends!(
             .scalar("SELECT id FROM users WHERE email = 'grace@example.com'")
             .await;
         let (token, _) = portal::db::sessions::create(
-            &mut env.state.db.acquire().await.expect("a database connection"),
+            &mut *env.conn().await,
             env.state.rng.as_ref(),
             &env.state.config,
             portal::db::sessions::NewSession {
@@ -579,7 +576,7 @@ both_backends!(
         let mut old = env.client();
         old.cookie = Some(format!("portal_session={}", token.expose()));
         portal::db::policy::set(
-            &mut env.state.db.acquire().await.expect("a database connection"),
+            &mut *env.conn().await,
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(0).expect("in range"),

@@ -183,13 +183,10 @@ both_backends!(
         c.get("/").await;
         c.call::<api::SignOut>(&[]).await;
         let token = c.cookie.clone().unwrap_or_default();
-        let record = portal::db::directory::login_record(
-            &mut env.state.db.acquire().await.expect("a database connection"),
-            "ada@example.com",
-        )
-        .await
-        .expect("query")
-        .expect("record");
+        let record = portal::db::directory::login_record(&mut *env.conn().await, "ada@example.com")
+            .await
+            .expect("query")
+            .expect("record");
 
         let logs = String::from_utf8_lossy(&captured.0.lock().expect("lock")).into_owned();
         assert!(logs.contains("signed in"), "logs were captured: {logs}");

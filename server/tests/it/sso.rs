@@ -602,7 +602,7 @@ both_backends!(
         env.member(north, "sso-member@partner.test", "Users").await;
         for account in [acme, north] {
             portal::db::policy::set(
-                &mut env.state.db.acquire().await.expect("a database connection"),
+                &mut *env.conn().await,
                 account,
                 MfaPolicy::All,
                 app::models::GraceDays::NONE,
@@ -752,21 +752,15 @@ both_backends!(
             out.contains("https://login.partner.test") && out.contains("/sso/callback"),
             "{out}"
         );
-        let secret = portal::db::sso::client_secret(
-            &mut env.state.db.acquire().await.expect("a database connection"),
-            &env.state.secret_key,
-            acme,
-        )
-        .await
-        .expect("q");
+        let secret =
+            portal::db::sso::client_secret(&mut *env.conn().await, &env.state.secret_key, acme)
+                .await
+                .expect("q");
         assert_eq!(secret.as_deref(), Some("s3cret"));
         assert_eq!(
-            portal::db::sso::account_for_domain(
-                &mut env.state.db.acquire().await.expect("a database connection"),
-                "partner.test"
-            )
-            .await
-            .expect("q"),
+            portal::db::sso::account_for_domain(&mut *env.conn().await, "partner.test")
+                .await
+                .expect("q"),
             Some(acme)
         );
         let off = AccountCommand::SetSso {
@@ -782,12 +776,9 @@ both_backends!(
             .expect("off");
         assert!(out.contains("off"), "{out}");
         assert_eq!(
-            portal::db::sso::account_for_domain(
-                &mut env.state.db.acquire().await.expect("a database connection"),
-                "partner.test"
-            )
-            .await
-            .expect("q"),
+            portal::db::sso::account_for_domain(&mut *env.conn().await, "partner.test")
+                .await
+                .expect("q"),
             None
         );
         assert_eq!(env.scalar("SELECT COUNT(*) FROM sso_changes").await, 2);
