@@ -18,66 +18,103 @@ use app::{
 };
 use sqlx::AnyConnection;
 
+/// A code try reserved under the throttle for a person.
+pub(crate) struct CodeTry {
+    reservation: throttle::Reservation,
+    user_id: i64,
+}
+
 const BAD_CODE: &str =
     "That code is not valid. Enter the 6-digit code your authenticator app shows now.";
 
 impl AppState {
-    /// Throttles, checks and spends an authentication code (replay-proof across replicas),
-    /// or a recovery code. Failures are counted and recorded.
-    pub(crate) async fn check_code(
+    /// Reserves one code try under the throttle, before the use case's transaction:
+    /// committed on its own, so parallel guesses get no more tries than sequential ones,
+    /// and a wrong code stays counted whatever happens to the use case.
+    pub(crate) async fn reserve_code_try(&self, user_id: i64) -> Outcome<CodeTry> {
+        let key = user_id.to_string();
+        let outcome = throttle::reserve(
+            &mut *self.db.acquire().await?,
+            Scope::Code,
+            &key,
+            self.now(),
+        )
+        .await?;
+        match outcome {
+            Reserve::Granted(reservation) => Ok(CodeTry {
+                reservation,
+                user_id,
+            }),
+            Reserve::Locked(wait) => Err(AppError::Throttled {
+                retry_after_secs: throttle::wait_secs(wait),
+            }
+            .into()),
+        }
+    }
+
+    /// Checks and spends an authentication code (replay-proof across replicas) or a
+    /// recovery code, on the use case's transaction `tx`: with the code spent, the try
+    /// is given back and a recovery code's use recorded, all committed with the rest of
+    /// the use case or not at all. `false` for a wrong code: the caller then hands `tx`
+    /// to [`AppState::code_refused`].
+    pub(crate) async fn spend_code(
         &self,
+        tx: &mut AnyConnection,
         req: &RequestInfo,
-        user_id: i64,
+        attempt: &CodeTry,
         code: &str,
         recovery: bool,
-    ) -> Outcome<()> {
-        let key = user_id.to_string();
-        let now = self.now();
-        // Reserved before the check, so parallel guesses get no more tries than
-        // sequential ones.
-        let outcome =
-            throttle::reserve(&mut *self.db.acquire().await?, Scope::Code, &key, now).await?;
-        let reservation = match outcome {
-            Reserve::Granted(r) => r,
-            Reserve::Locked(wait) => {
-                return Err(AppError::Throttled {
-                    retry_after_secs: throttle::wait_secs(wait),
-                }
-                .into())
-            }
-        };
-        // Spending the code, giving back the try and recording it: one transaction.
-        let mut tx = self.db.begin().await?;
+    ) -> Outcome<bool> {
+        let (user_id, now) = (attempt.user_id, self.now());
         let ok = if recovery {
-            crate::db::mfa::use_recovery_code(&mut tx, user_id, code, now).await?
+            crate::db::mfa::use_recovery_code(tx, user_id, code, now).await?
         } else {
-            let record = crate::db::mfa::load(&mut tx, &self.secret_key, user_id)
+            let record = crate::db::mfa::load(tx, &self.secret_key, user_id)
                 .await?
                 .filter(|r| r.enabled_at.is_some());
             match record.and_then(|r| mfa::matching_step(&r.secret, code, now)) {
-                Some(step) => crate::db::mfa::consume_step(&mut tx, user_id, step).await?,
+                Some(step) => crate::db::mfa::consume_step(tx, user_id, step).await?,
                 None => false,
             }
         };
         if ok {
-            throttle::release(&mut tx, &reservation).await?;
+            throttle::release(tx, &attempt.reservation).await?;
             if recovery {
-                self.event(&mut tx, req, user_id, EventKind::RecoveryCodeUsed)
+                self.event(tx, req, user_id, EventKind::RecoveryCodeUsed)
                     .await?;
             }
-            tx.commit().await?;
-            Ok(())
-        } else {
-            // The reservation stands as the failure.
-            self.event(&mut tx, req, user_id, EventKind::MfaCodeFailed)
-                .await?;
-            tx.commit().await?;
-            Err(AppError::Invalid(if recovery {
+        }
+        Ok(ok)
+    }
+
+    /// A wrong code: the use case's transaction rolls back, the failure is recorded (its
+    /// reserved try stands as the failure), and the person is told.
+    pub(crate) async fn code_refused(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+        req: &RequestInfo,
+        attempt: &CodeTry,
+        recovery: bool,
+    ) -> Fail {
+        let recorded = async {
+            tx.rollback().await?;
+            self.event(
+                &mut *self.db.acquire().await?,
+                req,
+                attempt.user_id,
+                EventKind::MfaCodeFailed,
+            )
+            .await
+        }
+        .await;
+        match recorded {
+            Ok(()) => AppError::Invalid(if recovery {
                 "That recovery code is not valid or was already used.".into()
             } else {
                 BAD_CODE.into()
             })
-            .into())
+            .into(),
+            Err(e) => e,
         }
     }
 
@@ -171,17 +208,27 @@ impl Mfa for AppState {
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
+        let attempt = match (has_mfa, code) {
+            (true, Some(_)) => Some(self.reserve_code_try(s.user_id).await?),
+            _ => None,
+        };
+        // The code spent, the session's new factors and token, the event: one transaction.
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
         let mut gained = Factors::PASSWORD;
-        if let (true, Some(code)) = (has_mfa, code) {
-            self.check_code(req, s.user_id, code, recovery).await?;
+        if let (Some(attempt), Some(code)) = (&attempt, code) {
+            if !self
+                .spend_code(&mut tx, req, attempt, code, recovery)
+                .await?
+            {
+                return Err(self.code_refused(tx, req, attempt, recovery).await);
+            }
             if recovery {
                 gained.recovery_code = true;
             } else {
                 gained.totp = true;
             }
         }
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
         let token = crate::db::sessions::gain_factors(
             &mut tx,
             self.rng.as_ref(),
@@ -298,8 +345,11 @@ impl Mfa for AppState {
         if !crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
-        self.check_code(req, s.user_id, code, false).await?;
+        let attempt = self.reserve_code_try(s.user_id).await?;
         let mut tx = self.db.begin().await?;
+        if !self.spend_code(&mut tx, req, &attempt, code, false).await? {
+            return Err(self.code_refused(tx, req, &attempt, false).await);
+        }
         let codes = self.fresh_recovery_codes(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::RecoveryCodesRegenerated)
             .await?;
@@ -331,8 +381,11 @@ impl Mfa for AppState {
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        self.check_code(req, s.user_id, code, false).await?;
+        let attempt = self.reserve_code_try(s.user_id).await?;
         let mut tx = self.db.begin().await?;
+        if !self.spend_code(&mut tx, req, &attempt, code, false).await? {
+            return Err(self.code_refused(tx, req, &attempt, false).await);
+        }
         crate::db::mfa::disable(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
             .await?;

@@ -322,10 +322,20 @@ impl Authentication for AppState {
             crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token.0, self.now())
                 .await?
                 .ok_or_else(expired)?;
-        self.check_code(req, user_id, code, recovery).await?;
-        // The pending sign-in ends as the session starts, in one transaction.
+        let attempt = self.reserve_code_try(user_id).await?;
+        // The code spent, the pending sign-in ended and the session started: one
+        // transaction.
         let mut tx = self.db.begin().await?;
-        crate::db::mfa::end_pending(&mut tx, pending_id).await?;
+        if !self
+            .spend_code(&mut tx, req, &attempt, code, recovery)
+            .await?
+        {
+            return Err(self.code_refused(tx, req, &attempt, recovery).await);
+        }
+        // Used once: of two code steps racing on one pending sign-in, one starts a session.
+        if !crate::db::mfa::end_pending(&mut tx, pending_id).await? {
+            return Err(expired().into());
+        }
         let (detail, second) = if recovery {
             (
                 "recovery code",

@@ -294,10 +294,12 @@ pub async fn resolve_pending(
         .transpose()
 }
 
-pub async fn end_pending(conn: &mut AnyConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM pending_signins WHERE id = $1")
+/// Ends a pending sign-in; `false` when it had ended already (used by a parallel
+/// request), so each pending sign-in starts at most one session.
+pub async fn end_pending(conn: &mut AnyConnection, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM pending_signins WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }

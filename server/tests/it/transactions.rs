@@ -243,3 +243,58 @@ both_backends!(parallel_use_cases_each_commit_their_transaction, |env| {
     assert_eq!(events(env, "sign_in").await, N as i64);
     assert_eq!(events(env, "step_up").await, N as i64);
 });
+
+both_backends!(
+    a_code_step_that_fails_at_its_last_write_spends_no_code,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let (_, _, codes) = enrolled(env, "ada@example.com").await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        // The code is spent first, the sign-in event is the last write: make it fail.
+        env.fail_writes(
+            "no_sign_in_events",
+            "security_events",
+            "INSERT",
+            "NEW.kind = 'sign_in'",
+        )
+        .await;
+        let r = c
+            .call::<api::VerifySignInCode>(&[("code", &codes[0]), ("recovery", "on")])
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        let left = "SELECT COUNT(*) FROM recovery_codes WHERE used_at IS NULL";
+        assert_eq!(
+            env.scalar(left).await,
+            codes.len() as i64,
+            "the code is not spent"
+        );
+        assert_eq!(events(env, "recovery_code_used").await, 0);
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM pending_signins").await, 1);
+        assert_eq!(open_sessions(env).await, 1, "only the enrolling session");
+    }
+);
+
+both_backends!(a_pending_sign_in_ends_once, |env| {
+    // Two code steps racing on one pending sign-in both pass their codes; only the one
+    // that ends the pending sign-in may start a session (the other is refused).
+    let user = env.user("ada@example.com", "Ada Lovelace").await;
+    let token = portal::db::mfa::create_pending(
+        &mut *env.conn().await,
+        &portal::env::OsRandom,
+        user,
+        env.now(),
+    )
+    .await
+    .expect("pending");
+    let (id, _) = portal::db::mfa::resolve_pending(&mut *env.conn().await, &token, env.now())
+        .await
+        .expect("resolve")
+        .expect("live");
+    assert!(portal::db::mfa::end_pending(&mut *env.conn().await, id)
+        .await
+        .expect("end"));
+    assert!(!portal::db::mfa::end_pending(&mut *env.conn().await, id)
+        .await
+        .expect("end"));
+});
