@@ -1,6 +1,5 @@
 //! Small formatting helpers shared by the browser and the server.
 
-/// "15 seconds", "1 minute", "3 minutes", "1 hour": a wait a person can act on.
 /// Percent-encodes a value for a URL query (unreserved characters and `/` stay).
 pub fn url_encode(s: &str) -> String {
     s.bytes()
@@ -44,6 +43,7 @@ pub fn account_sso_href(account_id: crate::models::AccountId) -> String {
     format!("/accounts/{account_id}/settings/sso")
 }
 
+/// "15 seconds", "1 minute", "3 minutes", "1 hour": a wait a person can act on.
 pub fn wait_duration(secs: u64) -> String {
     fn plural(n: u64, unit: &str) -> String {
         if n == 1 {

@@ -409,27 +409,6 @@ impl MfaPolicy {
             Self::All => true,
         }
     }
-
-    /// [`MfaPolicy::covers`] as an SQL condition, for queries that select covered members:
-    /// `policy` names the stored policy column, `is_admin` the group's 0/1 flag. Written
-    /// from `covers` itself, so the two cannot disagree.
-    pub fn covering_sql(policy: &str, is_admin: &str) -> String {
-        let mut any = Vec::new();
-        for p in Self::ALL {
-            let cond = match (p.covers(true), p.covers(false)) {
-                (true, true) => format!("{policy} = '{}'", p.as_str()),
-                (true, false) => format!("({policy} = '{}' AND {is_admin} = 1)", p.as_str()),
-                (false, true) => format!("({policy} = '{}' AND {is_admin} = 0)", p.as_str()),
-                (false, false) => continue,
-            };
-            any.push(cond);
-        }
-        if any.is_empty() {
-            "1 = 0".into()
-        } else {
-            format!("({})", any.join(" OR "))
-        }
-    }
 }
 
 /// A stored value this build does not know: decoding it is an error, never a default.
@@ -489,6 +468,16 @@ impl GraceDays {
             })
     }
 
+    /// The grace period typed for `policy`: ignored (none) for a policy that covers
+    /// nobody, else as [`GraceDays::parse`]. The browser and the server both use it.
+    pub fn parse_for(policy: MfaPolicy, value: &str) -> Result<Self, String> {
+        if policy == MfaPolicy::Optional {
+            Ok(Self::NONE)
+        } else {
+            Self::parse(value)
+        }
+    }
+
     pub fn days(self) -> i64 {
         self.0
     }
@@ -510,8 +499,9 @@ impl<'de> Deserialize<'de> for GraceDays {
     }
 }
 
-/// An account's MFA policy terms: the one home of coverage and deadlines, used by the
-/// pages, the request middleware, the CLI and (through [`MfaPolicy::covering_sql`]) SQL.
+/// An account's MFA policy terms: the one home of deadlines (coverage is
+/// [`MfaPolicy::covers`]), used by the pages, the request middleware, the CLI and the data
+/// layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PolicyTerms {
     pub policy: MfaPolicy,
@@ -583,7 +573,7 @@ pub struct PolicyChangeInfo {
     pub at: String,
     pub from: MfaPolicy,
     pub to: MfaPolicy,
-    pub grace_days: i64,
+    pub grace_days: GraceDays,
 }
 
 /// One member in an account's MFA compliance view.
@@ -609,7 +599,7 @@ pub struct AccountMfaSettings {
     pub account_id: AccountId,
     pub account_name: String,
     pub policy: MfaPolicy,
-    pub grace_days: i64,
+    pub grace_days: GraceDays,
     /// Newest first; the first is the current policy's change.
     pub history: Vec<PolicyChangeInfo>,
     /// One page of members, by name ([`MEMBERS_PER_PAGE`] at most).

@@ -146,7 +146,7 @@ impl AccountAdministration for AppState {
     ) -> Outcome<()> {
         let admin = self.account_admin(user, account).await?;
         admin.require_step_up().await?;
-        admin.set_mfa_policy(policy, grace.for_policy(policy)).await
+        admin.set_mfa_policy(policy, grace).await
     }
 
     async fn account_sso_settings(
@@ -454,7 +454,7 @@ impl AccountAdmin<'_> {
             account_id: AccountId(self.account_id),
             account_name: terms.account_name,
             policy: terms.policy,
-            grace_days: terms.grace.days(),
+            grace_days: terms.grace,
             history: history
                 .into_iter()
                 .map(|c| PolicyChangeInfo {

@@ -97,12 +97,4 @@ mod tests {
         assert_eq!(terms(0, Some(1_000)).deadline(500), 1_000);
         assert_eq!(terms(1, Some(1_000)).deadline(5_000), 5_000 + DAY_MS);
     }
-
-    #[test]
-    fn the_sql_coverage_is_the_rust_coverage() {
-        assert_eq!(
-            MfaPolicy::covering_sql("a.mfa_policy", "g.is_admin"),
-            "((a.mfa_policy = 'admins' AND g.is_admin = 1) OR a.mfa_policy = 'all')"
-        );
-    }
 }

@@ -225,7 +225,7 @@ impl Profile for AppState {
         user: &UserCtx,
         password: &Secret,
         confirm_email: &str,
-    ) -> Outcome<String> {
+    ) -> Outcome<Vec<String>> {
         let (req, s) = (&user.req, user.session);
         let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, s.user_id)
             .await?
@@ -246,7 +246,10 @@ impl Profile for AppState {
             )).into());
         }
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
-        Ok(crate::web::cookies::clear_cookie(&self.config))
+        Ok(vec![
+            crate::web::cookies::clear_cookie(&self.config),
+            crate::web::cookies::clear_site_flag(),
+        ])
     }
 
     async fn sessions(&self, user: &UserCtx, page: u32) -> Outcome<SessionsPage> {

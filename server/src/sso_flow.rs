@@ -186,9 +186,10 @@ impl AppState {
         };
         let Some(user_id) = member else {
             log("membership", &"not a member of the account");
-            if let Some(u) = user {
+            // Best effort: the person is told they are not a member either way.
+            if let (Some(u), Ok(mut conn)) = (user, self.db.acquire().await) {
                 let _ = events::record(
-                    &mut *self.sso_conn(req).await?,
+                    &mut conn,
                     Some(u),
                     EventKind::SignInFailed,
                     now,

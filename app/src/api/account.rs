@@ -111,11 +111,8 @@ pub async fn set_account_mfa_policy(
         // Validated here, as in the browser: bad input changes nothing.
         let policy = crate::models::MfaPolicy::parse(&policy)
             .ok_or_else(|| AppError::Invalid("Choose one of the three policies.".into()))?;
-        let grace = if policy == crate::models::MfaPolicy::Optional {
-            crate::models::GraceDays::NONE
-        } else {
-            crate::models::GraceDays::parse(&grace_days).map_err(AppError::Invalid)?
-        };
+        let grace =
+            crate::models::GraceDays::parse_for(policy, &grace_days).map_err(AppError::Invalid)?;
         f.set_account_mfa_policy(&user, account_id, policy, grace)
             .await
     })

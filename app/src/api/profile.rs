@@ -55,14 +55,14 @@ mod server_side {
         /// Changes the password after checking the current one; optionally ends the
         /// person's other sessions.
         async fn change_password(&self, user: &UserCtx, change: PasswordChange) -> Outcome<()>;
-        /// Permanently deletes the signed-in person; the `Set-Cookie` value that clears
-        /// the session cookie.
+        /// Permanently deletes the signed-in person; the `Set-Cookie` values that clear
+        /// the session cookie and have the browser clear what the portal kept in it.
         async fn delete_self(
             &self,
             user: &UserCtx,
             current_password: &Secret,
             confirm_email: &str,
-        ) -> Outcome<String>;
+        ) -> Outcome<Vec<String>>;
         /// One page (1-based) of the person's sessions, newest first.
         async fn sessions(&self, user: &UserCtx, page: u32) -> Outcome<SessionsPage>;
         /// Ends one of the person's other sessions.
@@ -141,10 +141,12 @@ pub async fn delete_account(
     confirm_email: String,
 ) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
-        let cookie = f
+        let cookies = f
             .delete_self(&user, &current_password, &confirm_email)
             .await?;
-        crate::ssr::append_set_cookie(&user.req, &cookie)?;
+        for cookie in cookies {
+            crate::ssr::append_set_cookie(&user.req, &cookie)?;
+        }
         leptos_axum::redirect("/login?deleted=1");
         Ok(())
     })

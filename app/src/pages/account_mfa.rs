@@ -66,11 +66,12 @@ fn PolicyView(settings: AccountMfaSettings, saved: bool) -> impl IntoView {
         Some(c) => format!("Changed by {} on {}.", c.by, c.at),
         None => "Not changed since the account was created.".to_string(),
     };
-    let grace_note = (settings.policy != MfaPolicy::Optional).then(|| match settings.grace_days {
-        0 => "No grace period.".to_string(),
-        1 => "Grace period: 1 day.".to_string(),
-        n => format!("Grace period: {n} days."),
-    });
+    let grace_note =
+        (settings.policy != MfaPolicy::Optional).then(|| match settings.grace_days.days() {
+            0 => "No grace period.".to_string(),
+            1 => "Grace period: 1 day.".to_string(),
+            n => format!("Grace period: {n} days."),
+        });
 
     view! {
         <nav class="breadcrumbs" aria-label="Breadcrumb">
@@ -116,7 +117,7 @@ fn PolicyManager(
     account_id: crate::models::AccountId,
     account_name: String,
     policy: MfaPolicy,
-    grace_days: i64,
+    grace_days: crate::models::GraceDays,
     viewer_uses_mfa: bool,
     saved: bool,
 ) -> impl IntoView {
@@ -125,14 +126,10 @@ fn PolicyManager(
     let form = NodeRef::<html::Form>::new();
     let dialog = NodeRef::<html::Dialog>::new();
     let initial_policy = policy;
-    let initial_grace = grace_days.to_string();
+    let initial_grace = grace_days.days().to_string();
     let choice = RwSignal::new(initial_policy);
     let grace = RwSignal::new(initial_grace.clone());
-    let grace_error = move || {
-        (choice.get() != MfaPolicy::Optional)
-            .then(|| crate::models::GraceDays::parse(&grace.get()).err())
-            .flatten()
-    };
+    let grace_error = move || crate::models::GraceDays::parse_for(choice.get(), &grace.get()).err();
     let lockout = move || policy_lockout(choice.get(), viewer_uses_mfa);
     // Their own set-up, then back here (no account requires it of them yet).
     let setup = format!(
@@ -350,8 +347,8 @@ fn History(settings: AccountMfaSettings) -> impl IntoView {
             } else {
                 format!(
                     ", grace period {} day{}",
-                    c.grace_days,
-                    if c.grace_days == 1 { "" } else { "s" }
+                    c.grace_days.days(),
+                    if c.grace_days.days() == 1 { "" } else { "s" }
                 )
             };
             view! {

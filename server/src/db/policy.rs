@@ -235,24 +235,35 @@ pub async fn requirement(
     Ok(p.terms().deadline_for(is_admin, row.try_get("joined_at")?))
 }
 
-/// Names of the accounts whose MFA policy covers this person (as [`MfaPolicy::covers`]
-/// says, in SQL).
+/// Names of the accounts whose MFA policy covers this person ([`MfaPolicy::covers`] on
+/// each membership, the stored policy decoded strictly: one this build does not know is
+/// an error, so it cannot let a person turn MFA off).
 pub async fn required_by(
     conn: &mut AnyConnection,
     user_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let sql = format!(
-        "SELECT a.name AS name FROM memberships m \
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        #[sqlx(try_from = "String")]
+        mfa_policy: MfaPolicy,
+        is_admin: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.name AS name, a.mfa_policy AS mfa_policy, g.is_admin AS is_admin \
+         FROM memberships m \
          JOIN accounts a ON a.id = m.account_id \
          JOIN account_groups g ON g.id = m.group_id \
-         WHERE m.user_id = $1 AND {} ORDER BY a.name",
-        MfaPolicy::covering_sql("a.mfa_policy", "g.is_admin")
-    );
-    let rows = sqlx::query(&sql)
-        .bind(user_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.into_iter().map(|r| r.try_get("name")).collect()
+         WHERE m.user_id = $1 ORDER BY a.name",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.mfa_policy.covers(r.is_admin != 0))
+        .map(|r| r.name)
+        .collect())
 }
 
 /// Is the person an administrator of the account?
@@ -279,7 +290,7 @@ pub struct Change {
     pub at: i64,
     pub from: MfaPolicy,
     pub to: MfaPolicy,
-    pub grace_days: i64,
+    pub grace_days: GraceDays,
 }
 
 pub async fn history(
@@ -304,7 +315,8 @@ pub async fn history(
                 at: r.try_get("at")?,
                 from: strict(from)?,
                 to: strict(to)?,
-                grace_days: r.try_get("grace_days")?,
+                grace_days: GraceDays::try_from(r.try_get::<i64, _>("grace_days")?)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
             })
         })
         .collect()

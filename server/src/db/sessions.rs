@@ -131,20 +131,6 @@ pub async fn end(
     Ok(done.rows_affected() == 1)
 }
 
-/// The active account of a session.
-pub async fn active_account(
-    conn: &mut AnyConnection,
-    session_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query("SELECT active_account_id FROM sessions WHERE id = $1")
-        .bind(session_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get("active_account_id"))
-        .transpose()
-        .map(Option::flatten)
-}
-
 /// Stores the active account on the session; the caller has checked membership.
 pub async fn set_active_account(
     conn: &mut AnyConnection,

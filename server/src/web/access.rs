@@ -15,14 +15,16 @@ use axum::{
 };
 
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Runs after `request_id` and `session` (see `with_middleware`); without what they
+    // learned, nothing is let through.
     let Some(ctx) = req.extensions().get::<Ctx>().copied() else {
-        return next.run(req).await;
+        return misplaced();
     };
     if ctx.static_file {
         return next.run(req).await;
     }
     let Some(info) = req.extensions().get::<RequestInfo>().cloned() else {
-        return next.run(req).await;
+        return misplaced();
     };
     let path = req.uri().path().to_string();
     let here = req
@@ -91,8 +93,16 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             }
         }
     }
-    let _ = ctx;
     next.run(req).await
+}
+
+/// The layer runs without the layers before it: a wiring error, failing closed.
+fn misplaced() -> Response {
+    tracing::error!("the access layer ran without the request context: check with_middleware");
+    plain(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "The portal is misconfigured.".into(),
+    )
 }
 
 fn is_public_page(path: &str) -> bool {

@@ -140,7 +140,7 @@ both_backends!(
         .expect("history");
         assert_eq!(history.len(), 2);
         assert_eq!(
-            (history[0].from, history[0].to, history[0].grace_days),
+            (history[0].from, history[0].to, history[0].grace_days.days()),
             (MfaPolicy::Admins, MfaPolicy::All, 7)
         );
         assert_eq!(history[1].by, "Ada Lovelace");
@@ -381,11 +381,11 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
         &ada.call::<api::AccountMfaSettings>(&[("account_id", &acme_s)])
             .await,
     );
-    assert_eq!((s.policy, s.grace_days), (MfaPolicy::All, 7));
+    assert_eq!((s.policy, s.grace_days.days()), (MfaPolicy::All, 7));
     assert_eq!(s.history.len(), 1);
     assert_eq!(s.history[0].by, "Ada Lovelace (ada@example.com)");
     assert_eq!(
-        (s.history[0].from, s.history[0].to, s.history[0].grace_days),
+        (s.history[0].from, s.history[0].to, s.history[0].grace_days.days()),
         (MfaPolicy::Optional, MfaPolicy::All, 7)
     );
     assert_eq!(s.members_with_mfa, 1);

@@ -123,6 +123,10 @@ both_backends!(the_mfa_gate_fails_closed_when_its_check_fails, |env| {
     let r = c.get("/profile/general").await;
     assert_eq!(r.status, 500, "{}", r.body);
     assert!(r.body.contains("reference"), "{}", r.body);
+    // Nor does "which accounts require MFA of me" (what keeps a person from turning it
+    // off) read it as "optional".
+    let r = c.call::<api::MfaStatus>(&[]).await;
+    assert_eq!(r.status, 500, "{}", r.body);
 });
 
 both_backends!(internal_errors_show_a_reference_not_internals, |env| {
