@@ -1,20 +1,16 @@
 //! Small formatting helpers shared by the browser and the server.
 
-/// Percent-encodes a value for a URL query (unreserved characters and `/` stay).
-pub fn url_encode(s: &str) -> String {
+/// Percent-encodes a query value: only unreserved characters stay. Every address below
+/// that carries a value uses it.
+pub fn query_value(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 char::from(b).to_string()
             }
             _ => format!("%{b:02X}"),
         })
         .collect()
-}
-
-/// Percent-encodes a whole query value: like [`url_encode`], and `/` too.
-fn query_value(s: &str) -> String {
-    url_encode(s).replace('/', "%2F")
 }
 
 /// Where a person sets up MFA for an account that requires it, then continues to `next`
@@ -31,6 +27,30 @@ pub fn mfa_setup_href(account_id: crate::models::AccountId, next: &str) -> Strin
 /// continuing to `next` (a local path).
 pub fn step_up_href(next: &str) -> String {
     format!("/step-up?next={}", query_value(next))
+}
+
+/// The sign-in page, coming back to `next` (a local path) afterwards.
+pub fn login_href(next: &str) -> String {
+    if next == "/" {
+        "/login".into()
+    } else {
+        format!("/login?next={}", query_value(next))
+    }
+}
+
+/// The sign-in code step, going on to `next` (a local path) afterwards.
+pub fn login_code_href(next: &str) -> String {
+    format!("/login/code?next={}", query_value(next))
+}
+
+/// The person's Security section, going on to `next` (a local path) afterwards.
+pub fn security_href(next: &str) -> String {
+    format!("/profile/security?next={}", query_value(next))
+}
+
+/// Where the single sign-on page's "Verify" posts (a plain form).
+pub fn sso_verify_action(account_id: crate::models::AccountId) -> String {
+    format!("/accounts/{account_id}/settings/sso/verify")
 }
 
 /// The administrators' MFA policy page of an account.

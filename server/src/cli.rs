@@ -351,43 +351,47 @@ pub async fn demo(state: &AppState) -> Result<String, String> {
     if !exists {
         let now = state.now();
         let password = Secret::new(DEMO_PASSWORD);
-        let mut account_ids = Vec::new();
-        for (name, kind) in DEMO_ACCOUNTS {
-            let id = directory::create_account(&mut *conn(state).await?, name, kind, now)
-                .await
-                .map_err(message)?;
-            directory::create_group(&mut *conn(state).await?, id, "Administrators", true, now)
-                .await
-                .map_err(message)?;
-            directory::create_group(&mut *conn(state).await?, id, "Users", false, now)
-                .await
-                .map_err(message)?;
-            account_ids.push(id);
-        }
+        // Every password hashed first; then everything in one transaction, so a failure
+        // leaves no half demo behind (and a second run creates it whole).
+        let mut people = Vec::new();
         for person in &DEMO_PEOPLE {
-            crate::people::add(
-                &state.db,
+            let prepared = crate::people::prepare(
                 &state.passwords,
                 person.email,
                 person.name,
                 &password,
                 state.config.min_password_length,
-                now,
             )
             .await
             .map_err(message)?;
-            for (account, group) in person.memberships {
-                directory::add_member(
-                    &mut *conn(state).await?,
-                    account_ids[*account],
-                    person.email,
-                    group,
-                    now,
-                )
+            people.push((person, prepared));
+        }
+        let db_err = |e: sqlx::Error| message(e.into());
+        let mut tx = state.db.begin().await.map_err(db_err)?;
+        let mut account_ids = Vec::new();
+        for (name, kind) in DEMO_ACCOUNTS {
+            let id = directory::create_account(&mut tx, name, kind, now)
                 .await
                 .map_err(message)?;
+            directory::create_group(&mut tx, id, "Administrators", true, now)
+                .await
+                .map_err(message)?;
+            directory::create_group(&mut tx, id, "Users", false, now)
+                .await
+                .map_err(message)?;
+            account_ids.push(id);
+        }
+        for (person, prepared) in &people {
+            crate::people::insert(&mut tx, prepared, now)
+                .await
+                .map_err(message)?;
+            for (account, group) in person.memberships {
+                directory::add_member(&mut tx, account_ids[*account], person.email, group, now)
+                    .await
+                    .map_err(message)?;
             }
         }
+        tx.commit().await.map_err(db_err)?;
     }
     let mut out = String::from(if exists {
         "The demo data is already present.\n"

@@ -98,8 +98,7 @@ pub async fn sign_in(
             }
             SignInOutcome::CodeRequired(cookie) => {
                 crate::ssr::append_set_cookie(&req, &cookie)?;
-                let next: String = crate::format::url_encode(target);
-                leptos_axum::redirect(&format!("/login/code?next={next}"));
+                leptos_axum::redirect(&crate::format::login_code_href(target));
             }
         }
         Ok(())

@@ -8,7 +8,7 @@ use crate::{
         step_up_needed, use_account_id, use_done, AccountPageError, MfaDueBanner, Pager,
         StepUpForm, SubmitButton,
     },
-    format::{account_mfa_href, url_encode},
+    format::account_mfa_href,
     models::{AccountMfaSettings, MfaPolicy, MAX_GRACE_DAYS, MEMBERS_PER_PAGE},
     validation::policy_lockout,
     AppError,
@@ -132,10 +132,7 @@ fn PolicyManager(
     let grace_error = move || crate::models::GraceDays::parse_for(choice.get(), &grace.get()).err();
     let lockout = move || policy_lockout(choice.get(), viewer_uses_mfa);
     // Their own set-up, then back here (no account requires it of them yet).
-    let setup = format!(
-        "/profile/security?next={}",
-        url_encode(&account_mfa_href(account_id))
-    );
+    let setup = crate::format::security_href(&account_mfa_href(account_id));
     let server_error = RwSignal::new(None::<String>);
 
     // Saved: the page loads again with the new policy; a refusal stays in the dialog, and

@@ -262,7 +262,7 @@ fn DomainsCard(
                         // A plain form (no browser code): the server looks the record up and
                         // loads this page again saying what it found.
                         {(!d.verified).then(|| view! {
-                            <form method="post" action=format!("/accounts/{account_id}/settings/sso/verify")>
+                            <form method="post" action=crate::format::sso_verify_action(account_id)>
                                 <input type="hidden" name="domain" value=d.domain.clone() />
                                 <button type="submit" class="secondary" aria-label=format!("Verify {}", d.domain)>"Verify"</button>
                             </form>

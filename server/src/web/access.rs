@@ -36,15 +36,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let is_page = !path.starts_with("/api/") && !is_public_page(&path);
     if page_request && is_page && info.session.is_none() {
         // Portal pages need a session: go to sign-in and come back afterwards.
-        let target = if here == "/" {
-            "/login".to_string()
-        } else {
-            format!(
-                "/login?next={}",
-                url::form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>()
-            )
-        };
-        return Redirect::to(&target).into_response();
+        return Redirect::to(&app::format::login_href(&here)).into_response();
     }
     if page_request && path.starts_with("/login") && info.session.is_some() {
         let next = req

@@ -225,18 +225,16 @@ async fn sso_callback(
 async fn verify_domain_form(
     State(state): State<AppState>,
     axum::Extension(info): axum::Extension<RequestInfo>,
-    axum::extract::Path(account_id): axum::extract::Path<i64>,
+    axum::extract::Path(account_id): axum::extract::Path<app::models::AccountId>,
     axum::extract::Form(form): axum::extract::Form<VerifyForm>,
 ) -> Response {
-    let domain: String =
-        url::form_urlencoded::byte_serialize(form.domain.trim().to_ascii_lowercase().as_bytes())
-            .collect();
-    let page = format!("/accounts/{account_id}/settings/sso");
+    let domain = app::format::query_value(&form.domain.trim().to_ascii_lowercase());
+    let page = app::format::account_sso_href(account_id);
     let result = match UserCtx::new(info) {
         Ok(user) => {
             let id = user.req.request_id.clone();
             state
-                .verify_sso_domain(&user, app::models::AccountId(account_id), &form.domain)
+                .verify_sso_domain(&user, account_id, &form.domain)
                 .await
                 .map_err(|e| e.into_app_error(&id))
         }

@@ -182,7 +182,7 @@ both_backends!(
         let r = c.sign_in("ada@example.com", PASSWORD).await;
         assert!(r.status < 400, "{}", r.body);
         let location = r.header("location").or(r.header("serverfnredirect"));
-        assert_eq!(location, Some("/login/code?next=/"));
+        assert_eq!(location, Some("/login/code?next=%2F"));
         assert!(c.cookie.is_none(), "no session before the code");
         assert!(c.pending.is_some());
         assert_eq!(

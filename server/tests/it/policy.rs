@@ -385,7 +385,11 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
     assert_eq!(s.history.len(), 1);
     assert_eq!(s.history[0].by, "Ada Lovelace (ada@example.com)");
     assert_eq!(
-        (s.history[0].from, s.history[0].to, s.history[0].grace_days.days()),
+        (
+            s.history[0].from,
+            s.history[0].to,
+            s.history[0].grace_days.days()
+        ),
         (MfaPolicy::Optional, MfaPolicy::All, 7)
     );
     assert_eq!(s.members_with_mfa, 1);
