@@ -380,8 +380,9 @@ impl MfaPolicy {
         }
     }
 
+    /// A policy typed or chosen by a person (surrounding space ignored).
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == value.trim())
+        Self::try_from(value.trim().to_string()).ok()
     }
 
     pub fn label(self) -> &'static str {

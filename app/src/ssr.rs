@@ -1,5 +1,5 @@
 //! The seam between the UI crate and the server. Each feature's server functions (in
-//! [`crate::api`]) reach the server's logic through that feature's trait (`SignIn`,
+//! [`crate::api`]) reach the server's logic through that feature's trait (`Authentication`,
 //! `Profile`, `Mfa`, `AccountAdministration`), which the server implements in its feature
 //! module and provides as context. The `app` crate therefore never links sqlx, argon2 or
 //! other server-only crates. This module holds what every feature shares: the request

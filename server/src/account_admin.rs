@@ -16,7 +16,7 @@ use app::{
         MfaPolicy, PolicyChangeInfo, SsoChangeInfo, SsoDomainInfo, SsoTestReport, MEMBERS_PER_PAGE,
     },
     models::{AccountId, GraceDays},
-    ssr::{Outcome, RequestInfo, UserCtx},
+    ssr::{Outcome, UserCtx},
     validation::{parse_domains, policy_lockout},
     AppError,
 };
@@ -76,7 +76,7 @@ pub fn validate_sso(form: &SsoForm, allow_private: bool) -> Result<ValidSso, Str
 /// A validated administrator acting on one account.
 pub struct AccountAdmin<'a> {
     state: &'a AppState,
-    req: &'a RequestInfo,
+    user: &'a UserCtx,
     account_id: i64,
     user_id: i64,
 }
@@ -115,7 +115,7 @@ impl AppState {
         }
         Ok(AccountAdmin {
             state: self,
-            req,
+            user,
             account_id,
             user_id: s.user_id,
         })
@@ -195,8 +195,7 @@ impl AccountAdmin<'_> {
     /// Sensitive settings (single sign-on, the MFA policy) change only within a few
     /// minutes of a "Confirm it's you" in this session.
     pub async fn require_step_up(&self) -> Outcome<()> {
-        let s = self.req.session.ok_or(AppError::Unauthenticated)?;
-        self.state.require_recent_step_up(s).await
+        self.state.require_recent_step_up(self.user.session).await
     }
 
     /// How the administrator appears in change histories: "Name (email)".
@@ -278,7 +277,7 @@ impl AccountAdmin<'_> {
         match result {
             Ok(()) => {
                 self.state.oidc_cache.forget(&form.issuer);
-                tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, enabled = form.enabled, "single sign-on settings saved");
+                tracing::info!(request_id = %self.user.req.request_id, user_id = self.user_id, account_id = self.account_id, enabled = form.enabled, "single sign-on settings saved");
                 Ok(())
             }
             Err(e @ SsoError::DomainTaken(_)) => Err(AppError::Invalid(format!(
@@ -325,7 +324,7 @@ impl AccountAdmin<'_> {
             Ok(values) => values.iter().any(|v| v.trim() == claim.token),
             Err(crate::dns::DnsError::NotFound(_)) => false,
             Err(e) => {
-                tracing::warn!(request_id = %self.req.request_id, account_id = self.account_id, error = %e, "domain proof lookup failed");
+                tracing::warn!(request_id = %self.user.req.request_id, account_id = self.account_id, error = %e, "domain proof lookup failed");
                 return Err(AppError::Invalid(format!(
                     "The DNS lookup for {name} failed. Try again in a few minutes."
                 ))
@@ -359,7 +358,7 @@ impl AccountAdmin<'_> {
             }
             Err(e) => return Err(e.into()),
         }
-        tracing::info!(request_id = %self.req.request_id, user_id = self.user_id, account_id = self.account_id, %domain, "single sign-on domain proven");
+        tracing::info!(request_id = %self.user.req.request_id, user_id = self.user_id, account_id = self.account_id, %domain, "single sign-on domain proven");
         Ok(())
     }
 
@@ -518,7 +517,7 @@ impl AccountAdmin<'_> {
         match outcome {
             Ok(()) => {
                 tracing::info!(
-                    request_id = %self.req.request_id,
+                    request_id = %self.user.req.request_id,
                     user_id = self.user_id,
                     account_id = self.account_id,
                     policy = policy.as_str(),

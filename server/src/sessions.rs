@@ -16,12 +16,67 @@ pub enum EndReason {
 }
 
 impl EndReason {
+    pub const ALL: [EndReason; 3] = [Self::SignedOut, Self::Expired, Self::Revoked];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SignedOut => "signed_out",
             Self::Expired => "expired",
             Self::Revoked => "revoked",
         }
+    }
+
+    /// What the person's Sessions page says of a session that ended for this reason.
+    pub fn status(self) -> app::models::SessionStatus {
+        use app::models::SessionStatus as S;
+        match self {
+            Self::SignedOut => S::SignedOut,
+            Self::Revoked => S::Revoked,
+            Self::Expired => S::Expired,
+        }
+    }
+}
+
+impl TryFrom<String> for EndReason {
+    type Error = app::models::UnknownValue;
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == stored)
+            .ok_or(app::models::UnknownValue(stored))
+    }
+}
+
+/// The session timeouts: the one home of when a session ends (at its lifetime, or when
+/// idle for longer than the idle timeout), in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub idle_ms: i64,
+    pub lifetime_ms: i64,
+}
+
+impl Timeouts {
+    pub fn of(config: &crate::config::Config) -> Self {
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2);
+        Self {
+            idle_ms: ms(config.session_idle_timeout),
+            lifetime_ms: ms(config.session_lifetime),
+        }
+    }
+
+    /// When a session last seen at `last_seen` and expiring at `expires_at` ends.
+    pub fn ends_at(self, last_seen: i64, expires_at: i64) -> i64 {
+        expires_at.min(last_seen.saturating_add(self.idle_ms))
+    }
+
+    /// Sessions last seen before this are idle at `now`.
+    pub fn idle_before(self, now: i64) -> i64 {
+        now.saturating_sub(self.idle_ms)
+    }
+
+    /// When a session started at `now` reaches its lifetime.
+    pub fn expiry(self, now: i64) -> i64 {
+        now.saturating_add(self.lifetime_ms)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::{
     config::Config,
     env::Random,
-    sessions::{EndReason, Factors, Reach, Token, LAST_SEEN_RESOLUTION_MS},
+    sessions::{EndReason, Factors, Reach, Timeouts, Token, LAST_SEEN_RESOLUTION_MS},
 };
 use app::ssr::SessionRef;
 use sqlx::{AnyConnection, Row};
@@ -38,7 +38,6 @@ pub async fn create(
         sso_account_id,
     } = new;
     let token = Token::generate(rng);
-    let lifetime = i64::try_from(config.session_lifetime.as_millis()).unwrap_or(i64::MAX / 2);
     let row = sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, active_account_id, created_at, last_seen_at, \
                                expires_at, ip, user_agent, mfa_verified_at, sso_account_id, \
@@ -49,7 +48,7 @@ pub async fn create(
     .bind(user_id)
     .bind(active_account_id)
     .bind(now)
-    .bind(now.saturating_add(lifetime))
+    .bind(Timeouts::of(config).expiry(now))
     .bind(ip)
     .bind(user_agent.map(|ua| truncate(ua, 512)))
     .bind(factors.second_factor().then_some(now))
@@ -88,10 +87,8 @@ pub async fn resolve(
     let id: i64 = row.try_get("id")?;
     let last_seen: i64 = row.try_get("last_seen_at")?;
     let expires_at: i64 = row.try_get("expires_at")?;
-    let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
-    let idle_deadline = last_seen.saturating_add(idle);
-    if now >= expires_at || now >= idle_deadline {
-        let ended_at = expires_at.min(idle_deadline);
+    let ended_at = Timeouts::of(config).ends_at(last_seen, expires_at);
+    if now >= ended_at {
         end(&mut *conn, id, EndReason::Expired, ended_at).await?;
         return Ok(None);
     }
@@ -179,7 +176,7 @@ pub struct SessionRow {
     pub last_seen_at: i64,
     pub expires_at: i64,
     pub ended_at: Option<i64>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     /// The account whose directory authenticated the session (single sign-on).
@@ -193,15 +190,10 @@ impl SessionRow {
     pub fn status(&self, config: &Config, now: i64) -> (app::models::SessionStatus, Option<i64>) {
         use app::models::SessionStatus as S;
         if let Some(ended) = self.ended_at {
-            let status = match self.end_reason.as_deref() {
-                Some("signed_out") => S::SignedOut,
-                Some("revoked") => S::Revoked,
-                _ => S::Expired,
-            };
-            return (status, Some(ended));
+            let reason = self.end_reason.unwrap_or(EndReason::Expired);
+            return (reason.status(), Some(ended));
         }
-        let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
-        let deadline = self.expires_at.min(self.last_seen_at.saturating_add(idle));
+        let deadline = Timeouts::of(config).ends_at(self.last_seen_at, self.expires_at);
         if now >= deadline {
             (S::Expired, Some(deadline))
         } else {
@@ -251,7 +243,11 @@ pub async fn list(
                 last_seen_at: r.try_get("last_seen_at")?,
                 expires_at: r.try_get("expires_at")?,
                 ended_at: r.try_get("ended_at")?,
-                end_reason: r.try_get("end_reason")?,
+                end_reason: r
+                    .try_get::<Option<String>, _>("end_reason")?
+                    .map(EndReason::try_from)
+                    .transpose()
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
                 ip: r.try_get("ip")?,
                 user_agent: r.try_get("user_agent")?,
                 sso_account: r.try_get("sso_account")?,
@@ -356,7 +352,6 @@ pub async fn count_active(
     config: &Config,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    let idle = i64::try_from(config.session_idle_timeout.as_millis()).unwrap_or(i64::MAX / 2);
     let sql = format!(
         "SELECT COUNT(*) AS n FROM sessions s WHERE s.user_id = $1 AND s.id <> $2 \
          AND s.ended_at IS NULL AND s.expires_at > $3 AND s.last_seen_at > $4{}",
@@ -368,7 +363,7 @@ pub async fn count_active(
             .bind(user_id)
             .bind(except)
             .bind(now)
-            .bind(now.saturating_sub(idle)),
+            .bind(Timeouts::of(config).idle_before(now)),
     )
     .fetch_one(&mut *conn)
     .await?
