@@ -317,9 +317,13 @@ impl Authentication for AppState {
                     .into(),
             )
         };
-        let token = req.pending.as_ref().ok_or_else(expired)?;
+        let token = req
+            .pending
+            .as_ref()
+            .and_then(|t| crate::sessions::Token::from_cookie(&t.0))
+            .ok_or_else(expired)?;
         let (pending_id, user_id) =
-            crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token.0, self.now())
+            crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token, self.now())
                 .await?
                 .ok_or_else(expired)?;
         let attempt = self.reserve_code_try(user_id).await?;

@@ -342,8 +342,13 @@ pub async fn person(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Per
             email: r.try_get("email")?,
             preferences: Preferences {
                 time_zone: r.try_get("time_zone")?,
-                date_format: DateFormat::parse(&date).unwrap_or(DateFormat::Iso),
-                time_format: TimeFormat::parse(&time).unwrap_or(TimeFormat::H24),
+                // Strict: a stored format this build does not know is an error.
+                date_format: DateFormat::parse(&date).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown date format {date:?}").into())
+                })?,
+                time_format: TimeFormat::parse(&time).ok_or_else(|| {
+                    sqlx::Error::Decode(format!("unknown time format {time:?}").into())
+                })?,
                 news_opt_in: r.try_get::<i64, _>("news_opt_in")? != 0,
             },
             preferences_saved: saved.is_some(),

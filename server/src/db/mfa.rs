@@ -6,9 +6,8 @@ use crate::{
     env::Random,
     mfa::{recovery_hash, ENROLMENT_TTL_MS, PENDING_SIGNIN_TTL_MS, SECRET_BYTES},
     secret_key::SecretKey,
+    sessions::Token,
 };
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use sha2::{Digest, Sha256};
 use sqlx::{AnyConnection, Row};
 
 fn aad(user_id: i64) -> Vec<u8> {
@@ -253,40 +252,41 @@ pub async fn recovery_codes_left(
         .try_get("n")
 }
 
-/// A pending sign-in (password correct, code still needed). Returns the cookie token.
+/// A pending sign-in (password correct, code still needed), with a token like a
+/// session's (only its hash is stored). Returns the token for the cookie.
 pub async fn create_pending(
     conn: &mut AnyConnection,
     rng: &dyn Random,
     user_id: i64,
     now: i64,
-) -> Result<String, sqlx::Error> {
-    let mut bytes = [0u8; 32];
-    rng.fill(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+) -> Result<Token, sqlx::Error> {
+    let token = Token::generate(rng);
+    let mut tx = super::transaction(conn).await?;
     sqlx::query("DELETE FROM pending_signins WHERE expires_at < $1")
         .bind(now)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
     sqlx::query(
         "INSERT INTO pending_signins (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
     )
-    .bind(hex::encode(Sha256::digest(token.as_bytes())))
+    .bind(token.hash())
     .bind(user_id)
     .bind(now)
     .bind(now + PENDING_SIGNIN_TTL_MS)
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(token)
 }
 
 /// The person of a live pending sign-in.
 pub async fn resolve_pending(
     conn: &mut AnyConnection,
-    token: &str,
+    token: &Token,
     now: i64,
 ) -> Result<Option<(i64, i64)>, sqlx::Error> {
     sqlx::query("SELECT id, user_id FROM pending_signins WHERE token_hash = $1 AND expires_at > $2")
-        .bind(hex::encode(Sha256::digest(token.as_bytes())))
+        .bind(token.hash())
         .bind(now)
         .fetch_optional(&mut *conn)
         .await?

@@ -477,9 +477,10 @@ pub async fn start_request(
     next_path: &str,
     now: i64,
 ) -> Result<Started, sqlx::Error> {
+    let mut tx = super::transaction(conn).await?;
     sqlx::query("DELETE FROM sso_requests WHERE created_at < $1")
         .bind(now - REQUEST_TTL_MS)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
     let started = Started {
         state: random_hex(rng, 32),
@@ -496,8 +497,9 @@ pub async fn start_request(
     .bind(&started.verifier)
     .bind(next_path)
     .bind(now)
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(started)
 }
 

@@ -203,6 +203,7 @@ pub async fn undo(conn: &mut AnyConnection, r: &Reservation) -> Result<(), sqlx:
 }
 
 async fn forget(conn: &mut AnyConnection, r: &Reservation, n: i64) -> Result<(), sqlx::Error> {
+    let mut tx = super::transaction(conn).await?;
     // The lock stays while failures above the free ones remain (the strict side).
     sqlx::query(
         "UPDATE signin_throttle SET failures = failures - $3, \
@@ -213,13 +214,14 @@ async fn forget(conn: &mut AnyConnection, r: &Reservation, n: i64) -> Result<(),
     .bind(&r.key)
     .bind(n)
     .bind(r.scope.free())
-    .execute(&mut *conn)
+    .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM signin_throttle WHERE scope = $1 AND key = $2 AND failures <= 0")
         .bind(r.scope.as_str())
         .bind(&r.key)
-        .execute(&mut *conn)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 

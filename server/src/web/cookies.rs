@@ -54,9 +54,9 @@ fn pending_cookie_name(config: &Config) -> &'static str {
 }
 
 /// `Set-Cookie` for the pending sign-in (password done, code next): five minutes.
-pub fn pending_cookie(config: &Config, token: &str) -> String {
+pub fn pending_cookie(config: &Config, token: &Token) -> String {
     let ttl = u64::try_from(crate::mfa::PENDING_SIGNIN_TTL_MS / 1000).unwrap_or(300);
-    set_cookie(config, pending_cookie_name(config), token, ttl)
+    set_cookie(config, pending_cookie_name(config), token.expose(), ttl)
 }
 
 pub fn clear_pending_cookie(config: &Config) -> String {
@@ -124,6 +124,7 @@ mod tests {
         assert_eq!(session_cookie_name(&c), "__Host-portal_session");
         assert!(clear_cookie(&c).starts_with("__Host-portal_session=;"));
         assert!(clear_cookie(&c).contains("; Secure"));
-        assert!(pending_cookie(&c, "x").starts_with("__Host-portal_pending=x;"));
+        let token = Token::from_cookie(&"x".repeat(43)).expect("token");
+        assert!(pending_cookie(&c, &token).starts_with("__Host-portal_pending=xxx"));
     }
 }
