@@ -298,3 +298,76 @@ both_backends!(a_pending_sign_in_ends_once, |env| {
         .await
         .expect("end"));
 });
+
+both_backends!(
+    an_email_change_that_fails_at_its_last_write_keeps_the_address,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        // The address is written first, then its event: make the event fail.
+        env.fail_writes(
+            "no_email_events",
+            "security_events",
+            "INSERT",
+            "NEW.kind = 'email_changed'",
+        )
+        .await;
+        let r = c
+            .call::<api::ChangeEmail>(&[
+                ("new_email", "ada.lovelace@example.com"),
+                ("current_password", PASSWORD),
+            ])
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
+                .await,
+            1
+        );
+    }
+);
+
+both_backends!(
+    a_step_up_or_sign_out_that_fails_at_its_last_write_changes_nothing,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let mut c = env.client();
+        c.sign_in("ada@example.com", PASSWORD).await;
+        let token_before = c.cookie.clone();
+        // Step-up rotates the token and elevates the session, then records the event.
+        env.fail_writes(
+            "no_step_up_events",
+            "security_events",
+            "INSERT",
+            "NEW.kind = 'step_up'",
+        )
+        .await;
+        let r = c
+            .call::<api::StepUp>(&[("current_password", PASSWORD)])
+            .await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(c.cookie, token_before, "no new token was issued");
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM sessions WHERE elevated_until IS NOT NULL")
+                .await,
+            0
+        );
+        assert_eq!(
+            c.call::<api::GetViewer>(&[]).await.status,
+            200,
+            "the old token still works"
+        );
+        // Sign-out ends the session, then records the event.
+        env.fail_writes(
+            "no_sign_out_events",
+            "security_events",
+            "INSERT",
+            "NEW.kind = 'sign_out'",
+        )
+        .await;
+        let r = c.call::<api::SignOut>(&[]).await;
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert_eq!(open_sessions(env).await, 1);
+    }
+);
