@@ -55,5 +55,10 @@ if [[ "${1:-}" == "--tests" ]]; then
     say "installing dnslib 0.9.26 into .tools/python (the tests' DNS server)"
     python3 -m pip install --quiet --disable-pip-version-check --target "$root/.tools/python" dnslib==0.9.26
   fi
+  # aiosmtpd: the real SMTP server the mail tests deliver to (end2end/smtp/server.py).
+  if ! PYTHONPATH="$root/.tools/python" python3 -c 'import aiosmtpd' 2>/dev/null; then
+    say "installing aiosmtpd 1.4.6 into .tools/python (the tests' SMTP server)"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$root/.tools/python" aiosmtpd==1.4.6
+  fi
   scripts/postgres.sh
 fi

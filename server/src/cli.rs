@@ -405,3 +405,37 @@ pub async fn demo(state: &AppState) -> Result<String, String> {
     out.push_str(&format!("  password: {DEMO_PASSWORD}\n"));
     Ok(out)
 }
+
+/// `portal mail status` and `portal mail retry`.
+pub async fn mail(state: &AppState, cmd: crate::config::MailCommand) -> Result<String, String> {
+    let db_err = |e: sqlx::Error| message(e.into());
+    let mut conn = conn(state).await?;
+    match cmd {
+        crate::config::MailCommand::Status => {
+            let s = crate::db::outbox::status(&mut conn).await.map_err(db_err)?;
+            let mut out = format!(
+                "{} waiting, {} sent, {} given up on.\n",
+                s.waiting,
+                s.sent,
+                s.failed.len()
+            );
+            for f in s.failed {
+                out.push_str(&format!(
+                    "  #{} to {} \"{}\": {} attempt(s), last error: {}\n",
+                    f.id,
+                    f.to_address,
+                    f.subject,
+                    f.attempts,
+                    f.last_error.as_deref().unwrap_or("none recorded")
+                ));
+            }
+            Ok(out.trim_end().to_string())
+        }
+        crate::config::MailCommand::Retry => {
+            let n = crate::db::outbox::retry_failed(&mut conn, state.now())
+                .await
+                .map_err(db_err)?;
+            Ok(format!("{n} mail(s) will be tried again."))
+        }
+    }
+}

@@ -120,6 +120,20 @@ pub struct Settings {
         global = true
     )]
     pub sso_allow_private_issuers: bool,
+    /// The SMTP server that delivers the portal's mails: `smtp://`, `smtps://` or
+    /// `smtp+starttls://`, with `user:password@` when it needs them (never logged).
+    /// Without it, mails are written as `.eml` files under `<data dir>/outbox-files/` and
+    /// their links logged.
+    #[arg(long, env = "PORTAL_SMTP_URL", global = true)]
+    pub smtp_url: Option<crate::mail::SmtpUrl>,
+    /// The sender of the portal's mails.
+    #[arg(
+        long,
+        env = "PORTAL_MAIL_FROM",
+        default_value = "Connect Portal <portal@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,6 +157,17 @@ pub enum Command {
     /// Create a realistic demo (three accounts, four people) and print the sign-in
     /// credentials. Running it again changes nothing and prints them again.
     Demo,
+    /// The mail outbox: what waits, what was sent, what was given up on.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// How many mails wait and were sent, and every mail given up on, with why.
+    Status,
+    /// Tries every mail given up on again (after fixing the mail server or the settings).
+    Retry,
 }
 
 #[derive(Debug, Subcommand)]
@@ -288,6 +313,8 @@ pub struct Config {
     pub trusted_proxy_hops: usize,
     pub dns_server: Option<SocketAddr>,
     pub sso_allow_private_issuers: bool,
+    pub smtp_url: Option<crate::mail::SmtpUrl>,
+    pub mail_from: String,
 }
 
 impl std::fmt::Debug for Config {
@@ -428,6 +455,8 @@ impl Config {
             trusted_proxy_hops: s.trusted_proxy_hops,
             dns_server: s.dns_server,
             sso_allow_private_issuers: s.sso_allow_private_issuers,
+            smtp_url: s.smtp_url.clone(),
+            mail_from: s.mail_from.clone(),
         })
     }
 
@@ -451,6 +480,8 @@ impl Config {
             dns_server: None,
             // The tests' OpenID Provider runs on loopback.
             sso_allow_private_issuers: true,
+            smtp_url: None,
+            mail_from: "Connect Portal <portal@localhost>".into(),
         }
     }
 }

@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Group(cmd) => portal::cli::group(&state, cmd).await,
         Command::Member(cmd) => portal::cli::member(&state, cmd).await,
         Command::Demo => portal::cli::demo(&state).await,
+        Command::Mail(cmd) => portal::cli::mail(&state, cmd).await,
     };
     db.close().await;
     let out = result?;

@@ -206,6 +206,10 @@ impl Profile for AppState {
         directory::set_password_hash(&mut tx, s.user_id, &hash, now).await?;
         self.event(&mut tx, req, s.user_id, EventKind::PasswordChanged)
             .await?;
+        let person = directory::person(&mut tx, s.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        crate::notices::password_changed(&mut tx, &person, req, now).await?;
         if c.sign_out_others {
             crate::db::sessions::end_all_except(
                 &mut tx,

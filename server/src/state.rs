@@ -33,6 +33,8 @@ pub struct AppState {
     pub dns: crate::dns::Dns,
     /// Providers' discovery documents and keys, kept briefly.
     pub oidc_cache: crate::oidc::Cache,
+    /// Delivers the outbox's mails (SMTP, or files without a mail server).
+    pub mailer: crate::mail::Mailer,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,6 +60,9 @@ pub enum StateError {
     /// requests with a client that skips the address checks, so it does not start.
     #[error("the outbound HTTP client could not be built: {0}")]
     Http(String),
+    /// `--smtp-url` or `--mail-from` cannot be used.
+    #[error("{0}")]
+    Mail(String),
 }
 
 impl AppState {
@@ -90,6 +95,12 @@ impl AppState {
             allow_private: config.sso_allow_private_issuers,
         })
         .map_err(|e| StateError::Http(e.to_string()))?;
+        let mailer = crate::mail::Mailer::new(
+            config.smtp_url.as_ref(),
+            &config.mail_from,
+            config.data_dir.join("outbox-files"),
+        )
+        .map_err(StateError::Mail)?;
         let leptos = LeptosOptions::builder()
             .output_name("portal")
             .site_root(config.site_root.to_string_lossy().to_string())
@@ -108,6 +119,7 @@ impl AppState {
             http,
             dns,
             oidc_cache: crate::oidc::Cache::default(),
+            mailer,
         })
     }
 

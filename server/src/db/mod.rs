@@ -20,6 +20,7 @@ use std::{str::FromStr, time::Duration};
 pub mod directory;
 pub mod events;
 pub mod mfa;
+pub mod outbox;
 pub mod policy;
 pub mod server_keys;
 pub mod sessions;

@@ -308,6 +308,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
         }
     });
     // Only once the address is ours: a start that fails to bind does no work.
+    tokio::spawn(crate::mail::send_forever(purge.clone()));
     tokio::spawn(purge_history_hourly(purge));
     tracing::info!(%listen, "Connect Portal listening");
     axum::serve(listener, app)

@@ -660,3 +660,63 @@ where
     }
     results
 }
+
+/// A real SMTP server for one test (`end2end/smtp/server.py`, aiosmtpd, installed by
+/// `scripts/setup.sh --tests`) on a free loopback port; it keeps every mail it accepts as
+/// an `.eml` file, or refuses them all (`reject`), and ends with this process.
+pub struct SmtpServer {
+    pub url: String,
+    dir: tempfile::TempDir,
+}
+
+pub fn smtp_server(reject: bool) -> SmtpServer {
+    use std::io::BufRead;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().expect("mail dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(root.join("end2end/smtp/server.py"))
+        .args(["--port", &port.to_string(), "--dir"])
+        .arg(dir.path())
+        .env("PYTHONPATH", root.join(".tools/python"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    if reject {
+        cmd.arg("--reject");
+    }
+    let mut child = cmd.spawn().expect("start the SMTP server (python3)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("SMTP server output");
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "the SMTP server did not start (run scripts/setup.sh --tests)"
+    );
+    std::mem::forget(child);
+    SmtpServer {
+        url: format!("smtp://127.0.0.1:{port}"),
+        dir,
+    }
+}
+
+impl SmtpServer {
+    /// Every mail received so far, as its raw text, oldest first.
+    pub fn received(&self) -> Vec<String> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.path())
+            .expect("mail dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).expect("mail"))
+            .collect()
+    }
+}

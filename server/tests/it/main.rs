@@ -6,6 +6,7 @@ mod harness;
 
 mod auth;
 mod cli;
+mod mail;
 mod mfa;
 mod policy;
 mod profile;

@@ -65,6 +65,11 @@ both_backends!(
         };
         assert_eq!(before, after, "the new hash was rolled back");
         assert_eq!(events(env, "password_changed").await, 0);
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM mail_outbox").await,
+            0,
+            "no notice for a change that did not happen"
+        );
         assert_eq!(open_sessions(env).await, 2);
         // The old password still works.
         let mut again = env.client();
