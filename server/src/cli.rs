@@ -94,6 +94,15 @@ pub async fn user(
             )
             .await
             .map_err(|e| message(e.into()))?;
+            crate::notices::announce(
+                &mut tx,
+                user_id,
+                None,
+                crate::notices::Notice::MfaReset,
+                now,
+            )
+            .await
+            .map_err(|e| e.into_app_error("cli").to_string())?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Turned off multi-factor authentication for {} and ended {ended} session(s). \

@@ -222,6 +222,8 @@ fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     for (name, source) in [
         ("layout.html", include_str!("mail_templates/layout.html")),
+        ("notice.txt", include_str!("mail_templates/notice.txt")),
+        ("notice.html", include_str!("mail_templates/notice.html")),
         (
             "password_changed.txt",
             include_str!("mail_templates/password_changed.txt"),

@@ -1,6 +1,7 @@
 //! Multi-factor authentication as people use it: enrolment and management in the Security
 //! section, and the code step of sign-in.
 
+use crate::notices::Notice;
 use crate::{
     db::directory,
     db::events::EventKind,
@@ -82,6 +83,9 @@ impl AppState {
             if recovery {
                 self.event(tx, req, user_id, EventKind::RecoveryCodeUsed)
                     .await?;
+                let left = crate::db::mfa::recovery_codes_left(tx, user_id).await?;
+                let notice = Notice::RecoveryCodeUsed { left };
+                crate::notices::announce(tx, user_id, Some(req), notice, now).await?;
             }
         }
         Ok(ok)
@@ -327,6 +331,7 @@ impl Mfa for AppState {
         .ok_or(AppError::Unauthenticated)?;
         self.event(&mut tx, req, s.user_id, EventKind::MfaEnabled)
             .await?;
+        crate::notices::announce(&mut tx, s.user_id, Some(req), Notice::MfaEnabled, now).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok((
@@ -353,6 +358,8 @@ impl Mfa for AppState {
         let codes = self.fresh_recovery_codes(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::RecoveryCodesRegenerated)
             .await?;
+        let notice = Notice::RecoveryCodesRegenerated;
+        crate::notices::announce(&mut tx, s.user_id, Some(req), notice, self.now()).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok(codes)
@@ -389,6 +396,8 @@ impl Mfa for AppState {
         crate::db::mfa::disable(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
             .await?;
+        let notice = Notice::MfaDisabled;
+        crate::notices::announce(&mut tx, s.user_id, Some(req), notice, self.now()).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok(())

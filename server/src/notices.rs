@@ -42,3 +42,109 @@ pub async fn password_changed(
     outbox::enqueue(tx, &mail, now).await?;
     Ok(())
 }
+
+/// A change to the person's second factor or account, announced with the generic notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    MfaEnabled,
+    MfaDisabled,
+    RecoveryCodesRegenerated,
+    /// A recovery code was spent; this many are left.
+    RecoveryCodeUsed {
+        left: i64,
+    },
+    /// An operator turned MFA off (`portal user reset-mfa`).
+    MfaReset,
+    /// The person deleted their own account.
+    AccountDeleted,
+}
+
+const CHANGE_PASSWORD: &str =
+    "sign in, change your password in the Security section and set up multi-factor authentication again, or contact your administrator.";
+
+impl Notice {
+    fn subject(self) -> &'static str {
+        match self {
+            Self::MfaEnabled => "Multi-factor authentication was turned on",
+            Self::MfaDisabled => "Multi-factor authentication was turned off",
+            Self::RecoveryCodesRegenerated => "New recovery codes were created",
+            Self::RecoveryCodeUsed { .. } => "A recovery code was used",
+            Self::MfaReset => "Your multi-factor authentication was reset",
+            Self::AccountDeleted => "Your account was deleted",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Self::MfaEnabled => "Multi-factor authentication was turned on for your account",
+            Self::MfaDisabled => "Multi-factor authentication was turned off for your account",
+            Self::RecoveryCodesRegenerated => {
+                "New recovery codes were created for your account (the old ones no longer work)"
+            }
+            Self::RecoveryCodeUsed { .. } => "One of your recovery codes was used to sign in or confirm it was you",
+            Self::MfaReset => "An operator turned off multi-factor authentication for your account and ended your sessions",
+            Self::AccountDeleted => "Your account and everything in it were deleted",
+        }
+    }
+
+    fn advice(self) -> &'static str {
+        match self {
+            Self::AccountDeleted => "contact your administrator at once: someone who knew your password deleted your account.",
+            Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
+            _ => CHANGE_PASSWORD,
+        }
+    }
+
+    fn extra(self) -> String {
+        match self {
+            Self::RecoveryCodeUsed { left: 0 } => {
+                "You have no recovery codes left: create new ones in the Security section.".into()
+            }
+            Self::RecoveryCodeUsed { left: 1 } => "You have 1 recovery code left.".into(),
+            Self::RecoveryCodeUsed { left } => format!("You have {left} recovery codes left."),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Announces `notice` to the person, on the use case's transaction. `req` is where the
+/// change came from (`None`: an operator).
+pub async fn send(
+    tx: &mut AnyConnection,
+    person: &Person,
+    req: Option<&RequestInfo>,
+    notice: Notice,
+    now: i64,
+) -> Outcome<()> {
+    let mail = mail::render(
+        "notice",
+        &person.email,
+        notice.subject(),
+        minijinja::context! {
+            name => &person.name,
+            email => &person.email,
+            what => notice.what(),
+            extra => notice.extra(),
+            advice => notice.advice(),
+            when => TimeDisplay::new(&person.preferences).format(now),
+            from => req.map(origin).unwrap_or_else(|| "the operator's command line".into()),
+        },
+    )
+    .map_err(|e| Fail::internal(format!("the {notice:?} notice did not render: {e}")))?;
+    outbox::enqueue(tx, &mail, now).await?;
+    Ok(())
+}
+
+/// [`send`] for a person known by id (loaded on the same transaction).
+pub async fn announce(
+    tx: &mut AnyConnection,
+    user_id: i64,
+    req: Option<&RequestInfo>,
+    notice: Notice,
+    now: i64,
+) -> Outcome<()> {
+    let person = crate::db::directory::person(tx, user_id)
+        .await?
+        .ok_or(app::AppError::Unauthenticated)?;
+    send(tx, &person, req, notice, now).await
+}

@@ -242,13 +242,19 @@ impl Profile for AppState {
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        let blocking = directory::delete_user(&mut *self.db.acquire().await?, s.user_id).await?;
+        // Told by mail, with the deletion: who they were is read before it.
+        let person = self.person(s.user_id).await?;
+        let mut tx = self.db.begin().await?;
+        let blocking = directory::delete_user(&mut tx, s.user_id).await?;
         if !blocking.is_empty() {
             return Err(AppError::Invalid(format!(
                 "You are the only administrator of {}. Make someone else an administrator there first, then delete your account.",
                 blocking.join(", ")
             )).into());
         }
+        let notice = crate::notices::Notice::AccountDeleted;
+        crate::notices::send(&mut tx, &person, Some(req), notice, self.now()).await?;
+        tx.commit().await?;
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
         Ok(vec![
             crate::web::cookies::clear_cookie(&self.config),

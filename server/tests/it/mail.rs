@@ -129,3 +129,102 @@ both_backends!(two_senders_deliver_each_mail_once, |env| {
     a.db.close().await;
     b.db.close().await;
 });
+
+/// The subjects of the mails `smtp` received, in order.
+fn subjects(smtp: &SmtpServer) -> Vec<String> {
+    smtp.received()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+        })
+        .collect()
+}
+
+both_backends!(every_change_to_the_second_factor_is_announced, |env| {
+    use crate::mfa::code_at_time;
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let smtp = smtp_server(false);
+    let portal = sending_through(env, &smtp).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let e: app::models::MfaEnrolment =
+        crate::mfa::json(&c.call::<api::StartMfaEnrolment>(&[]).await);
+    let b32: String = e.secret_grouped.split_whitespace().collect();
+    let secret = totp_rs::Secret::Encoded(b32).to_bytes().expect("base32");
+    let next_code = |env: &TestEnv| {
+        env.clock.advance(Duration::from_secs(60));
+        code_at_time(&secret, env.now())
+    };
+    let r = c
+        .call::<api::EnableMfa>(&[("code", &code_at_time(&secret, env.now()))])
+        .await;
+    let codes: app::models::RecoveryCodes = crate::mfa::json(&r);
+    // A recovery code at the next sign-in: how many are left is said.
+    let mut other = Client::for_state(portal.clone());
+    other.sign_in("ada@example.com", PASSWORD).await;
+    let r = other
+        .call::<api::VerifySignInCode>(&[("code", &codes.0[0]), ("recovery", "on")])
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+    let r = c
+        .call::<api::RegenerateRecoveryCodes>(&[("code", &next_code(env))])
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+    let r = c
+        .call::<api::DisableMfa>(&[("current_password", PASSWORD), ("code", &next_code(env))])
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+    deliver_due(&portal).await.expect("deliver");
+    assert_eq!(
+        subjects(&smtp),
+        [
+            "Multi-factor authentication was turned on",
+            "A recovery code was used",
+            "New recovery codes were created",
+            "Multi-factor authentication was turned off",
+        ]
+    );
+    let used = &smtp.received()[1];
+    assert!(used.contains("You have 9 recovery codes left."), "{used}");
+    portal.db.close().await;
+});
+
+both_backends!(an_operator_reset_and_a_deletion_are_announced, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let smtp = smtp_server(false);
+    let portal = sending_through(env, &smtp).await;
+    let (_, _, _) = crate::mfa::enrolled(env, "ada@example.com").await;
+    portal::cli::user(
+        &portal,
+        portal::config::UserCommand::ResetMfa {
+            email: "ada@example.com".into(),
+        },
+        &mut std::io::empty(),
+    )
+    .await
+    .expect("reset");
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    let r = c
+        .call::<api::DeleteAccount>(&[
+            ("current_password", PASSWORD),
+            ("confirm_email", "ada@example.com"),
+        ])
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+    deliver_due(&portal).await.expect("deliver");
+    let subjects = subjects(&smtp);
+    // The enrolment on `env` was announced too (written to its outbox, sent here).
+    assert_eq!(
+        subjects[subjects.len() - 2..],
+        [
+            "Your multi-factor authentication was reset",
+            "Your account was deleted"
+        ]
+    );
+    let reset = &smtp.received()[subjects.len() - 2];
+    assert!(reset.contains("the operator's command line"), "{reset}");
+    portal.db.close().await;
+});
