@@ -44,7 +44,7 @@ pub async fn password_changed(
 }
 
 /// A change to the person's second factor or account, announced with the generic notice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     MfaEnabled,
     MfaDisabled,
@@ -57,13 +57,17 @@ pub enum Notice {
     MfaReset,
     /// The person deleted their own account.
     AccountDeleted,
+    /// The account's email address was changed (sent to the old address).
+    EmailChanged {
+        new_email: String,
+    },
 }
 
 const CHANGE_PASSWORD: &str =
     "sign in, change your password in the Security section and set up multi-factor authentication again, or contact your administrator.";
 
 impl Notice {
-    fn subject(self) -> &'static str {
+    fn subject(&self) -> &'static str {
         match self {
             Self::MfaEnabled => "Multi-factor authentication was turned on",
             Self::MfaDisabled => "Multi-factor authentication was turned off",
@@ -71,10 +75,11 @@ impl Notice {
             Self::RecoveryCodeUsed { .. } => "A recovery code was used",
             Self::MfaReset => "Your multi-factor authentication was reset",
             Self::AccountDeleted => "Your account was deleted",
+            Self::EmailChanged { .. } => "Your email address was changed",
         }
     }
 
-    fn what(self) -> &'static str {
+    fn what(&self) -> &'static str {
         match self {
             Self::MfaEnabled => "Multi-factor authentication was turned on for your account",
             Self::MfaDisabled => "Multi-factor authentication was turned off for your account",
@@ -84,10 +89,11 @@ impl Notice {
             Self::RecoveryCodeUsed { .. } => "One of your recovery codes was used to sign in or confirm it was you",
             Self::MfaReset => "An operator turned off multi-factor authentication for your account and ended your sessions",
             Self::AccountDeleted => "Your account and everything in it were deleted",
+            Self::EmailChanged { .. } => "The email address of your account was changed",
         }
     }
 
-    fn advice(self) -> &'static str {
+    fn advice(&self) -> &'static str {
         match self {
             Self::AccountDeleted => "contact your administrator at once: someone who knew your password deleted your account.",
             Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
@@ -95,13 +101,18 @@ impl Notice {
         }
     }
 
-    fn extra(self) -> String {
+    fn extra(&self) -> String {
         match self {
             Self::RecoveryCodeUsed { left: 0 } => {
                 "You have no recovery codes left: create new ones in the Security section.".into()
             }
             Self::RecoveryCodeUsed { left: 1 } => "You have 1 recovery code left.".into(),
             Self::RecoveryCodeUsed { left } => format!("You have {left} recovery codes left."),
+            Self::EmailChanged { new_email } => {
+                format!(
+                    "The new address is {new_email}; this old address gets no more mail from us."
+                )
+            }
             _ => String::new(),
         }
     }

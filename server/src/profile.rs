@@ -148,7 +148,8 @@ impl Profile for AppState {
         validate_email(new_email).map_err(AppError::Invalid)?;
         self.check_current_password(req, s.user_id, password)
             .await?;
-        // The address and its event, in one transaction.
+        // The address, its event and the notice to the old address: one transaction.
+        let before = self.person(s.user_id).await?;
         let mut tx = self.db.begin().await?;
         match directory::set_email(&mut tx, s.user_id, new_email, self.now()).await {
             Ok(()) => {}
@@ -162,6 +163,10 @@ impl Profile for AppState {
         }
         self.event(&mut tx, req, s.user_id, EventKind::EmailChanged)
             .await?;
+        let notice = crate::notices::Notice::EmailChanged {
+            new_email: new_email.trim().to_string(),
+        };
+        crate::notices::send(&mut tx, &before, Some(req), notice, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -228,3 +228,28 @@ both_backends!(an_operator_reset_and_a_deletion_are_announced, |env| {
     assert!(reset.contains("the operator's command line"), "{reset}");
     portal.db.close().await;
 });
+
+both_backends!(an_email_change_is_announced_to_the_old_address, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let smtp = smtp_server(false);
+    let portal = sending_through(env, &smtp).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    let r = c
+        .call::<api::ChangeEmail>(&[
+            ("new_email", "ada.lovelace@example.com"),
+            ("current_password", PASSWORD),
+        ])
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+    deliver_due(&portal).await.expect("deliver");
+    let mails = smtp.received();
+    assert_eq!(subjects(&smtp), ["Your email address was changed"]);
+    assert!(mails[0].contains("To: ada@example.com"), "{}", mails[0]);
+    assert!(
+        mails[0].contains("ada.lovelace@example.com"),
+        "{}",
+        mails[0]
+    );
+    portal.db.close().await;
+});
