@@ -20,6 +20,9 @@ pub struct RequestInfo {
     pub session: Option<SessionRef>,
     /// The pending sign-in token (password done, code still needed), if any.
     pub pending: Option<PendingToken>,
+    /// This browser's device cookie, if it has one (a sign-in from a new device is
+    /// announced to the person).
+    pub device: Option<PendingToken>,
 }
 
 /// The token of a pending sign-in, as sent by the browser. Never printed.

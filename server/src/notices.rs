@@ -43,7 +43,7 @@ pub async fn password_changed(
     Ok(())
 }
 
-/// A change to the person's second factor or account, announced with the generic notice.
+/// A change to the person's sign-in or account, announced with the generic notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     MfaEnabled,
@@ -61,6 +61,8 @@ pub enum Notice {
     EmailChanged {
         new_email: String,
     },
+    /// A sign-in from a browser the person had not signed in from before.
+    NewDevice,
 }
 
 const CHANGE_PASSWORD: &str =
@@ -76,6 +78,7 @@ impl Notice {
             Self::MfaReset => "Your multi-factor authentication was reset",
             Self::AccountDeleted => "Your account was deleted",
             Self::EmailChanged { .. } => "Your email address was changed",
+            Self::NewDevice => "New sign-in to your account",
         }
     }
 
@@ -90,12 +93,14 @@ impl Notice {
             Self::MfaReset => "An operator turned off multi-factor authentication for your account and ended your sessions",
             Self::AccountDeleted => "Your account and everything in it were deleted",
             Self::EmailChanged { .. } => "The email address of your account was changed",
+            Self::NewDevice => "Someone signed in to your account from a browser not used before",
         }
     }
 
     fn advice(&self) -> &'static str {
         match self {
             Self::AccountDeleted => "contact your administrator at once: someone who knew your password deleted your account.",
+            Self::NewDevice => "sign in, end that session in the Sessions section, change your password and set up multi-factor authentication, or contact your administrator.",
             Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
             _ => CHANGE_PASSWORD,
         }

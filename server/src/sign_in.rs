@@ -23,8 +23,9 @@ use sqlx::AnyConnection;
 
 impl AppState {
     /// Creates the session after every factor passed, and records the sign-in, on `tx`
-    /// (the caller's transaction, with whatever else the sign-in writes); returns the
-    /// session's `Set-Cookie` value.
+    /// (the caller's transaction, with whatever else the sign-in writes); a sign-in from
+    /// a device new to the person (not their first) is announced by mail. Returns the
+    /// `Set-Cookie` values: the session's, and the device's when it is new.
     pub(crate) async fn start_session(
         &self,
         tx: &mut AnyConnection,
@@ -33,7 +34,7 @@ impl AppState {
         factors: Factors,
         sso_account_id: Option<i64>,
         detail: Option<&str>,
-    ) -> Outcome<String> {
+    ) -> Outcome<Vec<String>> {
         let now = self.now();
         let (ip, ua) = (req.ip.as_deref(), req.user_agent.as_deref());
         // Through an account's directory, that account is the one to work in.
@@ -58,7 +59,26 @@ impl AppState {
         .await?;
         events::record(tx, Some(user_id), EventKind::SignIn, now, ip, ua, detail).await?;
         tracing::info!(request_id = %req.request_id, user_id, session_id, "signed in");
-        Ok(crate::web::cookies::cookie(&self.config, &token))
+        let mut cookies = vec![crate::web::cookies::cookie(&self.config, &token)];
+        let device = req
+            .device
+            .as_ref()
+            .and_then(|d| crate::sessions::Token::from_cookie(&d.0));
+        let device = match device {
+            Some(known) => known,
+            None => {
+                let fresh = crate::sessions::Token::generate(self.rng.as_ref());
+                cookies.push(crate::web::cookies::device_cookie(&self.config, &fresh));
+                fresh
+            }
+        };
+        let first = crate::db::devices::count(tx, user_id).await? == 0;
+        let new = crate::db::devices::remember(tx, user_id, &device.hash(), now).await?;
+        if new && !first {
+            let notice = crate::notices::Notice::NewDevice;
+            crate::notices::announce(tx, user_id, Some(req), notice, now).await?;
+        }
+        Ok(cookies)
     }
 
     /// One password attempt under the throttles: the attempt is reserved for the email
@@ -357,14 +377,12 @@ impl Authentication for AppState {
                 },
             )
         };
-        let session = self
+        let mut cookies = self
             .start_session(&mut tx, req, user_id, second, None, Some(detail))
             .await?;
         tx.commit().await?;
-        Ok(vec![
-            session,
-            crate::web::cookies::clear_pending_cookie(&self.config),
-        ])
+        cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
+        Ok(cookies)
     }
 
     /// Starts a sign-in through the directory of the account owning the email's domain.

@@ -233,12 +233,8 @@ impl AppState {
             SsoFailure::Provider
         })?;
         tracing::info!(request_id = %req.request_id, user_id, account_id, "signed in through single sign-on");
-        Ok((
-            vec![
-                session,
-                crate::web::cookies::clear_sso_state_cookie(&self.config),
-            ],
-            pending.next_path,
-        ))
+        let mut cookies = session;
+        cookies.push(crate::web::cookies::clear_sso_state_cookie(&self.config));
+        Ok((cookies, pending.next_path))
     }
 }

@@ -18,8 +18,9 @@ mod server_side {
     /// The result of a correct password.
     #[derive(Debug, Clone)]
     pub enum SignInOutcome {
-        /// Signed in; the `Set-Cookie` value carries the session.
-        SignedIn(String),
+        /// Signed in; the `Set-Cookie` values carry the session (and this browser's
+        /// device cookie when it is new).
+        SignedIn(Vec<String>),
         /// MFA is on: the `Set-Cookie` value carries the short-lived pending sign-in, and
         /// the code step comes next.
         CodeRequired(String),
@@ -92,8 +93,10 @@ pub async fn sign_in(
             .and_then(crate::validation::safe_next_path)
             .unwrap_or("/");
         match f.sign_in(&req, &email, &password).await? {
-            SignInOutcome::SignedIn(cookie) => {
-                crate::ssr::append_set_cookie(&req, &cookie)?;
+            SignInOutcome::SignedIn(cookies) => {
+                for cookie in cookies {
+                    crate::ssr::append_set_cookie(&req, &cookie)?;
+                }
                 leptos_axum::redirect(target);
             }
             SignInOutcome::CodeRequired(cookie) => {

@@ -17,6 +17,7 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
+pub mod devices;
 pub mod directory;
 pub mod events;
 pub mod mfa;

@@ -104,6 +104,30 @@ pub fn sso_state_from_headers(config: &Config, headers: &http::HeaderMap) -> Opt
     cookie_value(headers, sso_cookie_name(config))
 }
 
+fn device_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_device"
+    } else {
+        "portal_device"
+    }
+}
+
+/// `Set-Cookie` for this browser's device token: long-lived (400 days, the most browsers
+/// keep), so a person is told of sign-ins from new devices, not from new networks.
+pub fn device_cookie(config: &Config, token: &Token) -> String {
+    set_cookie(
+        config,
+        device_cookie_name(config),
+        token.expose(),
+        400 * 86_400,
+    )
+}
+
+/// The device token in a request, if well-formed.
+pub fn device_from_headers(config: &Config, headers: &http::HeaderMap) -> Option<String> {
+    cookie_value(headers, device_cookie_name(config)).filter(|v| Token::from_cookie(v).is_some())
+}
+
 /// After sign-out: a short-lived flag (readable by `/pwa.js`, so not HttpOnly) that makes
 /// the sign-in page delete the portal's caches and web storage, so nothing private
 /// survives in the browser (ASVS 14.3.1). (The `Clear-Site-Data` header on the sign-out

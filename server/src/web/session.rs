@@ -50,6 +50,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         pending: cookies::pending_from_headers(&state.config, req.headers()).map(PendingToken),
+        device: cookies::device_from_headers(&state.config, req.headers()).map(PendingToken),
         session,
     };
     req.extensions_mut().insert(info);

@@ -162,6 +162,7 @@ impl TestEnv {
             cookie: None,
             pending: None,
             sso: None,
+            device: None,
         }
     }
 
@@ -301,6 +302,8 @@ pub struct Client {
     pub pending: Option<String>,
     /// The single sign-on attempt's state cookie.
     pub sso: Option<String>,
+    /// This browser's device cookie.
+    pub device: Option<String>,
 }
 
 impl Client {
@@ -310,6 +313,7 @@ impl Client {
             cookie: None,
             pending: None,
             sso: None,
+            device: None,
         }
     }
 
@@ -330,6 +334,9 @@ impl Client {
                 if name.contains("portal_sso") {
                     self.sso = (!value.is_empty()).then(|| format!("{name}={value}"));
                 }
+                if name.contains("portal_device") {
+                    self.device = (!value.is_empty()).then(|| format!("{name}={value}"));
+                }
             }
         }
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
@@ -345,7 +352,7 @@ impl Client {
             "user-agent",
             "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36",
         );
-        let cookies: Vec<&str> = [&self.cookie, &self.pending, &self.sso]
+        let cookies: Vec<&str> = [&self.cookie, &self.pending, &self.sso, &self.device]
             .into_iter()
             .flatten()
             .map(String::as_str)

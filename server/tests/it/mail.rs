@@ -130,7 +130,7 @@ both_backends!(two_senders_deliver_each_mail_once, |env| {
     b.db.close().await;
 });
 
-/// The subjects of the mails `smtp` received, in order.
+/// The subjects of the mails `smtp` received, in order, but for new-device notices.
 fn subjects(smtp: &SmtpServer) -> Vec<String> {
     smtp.received()
         .iter()
@@ -138,8 +138,38 @@ fn subjects(smtp: &SmtpServer) -> Vec<String> {
             m.lines()
                 .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
         })
+        .filter(|s| s != NEW_DEVICE)
         .collect()
 }
+
+const NEW_DEVICE: &str = "New sign-in to your account";
+
+both_backends!(a_sign_in_from_a_new_browser_is_announced, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let smtp = smtp_server(false);
+    let portal = sending_through(env, &smtp).await;
+    // The first browser ever: nothing to announce; it is known from now on.
+    let mut laptop = Client::for_state(portal.clone());
+    laptop.sign_in("ada@example.com", PASSWORD).await;
+    assert!(laptop.device.is_some(), "the browser got its device cookie");
+    laptop.call::<api::SignOut>(&[]).await;
+    laptop.sign_in("ada@example.com", PASSWORD).await;
+    deliver_due(&portal).await.expect("deliver");
+    assert!(smtp.received().is_empty(), "the same browser again");
+    // Another browser: announced, with where it came from.
+    let mut phone = Client::for_state(portal.clone());
+    phone.sign_in("ada@example.com", PASSWORD).await;
+    deliver_due(&portal).await.expect("deliver");
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains(&format!("Subject: {NEW_DEVICE}")),
+        "{}",
+        mails[0]
+    );
+    assert!(mails[0].contains("Chrome 140"), "{}", mails[0]);
+    portal.db.close().await;
+});
 
 both_backends!(every_change_to_the_second_factor_is_announced, |env| {
     use crate::mfa::code_at_time;
@@ -186,7 +216,11 @@ both_backends!(every_change_to_the_second_factor_is_announced, |env| {
             "Multi-factor authentication was turned off",
         ]
     );
-    let used = &smtp.received()[1];
+    let used = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.contains("Subject: A recovery code was used"))
+        .expect("recovery code notice");
     assert!(used.contains("You have 9 recovery codes left."), "{used}");
     portal.db.close().await;
 });
@@ -224,7 +258,11 @@ both_backends!(an_operator_reset_and_a_deletion_are_announced, |env| {
             "Your account was deleted"
         ]
     );
-    let reset = &smtp.received()[subjects.len() - 2];
+    let reset = smtp
+        .received()
+        .into_iter()
+        .find(|m| m.contains("Subject: Your multi-factor authentication was reset"))
+        .expect("reset notice");
     assert!(reset.contains("the operator's command line"), "{reset}");
     portal.db.close().await;
 });

@@ -66,7 +66,8 @@ both_backends!(
         assert_eq!(before, after, "the new hash was rolled back");
         assert_eq!(events(env, "password_changed").await, 0);
         assert_eq!(
-            env.scalar("SELECT COUNT(*) FROM mail_outbox").await,
+            env.scalar("SELECT COUNT(*) FROM mail_outbox WHERE subject LIKE '%password%'")
+                .await,
             0,
             "no notice for a change that did not happen"
         );
