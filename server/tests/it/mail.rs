@@ -291,3 +291,34 @@ both_backends!(an_email_change_is_announced_to_the_old_address, |env| {
     );
     portal.db.close().await;
 });
+
+both_backends!(
+    two_sign_ins_from_one_new_browser_at_once_both_succeed,
+    |env| {
+        // Two sign-in transactions remember the same new browser for the same person: the
+        // second waits for the first and finds it known, instead of failing on the key.
+        let bob = env.user("bob@example.com", "Bob Builder").await;
+        let mut first = env.state.db.begin().await.expect("begin");
+        assert!(
+            portal::db::devices::remember(&mut first, bob, "d1", env.now())
+                .await
+                .expect("remember")
+        );
+        let db = env.state.db.clone();
+        let now = env.now();
+        let second = tokio::spawn(async move {
+            let mut tx = db.begin().await.expect("begin");
+            let new = portal::db::devices::remember(&mut tx, bob, "d1", now).await;
+            tx.commit().await.expect("commit");
+            new
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        first.commit().await.expect("commit");
+        let second = second
+            .await
+            .expect("task")
+            .expect("the second sign-in succeeds");
+        assert!(!second, "known by then");
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM known_devices").await, 1);
+    }
+);
