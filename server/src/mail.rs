@@ -217,8 +217,14 @@ pub async fn send_forever(state: AppState) {
     }
 }
 
-/// The templates, compiled into the binary.
-fn templates() -> minijinja::Environment<'static> {
+/// The templates, compiled into the binary and parsed once (constant data, not state).
+fn templates() -> &'static minijinja::Environment<'static> {
+    static TEMPLATES: std::sync::OnceLock<minijinja::Environment<'static>> =
+        std::sync::OnceLock::new();
+    TEMPLATES.get_or_init(parse_templates)
+}
+
+fn parse_templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     for (name, source) in [
         ("layout.html", include_str!("mail_templates/layout.html")),
@@ -233,7 +239,8 @@ fn templates() -> minijinja::Environment<'static> {
             include_str!("mail_templates/password_changed.html"),
         ),
     ] {
-        // The templates are part of the build: one that does not parse fails the tests.
+        // The templates are part of the build: one that does not parse fails the tests
+        // (every notice is rendered by a unit test).
         if let Err(e) = env.add_template(name, source) {
             tracing::error!(template = name, error = %e, "mail template does not parse");
         }

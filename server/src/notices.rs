@@ -164,3 +164,52 @@ pub async fn announce(
         .ok_or(app::AppError::Unauthenticated)?;
     send(tx, &person, req, notice, now).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_notice_renders_both_parts() {
+        let person = Person {
+            name: "Ada Lovelace".into(),
+            email: "ada@example.com".into(),
+            preferences: app::models::Preferences {
+                time_zone: "Europe/Paris".into(),
+                date_format: app::models::DateFormat::Iso,
+                time_format: app::models::TimeFormat::H24,
+                news_opt_in: false,
+            },
+            preferences_saved: false,
+            mfa_enabled: true,
+        };
+        for notice in [
+            Notice::MfaEnabled,
+            Notice::MfaDisabled,
+            Notice::RecoveryCodesRegenerated,
+            Notice::RecoveryCodeUsed { left: 0 },
+            Notice::RecoveryCodeUsed { left: 1 },
+            Notice::RecoveryCodeUsed { left: 7 },
+            Notice::MfaReset,
+            Notice::AccountDeleted,
+            Notice::EmailChanged {
+                new_email: "new@example.com".into(),
+            },
+            Notice::NewDevice,
+        ] {
+            let mail = mail::render(
+                "notice",
+                &person.email,
+                notice.subject(),
+                minijinja::context! {
+                    name => &person.name, email => &person.email, what => notice.what(),
+                    extra => notice.extra(), advice => notice.advice(), when => "now", from => "",
+                },
+            )
+            .unwrap_or_else(|e| panic!("{notice:?}: {e}"));
+            assert!(mail.text.contains(notice.what()), "{notice:?}");
+            assert!(mail.html.contains("Hello Ada Lovelace"), "{notice:?}");
+            assert!(mail.text.contains(&notice.extra()), "{notice:?}");
+        }
+    }
+}

@@ -412,5 +412,8 @@ pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> 
     let s = crate::db::sessions::purge(&mut *state.db.acquire().await?, cutoff).await?;
     let e = events::purge(&mut *state.db.acquire().await?, cutoff).await?;
     crate::db::throttle::purge(&mut *state.db.acquire().await?, state.now()).await?;
+    // Delivered mails are not kept past the retention period either (mails given up on
+    // stay for the operator).
+    crate::db::outbox::purge_sent(&mut *state.db.acquire().await?, cutoff).await?;
     Ok((s, e))
 }

@@ -192,3 +192,12 @@ pub async fn retry_failed(conn: &mut AnyConnection, now: i64) -> Result<u64, sql
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Deletes mails delivered before `cutoff`; how many.
+pub async fn purge_sent(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM mail_outbox WHERE sent_at IS NOT NULL AND sent_at < $1")
+        .bind(cutoff)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

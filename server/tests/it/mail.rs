@@ -322,3 +322,33 @@ both_backends!(
         assert_eq!(env.scalar("SELECT COUNT(*) FROM known_devices").await, 1);
     }
 );
+
+both_backends!(
+    delivered_mails_are_purged_after_the_retention_period,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let smtp = smtp_server(false);
+        let portal = sending_through(env, &smtp).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        assert!(
+            change_password(&mut c, "a brand new passphrase 7")
+                .await
+                .status
+                < 400
+        );
+        deliver_due(&portal).await.expect("deliver");
+        let kept = "SELECT COUNT(*) FROM mail_outbox";
+        portal::profile::purge_history(&portal)
+            .await
+            .expect("purge");
+        assert_eq!(env.scalar(kept).await, 1, "within the retention period");
+        env.clock
+            .advance(portal.config.history_retention + Duration::from_secs(60));
+        portal::profile::purge_history(&portal)
+            .await
+            .expect("purge");
+        assert_eq!(env.scalar(kept).await, 0, "gone after it");
+        portal.db.close().await;
+    }
+);
