@@ -53,6 +53,22 @@ pub fn sso_verify_action(account_id: crate::models::AccountId) -> String {
     format!("/accounts/{account_id}/settings/sso/verify")
 }
 
+/// "Forgot password?": where a reset link is asked for.
+pub const FORGOT_PASSWORD_PATH: &str = "/forgot-password";
+/// Where a password reset link leads (the token is the link's secret).
+pub const RESET_PASSWORD_PATH: &str = "/reset-password";
+/// Where the link that proves a new email address leads.
+pub const EMAIL_CONFIRM_PATH: &str = "/email/confirm";
+/// Where the "If this wasn't you" link of an email change leads.
+pub const EMAIL_CANCEL_PATH: &str = "/email/cancel";
+/// The person's Sessions section ("Sign out of all other sessions").
+pub const SESSIONS_PATH: &str = "/profile/sessions";
+
+/// A mailed link: `path` with its single-use `token`.
+pub fn link_href(path: &str, token: &str) -> String {
+    format!("{path}?token={}", query_value(token))
+}
+
 /// The administrators' MFA policy page of an account.
 pub fn account_mfa_href(account_id: crate::models::AccountId) -> String {
     format!("/accounts/{account_id}/settings/mfa")

@@ -90,6 +90,10 @@ pub fn App() -> impl IntoView {
                 // its status (a refusal answers 403), and its islands get that data as props.
                 <Route path=path!("/login") view=pages::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/login/code") view=pages::CodePage ssr=SsrMode::Async />
+                <Route path=path!("/forgot-password") view=pages::ForgotPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/reset-password") view=pages::ResetPasswordPage ssr=SsrMode::Async />
+                <Route path=path!("/email/confirm") view=pages::EmailConfirmPage ssr=SsrMode::Async />
+                <Route path=path!("/email/cancel") view=pages::EmailCancelPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=components::PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::HomePage ssr=SsrMode::Async />
                     <Route path=path!("step-up") view=pages::StepUpPage ssr=SsrMode::Async />

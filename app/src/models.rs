@@ -253,6 +253,34 @@ pub struct GeneralSettings {
     pub preferences_saved: bool,
     /// The current moment in the person's settings, formatted on the server.
     pub now_formatted: String,
+    /// A change of address waiting for the link sent to the new address.
+    pub pending_email: Option<PendingEmail>,
+}
+
+/// An email change waiting for its confirmation link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingEmail {
+    pub new_email: String,
+    /// When the link stops working, in the person's settings.
+    pub expires: String,
+    /// It stopped working: "Resend" sends a fresh one.
+    pub expired: bool,
+}
+
+/// What the page of a password reset link shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResetLinkInfo {
+    /// The address the link was sent to.
+    pub email: String,
+    /// The person has MFA on: a current code is needed too.
+    pub code_required: bool,
+}
+
+/// What the page of an email change link shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailLinkInfo {
+    pub old_email: String,
+    pub new_email: String,
 }
 
 /// Where a session stands.
@@ -437,7 +465,8 @@ impl TryFrom<i64> for GraceDays {
 /// Longest grace period an administrator can give, in days.
 pub const MAX_GRACE_DAYS: i64 = 30;
 
-const DAY_MS: i64 = 86_400_000;
+/// A day in milliseconds.
+pub const DAY_MS: i64 = 86_400_000;
 
 /// A grace period within bounds (0 to [`MAX_GRACE_DAYS`] whole days). The only ways to
 /// make one check the bounds, so code that receives one need not check again.

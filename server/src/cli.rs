@@ -42,17 +42,26 @@ pub async fn user(
             } else {
                 read_password_line(input)?
             };
-            let id = crate::people::add(
-                &state.db,
+            let person = crate::people::prepare(
                 &state.passwords,
                 &email,
                 &name,
                 &password,
                 state.config.min_password_length,
-                state.now(),
             )
             .await
             .map_err(message)?;
+            // The person and, for the directory's people, that they have no portal
+            // password (a reset link is never sent to them): one transaction.
+            let db_err = |e: sqlx::Error| message(e.into());
+            let mut tx = state.db.begin().await.map_err(db_err)?;
+            let id = crate::people::insert(&mut tx, &person, state.now())
+                .await
+                .map_err(message)?;
+            if sso_only {
+                directory::set_sso_only(&mut tx, id).await.map_err(db_err)?;
+            }
+            tx.commit().await.map_err(db_err)?;
             Ok(format!("Added {} (user id {id})", email.trim()))
         }
         UserCommand::ResetMfa { email } => {
@@ -94,15 +103,10 @@ pub async fn user(
             )
             .await
             .map_err(|e| message(e.into()))?;
-            crate::notices::announce(
-                &mut tx,
-                user_id,
-                None,
-                crate::notices::Notice::MfaReset,
-                now,
-            )
-            .await
-            .map_err(|e| e.into_app_error("cli").to_string())?;
+            state
+                .announce(&mut tx, user_id, None, crate::notices::Notice::MfaReset)
+                .await
+                .map_err(|e| e.into_app_error("cli").to_string())?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Turned off multi-factor authentication for {} and ended {ended} session(s). \

@@ -184,7 +184,10 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
     let mut sent = 0;
     for mail in claimed {
         // No connection is held while the mail server answers.
-        let result = state.mailer.send(&mail).await;
+        let result = match unseal(state, mail.clone()) {
+            Ok(mail) => state.mailer.send(&mail).await,
+            Err(e) => Err(e),
+        };
         let now = state.now();
         let mut conn = state.db.acquire().await?;
         match result {
@@ -204,6 +207,25 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
         }
     }
     Ok(sent)
+}
+
+/// A sealed mail's bodies, opened with the server key (a mail that does not open is not
+/// sent: it fails like a refused one and is reported).
+fn unseal(state: &AppState, mut mail: Claimed) -> Result<Claimed, String> {
+    if mail.sealed == 0 {
+        return Ok(mail);
+    }
+    let open = |body: &str, aad: &[u8]| {
+        state
+            .secret_key
+            .decrypt(body, aad)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| "the sealed mail does not open with this server's key".to_string())
+    };
+    mail.text_body = open(&mail.text_body, outbox::SEALED_TEXT)?;
+    mail.html_body = open(&mail.html_body, outbox::SEALED_HTML)?;
+    Ok(mail)
 }
 
 /// The background sender of `serve`: looks for due mails every two seconds.
@@ -228,6 +250,7 @@ fn parse_templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     for (name, source) in [
         ("layout.html", include_str!("mail_templates/layout.html")),
+        ("help.txt", include_str!("mail_templates/help.txt")),
         ("notice.txt", include_str!("mail_templates/notice.txt")),
         ("notice.html", include_str!("mail_templates/notice.html")),
         (
@@ -237,6 +260,46 @@ fn parse_templates() -> minijinja::Environment<'static> {
         (
             "password_changed.html",
             include_str!("mail_templates/password_changed.html"),
+        ),
+        (
+            "email_confirm.txt",
+            include_str!("mail_templates/email_confirm.txt"),
+        ),
+        (
+            "email_confirm.html",
+            include_str!("mail_templates/email_confirm.html"),
+        ),
+        (
+            "email_change_requested.txt",
+            include_str!("mail_templates/email_change_requested.txt"),
+        ),
+        (
+            "email_change_requested.html",
+            include_str!("mail_templates/email_change_requested.html"),
+        ),
+        (
+            "password_reset.txt",
+            include_str!("mail_templates/password_reset.txt"),
+        ),
+        (
+            "password_reset.html",
+            include_str!("mail_templates/password_reset.html"),
+        ),
+        (
+            "reset_directory.txt",
+            include_str!("mail_templates/reset_directory.txt"),
+        ),
+        (
+            "reset_directory.html",
+            include_str!("mail_templates/reset_directory.html"),
+        ),
+        (
+            "mfa_policy.txt",
+            include_str!("mail_templates/mfa_policy.txt"),
+        ),
+        (
+            "mfa_policy.html",
+            include_str!("mail_templates/mfa_policy.html"),
         ),
     ] {
         // The templates are part of the build: one that does not parse fails the tests

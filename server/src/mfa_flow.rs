@@ -85,7 +85,7 @@ impl AppState {
                     .await?;
                 let left = crate::db::mfa::recovery_codes_left(tx, user_id).await?;
                 let notice = Notice::RecoveryCodeUsed { left };
-                crate::notices::announce(tx, user_id, Some(req), notice, now).await?;
+                self.announce(tx, user_id, Some(req), notice).await?;
             }
         }
         Ok(ok)
@@ -331,7 +331,8 @@ impl Mfa for AppState {
         .ok_or(AppError::Unauthenticated)?;
         self.event(&mut tx, req, s.user_id, EventKind::MfaEnabled)
             .await?;
-        crate::notices::announce(&mut tx, s.user_id, Some(req), Notice::MfaEnabled, now).await?;
+        self.announce(&mut tx, s.user_id, Some(req), Notice::MfaEnabled)
+            .await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok((
@@ -359,7 +360,7 @@ impl Mfa for AppState {
         self.event(&mut tx, req, s.user_id, EventKind::RecoveryCodesRegenerated)
             .await?;
         let notice = Notice::RecoveryCodesRegenerated;
-        crate::notices::announce(&mut tx, s.user_id, Some(req), notice, self.now()).await?;
+        self.announce(&mut tx, s.user_id, Some(req), notice).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok(codes)
@@ -397,7 +398,7 @@ impl Mfa for AppState {
         self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
             .await?;
         let notice = Notice::MfaDisabled;
-        crate::notices::announce(&mut tx, s.user_id, Some(req), notice, self.now()).await?;
+        self.announce(&mut tx, s.user_id, Some(req), notice).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok(())

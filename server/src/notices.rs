@@ -7,6 +7,11 @@ use crate::{
     db::{directory::Person, outbox},
     display::{describe_device, TimeDisplay},
     mail,
+    sessions::Token,
+    state::AppState,
+};
+use app::format::{
+    EMAIL_CANCEL_PATH, EMAIL_CONFIRM_PATH, FORGOT_PASSWORD_PATH, RESET_PASSWORD_PATH, SESSIONS_PATH,
 };
 use app::ssr::{Fail, Outcome, RequestInfo};
 use sqlx::AnyConnection;
@@ -20,28 +25,289 @@ fn origin(req: &RequestInfo) -> String {
     }
 }
 
-/// The person's password was changed (in the Security section).
-pub async fn password_changed(
-    tx: &mut AnyConnection,
-    person: &Person,
-    req: &RequestInfo,
-    now: i64,
-) -> Outcome<()> {
-    let mail = mail::render(
-        "password_changed",
-        &person.email,
-        "Your password was changed",
-        minijinja::context! {
+/// Which mails carry a single-use link, and so are stored sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Storage {
+    Plain,
+    Sealed,
+}
+
+/// Which mail, to whom, stored how.
+struct Draft<'a> {
+    to: &'a str,
+    template: &'static str,
+    subject: &'a str,
+    storage: Storage,
+}
+
+impl AppState {
+    /// Renders mail `template` for `person` (their name, and times in their zone and
+    /// formats, with `fields`) and writes it to the outbox on `tx`, addressed to `to`.
+    async fn write_mail(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        draft: Draft<'_>,
+        fields: minijinja::Value,
+    ) -> Outcome<()> {
+        let Draft {
+            to,
+            template,
+            subject,
+            storage,
+        } = draft;
+        let now = self.now();
+        let origin = &self.config.public_origin;
+        let context = minijinja::context! {
             name => &person.name,
             email => &person.email,
             when => TimeDisplay::new(&person.preferences).format(now),
+            reset_link => format!("{origin}{FORGOT_PASSWORD_PATH}"),
+            sessions_link => format!("{origin}{SESSIONS_PATH}"),
+            ..fields
+        };
+        let mail = mail::render(template, to, subject, context)
+            .map_err(|e| Fail::internal(format!("the {template} mail did not render: {e}")))?;
+        match storage {
+            Storage::Plain => outbox::enqueue(tx, &mail, now).await?,
+            Storage::Sealed => {
+                outbox::enqueue_sealed(tx, &self.secret_key, self.rng.as_ref(), &mail, now).await?
+            }
+        };
+        Ok(())
+    }
+
+    /// A mailed link to `path` with its token, on the portal's public address.
+    fn link(&self, path: &str, token: &Token) -> String {
+        format!(
+            "{}{}",
+            self.config.public_origin,
+            app::format::link_href(path, token.expose())
+        )
+    }
+
+    /// The person's password was changed (in the Security section).
+    pub(crate) async fn password_changed_notice(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        req: &RequestInfo,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! { from => origin(req) };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: &person.email,
+                template: "password_changed",
+                subject: "Your password was changed",
+                storage: Storage::Plain,
+            },
+            fields,
+        )
+        .await
+    }
+
+    /// Announces `notice` to the person, on the use case's transaction. `req` is where
+    /// the change came from (`None`: an operator).
+    pub(crate) async fn send_notice(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        req: Option<&RequestInfo>,
+        notice: Notice,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! {
+            what => notice.what(),
+            extra => notice.extra(),
+            advice => notice.advice(),
+            from => req.map(origin).unwrap_or_else(|| "the operator's command line".into()),
+        };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: &person.email,
+                template: "notice",
+                subject: notice.subject(),
+                storage: Storage::Plain,
+            },
+            fields,
+        )
+        .await
+    }
+
+    /// [`Self::send_notice`] for a person known by id (loaded on the same transaction).
+    pub(crate) async fn announce(
+        &self,
+        tx: &mut AnyConnection,
+        user_id: i64,
+        req: Option<&RequestInfo>,
+        notice: Notice,
+    ) -> Outcome<()> {
+        let person = crate::db::directory::person(tx, user_id)
+            .await?
+            .ok_or(app::AppError::Unauthenticated)?;
+        self.send_notice(tx, &person, req, notice).await
+    }
+
+    /// The link that proves a new address, sent to it.
+    pub(crate) async fn email_confirm_mail(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        new_email: &str,
+        token: &Token,
+        req: &RequestInfo,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! {
+            new_email => new_email,
+            link => self.link(EMAIL_CONFIRM_PATH, token),
             from => origin(req),
-        },
-    )
-    .map_err(|e| Fail::internal(format!("the password notice did not render: {e}")))?;
-    outbox::enqueue(tx, &mail, now).await?;
-    Ok(())
+            hours => EMAIL_LINK_HOURS,
+        };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: new_email,
+                template: "email_confirm",
+                subject: "Confirm your new email address",
+                storage: Storage::Sealed,
+            },
+            fields,
+        )
+        .await
+    }
+
+    /// "If this wasn't you", sent to the old address when a change is requested: its link
+    /// cancels the change and starts a password reset.
+    pub(crate) async fn email_change_requested_mail(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        new_email: &str,
+        cancel: &Token,
+        req: &RequestInfo,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! {
+            new_email => new_email,
+            link => self.link(EMAIL_CANCEL_PATH, cancel),
+            from => origin(req),
+            hours => EMAIL_LINK_HOURS,
+        };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: &person.email,
+                template: "email_change_requested",
+                subject: "A change of your email address was requested",
+                storage: Storage::Sealed,
+            },
+            fields,
+        )
+        .await
+    }
+
+    /// A password reset link.
+    pub(crate) async fn password_reset_mail(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        token: &Token,
+        req: &RequestInfo,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! {
+            link => self.link(RESET_PASSWORD_PATH, token),
+            from => origin(req),
+            minutes => RESET_LINK_MINUTES,
+        };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: &person.email,
+                template: "password_reset",
+                subject: "Reset your password",
+                storage: Storage::Sealed,
+            },
+            fields,
+        )
+        .await
+    }
+
+    /// A reset was asked for a person who signs in only through their organisation's
+    /// directory: they are told to use it (no link).
+    pub(crate) async fn reset_through_directory_mail(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        req: &RequestInfo,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! {
+            login_link => format!("{}/login", self.config.public_origin),
+            from => origin(req),
+        };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: &person.email,
+                template: "reset_directory",
+                subject: "Your password is managed by your organisation",
+                storage: Storage::Plain,
+            },
+            fields,
+        )
+        .await
+    }
+
+    /// An account's MFA policy now asks the person to turn MFA on by `deadline`
+    /// (formatted in their settings), or a reminder of it.
+    pub(crate) async fn mfa_policy_mail(
+        &self,
+        tx: &mut AnyConnection,
+        person: &Person,
+        account_id: i64,
+        account_name: &str,
+        deadline: i64,
+        reminder: bool,
+    ) -> Outcome<()> {
+        let fields = minijinja::context! {
+            account => account_name,
+            deadline => TimeDisplay::new(&person.preferences).format(deadline),
+            reminder => reminder,
+            setup_link => format!(
+                "{}{}",
+                self.config.public_origin,
+                app::format::mfa_setup_href(app::models::AccountId(account_id), "/")
+            ),
+        };
+        let subject = if reminder {
+            format!("Reminder: set up multi-factor authentication for {account_name}")
+        } else {
+            format!("{account_name} requires multi-factor authentication")
+        };
+        self.write_mail(
+            tx,
+            person,
+            Draft {
+                to: &person.email,
+                template: "mfa_policy",
+                subject: &subject,
+                storage: Storage::Plain,
+            },
+            fields,
+        )
+        .await
+    }
 }
+
+/// How long a link that proves a new email address works.
+pub const EMAIL_LINK_HOURS: i64 = 24;
+/// How long a password reset link works.
+pub const RESET_LINK_MINUTES: i64 = 30;
 
 /// A change to the person's sign-in or account, announced with the generic notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +329,8 @@ pub enum Notice {
     },
     /// A sign-in from a browser the person had not signed in from before.
     NewDevice,
+    /// The password was reset through a mailed link (every session ended).
+    PasswordReset,
 }
 
 const CHANGE_PASSWORD: &str =
@@ -79,6 +347,7 @@ impl Notice {
             Self::AccountDeleted => "Your account was deleted",
             Self::EmailChanged { .. } => "Your email address was changed",
             Self::NewDevice => "New sign-in to your account",
+            Self::PasswordReset => "Your password was reset",
         }
     }
 
@@ -94,6 +363,7 @@ impl Notice {
             Self::AccountDeleted => "Your account and everything in it were deleted",
             Self::EmailChanged { .. } => "The email address of your account was changed",
             Self::NewDevice => "Someone signed in to your account from a browser not used before",
+            Self::PasswordReset => "The password of your account was reset with a link sent to this address, and every session was signed out",
         }
     }
 
@@ -102,6 +372,7 @@ impl Notice {
             Self::AccountDeleted => "contact your administrator at once: someone who knew your password deleted your account.",
             Self::NewDevice => "sign in, end that session in the Sessions section, change your password and set up multi-factor authentication, or contact your administrator.",
             Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
+            Self::PasswordReset => "someone can read your mail: secure your mailbox, reset your password again and contact your administrator at once.",
             _ => CHANGE_PASSWORD,
         }
     }
@@ -123,48 +394,6 @@ impl Notice {
     }
 }
 
-/// Announces `notice` to the person, on the use case's transaction. `req` is where the
-/// change came from (`None`: an operator).
-pub async fn send(
-    tx: &mut AnyConnection,
-    person: &Person,
-    req: Option<&RequestInfo>,
-    notice: Notice,
-    now: i64,
-) -> Outcome<()> {
-    let mail = mail::render(
-        "notice",
-        &person.email,
-        notice.subject(),
-        minijinja::context! {
-            name => &person.name,
-            email => &person.email,
-            what => notice.what(),
-            extra => notice.extra(),
-            advice => notice.advice(),
-            when => TimeDisplay::new(&person.preferences).format(now),
-            from => req.map(origin).unwrap_or_else(|| "the operator's command line".into()),
-        },
-    )
-    .map_err(|e| Fail::internal(format!("the {notice:?} notice did not render: {e}")))?;
-    outbox::enqueue(tx, &mail, now).await?;
-    Ok(())
-}
-
-/// [`send`] for a person known by id (loaded on the same transaction).
-pub async fn announce(
-    tx: &mut AnyConnection,
-    user_id: i64,
-    req: Option<&RequestInfo>,
-    notice: Notice,
-    now: i64,
-) -> Outcome<()> {
-    let person = crate::db::directory::person(tx, user_id)
-        .await?
-        .ok_or(app::AppError::Unauthenticated)?;
-    send(tx, &person, req, notice, now).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +411,7 @@ mod tests {
             },
             preferences_saved: false,
             mfa_enabled: true,
+            sso_only: false,
         };
         for notice in [
             Notice::MfaEnabled,
@@ -196,6 +426,7 @@ mod tests {
                 new_email: "new@example.com".into(),
             },
             Notice::NewDevice,
+            Notice::PasswordReset,
         ] {
             let mail = mail::render(
                 "notice",
@@ -210,6 +441,46 @@ mod tests {
             assert!(mail.text.contains(notice.what()), "{notice:?}");
             assert!(mail.html.contains("Hello Ada Lovelace"), "{notice:?}");
             assert!(mail.text.contains(&notice.extra()), "{notice:?}");
+        }
+    }
+
+    #[test]
+    fn every_mail_template_renders_both_parts_with_its_link() {
+        for (name, link) in [
+            ("email_confirm", "http://portal.test/email/confirm?token=T"),
+            (
+                "email_change_requested",
+                "http://portal.test/email/cancel?token=T",
+            ),
+            (
+                "password_reset",
+                "http://portal.test/reset-password?token=T",
+            ),
+            ("reset_directory", "http://portal.test/login"),
+            ("mfa_policy", "http://portal.test/profile/security"),
+            ("password_changed", "http://portal.test/forgot-password"),
+        ] {
+            let mail = mail::render(
+                name,
+                "ada@example.com",
+                "Subject",
+                minijinja::context! {
+                    name => "Ada", email => "ada@example.com", new_email => "new@example.com",
+                    when => "now", from => "Firefox", hours => 24, minutes => 30,
+                    link => link, login_link => link, setup_link => link,
+                    reset_link => link, sessions_link => "http://portal.test/profile/sessions",
+                    account => "Acme", deadline => "tomorrow", reminder => true,
+                },
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(mail.text.contains(link), "{name}: {}", mail.text);
+            // The HTML part escapes what it shows (`/` as `&#x2f;`, read back by browsers).
+            let html = mail.html.replace("&#x2f;", "/");
+            assert!(html.contains(&format!("href=\"{link}\"")), "{name}: {html}");
+            assert!(
+                mail.text.contains("Hello Ada,") && mail.html.contains("Hello Ada,"),
+                "{name}"
+            );
         }
     }
 }

@@ -2,9 +2,12 @@
 //! acts on the signed-in person only; ids from the browser are checked against them.
 
 use crate::{
-    db::directory::{self, DirectoryError},
+    db::directory,
+    db::email_changes,
     db::events::{self, EventKind},
     display::{describe_device, TimeDisplay},
+    recovery::EMAIL_LINK_MS,
+    sessions::Token,
     sessions::{self, EndReason},
     state::AppState,
 };
@@ -12,14 +15,18 @@ use app::{
     api::{GeneralUpdate, PasswordChange, Profile},
     models::SessionId,
     models::{
-        DateFormat, GeneralSettings, Preferences, SecurityEventInfo, SessionInfo, SessionsPage,
-        TimeFormat,
+        DateFormat, GeneralSettings, PendingEmail, Preferences, SecurityEventInfo, SessionInfo,
+        SessionsPage, TimeFormat,
     },
     ssr::{Outcome, RequestInfo, UserCtx},
-    validation::{normalize_email, validate_email, validate_name, validate_new_password},
+    validation::{normalize_email, validate_email, validate_name},
     AppError, Secret,
 };
 use sqlx::AnyConnection;
+
+const NO_PENDING_EMAIL: &str = "There is no email change waiting for confirmation.";
+/// "Resend" waits this long after the last link (a person's mailbox is not a target).
+const RESEND_AFTER_MS: i64 = 60_000;
 
 /// Sessions shown per page.
 pub const SESSIONS_PER_PAGE: i64 = 20;
@@ -97,8 +104,18 @@ impl Profile for AppState {
     async fn general_settings(&self, user: &UserCtx) -> Outcome<GeneralSettings> {
         let s = user.session;
         let person = self.person(s.user_id).await?;
-        let now_formatted = TimeDisplay::new(&person.preferences).format(self.now());
+        let display = TimeDisplay::new(&person.preferences);
+        let now = self.now();
+        let now_formatted = display.format(now);
+        let pending_email = email_changes::of_user(&mut *self.db.acquire().await?, s.user_id)
+            .await?
+            .map(|p| PendingEmail {
+                new_email: p.new_email,
+                expires: display.format(p.expires_at),
+                expired: p.expires_at <= now,
+            });
         Ok(GeneralSettings {
+            pending_email,
             name: person.name,
             email: person.email,
             preferences: person.preferences,
@@ -146,27 +163,85 @@ impl Profile for AppState {
     ) -> Outcome<()> {
         let (req, s) = (&user.req, user.session);
         validate_email(new_email).map_err(AppError::Invalid)?;
+        let new_email = new_email.trim();
+        let person = self.person(s.user_id).await?;
+        if normalize_email(new_email) == normalize_email(&person.email) {
+            return Err(AppError::Invalid("That is already your email address.".into()).into());
+        }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        // The address, its event and the notice to the old address: one transaction.
-        let before = self.person(s.user_id).await?;
-        let mut tx = self.db.begin().await?;
-        match directory::set_email(&mut tx, s.user_id, new_email, self.now()).await {
-            Ok(()) => {}
-            Err(DirectoryError::DuplicateEmail(_)) => {
-                return Err(AppError::Invalid(
-                    "That email address is already used by another person.".into(),
-                )
-                .into())
-            }
-            Err(e) => return Err(e.into()),
+        let taken = directory::user_by_email(&mut *self.db.acquire().await?, new_email).await?;
+        if taken.is_some() {
+            return Err(AppError::Invalid(
+                "That email address is already used by another person.".into(),
+            )
+            .into());
         }
-        self.event(&mut tx, req, s.user_id, EventKind::EmailChanged)
+        // Not changed yet: the new address proves itself by its link. The pending
+        // change, both mails and the event: one transaction.
+        let (confirm, cancel) = (
+            Token::generate(self.rng.as_ref()),
+            Token::generate(self.rng.as_ref()),
+        );
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        email_changes::put(
+            &mut tx,
+            s.user_id,
+            new_email,
+            &confirm.hash(),
+            &cancel.hash(),
+            now,
+            now + EMAIL_LINK_MS,
+        )
+        .await?;
+        self.email_confirm_mail(&mut tx, &person, new_email, &confirm, req)
             .await?;
-        let notice = crate::notices::Notice::EmailChanged {
-            new_email: new_email.trim().to_string(),
-        };
-        crate::notices::send(&mut tx, &before, Some(req), notice, self.now()).await?;
+        self.email_change_requested_mail(&mut tx, &person, new_email, &cancel, req)
+            .await?;
+        self.event(&mut tx, req, s.user_id, EventKind::EmailChangeRequested)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn resend_email_confirmation(&self, user: &UserCtx) -> Outcome<()> {
+        let (req, s) = (&user.req, user.session);
+        let now = self.now();
+        let person = self.person(s.user_id).await?;
+        let mut tx = self.db.begin().await?;
+        let pending = email_changes::of_user(&mut tx, s.user_id)
+            .await?
+            .ok_or_else(|| AppError::Invalid(NO_PENDING_EMAIL.into()))?;
+        if now - pending.requested_at < RESEND_AFTER_MS {
+            return Err(AppError::Invalid(
+                "A link was sent less than a minute ago. Check your mail (and its spam folder) before asking again.".into(),
+            )
+            .into());
+        }
+        let confirm = Token::generate(self.rng.as_ref());
+        email_changes::renew_confirm(
+            &mut tx,
+            s.user_id,
+            &confirm.hash(),
+            now,
+            now + EMAIL_LINK_MS,
+        )
+        .await?;
+        self.email_confirm_mail(&mut tx, &person, &pending.new_email, &confirm, req)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn cancel_pending_email(&self, user: &UserCtx) -> Outcome<()> {
+        let (req, s) = (&user.req, user.session);
+        let mut tx = self.db.begin().await?;
+        if !email_changes::cancel(&mut tx, s.user_id).await? {
+            return Err(AppError::Invalid(NO_PENDING_EMAIL.into()).into());
+        }
+        self.event(&mut tx, req, s.user_id, EventKind::EmailChangeCancelled)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -176,15 +251,7 @@ impl Profile for AppState {
         let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, s.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        if c.new.expose() != c.confirm.expose() {
-            return Err(AppError::Invalid(
-                "The new password and its confirmation do not match.".into(),
-            )
-            .into());
-        }
-        validate_new_password(c.new.expose(), &email, self.config.min_password_length)
-            .map_err(AppError::Invalid)?;
-        crate::common_passwords::check(c.new.expose()).map_err(AppError::Invalid)?;
+        self.check_new_password(&c.new, &c.confirm, &email)?;
         if c.new.expose() == c.current.expose() {
             return Err(AppError::Invalid(
                 "The new password must differ from the current one.".into(),
@@ -193,28 +260,20 @@ impl Profile for AppState {
         }
         self.check_current_password(req, s.user_id, &c.current)
             .await?;
-        let hash = match self.passwords.hash(&c.new).await {
-            Ok(hash) => hash,
-            // The queue in front of argon2 is full: nothing changed, try again soon.
-            Err(crate::passwords::HashError::Busy) => {
-                return Err(AppError::Busy {
-                    retry_after_secs: crate::sign_in::BUSY_RETRY_SECS,
-                }
-                .into())
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let hash = self.hash_new_password(&c.new).await?;
         // The new hash, its event and the end of the other sessions: one transaction,
         // so a failure leaves the old password and the sessions as they were.
         let now = self.now();
         let mut tx = self.db.begin().await?;
         directory::set_password_hash(&mut tx, s.user_id, &hash, now).await?;
+        // Reset links asked for before no longer work.
+        crate::db::password_resets::revoke_all(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::PasswordChanged)
             .await?;
         let person = directory::person(&mut tx, s.user_id)
             .await?
             .ok_or(AppError::Unauthenticated)?;
-        crate::notices::password_changed(&mut tx, &person, req, now).await?;
+        self.password_changed_notice(&mut tx, &person, req).await?;
         if c.sign_out_others {
             crate::db::sessions::end_all_except(
                 &mut tx,
@@ -258,7 +317,8 @@ impl Profile for AppState {
             )).into());
         }
         let notice = crate::notices::Notice::AccountDeleted;
-        crate::notices::send(&mut tx, &person, Some(req), notice, self.now()).await?;
+        self.send_notice(&mut tx, &person, Some(req), notice)
+            .await?;
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
         Ok(vec![
@@ -415,5 +475,10 @@ pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> 
     // Delivered mails are not kept past the retention period either (mails given up on
     // stay for the operator).
     crate::db::outbox::purge_sent(&mut *state.db.acquire().await?, cutoff).await?;
+    // Links: reset links once expired; email changes a retention period after (until
+    // then the person sees the change they asked for, and can send it again).
+    crate::db::password_resets::purge(&mut *state.db.acquire().await?, state.now()).await?;
+    email_changes::purge(&mut *state.db.acquire().await?, cutoff).await?;
+    crate::db::policy_notices::purge(&mut *state.db.acquire().await?, cutoff).await?;
     Ok((s, e))
 }

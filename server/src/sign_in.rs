@@ -76,7 +76,7 @@ impl AppState {
         let new = crate::db::devices::remember(tx, user_id, &device.hash(), now).await?;
         if new && !first {
             let notice = crate::notices::Notice::NewDevice;
-            crate::notices::announce(tx, user_id, Some(req), notice, now).await?;
+            self.announce(tx, user_id, Some(req), notice).await?;
         }
         Ok(cookies)
     }

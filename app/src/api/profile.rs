@@ -45,13 +45,19 @@ mod server_side {
         async fn general_settings(&self, user: &UserCtx) -> Outcome<GeneralSettings>;
         /// Saves the name and preferences (validated again here).
         async fn save_general(&self, user: &UserCtx, update: GeneralUpdate) -> Outcome<()>;
-        /// Changes the email after checking the current password.
+        /// Asks to change the email after checking the current password: a link goes to
+        /// the new address (which changes only when it is followed) and a notice to the
+        /// old one.
         async fn change_email(
             &self,
             user: &UserCtx,
             new_email: &str,
             current_password: &Secret,
         ) -> Outcome<()>;
+        /// Sends the pending change's confirmation link again (a fresh one).
+        async fn resend_email_confirmation(&self, user: &UserCtx) -> Outcome<()>;
+        /// Drops the pending change.
+        async fn cancel_pending_email(&self, user: &UserCtx) -> Outcome<()>;
         /// Changes the password after checking the current one; optionally ends the
         /// person's other sessions.
         async fn change_password(&self, user: &UserCtx, change: PasswordChange) -> Outcome<()>;
@@ -105,13 +111,27 @@ pub async fn save_general(
     .await
 }
 
-/// Changes the email; needs the current password.
+/// Asks to change the email (proven by a link sent to it); needs the current password.
 #[server(endpoint = "change_email")]
 pub async fn change_email(new_email: String, current_password: Secret) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
         f.change_email(&user, &new_email, &current_password).await
     })
     .await
+}
+
+/// "Resend": the pending email change's confirmation link, again.
+#[server(endpoint = "resend_email_confirmation")]
+pub async fn resend_email_confirmation() -> Result<(), AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move { f.resend_email_confirmation(&user).await })
+        .await
+}
+
+/// "Cancel": drops the pending email change.
+#[server(endpoint = "cancel_pending_email")]
+pub async fn cancel_pending_email() -> Result<(), AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move { f.cancel_pending_email(&user).await })
+        .await
 }
 
 /// Changes the password. `sign_out_others` is a checkbox: present when checked.

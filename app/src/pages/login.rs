@@ -14,12 +14,20 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let q = query.read_untracked();
     let deleted = q.get("deleted").is_some();
+    let reset = q.get("reset").is_some();
+    let email_cancelled = q.get("email_cancelled").is_some();
     let sso_failure = q.get("sso_error").and_then(|c| SsoFailure::parse(&c));
 
     view! {
         <AuthCard title="Sign in">
             {deleted.then(|| view! {
                 <p class="notice" role="status">"Your account was deleted. You have been signed out."</p>
+            })}
+            {reset.then(|| view! {
+                <p class="notice" role="status">"Your new password is set and every session was signed out. Sign in with it."</p>
+            })}
+            {email_cancelled.then(|| view! {
+                <p class="notice" role="status">"The email change was cancelled."</p>
             })}
             {sso_failure.map(|f| view! {
                 <p class="notice error" role="alert">{f.message()}</p>
@@ -69,6 +77,7 @@ fn SignInForms(next: String) -> impl IntoView {
                 {move || error().map(|e| view! { <p>{e}</p> })}
             </div>
             <SubmitButton pending label="Sign in" busy="Signing in…" />
+            <p><a href=crate::format::FORGOT_PASSWORD_PATH>"Forgot password?"</a></p>
         </ServerForm>
         <div class="sso">
             <p class="divider" aria-hidden="true"><span>"or"</span></p>

@@ -5,6 +5,7 @@ mod login;
 mod login_code;
 mod not_found;
 mod profile;
+mod recovery;
 mod step_up;
 
 pub use account_mfa::AccountMfaPage;
@@ -17,4 +18,5 @@ pub use profile::{
     AccountsSection, GeneralSection, ProfileLayout, ProfileOverview, SecuritySection,
     SessionsSection,
 };
+pub use recovery::{EmailCancelPage, EmailConfirmPage, ForgotPasswordPage, ResetPasswordPage};
 pub use step_up::StepUpPage;

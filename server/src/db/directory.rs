@@ -320,13 +320,15 @@ pub struct Person {
     /// They have saved their preferences at least once.
     pub preferences_saved: bool,
     pub mfa_enabled: bool,
+    /// Signs in only through their organisation's directory: no portal password.
+    pub sso_only: bool,
 }
 
 pub async fn person(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Person>, sqlx::Error> {
     use app::models::{DateFormat, Preferences, TimeFormat};
     let row = sqlx::query(
         "SELECT u.name, u.email, u.time_zone, u.date_format, u.time_format, u.news_opt_in, \
-                u.preferences_saved_at, \
+                u.preferences_saved_at, u.sso_only, \
                 CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS mfa_enabled \
          FROM users u LEFT JOIN user_mfa f ON f.user_id = u.id WHERE u.id = $1",
     )
@@ -353,6 +355,7 @@ pub async fn person(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Per
             },
             preferences_saved: saved.is_some(),
             mfa_enabled: r.try_get::<i64, _>("mfa_enabled")? != 0,
+            sso_only: r.try_get::<i64, _>("sso_only")? != 0,
         })
     })
     .transpose()
@@ -435,6 +438,28 @@ pub async fn set_password_hash(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Marks a person as signing in only through their organisation's directory.
+pub async fn set_sso_only(conn: &mut AnyConnection, user_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE users SET sso_only = 1 WHERE id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The person with this email (normalized), if any.
+pub async fn user_by_email(
+    conn: &mut AnyConnection,
+    email: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query("SELECT id FROM users WHERE email_normalized = $1")
+        .bind(normalize_email(email))
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()
 }
 
 /// Accounts (names) in which the person is the only administrator.

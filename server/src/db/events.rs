@@ -20,6 +20,10 @@ pub enum EventKind {
     MfaCodeFailed,
     RecoveryCodeUsed,
     StepUp,
+    PasswordResetRequested,
+    PasswordReset,
+    EmailChangeRequested,
+    EmailChangeCancelled,
 }
 
 impl EventKind {
@@ -40,6 +44,10 @@ impl EventKind {
             Self::MfaCodeFailed => "mfa_code_failed",
             Self::RecoveryCodeUsed => "recovery_code_used",
             Self::StepUp => "step_up",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChangeCancelled => "email_change_cancelled",
         }
     }
 
@@ -61,6 +69,10 @@ impl EventKind {
             "mfa_code_failed" => "Failed sign-in (wrong authentication code)",
             "recovery_code_used" => "Signed in with a recovery code",
             "step_up" => "Confirmed it was you (password re-entered)",
+            "password_reset_requested" => "Password reset link sent by mail",
+            "password_reset" => "Password reset with a mailed link (every session signed out)",
+            "email_change_requested" => "Email address change requested (waiting for confirmation)",
+            "email_change_cancelled" => "Email address change cancelled",
             _ => "Security event",
         }
     }

@@ -19,10 +19,13 @@ use std::{str::FromStr, time::Duration};
 
 pub mod devices;
 pub mod directory;
+pub mod email_changes;
 pub mod events;
 pub mod mfa;
 pub mod outbox;
+pub mod password_resets;
 pub mod policy;
+pub mod policy_notices;
 pub mod server_keys;
 pub mod sessions;
 pub mod sso;

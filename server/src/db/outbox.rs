@@ -34,6 +34,8 @@ pub struct Claimed {
     pub text_body: String,
     pub html_body: String,
     pub attempts: i64,
+    /// The bodies are sealed under the server key ([`enqueue_sealed`]).
+    pub sealed: i64,
 }
 
 impl std::fmt::Debug for Claimed {
@@ -53,14 +55,45 @@ pub async fn enqueue(
     mail: &NewMail,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
+    insert(conn, mail, &mail.text, &mail.html, false, now).await
+}
+
+/// The associated data binding a sealed body to its part.
+pub const SEALED_TEXT: &[u8] = b"mail_outbox.text_body";
+pub const SEALED_HTML: &[u8] = b"mail_outbox.html_body";
+
+/// Writes a mail holding a single-use link: its bodies are stored sealed under the
+/// server key (someone who can read the database cannot follow the link), and erased
+/// once delivered.
+pub async fn enqueue_sealed(
+    conn: &mut AnyConnection,
+    key: &crate::secret_key::SecretKey,
+    rng: &dyn crate::env::Random,
+    mail: &NewMail,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    let text = key.encrypt(rng, mail.text.as_bytes(), SEALED_TEXT);
+    let html = key.encrypt(rng, mail.html.as_bytes(), SEALED_HTML);
+    insert(conn, mail, &text, &html, true, now).await
+}
+
+async fn insert(
+    conn: &mut AnyConnection,
+    mail: &NewMail,
+    text: &str,
+    html: &str,
+    sealed: bool,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO mail_outbox (to_address, subject, text_body, html_body, created_at, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        "INSERT INTO mail_outbox (to_address, subject, text_body, html_body, sealed, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
     )
     .bind(&mail.to)
     .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(&mail.html)
+    .bind(text)
+    .bind(html)
+    .bind(i64::from(sealed))
     .bind(now)
     .fetch_one(&mut *conn)
     .await?
@@ -79,7 +112,7 @@ pub async fn claim_due(
     limit: i64,
     lease_ms: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    let returning = "RETURNING id, to_address, subject, text_body, html_body, attempts";
+    let returning = "RETURNING id, to_address, subject, text_body, html_body, attempts, sealed";
     let sql = match backend {
         // Rows another sender has locked are skipped, not waited for.
         Backend::Postgres => format!(
@@ -105,11 +138,13 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
-/// Delivered.
+/// Delivered. A sealed mail's link has no further use here: its bodies are erased.
 pub async fn mark_sent(conn: &mut AnyConnection, id: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE mail_outbox SET sent_at = $1, attempts = attempts + 1, claimed_until = NULL, \
-         last_error = NULL WHERE id = $2",
+         last_error = NULL, \
+         text_body = CASE WHEN sealed = 1 THEN '' ELSE text_body END, \
+         html_body = CASE WHEN sealed = 1 THEN '' ELSE html_body END WHERE id = $2",
     )
     .bind(now)
     .bind(id)

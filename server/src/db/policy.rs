@@ -266,6 +266,59 @@ pub async fn required_by(
         .collect())
 }
 
+/// A member some account's policy asks to turn MFA on, who has not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncompliant {
+    pub account_id: i64,
+    pub account_name: String,
+    pub user_id: i64,
+    /// When the member must have MFA.
+    pub deadline: i64,
+    pub grace: GraceDays,
+}
+
+/// Every member of every account whose policy covers them and who has not turned MFA on
+/// (people who sign in only through their organisation's directory are left out: the
+/// directory vouches for them), with their deadline.
+pub async fn uncompliant(conn: &mut AnyConnection) -> Result<Vec<Uncompliant>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        account_id: i64,
+        name: String,
+        #[sqlx(try_from = "String")]
+        mfa_policy: MfaPolicy,
+        #[sqlx(try_from = "i64")]
+        mfa_grace_days: GraceDays,
+        mfa_policy_changed_at: Option<i64>,
+        user_id: i64,
+        is_admin: i64,
+        joined_at: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.id AS account_id, a.name AS name, a.mfa_policy AS mfa_policy,                 a.mfa_grace_days AS mfa_grace_days, a.mfa_policy_changed_at AS mfa_policy_changed_at,                 m.user_id AS user_id, g.is_admin AS is_admin, m.created_at AS joined_at          FROM accounts a          JOIN memberships m ON m.account_id = a.id          JOIN account_groups g ON g.id = m.group_id          JOIN users u ON u.id = m.user_id          LEFT JOIN user_mfa f ON f.user_id = m.user_id          WHERE a.mfa_policy <> 'optional' AND f.enabled_at IS NULL AND u.sso_only = 0          ORDER BY a.id, m.user_id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let terms = PolicyTerms {
+                policy: r.mfa_policy,
+                grace: r.mfa_grace_days,
+                changed_at: r.mfa_policy_changed_at,
+            };
+            let deadline = terms.deadline_for(r.is_admin != 0, r.joined_at)?;
+            Some(Uncompliant {
+                account_id: r.account_id,
+                account_name: r.name,
+                user_id: r.user_id,
+                deadline,
+                grace: r.mfa_grace_days,
+            })
+        })
+        .collect())
+}
+
 /// Is the person an administrator of the account?
 pub async fn is_admin(
     conn: &mut AnyConnection,

@@ -269,6 +269,17 @@ pub async fn end_all_except(
     end_others_within(&mut *conn, user_id, keep, Reach::All, reason, now).await
 }
 
+/// Ends every open session of a person (their password was reset). Returns how many.
+pub async fn end_all(
+    conn: &mut AnyConnection,
+    user_id: i64,
+    reason: EndReason,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    // Session ids start at 1: none is kept.
+    end_all_except(&mut *conn, user_id, 0, reason, now).await
+}
+
 /// Ends the open sessions of a person that `reach` covers, except `keep`.
 pub async fn end_others_within(
     conn: &mut AnyConnection,

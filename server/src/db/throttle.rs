@@ -23,6 +23,10 @@ pub const EMAIL_FREE_FAILURES: i64 = 5;
 pub const EMAIL_HARD_STOP: i64 = 20;
 /// Failures allowed per IP before delays start (generous: offices share addresses).
 pub const IP_FREE_FAILURES: i64 = 50;
+/// Reset mails per address before each further one must wait (a growing delay).
+pub const RESET_FREE_REQUESTS: i64 = 3;
+/// Reset mails per client address before delays start.
+pub const RESET_IP_FREE_REQUESTS: i64 = 20;
 const BASE_DELAY_MS: i64 = 15_000;
 const MAX_DELAY_MS: i64 = 15 * 60_000;
 const HARD_STOP_LOCK_MS: i64 = 60 * 60_000;
@@ -36,6 +40,11 @@ pub enum Scope {
     /// Authentication codes, per person: separate from passwords, so guessing one cannot
     /// lock the other.
     Code,
+    /// Password reset mails asked for an address (whether or not anyone has it):
+    /// separate from sign-in, so asking cannot lock the person out.
+    ResetEmail,
+    /// Password reset mails asked from one client address.
+    ResetIp,
 }
 
 impl Scope {
@@ -44,6 +53,8 @@ impl Scope {
             Self::Email => "email",
             Self::Ip => "ip",
             Self::Code => "code",
+            Self::ResetEmail => "reset_email",
+            Self::ResetIp => "reset_ip",
         }
     }
 
@@ -51,12 +62,14 @@ impl Scope {
         match self {
             Self::Email | Self::Code => EMAIL_FREE_FAILURES,
             Self::Ip => IP_FREE_FAILURES,
+            Self::ResetEmail => RESET_FREE_REQUESTS,
+            Self::ResetIp => RESET_IP_FREE_REQUESTS,
         }
     }
 
     /// How long the key is locked after `failures` consecutive failures.
     fn lock_ms(self, failures: i64) -> i64 {
-        if self != Self::Ip && failures >= EMAIL_HARD_STOP {
+        if matches!(self, Self::Email | Self::Code) && failures >= EMAIL_HARD_STOP {
             return HARD_STOP_LOCK_MS;
         }
         if failures < self.free() {
@@ -192,8 +205,19 @@ pub async fn reserve(
 pub async fn release(conn: &mut AnyConnection, r: &Reservation) -> Result<(), sqlx::Error> {
     match r.scope {
         Scope::Email | Scope::Code => forget(&mut *conn, r, r.count).await,
-        Scope::Ip => forget(&mut *conn, r, 1).await,
+        Scope::Ip | Scope::ResetEmail | Scope::ResetIp => forget(&mut *conn, r, 1).await,
     }
+}
+
+/// Clears a key's counter and lock (a person reset their password: the failures that
+/// led there no longer count against them).
+pub async fn clear(conn: &mut AnyConnection, scope: Scope, value: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM signin_throttle WHERE scope = $1 AND key = $2")
+        .bind(scope.as_str())
+        .bind(key(value))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Takes back a reservation whose attempt never ran (another scope was locked, or the

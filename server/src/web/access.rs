@@ -100,7 +100,15 @@ fn misplaced() -> Response {
 fn is_public_page(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/login/code" | "/sso/callback" | "/healthz" | "/readyz"
+        "/login"
+            | "/login/code"
+            | "/sso/callback"
+            | "/healthz"
+            | "/readyz"
+            | app::format::FORGOT_PASSWORD_PATH
+            | app::format::RESET_PASSWORD_PATH
+            | app::format::EMAIL_CONFIRM_PATH
+            | app::format::EMAIL_CANCEL_PATH
     )
 }
 

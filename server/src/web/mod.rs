@@ -13,7 +13,7 @@ pub mod session;
 
 use crate::state::AppState;
 use app::{
-    api::{AccountAdministration, Authentication, Mfa, Profile},
+    api::{AccountAdministration, Authentication, Mfa, Profile, Recovery},
     ssr::{RequestInfo, UserCtx},
 };
 use axum::{
@@ -97,6 +97,7 @@ struct Features {
     profile: Arc<dyn Profile>,
     mfa: Arc<dyn Mfa>,
     accounts: Arc<dyn AccountAdministration>,
+    recovery: Arc<dyn Recovery>,
 }
 
 impl Features {
@@ -106,7 +107,8 @@ impl Features {
             auth: shared.clone(),
             profile: shared.clone(),
             mfa: shared.clone(),
-            accounts: shared,
+            accounts: shared.clone(),
+            recovery: shared,
         }
     }
 
@@ -115,6 +117,7 @@ impl Features {
         provide_context(self.profile.clone());
         provide_context(self.mfa.clone());
         provide_context(self.accounts.clone());
+        provide_context(self.recovery.clone());
     }
 }
 
@@ -309,6 +312,7 @@ pub async fn serve(state: AppState) -> std::io::Result<()> {
     });
     // Only once the address is ours: a start that fails to bind does no work.
     tokio::spawn(crate::mail::send_forever(purge.clone()));
+    tokio::spawn(crate::policy_notices::send_forever(purge.clone()));
     tokio::spawn(purge_history_hourly(purge));
     tracing::info!(%listen, "Connect Portal listening");
     axum::serve(listener, app)

@@ -10,6 +10,7 @@ mod mail;
 mod mfa;
 mod policy;
 mod profile;
+mod recovery;
 mod replicas;
 mod schema;
 mod security;

@@ -311,12 +311,13 @@ both_backends!(
         env.user("ada@example.com", "Ada Lovelace").await;
         let mut c = env.client();
         c.sign_in("ada@example.com", PASSWORD).await;
-        // The address is written first, then its event: make the event fail.
+        // The pending change and its mails are written first, then the event: make the
+        // event fail.
         env.fail_writes(
             "no_email_events",
             "security_events",
             "INSERT",
-            "NEW.kind = 'email_changed'",
+            "NEW.kind = 'email_change_requested'",
         )
         .await;
         let r = c
@@ -330,6 +331,13 @@ both_backends!(
             env.scalar("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
                 .await,
             1
+        );
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM email_changes").await, 0);
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM mail_outbox WHERE subject LIKE '%email%'")
+                .await,
+            0,
+            "no mail for a change that did not happen"
         );
     }
 );

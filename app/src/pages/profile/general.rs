@@ -1,5 +1,7 @@
 use crate::{
-    api::{general_settings, ChangeEmail, SaveGeneral},
+    api::{
+        general_settings, CancelPendingEmail, ChangeEmail, ResendEmailConfirmation, SaveGeneral,
+    },
     components::{
         browser_time_zone, confirmation, direct_action, failure, known_time_zone, preview_now,
         reload_when_done, use_done, ServerForm, SubmitButton, TIME_ZONE_LIST_ID,
@@ -44,10 +46,16 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
     let save = direct_action::<SaveGeneral>();
     let change_email = direct_action::<ChangeEmail>();
     reload_when_done(save.value(), |_| "saved".into());
+    let resend = direct_action::<ResendEmailConfirmation>();
+    let cancel = direct_action::<CancelPendingEmail>();
     reload_when_done(change_email.value(), |_| "email".into());
-    let (saved_shown, email_shown) = (
+    reload_when_done(resend.value(), |_| "resent".into());
+    reload_when_done(cancel.value(), |_| "email_kept".into());
+    let (saved_shown, email_shown, resent_shown, kept_shown) = (
         done.as_deref() == Some("saved"),
         done.as_deref() == Some("email"),
+        done.as_deref() == Some("resent"),
+        done.as_deref() == Some("email_kept"),
     );
     let prefs = settings.preferences.clone();
     let name = RwSignal::new(settings.name.clone());
@@ -178,6 +186,29 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
         <section class="card" aria-labelledby="email-heading">
             <h2 id="email-heading">"Email"</h2>
             <p>"You sign in with "<strong data-testid="current-email">{settings.email.clone()}</strong>"."</p>
+            {confirmation(kept_shown, cancel.value(), "The email change was cancelled.")}
+            {settings.pending_email.clone().map(|p| view! {
+                <div class="pending-email" data-testid="pending-email">
+                    <p>"Waiting for confirmation: "<strong>{p.new_email}</strong>". "
+                        {if p.expired {
+                            "Its link expired: send a new one.".to_string()
+                        } else {
+                            format!("Open the link we sent to it before {}; until then you keep signing in with your current address.", p.expires)
+                        }}
+                    </p>
+                    <div class="button-row">
+                        <ServerForm action=resend read=|_| ResendEmailConfirmation {}>
+                            <SubmitButton pending=resend.pending() label="Resend" busy="Sending…" class="secondary" />
+                        </ServerForm>
+                        <ServerForm action=cancel read=|_| CancelPendingEmail {}>
+                            <SubmitButton pending=cancel.pending() label="Cancel" busy="Cancelling…" class="secondary" />
+                        </ServerForm>
+                    </div>
+                    {confirmation(resent_shown, resend.value(), "A new confirmation link was sent.")}
+                    {failure(resend.value())}
+                    {failure(cancel.value())}
+                </div>
+            })}
             <ServerForm action=change_email class="form-grid" read=|f| ChangeEmail {
                 new_email: f.text("new_email"),
                 current_password: f.secret("current_password"),
@@ -195,7 +226,7 @@ fn GeneralForms(settings: GeneralSettings, done: Option<String>) -> impl IntoVie
                 <span></span>
                 <div>
                     <SubmitButton pending=change_email.pending() label="Change email" busy="Changing email…" class="secondary" />
-                    {confirmation(email_shown, change_email.value(), "Your email address was changed.")}
+                    {confirmation(email_shown, change_email.value(), "We sent a confirmation link to the new address. Your email address changes when you open it.")}
                     {failure(change_email.value())}
                 </div>
             </ServerForm>

@@ -1,0 +1,42 @@
+-- Links sent by mail: proving a new email address, and resetting a forgotten password.
+-- Only SHA-256 hashes of the single-use tokens are stored.
+
+-- At most one pending change per person: the new address is not theirs until the link
+-- sent to it is followed. `cancel_hash` is the token of the "If this wasn't you" link
+-- sent to the old address.
+CREATE TABLE email_changes (
+    user_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    new_email TEXT NOT NULL,
+    confirm_hash TEXT NOT NULL UNIQUE,
+    cancel_hash TEXT NOT NULL UNIQUE,
+    requested_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX password_resets_user ON password_resets (user_id);
+
+-- People who sign in only through their organisation's directory have no portal
+-- password to reset (`portal user add --sso-only`).
+ALTER TABLE users ADD COLUMN sso_only INTEGER NOT NULL DEFAULT 0 CHECK (sso_only IN (0, 1));
+
+-- A mail holding a single-use link is stored sealed (AES-256-GCM under the server key,
+-- like the TOTP seeds) and its body is erased once delivered.
+ALTER TABLE mail_outbox ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0 CHECK (sealed IN (0, 1));
+
+-- MFA policy notices sent: one row per member, account, deadline and stage ('required'
+-- when the policy first asks it of them, then reminders '3d' and '1d' before the
+-- deadline), so each is sent once whatever the number of replicas.
+CREATE TABLE mfa_policy_notices (
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    deadline INTEGER NOT NULL,
+    stage TEXT NOT NULL CHECK (stage IN ('required', '3d', '1d')),
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (account_id, user_id, deadline, stage)
+);
