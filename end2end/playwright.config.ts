@@ -10,6 +10,9 @@ const oidcPort = Number(process.env.PORTAL_E2E_OIDC_PORT ?? 3310);
 // The DNS server that proves single sign-on domains (dns/server.py, dnslib): DNS on
 // dnsPort, its control endpoint (tests publish TXT records there) on dnsPort + 1.
 const dnsPort = Number(process.env.PORTAL_E2E_DNS_PORT ?? 3353);
+// The SMTP server the portal delivers to (smtp/server.py, aiosmtpd): every mail it
+// accepts is a file in end2end/.mail, where the tests read their links.
+const smtpPort = Number(process.env.PORTAL_E2E_SMTP_PORT ?? 3325);
 
 export default defineConfig({
   testDir: "./tests",
@@ -59,7 +62,16 @@ export default defineConfig({
       stderr: "pipe",
     },
     {
-      command: `bash ../scripts/e2e-server.sh ${port} ${oidcPort} ${dnsPort}`,
+      command: `rm -rf .mail && exec python3 smtp/server.py --port ${smtpPort} --dir .mail`,
+      port: smtpPort,
+      env: { PYTHONPATH: join(__dirname, "..", ".tools", "python") },
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+    },
+    {
+      command: `bash ../scripts/e2e-server.sh ${port} ${oidcPort} ${dnsPort} ${smtpPort}`,
       url: `${baseURL}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the release server for the browser tests on a fresh SQLite database with the
-# demo data and one extra person for the throttling test. Playwright runs this.
+# demo data and a person per scenario that changes one. Playwright runs this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${1:-3300}"
@@ -13,11 +13,13 @@ export PORTAL_SSO_ALLOW_PRIVATE_ISSUERS=true
 # Domain proofs are looked up at the tests' DNS server (end2end/dns/server.py), which
 # Playwright starts on port $3.
 export PORTAL_DNS_SERVER="127.0.0.1:${3:-3353}"
+# Mail goes to the tests' SMTP server (end2end/smtp/server.py), started on port $4.
+export PORTAL_SMTP_URL="smtp://127.0.0.1:${4:-3325}"
 rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null
 # One person per scenario that changes a person, so tests cannot disturb each other.
-for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace; do
+for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change; do
   printf '%s\n' "connect-demo-2026" |
     "$bin" user add --email "$who@example.com" --name "${who^} Tester" --password-stdin >/dev/null
 done

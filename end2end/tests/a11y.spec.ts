@@ -43,6 +43,11 @@ for (const scheme of ["light", "dark"] as const) {
     problems.push(...(await axe(page, "/login (single sign-on open)")));
     await page.goto("/offline.html");
     problems.push(...(await axe(page, "/offline.html")));
+    // The pages of mailed links (an invalid link shows its message).
+    for (const path of ["/forgot-password", "/reset-password?token=x", "/email/confirm?token=x", "/email/cancel?token=x"]) {
+      await gotoHydrated(page, path);
+      problems.push(...(await axe(page, path)));
+    }
 
     await signIn(page, ADA.email);
     for (const path of [...PORTAL_PAGES, ...(await adminPages(page))]) {

@@ -1,4 +1,6 @@
 import { expect, type Page } from "@playwright/test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 
 export const DEMO_PASSWORD = "connect-demo-2026";
 export const ADA = { email: "ada@example.com", name: "Ada Lovelace" };
@@ -28,4 +30,35 @@ export async function signIn(page: Page, email: string, password = DEMO_PASSWORD
 export async function sessionCookie(page: Page) {
   const cookies = await page.context().cookies();
   return cookies.find((c) => c.name.endsWith("portal_session"));
+}
+
+/** Where the tests' SMTP server keeps the mails it accepted (one .eml file each). */
+const MAIL_DIR = join(__dirname, "..", ".mail");
+
+/** A mail's text with quoted-printable soft breaks and escapes undone. */
+function decodeMail(raw: string): string {
+  return raw
+    .replace(/=\r?\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** Waits for a mail to `to` whose subject is `subject` (the newest), decoded. */
+export async function mailTo(to: string, subject: string, timeoutMs = 20_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const names = readdirSync(MAIL_DIR).filter((n) => n.endsWith(".eml")).sort().reverse();
+    for (const name of names) {
+      const mail = decodeMail(readFileSync(join(MAIL_DIR, name), "utf8"));
+      if (mail.includes(`To: ${to}`) && mail.includes(`Subject: ${subject}`)) return mail;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no mail to ${to} about "${subject}" within ${timeoutMs} ms`);
+}
+
+/** The local address (path and query) of the first link to `path` in a mail. */
+export function linkIn(mail: string, path: string): string {
+  const found = mail.match(new RegExp(`https?://[^/\\s]+(${path}\\?token=[A-Za-z0-9_-]+)`));
+  if (!found) throw new Error(`no ${path} link in:\n${mail}`);
+  return found[1];
 }

@@ -134,6 +134,11 @@ pub struct Settings {
         global = true
     )]
     pub mail_from: String,
+    /// How long a server that started sending a mail holds it; if it dies meanwhile,
+    /// another server (or the same one after a restart) sends it once this has passed.
+    /// The SMTP conversation is given half of it (at most 20 s).
+    #[arg(long, env = "PORTAL_MAIL_CLAIM_TIMEOUT", default_value = "2m", value_parser = parse_duration, global = true)]
+    pub mail_claim_timeout: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -315,6 +320,7 @@ pub struct Config {
     pub sso_allow_private_issuers: bool,
     pub smtp_url: Option<crate::mail::SmtpUrl>,
     pub mail_from: String,
+    pub mail_claim_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -405,6 +411,12 @@ impl Config {
             ));
         }
         let public_origin = url.origin().ascii_serialization();
+        if s.mail_claim_timeout < Duration::from_secs(2) {
+            return Err(bad(
+                "--mail-claim-timeout (PORTAL_MAIL_CLAIM_TIMEOUT)",
+                "it must be at least 2s (the SMTP conversation gets half of it)",
+            ));
+        }
         if s.history_retention < s.session_lifetime {
             return Err(bad(
                 "--history-retention (PORTAL_HISTORY_RETENTION)",
@@ -457,6 +469,7 @@ impl Config {
             sso_allow_private_issuers: s.sso_allow_private_issuers,
             smtp_url: s.smtp_url.clone(),
             mail_from: s.mail_from.clone(),
+            mail_claim_timeout: s.mail_claim_timeout,
         })
     }
 
@@ -482,6 +495,7 @@ impl Config {
             sso_allow_private_issuers: true,
             smtp_url: None,
             mail_from: "Connect Portal <portal@localhost>".into(),
+            mail_claim_timeout: Duration::from_secs(120),
         }
     }
 }

@@ -20,9 +20,6 @@ pub const PRODUCT: &str = "Connect Portal";
 /// shown by `portal mail status`).
 pub const BACKOFF_MS: [i64; 5] = [60_000, 300_000, 1_800_000, 7_200_000, 43_200_000];
 
-/// How long a sender holds a claimed mail before another may take it over.
-const LEASE_MS: i64 = 120_000;
-
 /// An SMTP URL as configured (`smtp://`, `smtps://`, `smtp+starttls://`, with optional
 /// credentials). Never printed with its credentials.
 #[derive(Clone, PartialEq, Eq)]
@@ -75,6 +72,8 @@ enum Transport {
 pub struct Mailer {
     transport: Transport,
     from: Mailbox,
+    /// How long a sender holds a claimed mail before another may take it over.
+    claim_ms: i64,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -92,7 +91,15 @@ impl std::fmt::Debug for Mailer {
 
 impl Mailer {
     /// Through the SMTP server at `url`, or into `files` without one.
-    pub fn new(url: Option<&SmtpUrl>, from: &str, files: PathBuf) -> Result<Self, String> {
+    pub fn new(
+        url: Option<&SmtpUrl>,
+        from: &str,
+        files: PathBuf,
+        claim: std::time::Duration,
+    ) -> Result<Self, String> {
+        // The conversation must end well before the claim does, or a second sender
+        // could take the mail over while the first is still sending it.
+        let smtp_timeout = (claim / 2).min(std::time::Duration::from_secs(20));
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("--mail-from is not a mail address ({e})"))?;
@@ -107,12 +114,16 @@ impl Mailer {
                 };
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
                     .map_err(|e| format!("--smtp-url cannot be used ({e})"))?
-                    .timeout(Some(std::time::Duration::from_secs(20)))
+                    .timeout(Some(smtp_timeout))
                     .build();
                 Transport::Smtp(transport)
             }
         };
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport,
+            from,
+            claim_ms: i64::try_from(claim.as_millis()).unwrap_or(i64::MAX / 2),
+        })
     }
 
     /// Sends one mail; the error says why not (for the outbox's record).
@@ -179,7 +190,14 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
     let now = state.now();
     let claimed = {
         let mut conn = state.db.acquire().await?;
-        outbox::claim_due(&mut conn, state.db.backend(), now, 20, LEASE_MS).await?
+        outbox::claim_due(
+            &mut conn,
+            state.db.backend(),
+            now,
+            20,
+            state.mailer.claim_ms,
+        )
+        .await?
     };
     let mut sent = 0;
     for mail in claimed {

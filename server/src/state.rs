@@ -99,6 +99,7 @@ impl AppState {
             config.smtp_url.as_ref(),
             &config.mail_from,
             config.data_dir.join("outbox-files"),
+            config.mail_claim_timeout,
         )
         .map_err(StateError::Mail)?;
         let leptos = LeptosOptions::builder()

@@ -20,6 +20,11 @@ impl Drop for Replica {
 }
 
 async fn start(url: &str, data_dir: &std::path::Path) -> Replica {
+    start_with(url, data_dir, &[]).await
+}
+
+/// [`start`] with more settings in the environment.
+async fn start_with(url: &str, data_dir: &std::path::Path, settings: &[(&str, &str)]) -> Replica {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -32,6 +37,7 @@ async fn start(url: &str, data_dir: &std::path::Path) -> Replica {
         .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
         .env("PORTAL_SECRET_KEY", key)
         .env("PORTAL_LOG", "warn")
+        .envs(settings.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -294,6 +300,164 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         assert_eq!(r.status, 303);
         assert!(r.location.unwrap_or_default().contains("mfa_required="));
 
+        drop((a, b));
+        env.finish().await;
+    });
+}
+
+/// A mail server that accepts connections and never answers: a delivery to it hangs
+/// until the sender gives up. Its port.
+fn hanging_smtp() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    port
+}
+
+/// Waits until `check` holds, for at most `secs` seconds.
+async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..secs * 10 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within {secs} s");
+}
+
+/// A change, then the server is killed (SIGKILL) while it is sending the change's mail:
+/// the mail is not lost; after the restart it is delivered, once.
+async fn killed_while_sending(env: &TestEnv) {
+    env.clock.set(i64::try_from(now_secs()).unwrap_or(0) * 1000);
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let data = tempfile::tempdir().expect("data dir");
+    let hung = format!("smtp://127.0.0.1:{}", hanging_smtp());
+    let claim = ("PORTAL_MAIL_CLAIM_TIMEOUT", "4s");
+    let a = start_with(&env.url, data.path(), &[("PORTAL_SMTP_URL", &hung), claim]).await;
+    let mut ada = Browser::new();
+    ada.sign_in(&a, "ada@example.com", PASSWORD).await;
+    let new = "a brand new passphrase 7";
+    let r = ada
+        .call::<api::ChangePassword>(
+            &a,
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new),
+                ("confirm_password", new),
+            ],
+        )
+        .await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    // The server has taken the mail and is talking to the mail server: kill it there.
+    for _ in 0..100 {
+        if env
+            .scalar("SELECT COUNT(*) FROM mail_outbox WHERE claimed_until IS NOT NULL")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        env.scalar(
+            "SELECT COUNT(*) FROM mail_outbox WHERE claimed_until IS NOT NULL AND sent_at IS NULL"
+        )
+        .await,
+        1,
+        "the mail is being sent"
+    );
+    drop(a); // SIGKILL
+    let smtp = smtp_server(false);
+    let _b = start_with(
+        &env.url,
+        data.path(),
+        &[("PORTAL_SMTP_URL", &smtp.url), claim],
+    )
+    .await;
+    eventually(20, "delivery after the restart", || {
+        !smtp.received().is_empty()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 1, "once");
+    assert!(
+        mails[0].contains("Subject: Your password was changed"),
+        "{}",
+        mails[0]
+    );
+    assert_eq!(
+        env.scalar("SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NOT NULL")
+            .await,
+        1
+    );
+}
+
+#[test]
+fn a_server_killed_while_sending_delivers_after_restart_sqlite() {
+    runtime().block_on(async {
+        let env = sqlite().await;
+        killed_while_sending(&env).await;
+        env.finish().await;
+    });
+}
+
+#[test]
+fn a_server_killed_while_sending_delivers_after_restart_postgres() {
+    runtime().block_on(async {
+        let Some(env) = postgres().await else {
+            return;
+        };
+        killed_while_sending(&env).await;
+        env.finish().await;
+    });
+}
+
+#[test]
+fn two_replicas_on_postgresql_deliver_each_mail_once() {
+    runtime().block_on(async {
+        let Some(env) = postgres().await else {
+            return;
+        };
+        env.clock.set(i64::try_from(now_secs()).unwrap_or(0) * 1000);
+        let smtp = smtp_server(false);
+        let data = tempfile::tempdir().expect("data dir");
+        let settings = [("PORTAL_SMTP_URL", smtp.url.as_str())];
+        let a = start_with(&env.url, data.path(), &settings).await;
+        let b = start_with(&env.url, data.path(), &settings).await;
+        const MAILS: usize = 60;
+        for i in 0..MAILS {
+            let mail = portal::db::outbox::NewMail {
+                to: format!("p{i}@example.com"),
+                subject: format!("Mail {i}"),
+                text: "text".into(),
+                html: "<p>html</p>".into(),
+            };
+            portal::db::outbox::enqueue(&mut *env.conn().await, &mail, env.now())
+                .await
+                .expect("enqueue");
+        }
+        eventually(30, "every delivery", || smtp.received().len() >= MAILS).await;
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        let mut subjects: Vec<String> = smtp
+            .received()
+            .iter()
+            .filter_map(|m| {
+                m.lines()
+                    .find(|l| l.starts_with("Subject: "))
+                    .map(str::to_string)
+            })
+            .collect();
+        assert_eq!(subjects.len(), MAILS, "no mail twice");
+        subjects.sort();
+        subjects.dedup();
+        assert_eq!(subjects.len(), MAILS);
         drop((a, b));
         env.finish().await;
     });
