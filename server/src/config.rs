@@ -188,7 +188,8 @@ pub enum UserCommand {
         #[arg(long, required_unless_present = "sso_only")]
         password_stdin: bool,
         /// A person who signs in only through their account's single sign-on: no portal
-        /// password is set (a random one nobody knows is stored).
+        /// password is set (a random one nobody knows is stored), and "Forgot password?"
+        /// sends them to their directory instead of a reset link.
         #[arg(long, conflicts_with = "password_stdin")]
         sso_only: bool,
     },
