@@ -38,7 +38,7 @@ test("Forgot password: the mailed link and a current code set a new password", a
   await waitForHydration(page);
   await page.getByLabel("Email").fill(email);
   await page.getByRole("button", { name: "Send reset link" }).click();
-  await expect(page.getByRole("status")).toContainText("If an account uses that address");
+  await expect(page.getByRole("main").getByRole("status")).toContainText("If an account uses that address");
 
   const link = linkIn(await mailTo(email, "Reset your password"), "/reset-password");
   await gotoHydrated(page, link);
@@ -53,7 +53,7 @@ test("Forgot password: the mailed link and a current code set a new password", a
   await page.getByLabel("Authentication code").fill(totp(secret, next));
   await page.getByRole("button", { name: "Set new password" }).click();
   await expect(page).toHaveURL(/\/login\?reset=1$/);
-  await expect(page.getByRole("status")).toContainText("Your new password is set");
+  await expect(page.getByRole("main").getByRole("status")).toContainText("Your new password is set");
   await mailTo(email, "Your password was reset");
 
   // The new password, then the code: MFA still stands.

@@ -73,6 +73,10 @@ pub async fn user(
             // MFA off, sessions ended, the event: one transaction.
             let db_err = |e: sqlx::Error| message(e.into());
             let mut tx = state.db.begin().await.map_err(db_err)?;
+            // A waiting email change goes too: whoever needed the reset may not have asked.
+            crate::db::email_changes::cancel(&mut tx, user_id)
+                .await
+                .map_err(db_err)?;
             let was_on = crate::db::mfa::disable(&mut tx, user_id)
                 .await
                 .map_err(db_err)?;

@@ -233,16 +233,17 @@ fn unseal(state: &AppState, mut mail: Claimed) -> Result<Claimed, String> {
     if mail.sealed == 0 {
         return Ok(mail);
     }
-    let open = |body: &str, aad: &[u8]| {
+    let to = mail.to_address.clone();
+    let open = |body: &str, part: &str| {
         state
             .secret_key
-            .decrypt(body, aad)
+            .decrypt(body, &outbox::sealed_aad(part, &to))
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| "the sealed mail does not open with this server's key".to_string())
     };
-    mail.text_body = open(&mail.text_body, outbox::SEALED_TEXT)?;
-    mail.html_body = open(&mail.html_body, outbox::SEALED_HTML)?;
+    mail.text_body = open(&mail.text_body, "text_body")?;
+    mail.html_body = open(&mail.html_body, "html_body")?;
     Ok(mail)
 }
 

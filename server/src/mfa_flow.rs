@@ -333,6 +333,8 @@ impl Mfa for AppState {
             .await?;
         self.announce(&mut tx, s.user_id, Some(req), Notice::MfaEnabled)
             .await?;
+        // A change of sign-in drops a waiting email change (perhaps someone else's).
+        crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok((
@@ -397,6 +399,7 @@ impl Mfa for AppState {
         crate::db::mfa::disable(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
             .await?;
+        crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
         let notice = Notice::MfaDisabled;
         self.announce(&mut tx, s.user_id, Some(req), notice).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;

@@ -370,6 +370,7 @@ impl Notice {
     fn advice(&self) -> &'static str {
         match self {
             Self::AccountDeleted => "contact your administrator at once: someone who knew your password deleted your account.",
+            Self::EmailChanged { .. } => "within a day, open the link in our earlier mail “A change of your email address was requested”: it puts this address back, signs everyone out and lets you set a new password.",
             Self::NewDevice => "sign in, end that session in the Sessions section, change your password and set up multi-factor authentication, or contact your administrator.",
             Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
             Self::PasswordReset => "someone can read your mail: secure your mailbox, reset your password again and contact your administrator at once.",

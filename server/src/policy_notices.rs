@@ -36,34 +36,43 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
         if m.deadline < now - DAY_MS {
             continue;
         }
-        let mut tx = state.db.begin().await?;
-        let first = db::policy_notices::claim(
-            &mut tx,
+        // Which notice is due, read first: the sweep writes only when it sends.
+        let mut conn = state.db.acquire().await?;
+        let stage = if !db::policy_notices::sent(
+            &mut conn,
             m.account_id,
             m.user_id,
             m.deadline,
             "required",
-            now,
         )
-        .await?;
-        let reminder = if first {
-            Some(false)
+        .await?
+        {
+            "required"
         } else {
             match reminder_due(m.deadline, m.grace.days(), now) {
-                Some(stage) => db::policy_notices::claim(
-                    &mut tx,
-                    m.account_id,
-                    m.user_id,
-                    m.deadline,
-                    stage,
-                    now,
-                )
-                .await?
-                .then_some(true),
-                None => None,
+                Some(stage)
+                    if !db::policy_notices::sent(
+                        &mut conn,
+                        m.account_id,
+                        m.user_id,
+                        m.deadline,
+                        stage,
+                    )
+                    .await? =>
+                {
+                    stage
+                }
+                _ => continue,
             }
         };
-        if let Some(reminder) = reminder {
+        drop(conn);
+        // Claimed with the mail: a replica sweeping at once finds it taken.
+        let mut tx = state.db.begin().await?;
+        let claimed =
+            db::policy_notices::claim(&mut tx, m.account_id, m.user_id, m.deadline, stage, now)
+                .await?;
+        if claimed {
+            let reminder = stage != "required";
             let Some(person) = db::directory::person(&mut tx, m.user_id).await? else {
                 continue;
             };

@@ -185,7 +185,7 @@ impl Profile for AppState {
         );
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        email_changes::put(
+        let recorded = email_changes::put(
             &mut tx,
             s.user_id,
             new_email,
@@ -195,6 +195,13 @@ impl Profile for AppState {
             now + EMAIL_LINK_MS,
         )
         .await?;
+        if !recorded {
+            return Err(AppError::Invalid(
+                "Your email address changed less than a day ago. You can change it again tomorrow."
+                    .into(),
+            )
+            .into());
+        }
         self.email_confirm_mail(&mut tx, &person, new_email, &confirm, req)
             .await?;
         self.email_change_requested_mail(&mut tx, &person, new_email, &cancel, req)
@@ -266,8 +273,10 @@ impl Profile for AppState {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         directory::set_password_hash(&mut tx, s.user_id, &hash, now).await?;
-        // Reset links asked for before no longer work.
+        // Reset links asked for before no longer work, nor does a waiting email change
+        // (asked for, perhaps, by whoever knew the old password).
         crate::db::password_resets::revoke_all(&mut tx, s.user_id).await?;
+        email_changes::cancel(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::PasswordChanged)
             .await?;
         let person = directory::person(&mut tx, s.user_id)
@@ -432,6 +441,12 @@ impl Profile for AppState {
             self.now(),
         )
         .await?;
+        // Signing everyone else out also drops an email change someone else may have
+        // asked for from one of those sessions (not for a directory's session: what the
+        // person asked for elsewhere is not the directory's to undo).
+        if sessions::Reach::of(&s) == sessions::Reach::All {
+            email_changes::cancel(&mut tx, s.user_id).await?;
+        }
         if n > 0 {
             self.event(&mut tx, req, s.user_id, EventKind::SessionRevoked)
                 .await?;

@@ -187,7 +187,7 @@ impl Recovery for AppState {
         // A reset never bypasses MFA: the person's current code (or a recovery code),
         // under the code throttle, before anything is hashed.
         let attempt = if person.mfa_enabled {
-            let Some(code) = r.code.as_deref() else {
+            let Some(code) = r.code.as_ref().map(|c| c.expose()) else {
                 return Err(AppError::Invalid(
                     "Enter the authentication code from your app, or one of your recovery codes."
                         .into(),
@@ -244,8 +244,12 @@ impl Recovery for AppState {
             .await?
             .ok_or_else(invalid)?;
         let person = self.person(pending.user_id).await?;
+        let old_email = match pending.confirmed {
+            Some((_, old)) => old,
+            None => person.email,
+        };
         Ok(EmailLinkInfo {
-            old_email: person.email,
+            old_email,
             new_email: pending.new_email,
         })
     }
@@ -257,13 +261,25 @@ impl Recovery for AppState {
         // The address, the end of the other sessions, the event and the notice to the
         // old address: one transaction (the link works once).
         let mut tx = self.db.begin().await?;
-        let pending = email_changes::take(&mut tx, Link::Confirm, &hash, now)
-            .await?
-            .ok_or_else(invalid)?;
-        let user_id = pending.user_id;
+        let Some(waiting) = email_changes::find(&mut tx, Link::Confirm, &hash, now).await? else {
+            return Err(invalid().into());
+        };
+        let user_id = waiting.user_id;
         let before = directory::person(&mut tx, user_id)
             .await?
             .ok_or_else(invalid)?;
+        // The link stops working; the old address's link can undo the change for a day.
+        let dead = Token::generate(self.rng.as_ref()).hash();
+        let pending = email_changes::confirm(
+            &mut tx,
+            &hash,
+            &dead,
+            &before.email,
+            now,
+            now + EMAIL_LINK_MS,
+        )
+        .await?
+        .ok_or_else(invalid)?;
         match directory::set_email(&mut tx, user_id, &pending.new_email, now).await {
             Ok(()) => {}
             Err(DirectoryError::DuplicateEmail(_)) => {
@@ -298,13 +314,33 @@ impl Recovery for AppState {
     async fn cancel_email_change(&self, req: &RequestInfo, token: &Secret) -> Outcome<String> {
         let invalid = || AppError::Invalid(EMAIL_LINK_INVALID.into());
         let hash = token_hash(token).ok_or_else(invalid)?;
+        let now = self.now();
         let mut tx = self.db.begin().await?;
-        let pending = email_changes::take(&mut tx, Link::Cancel, &hash, self.now())
+        let pending = email_changes::take_cancel(&mut tx, &hash, now)
             .await?
             .ok_or_else(invalid)?;
         let person = directory::person(&mut tx, pending.user_id)
             .await?
             .ok_or_else(invalid)?;
+        // Confirmed already (by whoever holds the new mailbox): the old address comes
+        // back and every session ends; then a new password, as below.
+        if let Some((_, old_email)) = &pending.confirmed {
+            match directory::set_email(&mut tx, pending.user_id, old_email, now).await {
+                Ok(()) => {}
+                Err(DirectoryError::DuplicateEmail(_)) => {
+                    return Err(AppError::Invalid(format!(
+                        "{old_email} now belongs to another person, so it cannot come back. Contact your administrator."
+                    ))
+                    .into())
+                }
+                Err(e) => return Err(e.into()),
+            }
+            crate::db::sessions::end_all(&mut tx, pending.user_id, EndReason::Revoked, now).await?;
+            password_resets::revoke_all(&mut tx, pending.user_id).await?;
+            self.event(&mut tx, req, pending.user_id, EventKind::EmailChanged)
+                .await?;
+            tracing::info!(request_id = %req.request_id, user_id = pending.user_id, "confirmed email change undone from the old address");
+        }
         self.event(
             &mut tx,
             req,

@@ -27,7 +27,7 @@ mod server_side {
         pub new: Secret,
         pub confirm: Secret,
         /// The authentication code (or recovery code) of a person with MFA.
-        pub code: Option<String>,
+        pub code: Option<Secret>,
         pub recovery: bool,
     }
 
@@ -98,7 +98,7 @@ pub async fn reset_password(
             token,
             new: new_password,
             confirm: confirm_password,
-            code: code.filter(|c| !c.trim().is_empty()),
+            code: code.filter(|c| !c.trim().is_empty()).map(Secret::new),
             recovery: recovery.is_some(),
         };
         f.reset_password(&req, reset).await?;

@@ -1,16 +1,19 @@
 -- Links sent by mail: proving a new email address, and resetting a forgotten password.
 -- Only SHA-256 hashes of the single-use tokens are stored.
 
--- At most one pending change per person: the new address is not theirs until the link
--- sent to it is followed. `cancel_hash` is the token of the "If this wasn't you" link
--- sent to the old address.
+-- At most one change per person: the new address is not theirs until the link sent to
+-- it is followed. `cancel_hash` is the token of the "If this wasn't you" link sent to the
+-- old address; it works while the change waits and for a day after it was confirmed
+-- (`confirmed_at`, with `old_email`): then it puts the old address back.
 CREATE TABLE email_changes (
     user_id BIGINT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
     new_email TEXT NOT NULL,
     confirm_hash TEXT NOT NULL UNIQUE,
     cancel_hash TEXT NOT NULL UNIQUE,
     requested_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
+    expires_at BIGINT NOT NULL,
+    confirmed_at BIGINT,
+    old_email TEXT
 );
 
 CREATE TABLE password_resets (

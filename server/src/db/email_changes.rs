@@ -1,28 +1,41 @@
-//! The `email_changes` table: a person's pending change of email address, proven by the
-//! link sent to the new address (`confirm_hash`) or cancelled by the one sent to the old
-//! (`cancel_hash`). Only hashes of the tokens are stored; one pending change per person.
+//! The `email_changes` table: a person's change of email address, proven by the link sent
+//! to the new address (`confirm_hash`), and undone by the one sent to the old address
+//! (`cancel_hash`): while the change waits, that link cancels it; for a day after it was
+//! confirmed (`confirmed_at`, `old_email`), it puts the old address back, so someone who
+//! knew the password and confirmed their own address at once has not taken the account.
+//! Only hashes of the tokens are stored; one row per person.
 
 use sqlx::{AnyConnection, Row};
 
-/// A pending change.
+/// A change, waiting or recently confirmed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pending {
+pub struct Change {
     pub user_id: i64,
     pub new_email: String,
     pub requested_at: i64,
+    /// While waiting: when the confirmation link stops working; once confirmed: when the
+    /// old address's link stops being able to undo it.
     pub expires_at: i64,
+    /// Confirmed then, from `old_email`.
+    pub confirmed: Option<(i64, String)>,
 }
 
-fn pending(r: &sqlx::any::AnyRow) -> Result<Pending, sqlx::Error> {
-    Ok(Pending {
+const COLUMNS: &str = "user_id, new_email, requested_at, expires_at, confirmed_at, old_email";
+
+fn change(r: &sqlx::any::AnyRow) -> Result<Change, sqlx::Error> {
+    let confirmed_at: Option<i64> = r.try_get("confirmed_at")?;
+    let old_email: Option<String> = r.try_get("old_email")?;
+    Ok(Change {
         user_id: r.try_get("user_id")?,
         new_email: r.try_get("new_email")?,
         requested_at: r.try_get("requested_at")?,
         expires_at: r.try_get("expires_at")?,
+        confirmed: confirmed_at.zip(old_email),
     })
 }
 
-/// Records (or replaces) the person's pending change.
+/// Records (or replaces) the person's waiting change. `false` when a change was
+/// confirmed less than a day ago: it stays undoable until then, and nothing replaces it.
 pub async fn put(
     conn: &mut AnyConnection,
     user_id: i64,
@@ -31,13 +44,19 @@ pub async fn put(
     cancel_hash: &str,
     now: i64,
     expires_at: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM email_changes WHERE user_id = $1 AND confirmed_at IS NOT NULL AND expires_at <= $2")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query(
         "INSERT INTO email_changes (user_id, new_email, confirm_hash, cancel_hash, requested_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (user_id) DO UPDATE SET new_email = excluded.new_email, \
            confirm_hash = excluded.confirm_hash, cancel_hash = excluded.cancel_hash, \
-           requested_at = excluded.requested_at, expires_at = excluded.expires_at",
+           requested_at = excluded.requested_at, expires_at = excluded.expires_at \
+         WHERE email_changes.confirmed_at IS NULL",
     )
     .bind(user_id)
     .bind(new_email)
@@ -47,10 +66,10 @@ pub async fn put(
     .bind(expires_at)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
-/// A fresh confirmation link for the person's pending change (the old one stops working).
+/// A fresh confirmation link for the person's waiting change (the old one stops working).
 pub async fn renew_confirm(
     conn: &mut AnyConnection,
     user_id: i64,
@@ -59,7 +78,8 @@ pub async fn renew_confirm(
     expires_at: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "UPDATE email_changes SET confirm_hash = $1, requested_at = $2, expires_at = $3 WHERE user_id = $4",
+        "UPDATE email_changes SET confirm_hash = $1, requested_at = $2, expires_at = $3 \
+         WHERE user_id = $4 AND confirmed_at IS NULL",
     )
     .bind(confirm_hash)
     .bind(now)
@@ -70,19 +90,19 @@ pub async fn renew_confirm(
     Ok(done.rows_affected() == 1)
 }
 
-/// The person's pending change, expired or not.
+/// The person's waiting change, expired or not (a confirmed one is not waiting).
 pub async fn of_user(
     conn: &mut AnyConnection,
     user_id: i64,
-) -> Result<Option<Pending>, sqlx::Error> {
-    sqlx::query(
-        "SELECT user_id, new_email, requested_at, expires_at FROM email_changes WHERE user_id = $1",
-    )
+) -> Result<Option<Change>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM email_changes WHERE user_id = $1 AND confirmed_at IS NULL"
+    ))
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?
     .as_ref()
-    .map(pending)
+    .map(change)
     .transpose()
 }
 
@@ -95,61 +115,86 @@ pub enum Link {
     Cancel,
 }
 
-/// Takes the change a link belongs to (deleting it, so the link works once), unless it
-/// expired; on the caller's transaction.
-pub async fn take(
-    conn: &mut AnyConnection,
-    link: Link,
-    token_hash: &str,
-    now: i64,
-) -> Result<Option<Pending>, sqlx::Error> {
-    let column = match link {
-        Link::Confirm => "confirm_hash",
-        Link::Cancel => "cancel_hash",
-    };
-    let row = sqlx::query(&format!(
-        "DELETE FROM email_changes WHERE {column} = $1 AND expires_at > $2 \
-         RETURNING user_id, new_email, requested_at, expires_at"
-    ))
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(pending).transpose()
-}
-
-/// Whether a link's change is still pending (for the page the link opens).
+/// The change a still-valid link belongs to (for the page the link opens): a waiting one
+/// for either link, or a recently confirmed one for the old address's link.
 pub async fn find(
     conn: &mut AnyConnection,
     link: Link,
     token_hash: &str,
     now: i64,
-) -> Result<Option<Pending>, sqlx::Error> {
-    let column = match link {
-        Link::Confirm => "confirm_hash",
-        Link::Cancel => "cancel_hash",
+) -> Result<Option<Change>, sqlx::Error> {
+    let cond = match link {
+        Link::Confirm => "confirm_hash = $1 AND confirmed_at IS NULL",
+        Link::Cancel => "cancel_hash = $1",
     };
-    let row = sqlx::query(&format!(
-        "SELECT user_id, new_email, requested_at, expires_at FROM email_changes \
-         WHERE {column} = $1 AND expires_at > $2"
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM email_changes WHERE {cond} AND expires_at > $2"
     ))
     .bind(token_hash)
     .bind(now)
     .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(pending).transpose()
+    .await?
+    .as_ref()
+    .map(change)
+    .transpose()
 }
 
-/// Cancels the person's pending change; whether there was one.
+/// Marks a waiting change confirmed by its link (which then stops working), remembering
+/// the old address for a day; on the caller's transaction.
+pub async fn confirm(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    dead_hash: &str,
+    old_email: &str,
+    now: i64,
+    undo_until: i64,
+) -> Result<Option<Change>, sqlx::Error> {
+    sqlx::query(&format!(
+        "UPDATE email_changes SET confirmed_at = $1, old_email = $2, expires_at = $3, confirm_hash = $4 \
+         WHERE confirm_hash = $5 AND confirmed_at IS NULL AND expires_at > $1 RETURNING {COLUMNS}"
+    ))
+    .bind(now)
+    .bind(old_email)
+    .bind(undo_until)
+    .bind(dead_hash)
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(change)
+    .transpose()
+}
+
+/// Takes the change the old address's link belongs to (deleting it: the link works once),
+/// waiting or recently confirmed; on the caller's transaction.
+pub async fn take_cancel(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<Change>, sqlx::Error> {
+    sqlx::query(&format!(
+        "DELETE FROM email_changes WHERE cancel_hash = $1 AND expires_at > $2 RETURNING {COLUMNS}"
+    ))
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?
+    .as_ref()
+    .map(change)
+    .transpose()
+}
+
+/// Cancels the person's waiting change (never a confirmed one: its undo link stays);
+/// whether there was one.
 pub async fn cancel(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM email_changes WHERE user_id = $1")
+    let done = sqlx::query("DELETE FROM email_changes WHERE user_id = $1 AND confirmed_at IS NULL")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)
 }
 
-/// Deletes changes that expired before `cutoff`; how many.
+/// Deletes changes whose links stopped working before `cutoff`; how many.
 pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("DELETE FROM email_changes WHERE expires_at <= $1")
         .bind(cutoff)

@@ -58,9 +58,11 @@ pub async fn enqueue(
     insert(conn, mail, &mail.text, &mail.html, false, now).await
 }
 
-/// The associated data binding a sealed body to its part.
-pub const SEALED_TEXT: &[u8] = b"mail_outbox.text_body";
-pub const SEALED_HTML: &[u8] = b"mail_outbox.html_body";
+/// The associated data binding a sealed body to its part and its recipient (a sealed
+/// body moved onto another row does not open).
+pub fn sealed_aad(part: &str, to: &str) -> Vec<u8> {
+    format!("mail_outbox.{part}:{to}").into_bytes()
+}
 
 /// Writes a mail holding a single-use link: its bodies are stored sealed under the
 /// server key (someone who can read the database cannot follow the link), and erased
@@ -72,8 +74,16 @@ pub async fn enqueue_sealed(
     mail: &NewMail,
     now: i64,
 ) -> Result<i64, sqlx::Error> {
-    let text = key.encrypt(rng, mail.text.as_bytes(), SEALED_TEXT);
-    let html = key.encrypt(rng, mail.html.as_bytes(), SEALED_HTML);
+    let text = key.encrypt(
+        rng,
+        mail.text.as_bytes(),
+        &sealed_aad("text_body", &mail.to),
+    );
+    let html = key.encrypt(
+        rng,
+        mail.html.as_bytes(),
+        &sealed_aad("html_body", &mail.to),
+    );
     insert(conn, mail, &text, &html, true, now).await
 }
 

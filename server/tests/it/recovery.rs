@@ -665,3 +665,117 @@ both_backends!(a_member_who_complies_gets_no_reminder, |env| {
     );
     portal.db.close().await;
 });
+
+both_backends!(a_password_change_drops_a_waiting_email_change, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let smtp = smtp_server(false);
+    let portal = sending_through(env, &smtp).await;
+    let mut thief = Client::for_state(portal.clone());
+    thief.sign_in("ada@example.com", PASSWORD).await;
+    ask_email_change(&mut thief, "thief@example.net").await;
+    deliver_due(&portal).await.expect("deliver");
+    let confirm = token_in(
+        mail_to(
+            &smtp.received(),
+            "thief@example.net",
+            "Confirm your new email address",
+        ),
+        "/email/confirm",
+    );
+    // Ada follows the notice's advice and changes her password.
+    let mut ada = Client::for_state(portal.clone());
+    ada.sign_in("ada@example.com", PASSWORD).await;
+    let new = "a password only ada knows";
+    let r = ada
+        .call::<api::ChangePassword>(&[
+            ("current_password", PASSWORD),
+            ("new_password", new),
+            ("confirm_password", new),
+        ])
+        .await;
+    assert!(r.status < 400, "{}", r.body);
+    let r = thief
+        .call::<api::ConfirmEmail>(&[("token", &confirm)])
+        .await;
+    assert!(invalid(&r).contains("expired or was already used"));
+    portal.db.close().await;
+});
+
+both_backends!(
+    a_change_confirmed_by_a_thief_is_undone_from_the_old_address,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let smtp = smtp_server(false);
+        let portal = sending_through(env, &smtp).await;
+        let mut thief = Client::for_state(portal.clone());
+        thief.sign_in("ada@example.com", PASSWORD).await;
+        ask_email_change(&mut thief, "thief@example.net").await;
+        deliver_due(&portal).await.expect("deliver");
+        let mails = smtp.received();
+        let confirm = token_in(
+            mail_to(
+                &mails,
+                "thief@example.net",
+                "Confirm your new email address",
+            ),
+            "/email/confirm",
+        );
+        let cancel = token_in(
+            mail_to(
+                &mails,
+                "ada@example.com",
+                "A change of your email address was requested",
+            ),
+            "/email/cancel",
+        );
+        // The thief confirms at once, and cannot start another change for a day.
+        let r = thief
+            .call::<api::ConfirmEmail>(&[("token", &confirm)])
+            .await;
+        assert!(r.status < 400, "{}", r.body);
+        let r = ask_email_change(&mut thief, "thief2@example.net").await;
+        assert!(invalid(&r).contains("less than a day ago"));
+        deliver_due(&portal).await.expect("deliver");
+        let changed = mail_to(
+            &smtp.received(),
+            "ada@example.com",
+            "Your email address was changed",
+        )
+        .clone();
+        assert!(
+            decoded(&changed).contains("A change of your email address was requested"),
+            "{changed}"
+        );
+        // Ada's link from the first mail still works: her address comes back, the thief is out.
+        let mut ada = Client::for_state(portal.clone());
+        let page = ada.get(&format!("/email/cancel?token={cancel}")).await;
+        assert!(
+            page.body.contains("ada@example.com") && page.body.contains("thief@example.net"),
+            "{}",
+            page.body
+        );
+        let r = ada
+            .call::<api::CancelEmailChange>(&[("token", &cancel)])
+            .await;
+        assert!(r.status < 400, "{}", r.body);
+        let next = r.header("location").expect("on to the reset").to_string();
+        assert!(next.starts_with("/reset-password?token="), "{next}");
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
+                .await,
+            1
+        );
+        let r = thief.call::<api::GetViewer>(&[]).await;
+        assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
+        let r = Client::for_state(portal.clone())
+            .sign_in("thief@example.net", PASSWORD)
+            .await;
+        assert_eq!(r.app_error(), Some(AppError::BadCredentials));
+        // Once: the link is used up.
+        let r = ada
+            .call::<api::CancelEmailChange>(&[("token", &cancel)])
+            .await;
+        assert!(invalid(&r).contains("expired or was already used"));
+        portal.db.close().await;
+    }
+);
