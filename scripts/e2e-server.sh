@@ -19,7 +19,7 @@ rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null
 # One person per scenario that changes a person, so tests cannot disturb each other.
-for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change; do
+for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change people-admin people-member; do
   printf '%s\n' "connect-demo-2026" |
     "$bin" user add --email "$who@example.com" --name "${who^} Tester" --password-stdin >/dev/null
 done
@@ -58,6 +58,10 @@ strict=$(account "Strict Co" reseller)
 printf '%s\n' "e2e-client-secret" |
   "$bin" account set-sso --account "$partner" --issuer "http://127.0.0.1:$oidc_port" \
     --client-id connect-portal --client-secret-stdin --domains partner.test >/dev/null
-printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s}\n' \
-  "$policy" "$open" "$grace" "$partner" "$strict" >"$PORTAL_DATA_DIR/accounts.json"
+# Administration of people: "People Test Co", administered by people-admin.
+people=$(account "People Test Co" vendor)
+"$bin" member add --account "$people" --email people-admin@example.com --group Administrators >/dev/null
+"$bin" member add --account "$people" --email people-member@example.com --group Users >/dev/null
+printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s, "people": %s}\n' \
+  "$policy" "$open" "$grace" "$partner" "$strict" "$people" >"$PORTAL_DATA_DIR/accounts.json"
 exec "$bin" serve

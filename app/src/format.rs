@@ -61,6 +61,8 @@ pub const RESET_PASSWORD_PATH: &str = "/reset-password";
 pub const EMAIL_CONFIRM_PATH: &str = "/email/confirm";
 /// Where the "If this wasn't you" link of an email change leads.
 pub const EMAIL_CANCEL_PATH: &str = "/email/cancel";
+/// Where an invitation's link leads.
+pub const INVITATION_PATH: &str = "/invitation";
 /// The person's Sessions section ("Sign out of all other sessions").
 pub const SESSIONS_PATH: &str = "/profile/sessions";
 
@@ -77,6 +79,21 @@ pub fn account_mfa_href(account_id: crate::models::AccountId) -> String {
 /// The administrators' single sign-on page of an account.
 pub fn account_sso_href(account_id: crate::models::AccountId) -> String {
     format!("/accounts/{account_id}/settings/sso")
+}
+
+/// The administrators' members page of an account.
+pub fn account_members_href(account_id: crate::models::AccountId) -> String {
+    format!("/accounts/{account_id}/settings/members")
+}
+
+/// The administrators' groups page of an account.
+pub fn account_groups_href(account_id: crate::models::AccountId) -> String {
+    format!("/accounts/{account_id}/settings/groups")
+}
+
+/// The administrators' audit log page of an account.
+pub fn account_audit_href(account_id: crate::models::AccountId) -> String {
+    format!("/accounts/{account_id}/settings/audit")
 }
 
 /// "15 seconds", "1 minute", "3 minutes", "1 hour": a wait a person can act on.

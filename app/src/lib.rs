@@ -94,11 +94,15 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reset-password") view=pages::ResetPasswordPage ssr=SsrMode::Async />
                 <Route path=path!("/email/confirm") view=pages::EmailConfirmPage ssr=SsrMode::Async />
                 <Route path=path!("/email/cancel") view=pages::EmailCancelPage ssr=SsrMode::Async />
+                <Route path=path!("/invitation") view=pages::InvitationPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=components::PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::HomePage ssr=SsrMode::Async />
                     <Route path=path!("step-up") view=pages::StepUpPage ssr=SsrMode::Async />
                     <Route path=path!("accounts/:account_id/settings/mfa") view=pages::AccountMfaPage ssr=SsrMode::Async />
                     <Route path=path!("accounts/:account_id/settings/sso") view=pages::AccountSsoPage ssr=SsrMode::Async />
+                    <Route path=path!("accounts/:account_id/settings/members") view=pages::AccountMembersPage ssr=SsrMode::Async />
+                    <Route path=path!("accounts/:account_id/settings/groups") view=pages::AccountGroupsPage ssr=SsrMode::Async />
+                    <Route path=path!("accounts/:account_id/settings/audit") view=pages::AccountAuditPage ssr=SsrMode::Async />
                     <ParentRoute path=path!("profile") view=pages::ProfileLayout ssr=SsrMode::Async>
                         <Route path=path!("") view=pages::ProfileOverview ssr=SsrMode::Async />
                         <Route path=path!("general") view=pages::GeneralSection ssr=SsrMode::Async />

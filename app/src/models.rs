@@ -767,3 +767,127 @@ impl SsoFailure {
         }
     }
 }
+
+/// How the members list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MemberSort {
+    Name,
+    LastSignIn,
+}
+
+impl MemberSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::LastSignIn => "last_sign_in",
+        }
+    }
+
+    /// Anything unknown sorts by name.
+    pub fn parse(s: &str) -> Self {
+        if s == "last_sign_in" {
+            Self::LastSignIn
+        } else {
+            Self::Name
+        }
+    }
+}
+
+/// One member in the administrators' members list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub user_id: UserId,
+    pub name: String,
+    pub email: String,
+    pub group: String,
+    pub is_admin: bool,
+    pub uses_mfa: bool,
+    /// In the viewer's time zone and formats; `None`: never.
+    pub last_sign_in: Option<String>,
+    /// Signs in only through the organisation's directory.
+    pub single_sign_on: bool,
+    /// The viewer themselves.
+    pub is_you: bool,
+}
+
+/// One of an account's groups.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub id: i64,
+    pub name: String,
+    pub is_admin: bool,
+    pub members: i64,
+}
+
+/// The administrators' members page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersPage {
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub members: Vec<MemberRow>,
+    /// Members matching the search.
+    pub total: i64,
+    pub page: i64,
+    pub page_count: i64,
+    pub search: String,
+    pub sort: MemberSort,
+    pub groups: Vec<GroupInfo>,
+    /// Invitations not accepted yet, newest first.
+    pub invitations: Vec<InvitationRow>,
+}
+
+/// A pending invitation, as the members page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: i64,
+    pub email: String,
+    pub group: String,
+    /// When it was (last) sent, in the viewer's settings.
+    pub sent: String,
+    pub expired: bool,
+}
+
+/// What the page of an invitation link shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationInfo {
+    pub account_name: String,
+    pub group_name: String,
+    pub email: String,
+    /// Someone already uses the portal with this address: they sign in and accept.
+    pub existing: bool,
+    /// This browser is signed in as that person.
+    pub signed_in_as_invitee: bool,
+    /// This browser is signed in as someone else (their email).
+    pub signed_in_as: Option<String>,
+}
+
+/// One row of an account's audit log, as shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    /// What happened, in words ("Member removed").
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub ip: Option<String>,
+    pub device: Option<String>,
+}
+
+/// The administrators' audit log page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub account_id: AccountId,
+    pub account_name: String,
+    pub rows: Vec<AuditRow>,
+    pub total: i64,
+    pub page: i64,
+    pub page_count: i64,
+    /// The actions one can filter by: (value, label).
+    pub actions: Vec<(String, String)>,
+    /// How long rows are kept, in days.
+    pub retention_days: i64,
+}
+
+/// Rows of the members list and the audit log per page.
+pub const ADMIN_ROWS_PER_PAGE: i64 = 50;

@@ -29,7 +29,11 @@ async function adminPages(page: Page) {
   await gotoHydrated(page, "/");
   const mfa = await page.getByRole("link", { name: "Multi-Factor Authentication", exact: true }).getAttribute("href");
   const sso = await page.getByRole("link", { name: "Single sign-on", exact: true }).getAttribute("href");
-  return [mfa!, sso!];
+  const people = [];
+  for (const name of ["Members", "Groups", "Audit log"]) {
+    people.push((await page.getByRole("link", { name, exact: true }).getAttribute("href"))!);
+  }
+  return [mfa!, sso!, ...people];
 }
 
 for (const scheme of ["light", "dark"] as const) {
@@ -44,7 +48,7 @@ for (const scheme of ["light", "dark"] as const) {
     await page.goto("/offline.html");
     problems.push(...(await axe(page, "/offline.html")));
     // The pages of mailed links (an invalid link shows its message).
-    for (const path of ["/forgot-password", "/reset-password?token=x", "/email/confirm?token=x", "/email/cancel?token=x"]) {
+    for (const path of ["/forgot-password", "/reset-password?token=x", "/email/confirm?token=x", "/email/cancel?token=x", "/invitation?token=x"]) {
       await gotoHydrated(page, path);
       problems.push(...(await axe(page, path)));
     }

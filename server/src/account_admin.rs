@@ -75,10 +75,10 @@ pub fn validate_sso(form: &SsoForm, allow_private: bool) -> Result<ValidSso, Str
 
 /// A validated administrator acting on one account.
 pub struct AccountAdmin<'a> {
-    state: &'a AppState,
-    user: &'a UserCtx,
-    account_id: i64,
-    user_id: i64,
+    pub(crate) state: &'a AppState,
+    pub(crate) user: &'a UserCtx,
+    pub(crate) account_id: i64,
+    pub(crate) user_id: i64,
 }
 
 impl AppState {
@@ -198,6 +198,29 @@ impl AccountAdmin<'_> {
         self.state.require_recent_step_up(self.user.session).await
     }
 
+    /// Records a change of the account's settings in its audit log, on `tx`.
+    async fn record(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        actor: &crate::db::audit::Actor,
+        action: crate::db::audit::Action,
+        detail: &str,
+    ) -> Outcome<()> {
+        let name = crate::db::policy::load(tx, self.account_id)
+            .await?
+            .ok_or(AppError::Forbidden)?
+            .account_name;
+        let entry = crate::db::audit::Entry {
+            account_id: self.account_id,
+            action,
+            subject: &name,
+            subject_user_id: None,
+            detail,
+        };
+        crate::db::audit::record(tx, actor, entry, self.state.now()).await?;
+        Ok(())
+    }
+
     /// How the administrator appears in change histories: "Name (email)".
     async fn label(&self) -> Outcome<String> {
         let (name, email) =
@@ -256,8 +279,10 @@ impl AccountAdmin<'_> {
     /// Saves validated single sign-on settings and records the change.
     pub async fn save_sso(&self, form: ValidSso) -> Outcome<()> {
         let label = self.label().await?;
+        let actor = self.actor().await?;
+        let mut tx = self.state.db.begin().await?;
         let result = sso::save(
-            &mut *self.state.db.acquire().await?,
+            &mut tx,
             &self.state.secret_key,
             self.state.rng.as_ref(),
             self.account_id,
@@ -276,6 +301,15 @@ impl AccountAdmin<'_> {
         .await;
         match result {
             Ok(()) => {
+                let detail = format!(
+                    "{} through {} for {}",
+                    if form.enabled { "on" } else { "off" },
+                    form.issuer,
+                    form.domains.join(", ")
+                );
+                self.record(&mut tx, &actor, crate::db::audit::Action::SsoChanged, &detail)
+                    .await?;
+                tx.commit().await?;
                 self.state.oidc_cache.forget(&form.issuer);
                 tracing::info!(request_id = %self.user.req.request_id, user_id = self.user_id, account_id = self.account_id, enabled = form.enabled, "single sign-on settings saved");
                 Ok(())
@@ -338,8 +372,10 @@ impl AccountAdmin<'_> {
         }
         let now = self.state.now();
         let label = self.label().await?;
+        let actor = self.actor().await?;
+        let mut tx = self.state.db.begin().await?;
         let outcome = sso::mark_verified(
-            &mut *self.state.db.acquire().await?,
+            &mut tx,
             self.account_id,
             &domain,
             Some(self.user_id),
@@ -348,8 +384,13 @@ impl AccountAdmin<'_> {
         )
         .await;
         match outcome {
+            Ok(true) => {
+                self.record(&mut tx, &actor, crate::db::audit::Action::DomainProven, &domain)
+                    .await?;
+                tx.commit().await?;
+            }
             // Proven meanwhile (another tab): nothing more to do.
-            Ok(_) => {}
+            Ok(false) => {}
             Err(SsoError::DomainTaken(_)) => {
                 return Err(AppError::Invalid(format!(
                     "{domain} is already proven by another account and stays with it."
@@ -398,7 +439,7 @@ impl AccountAdmin<'_> {
         }
     }
 
-    async fn display(&self) -> Outcome<TimeDisplay> {
+    pub(crate) async fn display(&self) -> Outcome<TimeDisplay> {
         let (prefs, _) = self.state.display_for(self.user_id).await?;
         Ok(TimeDisplay::new(&prefs))
     }
@@ -504,8 +545,11 @@ impl AccountAdmin<'_> {
             return Ok(()); // nothing to change, nothing to record
         }
         let label = self.label().await?;
+        let actor = self.actor().await?;
+        // The policy, its history row and the audit row: one transaction.
+        let mut tx = db.begin().await?;
         let outcome = crate::db::policy::set(
-            &mut *db.acquire().await?,
+            &mut tx,
             self.account_id,
             policy,
             grace,
@@ -516,6 +560,25 @@ impl AccountAdmin<'_> {
         .await;
         match outcome {
             Ok(()) => {
+                let detail = format!(
+                    "from {} to {} (grace period {grace_days} days)",
+                    current.policy.label(),
+                    policy.label()
+                );
+                crate::db::audit::record(
+                    &mut tx,
+                    &actor,
+                    crate::db::audit::Entry {
+                        account_id: self.account_id,
+                        action: crate::db::audit::Action::PolicyChanged,
+                        subject: &current.account_name,
+                        subject_user_id: None,
+                        detail: &detail,
+                    },
+                    self.state.now(),
+                )
+                .await?;
+                tx.commit().await?;
                 tracing::info!(
                     request_id = %self.user.req.request_id,
                     user_id = self.user_id,

@@ -132,8 +132,10 @@ pub async fn account(
             disable: true,
             ..
         } => {
+            let db_err = |e: sqlx::Error| message(e.into());
+            let mut tx = state.db.begin().await.map_err(db_err)?;
             let changed = crate::db::sso::disable(
-                &mut *conn(state).await?,
+                &mut tx,
                 account,
                 None,
                 "Operator (CLI)",
@@ -141,6 +143,11 @@ pub async fn account(
             )
             .await
             .map_err(|e| message(e.into()))?;
+            if changed {
+                operator_record(&mut tx, account, crate::db::audit::Action::SsoChanged, "off", state.now())
+                    .await?;
+            }
+            tx.commit().await.map_err(db_err)?;
             Ok(if changed {
                 format!("Account {account}: single sign-on is off.")
             } else {
@@ -169,8 +176,10 @@ pub async fn account(
             };
             let valid =
                 crate::account_admin::validate_sso(&form, state.config.sso_allow_private_issuers)?;
+            let db_err = |e: sqlx::Error| message(e.into());
+            let mut tx = state.db.begin().await.map_err(db_err)?;
             crate::db::sso::save(
-                &mut *conn(state).await?,
+                &mut tx,
                 &state.secret_key,
                 state.rng.as_ref(),
                 account,
@@ -198,6 +207,10 @@ pub async fn account(
                 }
                 other => other.to_string(),
             })?;
+            let detail = format!("on through {} for {}", valid.issuer, valid.domains.join(", "));
+            operator_record(&mut tx, account, crate::db::audit::Action::SsoChanged, &detail, state.now())
+                .await?;
+            tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Account {account}: single sign-on is on through {} for {}.\nRegister this redirect URI with the provider: {}",
                 valid.issuer,
@@ -232,8 +245,10 @@ pub async fn account(
                     app::models::MAX_GRACE_DAYS
                 )
             })?;
+            let db_err = |e: sqlx::Error| message(e.into());
+            let mut tx = state.db.begin().await.map_err(db_err)?;
             crate::db::policy::set(
-                &mut *conn(state).await?,
+                &mut tx,
                 account,
                 p,
                 grace,
@@ -246,6 +261,14 @@ pub async fn account(
                 crate::db::policy::PolicyError::Db(e) => message(e.into()),
                 other => other.to_string(),
             })?;
+            let detail = format!(
+                "to {} (grace period {} days)",
+                p.label(),
+                grace.for_policy(p).days()
+            );
+            operator_record(&mut tx, account, crate::db::audit::Action::PolicyChanged, &detail, state.now())
+                .await?;
+            tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Account {account}: multi-factor authentication is now \"{}\".",
                 p.label()
@@ -280,7 +303,103 @@ pub async fn group(state: &AppState, cmd: GroupCommand) -> Result<String, String
                 name.trim()
             ))
         }
+        GroupCommand::Rename {
+            account,
+            group,
+            new_name,
+        } => {
+            let people = operator(state, account);
+            let id = group_id(state, account, &group).await?;
+            people.rename_group(id, &new_name).await.map_err(failed)?;
+            Ok(format!(
+                "Renamed \"{}\" to \"{}\" in account {account}",
+                group.trim(),
+                new_name.trim()
+            ))
+        }
+        GroupCommand::Delete { account, group } => {
+            let people = operator(state, account);
+            let id = group_id(state, account, &group).await?;
+            people.delete_group(id).await.map_err(failed)?;
+            Ok(format!("Deleted \"{}\" from account {account}", group.trim()))
+        }
+        GroupCommand::SetAdmin {
+            account,
+            group,
+            admin,
+        } => {
+            let people = operator(state, account);
+            let id = group_id(state, account, &group).await?;
+            people.set_group_admin(id, admin).await.map_err(failed)?;
+            Ok(format!(
+                "Members of \"{}\" {} account {account}",
+                group.trim(),
+                if admin { "now administer" } else { "no longer administer" }
+            ))
+        }
     }
+}
+
+/// Changes by the operator to an account's people, recorded as "operator (CLI)".
+fn operator(state: &AppState, account_id: i64) -> crate::people_admin::AccountPeople<'_> {
+    crate::people_admin::AccountPeople {
+        state,
+        account_id,
+        actor: crate::db::audit::Actor::Operator,
+        req: None,
+    }
+}
+
+/// Records an operator's change of an account's settings in its audit log, on `tx`.
+async fn operator_record(
+    tx: &mut sqlx::AnyConnection,
+    account: i64,
+    action: crate::db::audit::Action,
+    detail: &str,
+    now: i64,
+) -> Result<(), String> {
+    let name = crate::db::policy::load(tx, account)
+        .await
+        .map_err(|e| message(e.into()))?
+        .map(|p| p.account_name)
+        .ok_or_else(|| format!("there is no account with id {account}"))?;
+    let entry = crate::db::audit::Entry {
+        account_id: account,
+        action,
+        subject: &name,
+        subject_user_id: None,
+        detail,
+    };
+    crate::db::audit::record(tx, &crate::db::audit::Actor::Operator, entry, now)
+        .await
+        .map_err(|e| message(e.into()))
+}
+
+/// A use case's refusal or failure, as the CLI reports it.
+fn failed(e: app::ssr::Fail) -> String {
+    e.into_app_error("cli").to_string()
+}
+
+/// The id of the account's group with this name.
+async fn group_id(state: &AppState, account: i64, name: &str) -> Result<i64, String> {
+    crate::db::members::group_named(&mut *conn(state).await?, account, name)
+        .await
+        .map_err(|e| message(e.into()))?
+        .map(|g| g.id)
+        .ok_or_else(|| format!("account {account} has no group named \"{}\"", name.trim()))
+}
+
+/// The id of the account's member with this email.
+async fn member_id(state: &AppState, account: i64, email: &str) -> Result<i64, String> {
+    let user = directory::user_by_email(&mut *conn(state).await?, email)
+        .await
+        .map_err(|e| message(e.into()))?
+        .ok_or_else(|| format!("no person has the email {}", email.trim()))?;
+    crate::db::members::get(&mut *conn(state).await?, account, user)
+        .await
+        .map_err(|e| message(e.into()))?
+        .map(|m| m.user_id)
+        .ok_or_else(|| format!("{} is not a member of account {account}", email.trim()))
 }
 
 pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, String> {
@@ -290,17 +409,49 @@ pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, Stri
             email,
             group,
         } => {
-            directory::add_member(
-                &mut *conn(state).await?,
-                account,
-                &email,
-                &group,
-                state.now(),
-            )
-            .await
-            .map_err(message)?;
+            let db_err = |e: sqlx::Error| message(e.into());
+            let mut tx = state.db.begin().await.map_err(db_err)?;
+            directory::add_member(&mut tx, account, &email, &group, state.now())
+                .await
+                .map_err(message)?;
+            let entry = crate::db::audit::Entry {
+                account_id: account,
+                action: crate::db::audit::Action::MemberAdded,
+                subject: email.trim(),
+                subject_user_id: directory::user_by_email(&mut tx, &email).await.map_err(db_err)?,
+                detail: &format!("to {}", group.trim()),
+            };
+            crate::db::audit::record(&mut tx, &crate::db::audit::Actor::Operator, entry, state.now())
+                .await
+                .map_err(db_err)?;
+            tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Added {} to \"{}\" in account {account}",
+                email.trim(),
+                group.trim()
+            ))
+        }
+        MemberCommand::Remove { account, email } => {
+            let user = member_id(state, account, &email).await?;
+            operator(state, account)
+                .remove_members(&[app::models::UserId(user)])
+                .await
+                .map_err(failed)?;
+            Ok(format!("Removed {} from account {account}", email.trim()))
+        }
+        MemberCommand::Move {
+            account,
+            email,
+            group,
+        } => {
+            let user = member_id(state, account, &email).await?;
+            let id = group_id(state, account, &group).await?;
+            operator(state, account)
+                .change_group(&[app::models::UserId(user)], id)
+                .await
+                .map_err(failed)?;
+            Ok(format!(
+                "Moved {} to \"{}\" in account {account}",
                 email.trim(),
                 group.trim()
             ))

@@ -62,6 +62,9 @@ pub struct Settings {
     /// How long ended sessions and security events are kept before they are purged.
     #[arg(long, env = "PORTAL_HISTORY_RETENTION", default_value = "90d", value_parser = parse_duration, global = true)]
     pub history_retention: Duration,
+    /// How long rows of the accounts' audit logs are kept before they are purged.
+    #[arg(long, env = "PORTAL_AUDIT_RETENTION", default_value = "365d", value_parser = parse_duration, global = true)]
+    pub audit_retention: Duration,
     /// Issuer shown in authenticator apps (the entry reads "ISSUER: email").
     #[arg(
         long,
@@ -256,12 +259,56 @@ pub enum GroupCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Rename a group of an account.
+    Rename {
+        #[arg(long)]
+        account: i64,
+        /// The group's current name.
+        #[arg(long)]
+        group: String,
+        #[arg(long)]
+        new_name: String,
+    },
+    /// Delete a group that has no members.
+    Delete {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        group: String,
+    },
+    /// Set whether a group's members administer the account (`--admin true|false`); the
+    /// account keeps at least one administrator.
+    SetAdmin {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        group: String,
+        #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+        admin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum MemberCommand {
     /// Put a person in a group of an account (one group per account).
     Add {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        group: String,
+    },
+    /// Remove a person from an account (the person is not deleted; they are told by
+    /// mail). The account keeps at least one administrator.
+    Remove {
+        #[arg(long)]
+        account: i64,
+        #[arg(long)]
+        email: String,
+    },
+    /// Move a member to another group of the account.
+    Move {
         #[arg(long)]
         account: i64,
         #[arg(long)]
@@ -312,6 +359,7 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     pub session_lifetime: Duration,
     pub history_retention: Duration,
+    pub audit_retention: Duration,
     pub totp_issuer: String,
     pub site_root: PathBuf,
     pub min_password_length: usize,
@@ -461,6 +509,7 @@ impl Config {
             session_idle_timeout: s.session_idle_timeout,
             session_lifetime: s.session_lifetime,
             history_retention: s.history_retention,
+            audit_retention: s.audit_retention,
             totp_issuer: issuer,
             site_root: s.site_root.clone(),
             min_password_length: s.min_password_length,
@@ -486,6 +535,7 @@ impl Config {
             session_idle_timeout: Duration::from_secs(3600),
             session_lifetime: Duration::from_secs(24 * 3600),
             history_retention: Duration::from_secs(90 * 86_400),
+            audit_retention: Duration::from_secs(365 * 86_400),
             totp_issuer: "Connect Auth".into(),
             site_root: PathBuf::from("target/site"),
             min_password_length: 8,

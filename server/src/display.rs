@@ -47,6 +47,19 @@ impl TimeDisplay {
     pub fn format(&self, ms: i64) -> String {
         format_datetime(&self.parts(ms), self.date, self.time)
     }
+
+    /// The first moment of a day typed as `YYYY-MM-DD`, in the person's zone.
+    pub fn start_of_day(&self, day: &str) -> Option<i64> {
+        let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
+        let midnight = date.and_hms_opt(0, 0, 0)?;
+        // A zone may skip midnight (a DST change): the earliest moment of that day.
+        let local = self.tz.from_local_datetime(&midnight).earliest().or_else(|| {
+            self.tz
+                .from_local_datetime(&date.and_hms_opt(1, 0, 0)?)
+                .earliest()
+        })?;
+        Some(local.timestamp_millis())
+    }
 }
 
 /// "Chrome 140 on Linux", "Firefox 133 on Windows 10", or "Unknown device".

@@ -18,6 +18,7 @@ pub mod notices;
 pub mod oidc;
 pub mod passwords;
 pub mod people;
+pub mod people_admin;
 pub mod policy;
 pub mod policy_notices;
 pub mod profile;

@@ -304,6 +304,36 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// An invitation to join an account, to an address that may belong to nobody yet.
+    pub(crate) async fn invitation_mail(
+        &self,
+        tx: &mut AnyConnection,
+        to: &str,
+        account: &str,
+        group: &str,
+        inviter: &str,
+        token: &Token,
+    ) -> Outcome<()> {
+        let context = minijinja::context! {
+            email => to,
+            account => account,
+            group => group,
+            inviter => inviter,
+            days => INVITATION_DAYS,
+            link => self.link(app::format::INVITATION_PATH, token),
+        };
+        let subject = format!("You are invited to join {account}");
+        let mail = mail::render("invitation", to, &subject, context)
+            .map_err(|e| Fail::internal(format!("the invitation mail did not render: {e}")))?;
+        outbox::enqueue_sealed(tx, &self.secret_key, self.rng.as_ref(), &mail, self.now()).await?;
+        Ok(())
+    }
+}
+
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
 /// How long a link that proves a new email address works.
 pub const EMAIL_LINK_HOURS: i64 = 24;
 /// How long a password reset link works.
@@ -331,6 +361,10 @@ pub enum Notice {
     NewDevice,
     /// The password was reset through a mailed link (every session ended).
     PasswordReset,
+    /// An administrator of an account removed the person from it.
+    RemovedFromAccount {
+        account: String,
+    },
 }
 
 const CHANGE_PASSWORD: &str =
@@ -348,6 +382,7 @@ impl Notice {
             Self::EmailChanged { .. } => "Your email address was changed",
             Self::NewDevice => "New sign-in to your account",
             Self::PasswordReset => "Your password was reset",
+            Self::RemovedFromAccount { .. } => "You were removed from an account",
         }
     }
 
@@ -364,6 +399,7 @@ impl Notice {
             Self::EmailChanged { .. } => "The email address of your account was changed",
             Self::NewDevice => "Someone signed in to your account from a browser not used before",
             Self::PasswordReset => "The password of your account was reset with a link sent to this address, and every session was signed out",
+            Self::RemovedFromAccount { .. } => "An administrator removed you from an account you belonged to",
         }
     }
 
@@ -374,6 +410,7 @@ impl Notice {
             Self::NewDevice => "sign in, end that session in the Sessions section, change your password and set up multi-factor authentication, or contact your administrator.",
             Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
             Self::PasswordReset => "someone can read your mail: secure your mailbox, reset your password again and contact your administrator at once.",
+            Self::RemovedFromAccount { .. } => "ask that account's administrators; your user and your other accounts are unchanged.",
             _ => CHANGE_PASSWORD,
         }
     }
@@ -385,6 +422,9 @@ impl Notice {
             }
             Self::RecoveryCodeUsed { left: 1 } => "You have 1 recovery code left.".into(),
             Self::RecoveryCodeUsed { left } => format!("You have {left} recovery codes left."),
+            Self::RemovedFromAccount { account } => {
+                format!("The account is {account}. You can no longer work in it; your sign-in and your other accounts are as they were.")
+            }
             Self::EmailChanged { new_email } => {
                 format!(
                     "The new address is {new_email}; this old address gets no more mail from us."
@@ -428,6 +468,9 @@ mod tests {
             },
             Notice::NewDevice,
             Notice::PasswordReset,
+            Notice::RemovedFromAccount {
+                account: "Acme".into(),
+            },
         ] {
             let mail = mail::render(
                 "notice",

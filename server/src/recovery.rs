@@ -16,9 +16,9 @@ use crate::{
     state::AppState,
 };
 use app::{
-    api::{EmailLinkKind, PasswordReset, Recovery},
+    api::{EmailLinkKind, NewPerson, PasswordReset, Recovery},
     format::{link_href, RESET_PASSWORD_PATH},
-    models::{EmailLinkInfo, ResetLinkInfo},
+    models::{EmailLinkInfo, InvitationInfo, ResetLinkInfo},
     ssr::{Outcome, RequestInfo},
     validation::{normalize_email, validate_new_password},
     AppError, Secret,
@@ -40,7 +40,27 @@ fn token_hash(token: &Secret) -> Option<String> {
     Token::from_cookie(token.expose().trim()).map(|t| t.hash())
 }
 
+const INVITATION_INVALID: &str =
+    "This invitation link is not valid: it was used, revoked or replaced by a newer one. Ask an administrator of the account to send it again.";
+
 impl AppState {
+    /// The still-valid invitation a link belongs to.
+    async fn pending_invitation(&self, token: &Secret) -> Outcome<crate::db::invitations::Invitation> {
+        let invalid = || AppError::Invalid(INVITATION_INVALID.into());
+        let hash = token_hash(token).ok_or_else(invalid)?;
+        let inv = crate::db::invitations::by_token(&mut *self.db.acquire().await?, &hash)
+            .await?
+            .ok_or_else(invalid)?;
+        if inv.expires_at <= self.now() {
+            return Err(AppError::Invalid(format!(
+                "This invitation expired. Ask an administrator of {} to send it again.",
+                inv.account_name
+            ))
+            .into());
+        }
+        Ok(inv)
+    }
+
     /// Hashes a new password off the async threads; a full hashing queue is "busy".
     pub(crate) async fn hash_new_password(&self, password: &Secret) -> Outcome<String> {
         match self.passwords.hash(password).await {
@@ -361,5 +381,122 @@ impl Recovery for AppState {
         };
         tx.commit().await?;
         Ok(next)
+    }
+
+    async fn invitation(&self, req: &RequestInfo, token: &Secret) -> Outcome<InvitationInfo> {
+        let inv = self.pending_invitation(token).await?;
+        let existing =
+            directory::user_by_email(&mut *self.db.acquire().await?, &inv.email).await?;
+        let signed_in = match req.session {
+            Some(s) => Some((s.user_id, self.person(s.user_id).await?.email)),
+            None => None,
+        };
+        Ok(InvitationInfo {
+            account_name: inv.account_name,
+            group_name: inv.group_name,
+            email: inv.email,
+            existing: existing.is_some(),
+            signed_in_as_invitee: existing.is_some()
+                && signed_in.as_ref().map(|(id, _)| *id) == existing,
+            signed_in_as: signed_in.map(|(_, email)| email),
+        })
+    }
+
+    async fn accept_invitation(
+        &self,
+        req: &RequestInfo,
+        token: &Secret,
+        new: Option<NewPerson>,
+    ) -> Outcome<()> {
+        let inv = self.pending_invitation(token).await?;
+        let hash = token_hash(token).ok_or_else(|| AppError::Invalid(INVITATION_INVALID.into()))?;
+        let now = self.now();
+        let existing =
+            directory::user_by_email(&mut *self.db.acquire().await?, &inv.email).await?;
+        // Who accepts: the person with the invited address, signed in with their own
+        // credentials; or, for an address nobody uses yet, a new person (proven by the
+        // link, which went to that address).
+        let prepared = match (existing, &new) {
+            (Some(user_id), _) => {
+                let Some(s) = req.session.filter(|s| s.user_id == user_id) else {
+                    return Err(AppError::Invalid(format!(
+                        "Sign in as {} to accept this invitation.",
+                        inv.email
+                    ))
+                    .into());
+                };
+                // A session only another account's directory vouches for cannot join the
+                // person to this account: their own password first.
+                if crate::sessions::Reach::of(&s) != crate::sessions::Reach::All {
+                    let code =
+                        crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, user_id).await?;
+                    return Err(AppError::StepUpRequired { code }.into());
+                }
+                None
+            }
+            (None, Some(n)) => {
+                let name = app::validation::validate_name("name", &n.name).map_err(AppError::Invalid)?;
+                self.check_new_password(&n.password, &n.confirm, &inv.email)?;
+                Some((name, self.hash_new_password(&n.password).await?))
+            }
+            (None, None) => {
+                return Err(AppError::Invalid(
+                    "Enter your name and a password to accept the invitation.".into(),
+                )
+                .into())
+            }
+        };
+        let mut tx = self.db.begin().await?;
+        crate::db::members::lock_account(&mut tx, self.db.backend(), inv.account_id).await?;
+        if !crate::db::invitations::take(&mut tx, &hash, now).await? {
+            return Err(AppError::Invalid(INVITATION_INVALID.into()).into());
+        }
+        let user_id = match (existing, prepared) {
+            (Some(user_id), _) => user_id,
+            (None, Some((name, password_hash))) => {
+                match directory::insert_user(&mut tx, &inv.email, &name, &password_hash, now).await {
+                    Ok(id) => id,
+                    Err(DirectoryError::DuplicateEmail(_)) => {
+                        return Err(AppError::Invalid(format!(
+                            "Someone already uses {}: sign in as them to accept.",
+                            inv.email
+                        ))
+                        .into())
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            (None, None) => return Err(AppError::Invalid(INVITATION_INVALID.into()).into()),
+        };
+        if crate::db::members::get(&mut tx, inv.account_id, user_id).await?.is_none() {
+            directory::insert_membership(&mut tx, user_id, inv.account_id, inv.group_id, now)
+                .await?;
+        }
+        let person = directory::person(&mut tx, user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let label = crate::people_admin::person_label(&person.name, &person.email);
+        let actor = crate::db::audit::Actor::Person {
+            user_id,
+            label: label.clone(),
+            ip: req.ip.clone(),
+            user_agent: req.user_agent.clone(),
+        };
+        let entry = crate::db::audit::Entry {
+            account_id: inv.account_id,
+            action: crate::db::audit::Action::InvitationAccepted,
+            subject: &label,
+            subject_user_id: Some(user_id),
+            detail: &format!("joined {}", inv.group_name),
+        };
+        crate::db::audit::record(&mut tx, &actor, entry, now).await?;
+        // A signed-in person works in the account they just joined.
+        if let Some(s) = req.session.filter(|s| s.user_id == user_id) {
+            crate::db::sessions::set_active_account(&mut tx, s.session_id, user_id, inv.account_id)
+                .await?;
+        }
+        tx.commit().await?;
+        tracing::info!(request_id = %req.request_id, user_id, account_id = inv.account_id, "invitation accepted");
+        Ok(())
     }
 }

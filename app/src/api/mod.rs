@@ -9,12 +9,14 @@
 
 pub mod account;
 pub mod mfa;
+pub mod people;
 pub mod profile;
 pub mod recovery;
 pub mod sign_in;
 
 pub use account::*;
 pub use mfa::*;
+pub use people::*;
 pub use profile::*;
 pub use recovery::*;
 pub use sign_in::*;

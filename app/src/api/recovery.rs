@@ -4,7 +4,7 @@
 
 use crate::{
     error::AppError,
-    models::{EmailLinkInfo, ResetLinkInfo},
+    models::{EmailLinkInfo, InvitationInfo, ResetLinkInfo},
     Secret,
 };
 use leptos::prelude::*;
@@ -15,7 +15,7 @@ pub use server_side::*;
 #[cfg(feature = "ssr")]
 mod server_side {
     use crate::{
-        models::{EmailLinkInfo, ResetLinkInfo},
+        models::{EmailLinkInfo, InvitationInfo, ResetLinkInfo},
         ssr::{Outcome, RequestInfo},
         Secret,
     };
@@ -29,6 +29,14 @@ mod server_side {
         /// The authentication code (or recovery code) of a person with MFA.
         pub code: Option<Secret>,
         pub recovery: bool,
+    }
+
+    /// A new person accepting an invitation, as submitted.
+    #[derive(Debug, Clone)]
+    pub struct NewPerson {
+        pub name: String,
+        pub password: Secret,
+        pub confirm: Secret,
     }
 
     /// Which link of an email change.
@@ -62,6 +70,16 @@ mod server_side {
         /// "If this wasn't you": cancels the change; the address of a fresh reset link's
         /// page, where the person sets a new password.
         async fn cancel_email_change(&self, req: &RequestInfo, token: &Secret) -> Outcome<String>;
+        /// What the page of an invitation link shows; an error when it is not valid.
+        async fn invitation(&self, req: &RequestInfo, token: &Secret) -> Outcome<InvitationInfo>;
+        /// "Accept invitation": the person the invitation is for (signed in), or a new
+        /// person with `new` (name, password, confirmation), joins the account.
+        async fn accept_invitation(
+            &self,
+            req: &RequestInfo,
+            token: &Secret,
+            new: Option<NewPerson>,
+        ) -> Outcome<()>;
     }
 }
 
@@ -134,6 +152,38 @@ pub async fn cancel_email_change(token: Secret) -> Result<(), AppError> {
     crate::ssr::run(|f: Feature, req| async move {
         let next = f.cancel_email_change(&req, &token).await?;
         leptos_axum::redirect(&next);
+        Ok(())
+    })
+    .await
+}
+
+/// What the page of an invitation link shows.
+#[server(endpoint = "invitation")]
+pub async fn invitation(token: Secret) -> Result<InvitationInfo, AppError> {
+    crate::ssr::run(|f: Feature, req| async move { f.invitation(&req, &token).await }).await
+}
+
+/// "Accept invitation". A new person gives `name`, `new_password` and
+/// `confirm_password`, and then signs in; a signed-in person goes to the portal.
+#[server(endpoint = "accept_invitation")]
+pub async fn accept_invitation(
+    token: Secret,
+    name: Option<String>,
+    new_password: Option<Secret>,
+    confirm_password: Option<Secret>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|f: Feature, req| async move {
+        let new = match (name, new_password, confirm_password) {
+            (Some(name), Some(password), Some(confirm)) => Some(NewPerson {
+                name,
+                password,
+                confirm,
+            }),
+            _ => None,
+        };
+        let created = new.is_some();
+        f.accept_invitation(&req, &token, new).await?;
+        leptos_axum::redirect(if created { "/login?invited=1" } else { "/" });
         Ok(())
     })
     .await

@@ -1,6 +1,9 @@
 use crate::{
     components::{MfaDueBanner, WithViewer},
-    format::{account_mfa_href, account_sso_href},
+    format::{
+        account_audit_href, account_groups_href, account_members_href, account_mfa_href,
+        account_sso_href,
+    },
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -35,6 +38,9 @@ pub fn HomePage() -> impl IntoView {
                                 <ul class="link-list">
                                     <li><a href=account_mfa_href(m.account_id)>"Multi-Factor Authentication"</a></li>
                                     <li><a href=account_sso_href(m.account_id)>"Single sign-on"</a></li>
+                                    <li><a href=account_members_href(m.account_id)>"Members"</a></li>
+                                    <li><a href=account_groups_href(m.account_id)>"Groups"</a></li>
+                                    <li><a href=account_audit_href(m.account_id)>"Audit log"</a></li>
                                 </ul>
                             </section>
                         })}

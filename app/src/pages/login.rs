@@ -16,6 +16,7 @@ pub fn LoginPage() -> impl IntoView {
     let deleted = q.get("deleted").is_some();
     let reset = q.get("reset").is_some();
     let email_cancelled = q.get("email_cancelled").is_some();
+    let invited = q.get("invited").is_some();
     let sso_failure = q.get("sso_error").and_then(|c| SsoFailure::parse(&c));
 
     view! {
@@ -25,6 +26,9 @@ pub fn LoginPage() -> impl IntoView {
             })}
             {reset.then(|| view! {
                 <p class="notice" role="status">"Your new password is set and every session was signed out. Sign in with it."</p>
+            })}
+            {invited.then(|| view! {
+                <p class="notice" role="status">"Welcome: you joined the account. Sign in with your email and new password."</p>
             })}
             {email_cancelled.then(|| view! {
                 <p class="notice" role="status">"The email change was cancelled."</p>

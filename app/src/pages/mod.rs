@@ -1,3 +1,6 @@
+mod account_audit;
+mod account_groups;
+mod account_members;
 mod account_mfa;
 mod account_sso;
 mod home;
@@ -8,6 +11,9 @@ mod profile;
 mod recovery;
 mod step_up;
 
+pub use account_audit::AccountAuditPage;
+pub use account_groups::AccountGroupsPage;
+pub use account_members::AccountMembersPage;
 pub use account_mfa::AccountMfaPage;
 pub use account_sso::AccountSsoPage;
 pub use home::HomePage;
@@ -18,5 +24,7 @@ pub use profile::{
     AccountsSection, GeneralSection, ProfileLayout, ProfileOverview, SecuritySection,
     SessionsSection,
 };
-pub use recovery::{EmailCancelPage, EmailConfirmPage, ForgotPasswordPage, ResetPasswordPage};
+pub use recovery::{
+    EmailCancelPage, EmailConfirmPage, ForgotPasswordPage, InvitationPage, ResetPasswordPage,
+};
 pub use step_up::StepUpPage;

@@ -285,3 +285,93 @@ fn CancelEmailForm(token: String) -> impl IntoView {
         </ServerForm>
     }
 }
+
+/// `/invitation?token=…`: an invitation to join an account. Someone who already uses the
+/// portal signs in (their own credentials and MFA) and accepts; someone new chooses a name
+/// and a password.
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    let token = use_token();
+    let info = Resource::new(
+        {
+            let token = token.clone();
+            move || token.clone()
+        },
+        |token| crate::api::invitation(Secret::new(token)),
+    );
+    view! {
+        <AuthCard title="Accept the invitation">
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match info.await {
+                            Ok(i) => {
+                                let here = crate::format::link_href(crate::format::INVITATION_PATH, &token);
+                                let intro = format!("You are invited to join {} in the group {}, as {}.", i.account_name, i.group_name, i.email);
+                                let body = if !i.existing {
+                                    view! { <AcceptForm token new_person=true /> }.into_any()
+                                } else if i.signed_in_as_invitee {
+                                    view! { <AcceptForm token new_person=false /> }.into_any()
+                                } else if let Some(other) = i.signed_in_as {
+                                    view! {
+                                        <p class="notice error" role="alert">{format!("This invitation is for {}, and you are signed in as {other}. Sign out, then sign in as {} to accept it.", i.email, i.email)}</p>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <p>"You already use Connect Portal: sign in to accept."</p>
+                                        <p><a class="button" href=crate::format::login_href(&here)>"Sign in to accept"</a></p>
+                                    }.into_any()
+                                };
+                                view! { <p>{intro}</p>{body} }.into_any()
+                            }
+                            Err(e) => view! {
+                                <p class="notice error" role="alert">{e.to_string()}</p>
+                                <p><a href="/login">"Sign in"</a></p>
+                            }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </AuthCard>
+    }
+}
+
+#[island]
+fn AcceptForm(token: String, new_person: bool) -> impl IntoView {
+    let action = direct_action::<crate::api::AcceptInvitation>();
+    let pending = action.pending();
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <ServerForm action class="stack" read=move |f| crate::api::AcceptInvitation {
+            token: f.secret("token"),
+            name: new_person.then(|| f.text("name")),
+            new_password: new_person.then(|| f.secret("new_password")),
+            confirm_password: new_person.then(|| f.secret("confirm_password")),
+        }>
+            <input type="hidden" name="token" value=token />
+            {new_person.then(|| view! {
+                <label for="name">"Name"</label>
+                <input id="name" name="name" type="text" autocomplete="name" required autofocus
+                    maxlength=crate::validation::MAX_NAME_CHARS.to_string() />
+                <label for="new_password">"New password"</label>
+                <input id="new_password" name="new_password" type="password" autocomplete="new-password"
+                    required maxlength=MAX_PASSWORD_CHARS.to_string() aria-describedby="invite-password-hint" />
+                <p id="invite-password-hint" class="hint">"Use at least 8 characters; a long passphrase is best. Common passwords are refused."</p>
+                <label for="confirm_password">"Confirm new password"</label>
+                <input id="confirm_password" name="confirm_password" type="password" autocomplete="new-password"
+                    required maxlength=MAX_PASSWORD_CHARS.to_string() />
+            })}
+            <div role="alert" class="form-error" aria-live="assertive">
+                {move || error().map(|e| view! { <p>{e}</p> })}
+            </div>
+            <SubmitButton pending label="Accept invitation" busy="Accepting…" />
+        </ServerForm>
+    }
+}

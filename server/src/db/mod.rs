@@ -17,10 +17,13 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
+pub mod audit;
 pub mod devices;
 pub mod directory;
 pub mod email_changes;
 pub mod events;
+pub mod invitations;
+pub mod members;
 pub mod mfa;
 pub mod outbox;
 pub mod password_resets;

@@ -109,6 +109,7 @@ fn is_public_page(path: &str) -> bool {
             | app::format::RESET_PASSWORD_PATH
             | app::format::EMAIL_CONFIRM_PATH
             | app::format::EMAIL_CANCEL_PATH
+            | app::format::INVITATION_PATH
     )
 }
 

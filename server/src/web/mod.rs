@@ -13,7 +13,7 @@ pub mod session;
 
 use crate::state::AppState;
 use app::{
-    api::{AccountAdministration, Authentication, Mfa, Profile, Recovery},
+    api::{AccountAdministration, Authentication, Mfa, PeopleAdministration, Profile, Recovery},
     ssr::{RequestInfo, UserCtx},
 };
 use axum::{
@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
             "/accounts/{account_id}/settings/sso/verify",
             axum::routing::post(verify_domain_form),
         )
+        .route("/accounts/{account_id}/settings/audit.csv", get(audit_csv))
         .route(
             "/sw.js",
             get(move || {
@@ -98,6 +99,7 @@ struct Features {
     mfa: Arc<dyn Mfa>,
     accounts: Arc<dyn AccountAdministration>,
     recovery: Arc<dyn Recovery>,
+    people: Arc<dyn PeopleAdministration>,
 }
 
 impl Features {
@@ -108,7 +110,8 @@ impl Features {
             profile: shared.clone(),
             mfa: shared.clone(),
             accounts: shared.clone(),
-            recovery: shared,
+            recovery: shared.clone(),
+            people: shared,
         }
     }
 
@@ -118,6 +121,7 @@ impl Features {
         provide_context(self.mfa.clone());
         provide_context(self.accounts.clone());
         provide_context(self.recovery.clone());
+        provide_context(self.people.clone());
     }
 }
 
@@ -254,6 +258,55 @@ async fn verify_domain_form(
         Err(app::AppError::Unauthenticated) => Redirect::to("/login").into_response(),
         Err(e) => (e.status(), e.to_string()).into_response(),
     }
+}
+
+/// "Download CSV" of the audit log: the rows the page's filter matches.
+async fn audit_csv(
+    State(state): State<AppState>,
+    axum::Extension(info): axum::Extension<RequestInfo>,
+    axum::extract::Path(account_id): axum::extract::Path<app::models::AccountId>,
+    axum::extract::Query(q): axum::extract::Query<AuditCsvQuery>,
+) -> Response {
+    use app::api::PeopleAdministration;
+    let filter = app::api::AuditFilter {
+        action: q.action.unwrap_or_default(),
+        person: q.person.unwrap_or_default(),
+        from: q.from.unwrap_or_default(),
+        until: q.until.unwrap_or_default(),
+    };
+    let result = match UserCtx::new(info) {
+        Ok(user) => {
+            let id = user.req.request_id.clone();
+            state
+                .account_audit_csv(&user, account_id, filter)
+                .await
+                .map_err(|e| e.into_app_error(&id))
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(csv) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"audit-log-account-{account_id}.csv\""),
+                ),
+            ],
+            csv,
+        )
+            .into_response(),
+        Err(app::AppError::Unauthenticated) => Redirect::to("/login").into_response(),
+        Err(e) => (e.status(), e.to_string()).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct AuditCsvQuery {
+    action: Option<String>,
+    person: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
 }
 
 #[derive(serde::Deserialize)]

@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod mail;
 mod mfa;
+mod people_admin;
 mod policy;
 mod profile;
 mod recovery;
