@@ -53,5 +53,5 @@ test("Members: invite someone new, they accept; remove a member; the audit log s
   await page.getByRole("button", { name: "Filter" }).click();
   await waitForHydration(page);
   await expect(page.getByRole("cell", { name: "Member removed" })).toHaveCount(0);
-  await expect(page.getByRole("link", { name: "Download CSV" })).toHaveAttribute("href", /audit\.csv\?action=invitation_sent/);
+  await expect(page.getByRole("link", { name: "Download CSV" })).toHaveAttribute("href", /audit\/csv\?action=invitation_sent/);
 });

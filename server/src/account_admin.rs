@@ -385,8 +385,13 @@ impl AccountAdmin<'_> {
         .await;
         match outcome {
             Ok(true) => {
-                self.record(&mut tx, &actor, crate::db::audit::Action::DomainProven, &domain)
-                    .await?;
+                self.record(
+                    &mut tx,
+                    &actor,
+                    crate::db::audit::Action::DomainProven,
+                    &domain,
+                )
+                .await?;
                 tx.commit().await?;
             }
             // Proven meanwhile (another tab): nothing more to do.

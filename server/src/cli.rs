@@ -134,18 +134,19 @@ pub async fn account(
         } => {
             let db_err = |e: sqlx::Error| message(e.into());
             let mut tx = state.db.begin().await.map_err(db_err)?;
-            let changed = crate::db::sso::disable(
-                &mut tx,
-                account,
-                None,
-                "Operator (CLI)",
-                state.now(),
-            )
-            .await
-            .map_err(|e| message(e.into()))?;
+            let changed =
+                crate::db::sso::disable(&mut tx, account, None, "Operator (CLI)", state.now())
+                    .await
+                    .map_err(|e| message(e.into()))?;
             if changed {
-                operator_record(&mut tx, account, crate::db::audit::Action::SsoChanged, "off", state.now())
-                    .await?;
+                operator_record(
+                    &mut tx,
+                    account,
+                    crate::db::audit::Action::SsoChanged,
+                    "off",
+                    state.now(),
+                )
+                .await?;
             }
             tx.commit().await.map_err(db_err)?;
             Ok(if changed {
@@ -207,9 +208,19 @@ pub async fn account(
                 }
                 other => other.to_string(),
             })?;
-            let detail = format!("on through {} for {}", valid.issuer, valid.domains.join(", "));
-            operator_record(&mut tx, account, crate::db::audit::Action::SsoChanged, &detail, state.now())
-                .await?;
+            let detail = format!(
+                "on through {} for {}",
+                valid.issuer,
+                valid.domains.join(", ")
+            );
+            operator_record(
+                &mut tx,
+                account,
+                crate::db::audit::Action::SsoChanged,
+                &detail,
+                state.now(),
+            )
+            .await?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Account {account}: single sign-on is on through {} for {}.\nRegister this redirect URI with the provider: {}",
@@ -266,8 +277,14 @@ pub async fn account(
                 p.label(),
                 grace.for_policy(p).days()
             );
-            operator_record(&mut tx, account, crate::db::audit::Action::PolicyChanged, &detail, state.now())
-                .await?;
+            operator_record(
+                &mut tx,
+                account,
+                crate::db::audit::Action::PolicyChanged,
+                &detail,
+                state.now(),
+            )
+            .await?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Account {account}: multi-factor authentication is now \"{}\".",
@@ -321,7 +338,10 @@ pub async fn group(state: &AppState, cmd: GroupCommand) -> Result<String, String
             let people = operator(state, account);
             let id = group_id(state, account, &group).await?;
             people.delete_group(id).await.map_err(failed)?;
-            Ok(format!("Deleted \"{}\" from account {account}", group.trim()))
+            Ok(format!(
+                "Deleted \"{}\" from account {account}",
+                group.trim()
+            ))
         }
         GroupCommand::SetAdmin {
             account,
@@ -334,7 +354,11 @@ pub async fn group(state: &AppState, cmd: GroupCommand) -> Result<String, String
             Ok(format!(
                 "Members of \"{}\" {} account {account}",
                 group.trim(),
-                if admin { "now administer" } else { "no longer administer" }
+                if admin {
+                    "now administer"
+                } else {
+                    "no longer administer"
+                }
             ))
         }
     }
@@ -418,12 +442,19 @@ pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, Stri
                 account_id: account,
                 action: crate::db::audit::Action::MemberAdded,
                 subject: email.trim(),
-                subject_user_id: directory::user_by_email(&mut tx, &email).await.map_err(db_err)?,
+                subject_user_id: directory::user_by_email(&mut tx, &email)
+                    .await
+                    .map_err(db_err)?,
                 detail: &format!("to {}", group.trim()),
             };
-            crate::db::audit::record(&mut tx, &crate::db::audit::Actor::Operator, entry, state.now())
-                .await
-                .map_err(db_err)?;
+            crate::db::audit::record(
+                &mut tx,
+                &crate::db::audit::Actor::Operator,
+                entry,
+                state.now(),
+            )
+            .await
+            .map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Added {} to \"{}\" in account {account}",

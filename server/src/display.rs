@@ -53,11 +53,15 @@ impl TimeDisplay {
         let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok()?;
         let midnight = date.and_hms_opt(0, 0, 0)?;
         // A zone may skip midnight (a DST change): the earliest moment of that day.
-        let local = self.tz.from_local_datetime(&midnight).earliest().or_else(|| {
-            self.tz
-                .from_local_datetime(&date.and_hms_opt(1, 0, 0)?)
-                .earliest()
-        })?;
+        let local = self
+            .tz
+            .from_local_datetime(&midnight)
+            .earliest()
+            .or_else(|| {
+                self.tz
+                    .from_local_datetime(&date.and_hms_opt(1, 0, 0)?)
+                    .earliest()
+            })?;
         Some(local.timestamp_millis())
     }
 }

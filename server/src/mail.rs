@@ -320,6 +320,14 @@ fn parse_templates() -> minijinja::Environment<'static> {
             "mfa_policy.html",
             include_str!("mail_templates/mfa_policy.html"),
         ),
+        (
+            "invitation.txt",
+            include_str!("mail_templates/invitation.txt"),
+        ),
+        (
+            "invitation.html",
+            include_str!("mail_templates/invitation.html"),
+        ),
     ] {
         // The templates are part of the build: one that does not parse fails the tests
         // (every notice is rendered by a unit test).

@@ -18,8 +18,8 @@ use crate::{
 use app::{
     api::{AuditFilter, PeopleAdministration},
     models::{
-        page_count, AccountId, AuditPage, AuditRow, GroupInfo, MemberRow, MemberSort,
-        MembersPage, UserId, ADMIN_ROWS_PER_PAGE,
+        page_count, AccountId, AuditPage, AuditRow, GroupInfo, MemberRow, MemberSort, MembersPage,
+        UserId, ADMIN_ROWS_PER_PAGE,
     },
     ssr::{Outcome, UserCtx},
     validation::validate_name,
@@ -118,17 +118,18 @@ impl AccountAdmin<'_> {
         .await?;
         let groups = members::groups(&mut *db.acquire().await?, self.account_id).await?;
         let now = self.state.now();
-        let invitations = crate::db::invitations::pending(&mut *db.acquire().await?, self.account_id)
-            .await?
-            .into_iter()
-            .map(|i| app::models::InvitationRow {
-                id: i.id,
-                email: i.email,
-                group: i.group_name,
-                sent: display.format(i.created_at),
-                expired: i.expires_at <= now,
-            })
-            .collect();
+        let invitations =
+            crate::db::invitations::pending(&mut *db.acquire().await?, self.account_id)
+                .await?
+                .into_iter()
+                .map(|i| app::models::InvitationRow {
+                    id: i.id,
+                    email: i.email,
+                    group: i.group_name,
+                    sent: display.format(i.created_at),
+                    expired: i.expires_at <= now,
+                })
+                .collect();
         Ok(MembersPage {
             invitations,
             account_id: AccountId(self.account_id),
@@ -212,7 +213,12 @@ impl AccountAdmin<'_> {
 
     /// Inviting into an administrator group needs a recent "Confirm it's you".
     pub async fn invite(&self, emails: &str, group_id: i64) -> Outcome<Invited> {
-        let group = members::group(&mut *self.state.db.acquire().await?, self.account_id, group_id).await?;
+        let group = members::group(
+            &mut *self.state.db.acquire().await?,
+            self.account_id,
+            group_id,
+        )
+        .await?;
         if group.is_some_and(|g| g.is_admin) {
             self.require_step_up().await?;
         }
@@ -222,7 +228,10 @@ impl AccountAdmin<'_> {
     /// Needs a recent "Confirm it's you".
     pub async fn set_group_admin(&self, group_id: i64, is_admin: bool) -> Outcome<()> {
         self.require_step_up().await?;
-        self.people().await?.set_group_admin(group_id, is_admin).await
+        self.people()
+            .await?
+            .set_group_admin(group_id, is_admin)
+            .await
     }
 
     /// One page of the audit log, filtered.
@@ -241,10 +250,7 @@ impl AccountAdmin<'_> {
         Ok(AuditPage {
             account_id: AccountId(self.account_id),
             account_name: self.account_name().await?,
-            rows: rows
-                .into_iter()
-                .map(|r| audit_row(r, &display))
-                .collect(),
+            rows: rows.into_iter().map(|r| audit_row(r, &display)).collect(),
             total,
             page,
             page_count: page_count(total, ADMIN_ROWS_PER_PAGE),
@@ -291,9 +297,10 @@ impl AccountAdmin<'_> {
     async fn audit_filter(&self, q: &AuditFilter) -> Outcome<audit::Filter> {
         let action = match q.action.trim() {
             "" => None,
-            a => Some(Action::parse(a).ok_or_else(|| {
-                AppError::Invalid("Choose one of the listed actions.".into())
-            })?),
+            a => Some(
+                Action::parse(a)
+                    .ok_or_else(|| AppError::Invalid("Choose one of the listed actions.".into()))?,
+            ),
         };
         let display = self.display().await?;
         let day = |s: &str, what: &str| -> Outcome<Option<i64>> {
@@ -301,17 +308,19 @@ impl AccountAdmin<'_> {
             if s.is_empty() {
                 return Ok(None);
             }
-            display
-                .start_of_day(s)
-                .map(Some)
-                .ok_or_else(|| AppError::Invalid(format!("The {what} date must look like 2026-12-01.")).into())
+            display.start_of_day(s).map(Some).ok_or_else(|| {
+                AppError::Invalid(format!("The {what} date must look like 2026-12-01.")).into()
+            })
         };
         let from = day(&q.from, "from")?;
         // "Until" includes that whole day.
         let until = day(&q.until, "until")?.map(|t| t + app::models::DAY_MS);
         if let (Some(f), Some(u)) = (from, until) {
             if u <= f {
-                return Err(AppError::Invalid("The until date must not be before the from date.".into()).into());
+                return Err(AppError::Invalid(
+                    "The until date must not be before the from date.".into(),
+                )
+                .into());
             }
         }
         Ok(audit::Filter {
@@ -325,10 +334,12 @@ impl AccountAdmin<'_> {
 
 /// The account's name.
 async fn account_name(state: &crate::state::AppState, account_id: i64) -> Outcome<String> {
-    Ok(crate::db::policy::load(&mut *state.db.acquire().await?, account_id)
-        .await?
-        .ok_or(AppError::Forbidden)?
-        .account_name)
+    Ok(
+        crate::db::policy::load(&mut *state.db.acquire().await?, account_id)
+            .await?
+            .ok_or(AppError::Forbidden)?
+            .account_name,
+    )
 }
 
 impl AccountPeople<'_> {
@@ -389,7 +400,9 @@ impl AccountPeople<'_> {
             let m = members::get(&mut tx, self.account_id, person.get())
                 .await?
                 .ok_or_else(|| {
-                    AppError::Invalid("One of the selected people is not a member of this account.".into())
+                    AppError::Invalid(
+                        "One of the selected people is not a member of this account.".into(),
+                    )
                 })?;
             if m.group_id == group.id {
                 continue;
@@ -397,8 +410,14 @@ impl AccountPeople<'_> {
             members::move_to(&mut tx, self.account_id, m.user_id, group.id).await?;
             let detail = format!("from {} to {}", m.group_name, group.name);
             let subject = person_label(&m.name, &m.email);
-            self.audit(&mut tx, Action::MemberMoved, &subject, Some(m.user_id), &detail)
-                .await?;
+            self.audit(
+                &mut tx,
+                Action::MemberMoved,
+                &subject,
+                Some(m.user_id),
+                &detail,
+            )
+            .await?;
             moved += 1;
         }
         self.keep_an_administrator(&mut tx, &account).await?;
@@ -418,12 +437,20 @@ impl AccountPeople<'_> {
             let m = members::get(&mut tx, self.account_id, person.get())
                 .await?
                 .ok_or_else(|| {
-                    AppError::Invalid("One of the selected people is not a member of this account.".into())
+                    AppError::Invalid(
+                        "One of the selected people is not a member of this account.".into(),
+                    )
                 })?;
             members::remove(&mut tx, self.account_id, m.user_id).await?;
             let subject = person_label(&m.name, &m.email);
-            self.audit(&mut tx, Action::MemberRemoved, &subject, Some(m.user_id), &format!("was in {}", m.group_name))
-                .await?;
+            self.audit(
+                &mut tx,
+                Action::MemberRemoved,
+                &subject,
+                Some(m.user_id),
+                &format!("was in {}", m.group_name),
+            )
+            .await?;
             let notice = Notice::RemovedFromAccount {
                 account: account.clone(),
             };
@@ -515,8 +542,14 @@ impl AccountPeople<'_> {
         } else {
             "no longer administers the account"
         };
-        self.audit(&mut tx, Action::GroupAdminChanged, &group.name, None, detail)
-            .await?;
+        self.audit(
+            &mut tx,
+            Action::GroupAdminChanged,
+            &group.name,
+            None,
+            detail,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -550,17 +583,21 @@ impl AccountPeople<'_> {
         for email in &emails {
             let existing = directory::user_by_email(&mut tx, email).await?;
             if let Some(user_id) = existing {
-                if members::get(&mut tx, self.account_id, user_id).await?.is_some() {
+                if members::get(&mut tx, self.account_id, user_id)
+                    .await?
+                    .is_some()
+                {
                     return Err(AppError::Invalid(format!(
                         "{email} is already a member of {account}."
                     ))
                     .into());
                 }
                 let domain = app::validation::email_domain(email).unwrap_or_default();
-                if proven.iter().any(|d| *d == domain) {
+                if proven.contains(&domain) {
                     directory::insert_membership(&mut tx, user_id, self.account_id, group.id, now)
                         .await?;
-                    let detail = format!("to {}; the account's directory proves {domain}", group.name);
+                    let detail =
+                        format!("to {}; the account's directory proves {domain}", group.name);
                     self.audit(&mut tx, Action::MemberAdded, email, Some(user_id), &detail)
                         .await?;
                     done.added += 1;
@@ -603,17 +640,37 @@ impl AccountPeople<'_> {
             .ok_or_else(|| AppError::Invalid(NO_INVITATION.into()))?;
         let token = crate::sessions::Token::generate(self.state.rng.as_ref());
         let now = self.state.now();
-        crate::db::invitations::renew(&mut tx, self.account_id, id, &token.hash(), now, now + INVITATION_MS)
-            .await?;
+        crate::db::invitations::renew(
+            &mut tx,
+            self.account_id,
+            id,
+            &token.hash(),
+            now,
+            now + INVITATION_MS,
+        )
+        .await?;
         let inviter = match &self.actor {
             Actor::Person { label, .. } => label.clone(),
             Actor::Operator => "An operator".to_string(),
         };
         self.state
-            .invitation_mail(&mut tx, &inv.email, &account, &inv.group_name, &inviter, &token)
+            .invitation_mail(
+                &mut tx,
+                &inv.email,
+                &account,
+                &inv.group_name,
+                &inviter,
+                &token,
+            )
             .await?;
-        self.audit(&mut tx, Action::InvitationSent, &inv.email, None, "sent again")
-            .await?;
+        self.audit(
+            &mut tx,
+            Action::InvitationSent,
+            &inv.email,
+            None,
+            "sent again",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -634,9 +691,10 @@ impl AccountPeople<'_> {
     async fn find_group(&self, tx: &mut AnyConnection, group_id: i64) -> Outcome<members::Group> {
         Ok(members::group(tx, self.account_id, group_id)
             .await?
-            .ok_or_else(|| AppError::Invalid("That group is not one of this account's groups.".into()))?)
+            .ok_or_else(|| {
+                AppError::Invalid("That group is not one of this account's groups.".into())
+            })?)
     }
-
 }
 
 #[async_trait::async_trait]
@@ -743,7 +801,11 @@ impl PeopleAdministration for crate::state::AppState {
         emails: &str,
         group_id: i64,
     ) -> Outcome<(usize, usize)> {
-        let done = self.account_admin(user, account).await?.invite(emails, group_id).await?;
+        let done = self
+            .account_admin(user, account)
+            .await?
+            .invite(emails, group_id)
+            .await?;
         Ok((done.invited, done.added))
     }
 
@@ -826,7 +888,9 @@ pub fn parse_emails(text: &str) -> Outcome<Vec<String>> {
         }
     }
     if !bad.is_empty() {
-        return Err(AppError::Invalid(format!("Not valid email addresses: {}.", bad.join(", "))).into());
+        return Err(
+            AppError::Invalid(format!("Not valid email addresses: {}.", bad.join(", "))).into(),
+        );
     }
     if out.is_empty() {
         return Err(AppError::Invalid("Enter at least one email address.".into()).into());

@@ -497,7 +497,10 @@ pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> 
     crate::db::policy_notices::purge(&mut *state.db.acquire().await?, cutoff).await?;
     // The accounts' audit logs have their own, longer retention.
     let audit = i64::try_from(state.config.audit_retention.as_millis()).unwrap_or(i64::MAX / 2);
-    crate::db::audit::purge(&mut *state.db.acquire().await?, state.now().saturating_sub(audit))
-        .await?;
+    crate::db::audit::purge(
+        &mut *state.db.acquire().await?,
+        state.now().saturating_sub(audit),
+    )
+    .await?;
     Ok((s, e))
 }

@@ -45,7 +45,10 @@ const INVITATION_INVALID: &str =
 
 impl AppState {
     /// The still-valid invitation a link belongs to.
-    async fn pending_invitation(&self, token: &Secret) -> Outcome<crate::db::invitations::Invitation> {
+    async fn pending_invitation(
+        &self,
+        token: &Secret,
+    ) -> Outcome<crate::db::invitations::Invitation> {
         let invalid = || AppError::Invalid(INVITATION_INVALID.into());
         let hash = token_hash(token).ok_or_else(invalid)?;
         let inv = crate::db::invitations::by_token(&mut *self.db.acquire().await?, &hash)
@@ -385,8 +388,7 @@ impl Recovery for AppState {
 
     async fn invitation(&self, req: &RequestInfo, token: &Secret) -> Outcome<InvitationInfo> {
         let inv = self.pending_invitation(token).await?;
-        let existing =
-            directory::user_by_email(&mut *self.db.acquire().await?, &inv.email).await?;
+        let existing = directory::user_by_email(&mut *self.db.acquire().await?, &inv.email).await?;
         let signed_in = match req.session {
             Some(s) => Some((s.user_id, self.person(s.user_id).await?.email)),
             None => None,
@@ -411,8 +413,7 @@ impl Recovery for AppState {
         let inv = self.pending_invitation(token).await?;
         let hash = token_hash(token).ok_or_else(|| AppError::Invalid(INVITATION_INVALID.into()))?;
         let now = self.now();
-        let existing =
-            directory::user_by_email(&mut *self.db.acquire().await?, &inv.email).await?;
+        let existing = directory::user_by_email(&mut *self.db.acquire().await?, &inv.email).await?;
         // Who accepts: the person with the invited address, signed in with their own
         // credentials; or, for an address nobody uses yet, a new person (proven by the
         // link, which went to that address).
@@ -435,7 +436,8 @@ impl Recovery for AppState {
                 None
             }
             (None, Some(n)) => {
-                let name = app::validation::validate_name("name", &n.name).map_err(AppError::Invalid)?;
+                let name =
+                    app::validation::validate_name("name", &n.name).map_err(AppError::Invalid)?;
                 self.check_new_password(&n.password, &n.confirm, &inv.email)?;
                 Some((name, self.hash_new_password(&n.password).await?))
             }
@@ -454,7 +456,8 @@ impl Recovery for AppState {
         let user_id = match (existing, prepared) {
             (Some(user_id), _) => user_id,
             (None, Some((name, password_hash))) => {
-                match directory::insert_user(&mut tx, &inv.email, &name, &password_hash, now).await {
+                match directory::insert_user(&mut tx, &inv.email, &name, &password_hash, now).await
+                {
                     Ok(id) => id,
                     Err(DirectoryError::DuplicateEmail(_)) => {
                         return Err(AppError::Invalid(format!(
@@ -468,7 +471,10 @@ impl Recovery for AppState {
             }
             (None, None) => return Err(AppError::Invalid(INVITATION_INVALID.into()).into()),
         };
-        if crate::db::members::get(&mut tx, inv.account_id, user_id).await?.is_none() {
+        if crate::db::members::get(&mut tx, inv.account_id, user_id)
+            .await?
+            .is_none()
+        {
             directory::insert_membership(&mut tx, user_id, inv.account_id, inv.group_id, now)
                 .await?;
         }

@@ -54,11 +54,38 @@ mod server_side {
             people: Vec<UserId>,
             confirm_self: bool,
         ) -> Outcome<usize>;
-        async fn account_groups(&self, user: &UserCtx, account: AccountId) -> Outcome<(String, Vec<GroupInfo>)>;
-        async fn create_group(&self, user: &UserCtx, account: AccountId, name: &str, is_admin: bool) -> Outcome<()>;
-        async fn rename_group(&self, user: &UserCtx, account: AccountId, group_id: i64, name: &str) -> Outcome<()>;
-        async fn delete_group(&self, user: &UserCtx, account: AccountId, group_id: i64) -> Outcome<()>;
-        async fn set_group_admin(&self, user: &UserCtx, account: AccountId, group_id: i64, is_admin: bool) -> Outcome<()>;
+        async fn account_groups(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+        ) -> Outcome<(String, Vec<GroupInfo>)>;
+        async fn create_group(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            name: &str,
+            is_admin: bool,
+        ) -> Outcome<()>;
+        async fn rename_group(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            group_id: i64,
+            name: &str,
+        ) -> Outcome<()>;
+        async fn delete_group(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            group_id: i64,
+        ) -> Outcome<()>;
+        async fn set_group_admin(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            group_id: i64,
+            is_admin: bool,
+        ) -> Outcome<()>;
         /// "Send invitations": how many were mailed, and how many people were added at
         /// once (their account's directory vouches for them).
         async fn invite_people(
@@ -68,8 +95,18 @@ mod server_side {
             emails: &str,
             group_id: i64,
         ) -> Outcome<(usize, usize)>;
-        async fn resend_invitation(&self, user: &UserCtx, account: AccountId, id: i64) -> Outcome<()>;
-        async fn revoke_invitation(&self, user: &UserCtx, account: AccountId, id: i64) -> Outcome<()>;
+        async fn resend_invitation(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            id: i64,
+        ) -> Outcome<()>;
+        async fn revoke_invitation(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            id: i64,
+        ) -> Outcome<()>;
         async fn account_audit(
             &self,
             user: &UserCtx,
@@ -113,8 +150,14 @@ pub async fn account_members(
 ) -> Result<MembersPage, AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
         let sort = crate::models::MemberSort::parse(sort.as_deref().unwrap_or(""));
-        f.account_members(&user, account_id, page.unwrap_or(1), search.as_deref().unwrap_or(""), sort)
-            .await
+        f.account_members(
+            &user,
+            account_id,
+            page.unwrap_or(1),
+            search.as_deref().unwrap_or(""),
+            sort,
+        )
+        .await
     })
     .await
 }
@@ -132,7 +175,8 @@ pub async fn change_member_group(
             .trim()
             .parse::<i64>()
             .map_err(|_| AppError::Invalid("Choose one of this account's groups.".into()))?;
-        f.change_member_group(&user, account_id, people, group_id).await
+        f.change_member_group(&user, account_id, people, group_id)
+            .await
     })
     .await
 }
@@ -156,8 +200,10 @@ pub async fn remove_members(
 /// The account's name and groups (administrators only).
 #[server(endpoint = "account_groups")]
 pub async fn account_groups(account_id: AccountId) -> Result<(String, Vec<GroupInfo>), AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move { f.account_groups(&user, account_id).await })
-        .await
+    crate::ssr::run_user(
+        |f: Feature, user| async move { f.account_groups(&user, account_id).await },
+    )
+    .await
 }
 
 /// "Create group". `is_admin` is a checkbox.
@@ -168,13 +214,18 @@ pub async fn create_group(
     is_admin: Option<String>,
 ) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
-        f.create_group(&user, account_id, &name, is_admin.is_some()).await
+        f.create_group(&user, account_id, &name, is_admin.is_some())
+            .await
     })
     .await
 }
 
 #[server(endpoint = "rename_group")]
-pub async fn rename_group(account_id: AccountId, group_id: i64, name: String) -> Result<(), AppError> {
+pub async fn rename_group(
+    account_id: AccountId,
+    group_id: i64,
+    name: String,
+) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
         f.rename_group(&user, account_id, group_id, &name).await
     })
@@ -191,9 +242,14 @@ pub async fn delete_group(account_id: AccountId, group_id: i64) -> Result<(), Ap
 
 /// Sets the administrator flag of a group (`is_admin`: "true" or "false").
 #[server(endpoint = "set_group_admin")]
-pub async fn set_group_admin(account_id: AccountId, group_id: i64, is_admin: bool) -> Result<(), AppError> {
+pub async fn set_group_admin(
+    account_id: AccountId,
+    group_id: i64,
+    is_admin: bool,
+) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
-        f.set_group_admin(&user, account_id, group_id, is_admin).await
+        f.set_group_admin(&user, account_id, group_id, is_admin)
+            .await
     })
     .await
 }
@@ -215,7 +271,8 @@ pub async fn account_audit(
             from: from.unwrap_or_default(),
             until: until.unwrap_or_default(),
         };
-        f.account_audit(&user, account_id, filter, page.unwrap_or(1)).await
+        f.account_audit(&user, account_id, filter, page.unwrap_or(1))
+            .await
     })
     .await
 }

@@ -40,7 +40,10 @@ pub fn AccountAuditPage() -> impl IntoView {
     let query = use_query_map();
     let wanted = move || {
         let q = query.read();
-        let page = q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1);
         let filter = Filter {
             action: q.get("action").unwrap_or_default(),
             person: q.get("person").unwrap_or_default(),
@@ -53,8 +56,17 @@ pub fn AccountAuditPage() -> impl IntoView {
         move || (account_id(), wanted()),
         |(id, (page, f))| async move {
             match id {
-                Some(id) => account_audit(id, Some(page), Some(f.action), Some(f.person), Some(f.from), Some(f.until))
-                    .await,
+                Some(id) => {
+                    account_audit(
+                        id,
+                        Some(page),
+                        Some(f.action),
+                        Some(f.person),
+                        Some(f.from),
+                        Some(f.until),
+                    )
+                    .await
+                }
                 None => Err(AppError::Forbidden),
             }
         },
@@ -81,7 +93,7 @@ pub fn AccountAuditPage() -> impl IntoView {
 fn AuditView(page: AuditPage, filter: Filter) -> impl IntoView {
     let account: AccountId = page.account_id;
     let here = account_audit_href(account);
-    let csv = format!("{here}.csv?{}", filter.query());
+    let csv = format!("{here}/csv?{}", filter.query());
     let (number, count, total) = (page.page, page.page_count, page.total);
     let first = (number - 1) * crate::models::ADMIN_ROWS_PER_PAGE + 1;
     let shown = i64::try_from(page.rows.len()).unwrap_or(0);

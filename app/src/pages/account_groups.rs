@@ -5,8 +5,8 @@
 use crate::{
     api::{account_groups, CreateGroup, DeleteGroup, RenameGroup, SetGroupAdmin},
     components::{
-        direct_action, reload_when_done, use_account_id, use_done,
-        AccountPageError, ServerForm, SubmitButton,
+        direct_action, reload_when_done, use_account_id, use_done, AccountPageError, ServerForm,
+        SubmitButton,
     },
     format::{account_groups_href, account_members_href, step_up_href},
     models::{AccountId, GroupInfo},
@@ -102,6 +102,8 @@ fn GroupsEditor(account: AccountId, groups: Vec<GroupInfo>, done: Option<String>
         .map(|g| {
             let id = g.id.to_string();
             let name = g.name.clone();
+            let (id_rename, id_flag, id_delete) = (id.clone(), id.clone(), id);
+            let (name_rename, name_flag, name_delete) = (name.clone(), name.clone(), name);
             view! {
                 <tr>
                     <th scope="row">{g.name.clone()}</th>
@@ -112,9 +114,9 @@ fn GroupsEditor(account: AccountId, groups: Vec<GroupInfo>, done: Option<String>
                             account_id: account_of(f), group_id: group_of(f), name: f.text("name"),
                         }>
                             <input type="hidden" name="account_id" value=account.to_string() />
-                            <input type="hidden" name="group_id" value=id.clone() />
+                            <input type="hidden" name="group_id" value=id_rename />
                             <input name="name" type="text" required maxlength=MAX_NAME_CHARS.to_string()
-                                value=name.clone() aria-label=format!("New name for {name}") />
+                                value=name_rename.clone() aria-label=format!("New name for {name_rename}") />
                             <SubmitButton pending=rename.pending() label="Rename" busy="Renaming…" class="secondary" />
                         </ServerForm>
                         <ServerForm action=flag class="inline" read=|f| SetGroupAdmin {
@@ -122,10 +124,10 @@ fn GroupsEditor(account: AccountId, groups: Vec<GroupInfo>, done: Option<String>
                             is_admin: f.get("is_admin").as_deref() == Some("true"),
                         }>
                             <input type="hidden" name="account_id" value=account.to_string() />
-                            <input type="hidden" name="group_id" value=id.clone() />
+                            <input type="hidden" name="group_id" value=id_flag />
                             <input type="hidden" name="is_admin" value=(!g.is_admin).to_string() />
                             <button type="submit" class="secondary" aria-label=format!(
-                                "{} {name}", if g.is_admin { "Remove administrator rights from" } else { "Give administrator rights to" })>
+                                "{} {name_flag}", if g.is_admin { "Remove administrator rights from" } else { "Give administrator rights to" })>
                                 {if g.is_admin { "Remove administrator rights" } else { "Make administrators" }}
                             </button>
                         </ServerForm>
@@ -135,8 +137,8 @@ fn GroupsEditor(account: AccountId, groups: Vec<GroupInfo>, done: Option<String>
                                     account_id: account_of(f), group_id: group_of(f),
                                 }>
                                     <input type="hidden" name="account_id" value=account.to_string() />
-                                    <input type="hidden" name="group_id" value=id.clone() />
-                                    <button type="submit" class="danger" aria-label=format!("Delete {name}")>"Delete"</button>
+                                    <input type="hidden" name="group_id" value=id_delete />
+                                    <button type="submit" class="danger" aria-label=format!("Delete {name_delete}")>"Delete"</button>
                                 </ServerForm>
                             }.into_any()
                         } else {

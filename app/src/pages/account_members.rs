@@ -3,7 +3,10 @@
 //! and "Remove from account". The server refuses everyone else (403).
 
 use crate::{
-    api::{account_members, ChangeMemberGroup, InvitePeople, RemoveMembers, ResendInvitation, RevokeInvitation},
+    api::{
+        account_members, ChangeMemberGroup, InvitePeople, RemoveMembers, ResendInvitation,
+        RevokeInvitation,
+    },
     components::{
         direct_action, reload_when_done, step_up_needed, use_account_id, use_done,
         AccountPageError, Pager, ServerForm, SubmitButton,
@@ -22,8 +25,15 @@ pub fn AccountMembersPage() -> impl IntoView {
     let query = use_query_map();
     let list = move || {
         let q = query.read();
-        let page = q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1);
-        (page.max(1), q.get("search").unwrap_or_default(), q.get("sort").unwrap_or_default())
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(1);
+        (
+            page.max(1),
+            q.get("search").unwrap_or_default(),
+            q.get("sort").unwrap_or_default(),
+        )
     };
     let members = Resource::new(
         move || (account_id(), list()),
@@ -117,7 +127,11 @@ fn MembersTable(
     let done_text = done.as_deref().and_then(|d| {
         let (what, n) = d.split_once('-')?;
         let n: usize = n.parse().ok()?;
-        let people = if n == 1 { "1 member".to_string() } else { format!("{n} members") };
+        let people = if n == 1 {
+            "1 member".to_string()
+        } else {
+            format!("{n} members")
+        };
         match what {
             "moved" => Some(format!("{people} moved to the new group.")),
             "removed" => Some(format!("{people} removed from the account.")),
@@ -127,11 +141,17 @@ fn MembersTable(
     let shown = done_text.is_some();
     let done_text = done_text.unwrap_or_default();
     let needs_step_up = move || {
-        step_up_needed(&change.value().get()).is_some() || step_up_needed(&remove.value().get()).is_some()
+        step_up_needed(&change.value().get()).is_some()
+            || step_up_needed(&remove.value().get()).is_some()
     };
     let error = move || {
-        let e = change.value().get().and_then(|r| r.err()).or_else(|| remove.value().get().and_then(|r| r.err()));
-        e.filter(|e| !matches!(e, AppError::StepUpRequired { .. })).map(|e| e.to_string())
+        let e = change
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .or_else(|| remove.value().get().and_then(|r| r.err()));
+        e.filter(|e| !matches!(e, AppError::StepUpRequired { .. }))
+            .map(|e| e.to_string())
     };
     let group_options = move |current: Option<&str>| {
         groups
@@ -150,6 +170,8 @@ fn MembersTable(
             let id = m.user_id.to_string();
             let options = group_options(Some(&m.group));
             let row_label = format!("{} ({})", m.name, m.email);
+            let (id_move, id_remove) = (id.clone(), id.clone());
+            let (label_move, label_remove) = (row_label.clone(), row_label);
             view! {
                 <tr>
                     <td><input type="checkbox" value=id.clone() aria-label=format!("Select {}", m.name)
@@ -176,8 +198,8 @@ fn MembersTable(
                             group_id: f.text("group_id"),
                         }>
                             <input type="hidden" name="account_id" value=account.to_string() />
-                            <input type="hidden" name="people" value=id.clone() />
-                            <select name="group_id" aria-label=format!("Group for {row_label}")>{options}</select>
+                            <input type="hidden" name="people" value=id_move />
+                            <select name="group_id" aria-label=format!("Group for {label_move}")>{options}</select>
                             <SubmitButton pending=change.pending() label="Change group" busy="Changing…" class="secondary" />
                         </ServerForm>
                         <ServerForm action=remove class="inline" read=|f| RemoveMembers {
@@ -186,12 +208,12 @@ fn MembersTable(
                             confirm_self: f.get("confirm_self"),
                         }>
                             <input type="hidden" name="account_id" value=account.to_string() />
-                            <input type="hidden" name="people" value=id.clone() />
+                            <input type="hidden" name="people" value=id_remove />
                             {m.is_you.then(|| view! {
                                 <label class="checkbox"><input type="checkbox" name="confirm_self" value="on" required />
                                     "Remove me: I lose access to this account"</label>
                             })}
-                            <button type="submit" class="danger" aria-label=format!("Remove {row_label} from account")>"Remove from account"</button>
+                            <button type="submit" class="danger" aria-label=format!("Remove {label_remove} from account")>"Remove from account"</button>
                         </ServerForm>
                     </td>
                 </tr>
@@ -258,7 +280,9 @@ fn Invitations(
     let invite = direct_action::<InvitePeople>();
     let resend = direct_action::<ResendInvitation>();
     let revoke = direct_action::<RevokeInvitation>();
-    reload_when_done(invite.value(), |(sent, added)| format!("invited-{sent}-{added}"));
+    reload_when_done(invite.value(), |(sent, added)| {
+        format!("invited-{sent}-{added}")
+    });
     reload_when_done(resend.value(), |_| "resent".into());
     reload_when_done(revoke.value(), |_| "revoked".into());
     let done = crate::components::use_done();
@@ -297,7 +321,11 @@ fn Invitations(
     let options = groups
         .iter()
         .map(|g| {
-            let label = if g.is_admin { format!("{} (administrators)", g.name) } else { g.name.clone() };
+            let label = if g.is_admin {
+                format!("{} (administrators)", g.name)
+            } else {
+                g.name.clone()
+            };
             view! { <option value=g.id.to_string() selected=!g.is_admin>{label}</option> }
         })
         .collect_view();
@@ -305,9 +333,9 @@ fn Invitations(
     let pending = invitations
         .into_iter()
         .map(|i| {
-            let id = i.id.to_string();
+            let (id_resend, id_revoke) = (i.id.to_string(), i.id.to_string());
             let status = if i.expired { format!("Expired (sent {})", i.sent) } else { format!("Sent {}", i.sent) };
-            let email = i.email.clone();
+            let (email_resend, email_revoke) = (i.email.clone(), i.email.clone());
             view! {
                 <tr>
                     <th scope="row">{i.email.clone()}</th><td>{i.group}</td><td>{status}</td>
@@ -317,16 +345,16 @@ fn Invitations(
                             invitation_id: f.get("invitation_id").and_then(|a| a.parse().ok()).unwrap_or(0),
                         }>
                             <input type="hidden" name="account_id" value=account.to_string() />
-                            <input type="hidden" name="invitation_id" value=id.clone() />
-                            <button type="submit" class="secondary" aria-label=format!("Resend the invitation to {email}")>"Resend"</button>
+                            <input type="hidden" name="invitation_id" value=id_resend />
+                            <button type="submit" class="secondary" aria-label=format!("Resend the invitation to {email_resend}")>"Resend"</button>
                         </ServerForm>
                         <ServerForm action=revoke class="inline" read=|f| RevokeInvitation {
                             account_id: f.get("account_id").and_then(|a| a.parse().ok()).unwrap_or(AccountId(0)),
                             invitation_id: f.get("invitation_id").and_then(|a| a.parse().ok()).unwrap_or(0),
                         }>
                             <input type="hidden" name="account_id" value=account.to_string() />
-                            <input type="hidden" name="invitation_id" value=id.clone() />
-                            <button type="submit" class="danger" aria-label=format!("Revoke the invitation to {email}")>"Revoke"</button>
+                            <input type="hidden" name="invitation_id" value=id_revoke />
+                            <button type="submit" class="danger" aria-label=format!("Revoke the invitation to {email_revoke}")>"Revoke"</button>
                         </ServerForm>
                     </td>
                 </tr>

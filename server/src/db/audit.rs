@@ -107,7 +107,12 @@ pub async fn record(
             label,
             ip,
             user_agent,
-        } => (Some(*user_id), label.as_str(), ip.as_deref(), user_agent.as_deref()),
+        } => (
+            Some(*user_id),
+            label.as_str(),
+            ip.as_deref(),
+            user_agent.as_deref(),
+        ),
         Actor::Operator => (None, OPERATOR, None, None),
     };
     sqlx::query(
@@ -164,7 +169,9 @@ fn where_clause(f: &Filter) -> (String, Vec<String>) {
     if let Some(p) = f.person.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
         binds.push(format!("%{}%", p.to_lowercase().replace(['%', '_'], "")));
         let n = binds.len() + 1;
-        sql.push_str(&format!(" AND (LOWER(actor_label) LIKE ${n} OR LOWER(subject) LIKE ${n})"));
+        sql.push_str(&format!(
+            " AND (LOWER(actor_label) LIKE ${n} OR LOWER(subject) LIKE ${n})"
+        ));
     }
     (sql, binds)
 }

@@ -71,7 +71,10 @@ pub async fn put(
 }
 
 /// The account's pending invitations (expired ones too: they can be sent again), newest first.
-pub async fn pending(conn: &mut AnyConnection, account_id: i64) -> Result<Vec<Invitation>, sqlx::Error> {
+pub async fn pending(
+    conn: &mut AnyConnection,
+    account_id: i64,
+) -> Result<Vec<Invitation>, sqlx::Error> {
     let sql = format!("{SELECT} WHERE i.account_id = $1 ORDER BY i.created_at DESC, i.id DESC");
     sqlx::query(&sql)
         .bind(account_id)
@@ -115,7 +118,11 @@ pub async fn by_token(
 }
 
 /// Uses up a still-valid link, on the caller's transaction; whether it was one.
-pub async fn take(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Result<bool, sqlx::Error> {
+pub async fn take(
+    conn: &mut AnyConnection,
+    token_hash: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM invitations WHERE token_hash = $1 AND expires_at > $2")
         .bind(token_hash)
         .bind(now)
@@ -125,7 +132,11 @@ pub async fn take(conn: &mut AnyConnection, token_hash: &str, now: i64) -> Resul
 }
 
 /// Revokes one of the account's invitations; whether there was one.
-pub async fn revoke(conn: &mut AnyConnection, account_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+pub async fn revoke(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    id: i64,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("DELETE FROM invitations WHERE account_id = $1 AND id = $2")
         .bind(account_id)
         .bind(id)

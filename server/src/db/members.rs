@@ -92,17 +92,21 @@ pub async fn list(
     } else {
         ""
     };
+    // Sorted outside, where `last_sign_in` is a column (PostgreSQL does not let ORDER BY
+    // use an output name inside an expression).
     let order = match sort {
-        Sort::Name => "u.name, u.id",
+        Sort::Name => "t.name, t.user_id",
         Sort::LastSignIn => {
-            "CASE WHEN last_sign_in IS NULL THEN 1 ELSE 0 END, last_sign_in DESC, u.name, u.id"
+            "CASE WHEN t.last_sign_in IS NULL THEN 1 ELSE 0 END, t.last_sign_in DESC, t.name, t.user_id"
         }
     };
     let count_sql = format!(
         "SELECT COUNT(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.account_id = $1{cond}"
     );
-    let list_sql = format!("{MEMBER_SELECT}{cond} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let list_sql = format!(
+        "SELECT * FROM ({MEMBER_SELECT}{cond}) t ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    );
     let mut count = sqlx::query(&count_sql).bind(account_id);
     let mut rows = sqlx::query(&list_sql).bind(account_id);
     if let Some(p) = &pattern {
@@ -155,14 +159,13 @@ pub async fn move_to(
     user_id: i64,
     group_id: i64,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "UPDATE memberships SET group_id = $1 WHERE account_id = $2 AND user_id = $3",
-    )
-    .bind(group_id)
-    .bind(account_id)
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
+    let done =
+        sqlx::query("UPDATE memberships SET group_id = $1 WHERE account_id = $2 AND user_id = $3")
+            .bind(group_id)
+            .bind(account_id)
+            .bind(user_id)
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -50,7 +50,7 @@ pub fn router(state: AppState) -> Router {
             "/accounts/{account_id}/settings/sso/verify",
             axum::routing::post(verify_domain_form),
         )
-        .route("/accounts/{account_id}/settings/audit.csv", get(audit_csv))
+        .route("/accounts/{account_id}/settings/audit/csv", get(audit_csv))
         .route(
             "/sw.js",
             get(move || {
