@@ -808,6 +808,9 @@ pub struct MemberRow {
     pub single_sign_on: bool,
     /// The viewer themselves.
     pub is_you: bool,
+    /// Managed by this account (their email domain is one it proved): the help-desk
+    /// actions apply.
+    pub managed: bool,
 }
 
 /// One of an account's groups.

@@ -365,6 +365,14 @@ pub enum Notice {
     RemovedFromAccount {
         account: String,
     },
+    /// An administrator of the account that manages the person reset their MFA.
+    HelpdeskMfaReset {
+        account: String,
+    },
+    /// An administrator of the account that manages the person signed them out.
+    HelpdeskSignedOut {
+        account: String,
+    },
 }
 
 const CHANGE_PASSWORD: &str =
@@ -383,6 +391,8 @@ impl Notice {
             Self::NewDevice => "New sign-in to your account",
             Self::PasswordReset => "Your password was reset",
             Self::RemovedFromAccount { .. } => "You were removed from an account",
+            Self::HelpdeskMfaReset { .. } => "Your multi-factor authentication was reset",
+            Self::HelpdeskSignedOut { .. } => "You were signed out everywhere",
         }
     }
 
@@ -400,6 +410,8 @@ impl Notice {
             Self::NewDevice => "Someone signed in to your account from a browser not used before",
             Self::PasswordReset => "The password of your account was reset with a link sent to this address, and every session was signed out",
             Self::RemovedFromAccount { .. } => "An administrator removed you from an account you belonged to",
+            Self::HelpdeskMfaReset { .. } => "An administrator of your organisation's account turned off multi-factor authentication for you and ended your sessions",
+            Self::HelpdeskSignedOut { .. } => "An administrator of your organisation's account ended all your sessions",
         }
     }
 
@@ -422,6 +434,9 @@ impl Notice {
             }
             Self::RecoveryCodeUsed { left: 1 } => "You have 1 recovery code left.".into(),
             Self::RecoveryCodeUsed { left } => format!("You have {left} recovery codes left."),
+            Self::HelpdeskMfaReset { account } | Self::HelpdeskSignedOut { account } => {
+                format!("The account is {account}. Sign in again; set up multi-factor authentication again if it asks.")
+            }
             Self::RemovedFromAccount { account } => {
                 format!("The account is {account}. You can no longer work in it; your sign-in and your other accounts are as they were.")
             }
@@ -469,6 +484,12 @@ mod tests {
             Notice::NewDevice,
             Notice::PasswordReset,
             Notice::RemovedFromAccount {
+                account: "Acme".into(),
+            },
+            Notice::HelpdeskMfaReset {
+                account: "Acme".into(),
+            },
+            Notice::HelpdeskSignedOut {
                 account: "Acme".into(),
             },
         ] {

@@ -117,6 +117,7 @@ impl AccountAdmin<'_> {
         )
         .await?;
         let groups = members::groups(&mut *db.acquire().await?, self.account_id).await?;
+        let proven = self.proven_domains().await?;
         let now = self.state.now();
         let invitations =
             crate::db::invitations::pending(&mut *db.acquire().await?, self.account_id)
@@ -144,6 +145,7 @@ impl AccountAdmin<'_> {
                     group: m.group_name,
                     is_admin: m.is_admin,
                     uses_mfa: m.uses_mfa,
+                    managed: is_managed(&proven, &m.email),
                     last_sign_in: m.last_sign_in.map(|t| display.format(t)),
                     single_sign_on: m.sso_only,
                 })
@@ -209,6 +211,109 @@ impl AccountAdmin<'_> {
 
     pub async fn delete_group(&self, group_id: i64) -> Outcome<()> {
         self.people().await?.delete_group(group_id).await
+    }
+
+    /// The email domains this account proved (for single sign-on): its people.
+    async fn proven_domains(&self) -> Outcome<Vec<String>> {
+        Ok(crate::db::sso::load(&mut *self.state.db.acquire().await?, self.account_id)
+            .await?
+            .map(|c| c.domains.into_iter().filter(|d| d.verified).map(|d| d.domain).collect())
+            .unwrap_or_default())
+    }
+
+    /// A member the account manages: their email domain is one the account proved. For
+    /// anyone else the help-desk actions do not exist: such a person may belong to other
+    /// companies' accounts, and this one must not weaken their security there.
+    async fn managed_member(&self, person: UserId) -> Outcome<members::Member> {
+        let m = members::get(&mut *self.state.db.acquire().await?, self.account_id, person.get())
+            .await?
+            .ok_or_else(|| AppError::Invalid("That person is not a member of this account.".into()))?;
+        if !is_managed(&self.proven_domains().await?, &m.email) {
+            return Err(AppError::Invalid(format!(
+                "{} is not managed by this account: help-desk actions are only for people whose email domain this account has proven.",
+                m.email
+            ))
+            .into());
+        }
+        Ok(m)
+    }
+
+    /// Help-desk actions need the administrator's own password and code within the last
+    /// few minutes: an administrator without MFA cannot use them.
+    async fn require_helpdesk_step_up(&self) -> Outcome<()> {
+        if !crate::db::mfa::is_enabled(&mut *self.state.db.acquire().await?, self.user_id).await? {
+            return Err(AppError::Invalid(
+                "Help-desk actions need your password and authentication code: turn on multi-factor authentication in your Security section first.".into(),
+            )
+            .into());
+        }
+        self.require_step_up().await
+    }
+
+    /// "Reset MFA" for a managed person: MFA off (they set it up again at their next
+    /// sign-in, as the account's policy asks), every session ended, a notice.
+    pub async fn helpdesk_reset_mfa(&self, person: UserId) -> Outcome<()> {
+        self.require_helpdesk_step_up().await?;
+        let m = self.managed_member(person).await?;
+        let account = self.account_name().await?;
+        let people = self.people().await?;
+        let now = self.state.now();
+        let mut tx = self.state.db.begin().await?;
+        if !crate::db::mfa::disable(&mut tx, m.user_id).await? {
+            return Err(AppError::Invalid(format!(
+                "{} has no multi-factor authentication to reset.",
+                m.name
+            ))
+            .into());
+        }
+        crate::db::sessions::end_all(&mut tx, m.user_id, crate::sessions::EndReason::Revoked, now)
+            .await?;
+        crate::db::email_changes::cancel(&mut tx, m.user_id).await?;
+        let detail = format!("by an administrator of {account}");
+        crate::db::events::record(
+            &mut tx,
+            Some(m.user_id),
+            crate::db::events::EventKind::MfaReset,
+            now,
+            self.user.req.ip.as_deref(),
+            self.user.req.user_agent.as_deref(),
+            Some(&detail),
+        )
+        .await?;
+        let subject = person_label(&m.name, &m.email);
+        people
+            .audit(&mut tx, Action::MfaReset, &subject, Some(m.user_id), "sessions ended")
+            .await?;
+        let notice = Notice::HelpdeskMfaReset { account };
+        self.state
+            .announce(&mut tx, m.user_id, Some(&self.user.req), notice)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// "Sign out everywhere" for a managed person: every session ended, a notice.
+    pub async fn helpdesk_sign_out(&self, person: UserId) -> Outcome<u64> {
+        self.require_helpdesk_step_up().await?;
+        let m = self.managed_member(person).await?;
+        let account = self.account_name().await?;
+        let people = self.people().await?;
+        let now = self.state.now();
+        let mut tx = self.state.db.begin().await?;
+        let ended =
+            crate::db::sessions::end_all(&mut tx, m.user_id, crate::sessions::EndReason::Revoked, now)
+                .await?;
+        let subject = person_label(&m.name, &m.email);
+        let detail = format!("{ended} session(s) ended");
+        people
+            .audit(&mut tx, Action::SignedOut, &subject, Some(m.user_id), &detail)
+            .await?;
+        let notice = Notice::HelpdeskSignedOut { account };
+        self.state
+            .announce(&mut tx, m.user_id, Some(&self.user.req), notice)
+            .await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     /// Inviting into an administrator group needs a recent "Confirm it's you".
@@ -344,7 +449,7 @@ async fn account_name(state: &crate::state::AppState, account_id: i64) -> Outcom
 
 impl AccountPeople<'_> {
     /// Records a change of this account, on the use case's transaction.
-    async fn audit(
+    pub(crate) async fn audit(
         &self,
         tx: &mut AnyConnection,
         action: Action,
@@ -827,6 +932,14 @@ impl PeopleAdministration for crate::state::AppState {
             .await
     }
 
+    async fn helpdesk_reset_mfa(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<()> {
+        self.account_admin(user, account).await?.helpdesk_reset_mfa(person).await
+    }
+
+    async fn helpdesk_sign_out(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<u64> {
+        self.account_admin(user, account).await?.helpdesk_sign_out(person).await
+    }
+
     async fn account_audit(
         &self,
         user: &UserCtx,
@@ -899,6 +1012,11 @@ pub fn parse_emails(text: &str) -> Outcome<Vec<String>> {
         return Err(AppError::Invalid("Invite at most 50 people at once.".into()).into());
     }
     Ok(out)
+}
+
+/// Whether the account manages the person with `email` (its domain is a proven one).
+fn is_managed(proven: &[String], email: &str) -> bool {
+    app::validation::email_domain(email).is_some_and(|d| proven.contains(&d))
 }
 
 fn group_info(g: members::Group) -> GroupInfo {

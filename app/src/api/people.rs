@@ -107,6 +107,10 @@ mod server_side {
             account: AccountId,
             id: i64,
         ) -> Outcome<()>;
+        /// "Reset MFA" for a person the account manages (after a fresh step-up).
+        async fn helpdesk_reset_mfa(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<()>;
+        /// "Sign out everywhere" for a person the account manages; how many sessions ended.
+        async fn helpdesk_sign_out(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<u64>;
         async fn account_audit(
             &self,
             user: &UserCtx,
@@ -309,6 +313,24 @@ pub async fn resend_invitation(account_id: AccountId, invitation_id: i64) -> Res
 pub async fn revoke_invitation(account_id: AccountId, invitation_id: i64) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
         f.revoke_invitation(&user, account_id, invitation_id).await
+    })
+    .await
+}
+
+/// "Reset MFA" for a person the account manages.
+#[server(endpoint = "helpdesk_reset_mfa")]
+pub async fn helpdesk_reset_mfa(account_id: AccountId, person: UserId) -> Result<(), AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move {
+        f.helpdesk_reset_mfa(&user, account_id, person).await
+    })
+    .await
+}
+
+/// "Sign out everywhere" for a person the account manages.
+#[server(endpoint = "helpdesk_sign_out")]
+pub async fn helpdesk_sign_out(account_id: AccountId, person: UserId) -> Result<u64, AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move {
+        f.helpdesk_sign_out(&user, account_id, person).await
     })
     .await
 }

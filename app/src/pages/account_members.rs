@@ -122,8 +122,12 @@ fn MembersTable(
 ) -> impl IntoView {
     let change = direct_action::<ChangeMemberGroup>();
     let remove = direct_action::<RemoveMembers>();
+    let reset_mfa = direct_action::<HelpdeskResetMfa>();
+    let sign_out = direct_action::<HelpdeskSignOut>();
     reload_when_done(change.value(), |n| format!("moved-{n}"));
     reload_when_done(remove.value(), |n| format!("removed-{n}"));
+    reload_when_done(reset_mfa.value(), |_| "mfa-1".into());
+    reload_when_done(sign_out.value(), |_| "signedout-1".into());
     let done_text = done.as_deref().and_then(|d| {
         let (what, n) = d.split_once('-')?;
         let n: usize = n.parse().ok()?;
@@ -135,6 +139,8 @@ fn MembersTable(
         match what {
             "moved" => Some(format!("{people} moved to the new group.")),
             "removed" => Some(format!("{people} removed from the account.")),
+            "mfa" => Some("Multi-factor authentication was reset; the person was signed out and told by mail.".into()),
+            "signedout" => Some("The person was signed out everywhere and told by mail.".into()),
             _ => None,
         }
     });
@@ -170,8 +176,10 @@ fn MembersTable(
             let id = m.user_id.to_string();
             let options = group_options(Some(&m.group));
             let row_label = format!("{} ({})", m.name, m.email);
-            let (id_move, id_remove) = (id.clone(), id.clone());
-            let (label_move, label_remove) = (row_label.clone(), row_label);
+            let (id_move, id_remove, id_mfa, id_out) = (id.clone(), id.clone(), id.clone(), id.clone());
+            let (label_move, label_remove, label_mfa, label_out) =
+                (row_label.clone(), row_label.clone(), row_label.clone(), row_label);
+            let (managed, uses_mfa) = (m.managed, m.uses_mfa);
             view! {
                 <tr>
                     <td><input type="checkbox" value=id.clone() aria-label=format!("Select {}", m.name)
@@ -215,6 +223,26 @@ fn MembersTable(
                             })}
                             <button type="submit" class="danger" aria-label=format!("Remove {label_remove} from account")>"Remove from account"</button>
                         </ServerForm>
+                        {(managed && uses_mfa).then(|| view! {
+                            <ServerForm action=reset_mfa class="inline" read=|f| HelpdeskResetMfa {
+                                account_id: f.get("account_id").and_then(|a| a.parse().ok()).unwrap_or(AccountId(0)),
+                                person: crate::models::UserId(f.get("person").and_then(|a| a.parse().ok()).unwrap_or(0)),
+                            }>
+                                <input type="hidden" name="account_id" value=account.to_string() />
+                                <input type="hidden" name="person" value=id_mfa />
+                                <button type="submit" class="secondary" aria-label=format!("Reset MFA of {label_mfa}")>"Reset MFA"</button>
+                            </ServerForm>
+                        })}
+                        {managed.then(|| view! {
+                            <ServerForm action=sign_out class="inline" read=|f| HelpdeskSignOut {
+                                account_id: f.get("account_id").and_then(|a| a.parse().ok()).unwrap_or(AccountId(0)),
+                                person: crate::models::UserId(f.get("person").and_then(|a| a.parse().ok()).unwrap_or(0)),
+                            }>
+                                <input type="hidden" name="account_id" value=account.to_string() />
+                                <input type="hidden" name="person" value=id_out />
+                                <button type="submit" class="secondary" aria-label=format!("Sign out {label_out} everywhere")>"Sign out everywhere"</button>
+                            </ServerForm>
+                        })}
                     </td>
                 </tr>
             }
@@ -226,7 +254,7 @@ fn MembersTable(
         <div role="alert" class="form-error" aria-live="assertive">
             {move || error().map(|e| view! { <p>{e}</p> })}
             {move || needs_step_up().then(|| view! {
-                <p>"Changing who administers the account needs you to confirm it's you. "
+                <p>"This needs you to confirm it's you (your password, and your code for help-desk actions). "
                     <a href=step_up_href(&here)>"Confirm it's you"</a>", then try again."</p>
             })}
         </div>
