@@ -138,6 +138,7 @@ impl AccountAdmin<'_> {
             members: rows
                 .into_iter()
                 .map(|m| MemberRow {
+                    managed: is_managed(&proven, &m.email),
                     user_id: UserId(m.user_id),
                     is_you: m.user_id == self.user_id,
                     name: m.name,
@@ -145,7 +146,6 @@ impl AccountAdmin<'_> {
                     group: m.group_name,
                     is_admin: m.is_admin,
                     uses_mfa: m.uses_mfa,
-                    managed: is_managed(&proven, &m.email),
                     last_sign_in: m.last_sign_in.map(|t| display.format(t)),
                     single_sign_on: m.sso_only,
                 })
@@ -215,19 +215,31 @@ impl AccountAdmin<'_> {
 
     /// The email domains this account proved (for single sign-on): its people.
     async fn proven_domains(&self) -> Outcome<Vec<String>> {
-        Ok(crate::db::sso::load(&mut *self.state.db.acquire().await?, self.account_id)
-            .await?
-            .map(|c| c.domains.into_iter().filter(|d| d.verified).map(|d| d.domain).collect())
-            .unwrap_or_default())
+        Ok(
+            crate::db::sso::load(&mut *self.state.db.acquire().await?, self.account_id)
+                .await?
+                .map(|c| {
+                    c.domains
+                        .into_iter()
+                        .filter(|d| d.verified)
+                        .map(|d| d.domain)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
     }
 
     /// A member the account manages: their email domain is one the account proved. For
     /// anyone else the help-desk actions do not exist: such a person may belong to other
     /// companies' accounts, and this one must not weaken their security there.
     async fn managed_member(&self, person: UserId) -> Outcome<members::Member> {
-        let m = members::get(&mut *self.state.db.acquire().await?, self.account_id, person.get())
-            .await?
-            .ok_or_else(|| AppError::Invalid("That person is not a member of this account.".into()))?;
+        let m = members::get(
+            &mut *self.state.db.acquire().await?,
+            self.account_id,
+            person.get(),
+        )
+        .await?
+        .ok_or_else(|| AppError::Invalid("That person is not a member of this account.".into()))?;
         if !is_managed(&self.proven_domains().await?, &m.email) {
             return Err(AppError::Invalid(format!(
                 "{} is not managed by this account: help-desk actions are only for people whose email domain this account has proven.",
@@ -246,6 +258,10 @@ impl AccountAdmin<'_> {
                 "Help-desk actions need your password and authentication code: turn on multi-factor authentication in your Security section first.".into(),
             )
             .into());
+        }
+        // A code must have been checked in this session (the step-up asks for it).
+        if !self.user.session.mfa_verified {
+            return Err(AppError::StepUpRequired { code: true }.into());
         }
         self.require_step_up().await
     }
@@ -282,7 +298,13 @@ impl AccountAdmin<'_> {
         .await?;
         let subject = person_label(&m.name, &m.email);
         people
-            .audit(&mut tx, Action::MfaReset, &subject, Some(m.user_id), "sessions ended")
+            .audit(
+                &mut tx,
+                Action::MfaReset,
+                &subject,
+                Some(m.user_id),
+                "sessions ended",
+            )
             .await?;
         let notice = Notice::HelpdeskMfaReset { account };
         self.state
@@ -300,13 +322,23 @@ impl AccountAdmin<'_> {
         let people = self.people().await?;
         let now = self.state.now();
         let mut tx = self.state.db.begin().await?;
-        let ended =
-            crate::db::sessions::end_all(&mut tx, m.user_id, crate::sessions::EndReason::Revoked, now)
-                .await?;
+        let ended = crate::db::sessions::end_all(
+            &mut tx,
+            m.user_id,
+            crate::sessions::EndReason::Revoked,
+            now,
+        )
+        .await?;
         let subject = person_label(&m.name, &m.email);
         let detail = format!("{ended} session(s) ended");
         people
-            .audit(&mut tx, Action::SignedOut, &subject, Some(m.user_id), &detail)
+            .audit(
+                &mut tx,
+                Action::SignedOut,
+                &subject,
+                Some(m.user_id),
+                &detail,
+            )
             .await?;
         let notice = Notice::HelpdeskSignedOut { account };
         self.state
@@ -932,12 +964,28 @@ impl PeopleAdministration for crate::state::AppState {
             .await
     }
 
-    async fn helpdesk_reset_mfa(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<()> {
-        self.account_admin(user, account).await?.helpdesk_reset_mfa(person).await
+    async fn helpdesk_reset_mfa(
+        &self,
+        user: &UserCtx,
+        account: AccountId,
+        person: UserId,
+    ) -> Outcome<()> {
+        self.account_admin(user, account)
+            .await?
+            .helpdesk_reset_mfa(person)
+            .await
     }
 
-    async fn helpdesk_sign_out(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<u64> {
-        self.account_admin(user, account).await?.helpdesk_sign_out(person).await
+    async fn helpdesk_sign_out(
+        &self,
+        user: &UserCtx,
+        account: AccountId,
+        person: UserId,
+    ) -> Outcome<u64> {
+        self.account_admin(user, account)
+            .await?
+            .helpdesk_sign_out(person)
+            .await
     }
 
     async fn account_audit(

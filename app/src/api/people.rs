@@ -108,9 +108,19 @@ mod server_side {
             id: i64,
         ) -> Outcome<()>;
         /// "Reset MFA" for a person the account manages (after a fresh step-up).
-        async fn helpdesk_reset_mfa(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<()>;
+        async fn helpdesk_reset_mfa(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            person: UserId,
+        ) -> Outcome<()>;
         /// "Sign out everywhere" for a person the account manages; how many sessions ended.
-        async fn helpdesk_sign_out(&self, user: &UserCtx, account: AccountId, person: UserId) -> Outcome<u64>;
+        async fn helpdesk_sign_out(
+            &self,
+            user: &UserCtx,
+            account: AccountId,
+            person: UserId,
+        ) -> Outcome<u64>;
         async fn account_audit(
             &self,
             user: &UserCtx,

@@ -1,11 +1,12 @@
 //! `/accounts/{account_id}/settings/members`: an account's members, for its
-//! administrators: search, sort, pages, and for one member or a selection "Change group"
-//! and "Remove from account". The server refuses everyone else (403).
+//! administrators: search, sort, pages; for one member or a selection "Change group" and
+//! "Remove from account"; for people the account manages "Reset MFA" and "Sign out
+//! everywhere"; invitations. The server refuses everyone else (403).
 
 use crate::{
     api::{
-        account_members, ChangeMemberGroup, InvitePeople, RemoveMembers, ResendInvitation,
-        RevokeInvitation,
+        account_members, ChangeMemberGroup, HelpdeskResetMfa, HelpdeskSignOut, InvitePeople,
+        RemoveMembers, ResendInvitation, RevokeInvitation,
     },
     components::{
         direct_action, reload_when_done, step_up_needed, use_account_id, use_done,

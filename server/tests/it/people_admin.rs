@@ -734,91 +734,123 @@ both_backends!(invitations_can_be_resent_revoked_and_expire, |env| {
     portal.db.close().await;
 });
 
-both_backends!(help_desk_actions_are_only_for_people_the_account_manages, |env| {
-    let (acme, globex, [_, grace, _, _]) = two_accounts(env).await;
-    // Acme proves acme.example (an operator's domains count as proven); Sam is Acme's
-    // and also works in Globex.
-    let sam = env.user("sam@acme.example", "Sam Acme").await;
-    env.member(acme, "sam@acme.example", "Users").await;
-    env.member(globex, "sam@acme.example", "Users").await;
-    portal::cli::account(
-        &env.state,
-        portal::config::AccountCommand::SetSso {
-            account: acme,
-            issuer: Some("https://login.acme.example".into()),
-            client_id: Some("portal".into()),
-            client_secret_stdin: true,
-            domains: Some("acme.example".into()),
-            disable: false,
-        },
-        &mut "a client secret\n".as_bytes(),
-    )
-    .await
-    .expect("sso");
-    let (_, _, _) = crate::mfa::enrolled(env, "sam@acme.example").await;
-    let mut sam_session = env.client();
-    sam_session.sign_in("sam@acme.example", PASSWORD).await;
-    let a = acme.to_string();
-    // An administrator without MFA cannot use them.
-    let mut plain = env.client();
-    plain.sign_in("ada@example.com", PASSWORD).await;
-    plain.step_up(None).await;
-    let r = plain
-        .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
-        .await;
-    assert!(refusal(&r).contains("turn on multi-factor authentication"));
-    // With MFA, after a fresh step-up with the code.
-    let (mut ada, secret, _) = crate::mfa::enrolled(env, "ada@example.com").await;
-    let r = ada
-        .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
-        .await;
-    assert!(matches!(r.app_error(), Some(AppError::StepUpRequired { .. })), "{}", r.body);
-    env.clock.advance(std::time::Duration::from_secs(60));
-    let code = crate::mfa::code_at_time(&secret, env.now());
-    ada.step_up(Some(&code)).await;
-    let page: MembersPage = json(&members(&mut ada, acme, "", "name").await);
-    let managed: Vec<(&str, bool)> = page.members.iter().map(|m| (m.email.as_str(), m.managed)).collect();
-    assert!(managed.contains(&("sam@acme.example", true)) && managed.contains(&("grace@example.com", false)), "{managed:?}");
-    // Not for someone the account does not manage (they may belong to other companies).
-    let grace_id = grace.to_string();
-    {
-        let form = [("account_id", a.as_str()), ("person", grace_id.as_str())];
-        let r = ada.call::<api::HelpdeskResetMfa>(&form).await;
-        assert!(refusal(&r).contains("not managed by this account"));
-        let r = ada.call::<api::HelpdeskSignOut>(&form).await;
-        assert!(refusal(&r).contains("not managed by this account"));
-    }
-    // Nor through another account (Globex does not manage Sam).
-    let r = ada
-        .call::<api::HelpdeskResetMfa>(&[("account_id", &globex.to_string()), ("person", &sam.to_string())])
-        .await;
-    assert_eq!(r.app_error(), Some(AppError::Forbidden));
-    // Sam: MFA reset, every session ended, told by mail, in the audit log.
-    let r = ada
-        .call::<api::HelpdeskResetMfa>(&[("account_id", &a), ("person", &sam.to_string())])
-        .await;
-    assert!(r.status < 400, "{}", r.body);
-    assert_eq!(
-        env.scalar(&format!("SELECT COUNT(*) FROM user_mfa WHERE user_id = {sam} AND enabled_at IS NOT NULL")).await,
-        0
-    );
-    let r = sam_session.call::<api::GetViewer>(&[]).await;
-    assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
-    let r = ada
-        .call::<api::HelpdeskResetMfa>(&[("account_id", &a), ("person", &sam.to_string())])
-        .await;
-    assert!(refusal(&r).contains("no multi-factor authentication to reset"));
-    sam_session.sign_in("sam@acme.example", PASSWORD).await;
-    let r = ada
-        .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
-        .await;
-    assert_eq!(r.body, "1");
-    let r = sam_session.call::<api::GetViewer>(&[]).await;
-    assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
-    assert_eq!(
+both_backends!(
+    help_desk_actions_are_only_for_people_the_account_manages,
+    |env| {
+        let (acme, globex, [_, grace, _, _]) = two_accounts(env).await;
+        // Acme proves acme.example (an operator's domains count as proven); Sam is Acme's
+        // and also works in Globex.
+        let sam = env.user("sam@acme.example", "Sam Acme").await;
+        env.member(acme, "sam@acme.example", "Users").await;
+        env.member(globex, "sam@acme.example", "Users").await;
+        portal::cli::account(
+            &env.state,
+            portal::config::AccountCommand::SetSso {
+                account: acme,
+                issuer: Some("https://login.acme.example".into()),
+                client_id: Some("portal".into()),
+                client_secret_stdin: true,
+                domains: Some("acme.example".into()),
+                disable: false,
+            },
+            &mut "a client secret\n".as_bytes(),
+        )
+        .await
+        .expect("sso");
+        let (_, _, _) = crate::mfa::enrolled(env, "sam@acme.example").await;
+        let mut sam_session = env.client();
+        sam_session.sign_in("sam@acme.example", PASSWORD).await;
+        let a = acme.to_string();
+        // An administrator without MFA cannot use them.
+        let mut plain = env.client();
+        plain.sign_in("ada@example.com", PASSWORD).await;
+        plain.step_up(None).await;
+        let r = plain
+            .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
+            .await;
+        assert!(refusal(&r).contains("turn on multi-factor authentication"));
+        // With MFA, after a fresh step-up with the code.
+        let (_, secret, _) = crate::mfa::enrolled(env, "ada@example.com").await;
+        env.clock.advance(std::time::Duration::from_secs(600));
+        let mut ada = env.client();
+        ada.sign_in("ada@example.com", PASSWORD).await;
+        let code = crate::mfa::code_at_time(&secret, env.now());
+        let r = ada.call::<api::VerifySignInCode>(&[("code", &code)]).await;
+        assert!(r.status < 400, "{}", r.body);
+        let r = ada
+            .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
+            .await;
+        assert!(
+            matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
+            "{}",
+            r.body
+        );
+        env.clock.advance(std::time::Duration::from_secs(60));
+        let code = crate::mfa::code_at_time(&secret, env.now());
+        ada.step_up(Some(&code)).await;
+        let page: MembersPage = json(&members(&mut ada, acme, "", "name").await);
+        let managed: Vec<(&str, bool)> = page
+            .members
+            .iter()
+            .map(|m| (m.email.as_str(), m.managed))
+            .collect();
+        assert!(
+            managed.contains(&("sam@acme.example", true))
+                && managed.contains(&("grace@example.com", false)),
+            "{managed:?}"
+        );
+        // Not for someone the account does not manage (they may belong to other companies).
+        let grace_id = grace.to_string();
+        {
+            let form = [("account_id", a.as_str()), ("person", grace_id.as_str())];
+            let r = ada.call::<api::HelpdeskResetMfa>(&form).await;
+            assert!(refusal(&r).contains("not managed by this account"));
+            let r = ada.call::<api::HelpdeskSignOut>(&form).await;
+            assert!(refusal(&r).contains("not managed by this account"));
+        }
+        // Nor through another account (Globex does not manage Sam).
+        let r = ada
+            .call::<api::HelpdeskResetMfa>(&[
+                ("account_id", &globex.to_string()),
+                ("person", &sam.to_string()),
+            ])
+            .await;
+        assert_eq!(r.app_error(), Some(AppError::Forbidden));
+        // Sam: MFA reset, every session ended, told by mail, in the audit log.
+        let r = ada
+            .call::<api::HelpdeskResetMfa>(&[("account_id", &a), ("person", &sam.to_string())])
+            .await;
+        assert!(r.status < 400, "{}", r.body);
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM user_mfa WHERE user_id = {sam} AND enabled_at IS NOT NULL"
+            ))
+            .await,
+            0
+        );
+        let r = sam_session.call::<api::GetViewer>(&[]).await;
+        assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
+        let r = ada
+            .call::<api::HelpdeskResetMfa>(&[("account_id", &a), ("person", &sam.to_string())])
+            .await;
+        assert!(refusal(&r).contains("no multi-factor authentication to reset"));
+        sam_session.sign_in("sam@acme.example", PASSWORD).await;
+        let r = ada
+            .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
+            .await;
+        assert_eq!(r.body, "1");
+        let r = sam_session.call::<api::GetViewer>(&[]).await;
+        assert_eq!(r.app_error(), Some(AppError::Unauthenticated));
+        assert_eq!(
         env.scalar("SELECT COUNT(*) FROM mail_outbox WHERE to_address = 'sam@acme.example' AND subject IN ('Your multi-factor authentication was reset', 'You were signed out everywhere')").await,
         2
     );
-    let actions: Vec<String> = audit(&mut ada, acme, &[("person", "sam")]).await.rows.into_iter().map(|r| r.action).collect();
-    assert_eq!(actions, ["Signed out everywhere", "MFA reset"]);
-});
+        let actions: Vec<String> = audit(&mut ada, acme, &[("person", "sam")])
+            .await
+            .rows
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(actions, ["Signed out everywhere", "MFA reset"]);
+    }
+);
