@@ -194,6 +194,21 @@ impl AccountAdmin<'_> {
             )
             .into());
         }
+        // Removing another administrator changes who administers the account: a recent
+        // "Confirm it's you" first.
+        let mut others_admin = false;
+        for p in people.iter().filter(|p| p.get() != self.user_id) {
+            let m = members::get(
+                &mut *self.state.db.acquire().await?,
+                self.account_id,
+                p.get(),
+            )
+            .await?;
+            others_admin |= m.is_some_and(|m| m.is_admin);
+        }
+        if others_admin {
+            self.require_step_up().await?;
+        }
         self.people().await?.remove_members(people).await
     }
 

@@ -150,13 +150,17 @@ fn MembersTable(
     let needs_step_up = move || {
         step_up_needed(&change.value().get()).is_some()
             || step_up_needed(&remove.value().get()).is_some()
+            || step_up_needed(&reset_mfa.value().get()).is_some()
+            || step_up_needed(&sign_out.value().get()).is_some()
     };
     let error = move || {
         let e = change
             .value()
             .get()
             .and_then(|r| r.err())
-            .or_else(|| remove.value().get().and_then(|r| r.err()));
+            .or_else(|| remove.value().get().and_then(|r| r.err()))
+            .or_else(|| reset_mfa.value().get().and_then(|r| r.err()))
+            .or_else(|| sign_out.value().get().and_then(|r| r.err()));
         e.filter(|e| !matches!(e, AppError::StepUpRequired { .. }))
             .map(|e| e.to_string())
     };

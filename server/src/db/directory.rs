@@ -479,6 +479,19 @@ pub async fn delete_user(
     user_id: i64,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut tx = super::transaction(conn).await?;
+    // The person's accounts are locked first (in id order, so two deletions cannot
+    // deadlock), as every change to an account's administrators does: an administrator
+    // deleting themselves while another leaves cannot leave the account without one.
+    // (On SQLite the write lock already serializes them.)
+    if tx.backend_name() == "PostgreSQL" {
+        sqlx::query(
+            "SELECT id FROM accounts WHERE id IN (SELECT account_id FROM memberships WHERE user_id = $1) \
+             ORDER BY id FOR UPDATE",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    }
     let rows = sqlx::query(SOLE_ADMIN_ACCOUNTS)
         .bind(user_id)
         .fetch_all(&mut *tx)

@@ -258,6 +258,7 @@ both_backends!(
                 ("grace@example.com", ada)
             };
             c.sign_in(me, PASSWORD).await;
+            c.step_up(None).await;
             c.call::<api::RemoveMembers>(&[
                 ("account_id", &acme.to_string()),
                 ("people", &other.to_string()),
@@ -854,3 +855,33 @@ both_backends!(
         assert_eq!(actions, ["Signed out everywhere", "MFA reset"]);
     }
 );
+
+both_backends!(removing_another_administrator_needs_a_step_up, |env| {
+    let (acme, _, [_, grace, _, _]) = two_accounts(env).await;
+    portal::cli::member(
+        &env.state,
+        portal::config::MemberCommand::Move {
+            account: acme,
+            email: "grace@example.com".into(),
+            group: "Administrators".into(),
+        },
+    )
+    .await
+    .expect("move");
+    let mut ada = env.client();
+    ada.sign_in("ada@example.com", PASSWORD).await;
+    let form = [
+        ("account_id", acme.to_string()),
+        ("people", grace.to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = ada.call::<api::RemoveMembers>(&form).await;
+    assert!(
+        matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
+        "{}",
+        r.body
+    );
+    ada.step_up(None).await;
+    let r = ada.call::<api::RemoveMembers>(&form).await;
+    assert_eq!(r.body, "1");
+});
