@@ -220,21 +220,22 @@ impl Profile for AppState {
         let pending = email_changes::of_user(&mut tx, s.user_id)
             .await?
             .ok_or_else(|| AppError::Invalid(NO_PENDING_EMAIL.into()))?;
-        if now - pending.requested_at < RESEND_AFTER_MS {
-            return Err(AppError::Invalid(
-                "A link was sent less than a minute ago. Check your mail (and its spam folder) before asking again.".into(),
-            )
-            .into());
-        }
         let confirm = Token::generate(self.rng.as_ref());
-        email_changes::renew_confirm(
+        let renewed = email_changes::renew_confirm(
             &mut tx,
             s.user_id,
             &confirm.hash(),
             now,
             now + EMAIL_LINK_MS,
+            now - RESEND_AFTER_MS,
         )
         .await?;
+        if !renewed {
+            return Err(AppError::Invalid(
+                "A link was sent less than a minute ago. Check your mail (and its spam folder) before asking again.".into(),
+            )
+            .into());
+        }
         self.email_confirm_mail(&mut tx, &person, &pending.new_email, &confirm, req)
             .await?;
         tx.commit().await?;

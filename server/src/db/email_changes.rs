@@ -69,22 +69,26 @@ pub async fn put(
     Ok(done.rows_affected() == 1)
 }
 
-/// A fresh confirmation link for the person's waiting change (the old one stops working).
+/// A fresh confirmation link for the person's waiting change (the old one stops working),
+/// unless the last one was sent after `sent_before`: one statement decides, so parallel
+/// "Resend" requests send one link. `false` when nothing was renewed.
 pub async fn renew_confirm(
     conn: &mut AnyConnection,
     user_id: i64,
     confirm_hash: &str,
     now: i64,
     expires_at: i64,
+    sent_before: i64,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE email_changes SET confirm_hash = $1, requested_at = $2, expires_at = $3 \
-         WHERE user_id = $4 AND confirmed_at IS NULL",
+         WHERE user_id = $4 AND confirmed_at IS NULL AND requested_at <= $5",
     )
     .bind(confirm_hash)
     .bind(now)
     .bind(expires_at)
     .bind(user_id)
+    .bind(sent_before)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

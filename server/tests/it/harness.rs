@@ -711,6 +711,13 @@ pub fn smtp_server(reject: bool) -> SmtpServer {
     }
 }
 
+/// An instance of the portal on `env`'s database sending its mail through `smtp`.
+pub async fn sending_through(env: &TestEnv, smtp: &SmtpServer) -> portal::AppState {
+    let mut config = test_config(&env.url);
+    config.smtp_url = Some(smtp.url.parse().expect("SMTP URL"));
+    env.instance_with(config).await
+}
+
 impl SmtpServer {
     /// Every mail received so far, as its raw text, oldest first.
     pub fn received(&self) -> Vec<String> {

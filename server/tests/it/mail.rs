@@ -6,13 +6,6 @@ use crate::{both_backends, harness::*};
 use portal::{config::MailCommand, mail::deliver_due};
 use std::time::Duration;
 
-/// An instance of the portal on `env`'s database sending through `smtp`.
-async fn sending_through(env: &TestEnv, smtp: &SmtpServer) -> portal::AppState {
-    let mut config = test_config(&env.url);
-    config.smtp_url = Some(smtp.url.parse().expect("SMTP URL"));
-    env.instance_with(config).await
-}
-
 async fn change_password(c: &mut Client, new: &str) -> Response {
     c.call::<api::ChangePassword>(&[
         ("current_password", PASSWORD),

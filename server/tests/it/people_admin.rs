@@ -544,12 +544,6 @@ both_backends!(
     }
 );
 
-async fn sending_through(env: &TestEnv, smtp: &SmtpServer) -> portal::AppState {
-    let mut config = test_config(&env.url);
-    config.smtp_url = Some(smtp.url.parse().expect("SMTP URL"));
-    env.instance_with(config).await
-}
-
 async fn invite(c: &mut Client, account: i64, emails: &str, group: &str) -> Response {
     c.call::<api::InvitePeople>(&[
         ("account_id", &account.to_string()),

@@ -8,12 +8,6 @@ use app::AppError;
 use portal::mail::deliver_due;
 use std::time::Duration;
 
-async fn sending_through(env: &TestEnv, smtp: &SmtpServer) -> portal::AppState {
-    let mut config = test_config(&env.url);
-    config.smtp_url = Some(smtp.url.parse().expect("SMTP URL"));
-    env.instance_with(config).await
-}
-
 /// A mail's text with quoted-printable soft breaks and escapes undone.
 fn decoded(mail: &str) -> String {
     let joined = mail.replace("=\r\n", "").replace("=\n", "");
@@ -779,3 +773,25 @@ both_backends!(
         portal.db.close().await;
     }
 );
+
+both_backends!(parallel_resends_send_one_link, |env| {
+    env.user("ada@example.com", "Ada Lovelace").await;
+    let mut c = env.client();
+    c.sign_in("ada@example.com", PASSWORD).await;
+    ask_email_change(&mut c, "ada.l@example.com").await;
+    env.clock.advance(Duration::from_secs(61));
+    let ok = at_once(&env.state, 8, |mut c, _| async move {
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.call::<api::ResendEmailConfirmation>(&[]).await.status < 400
+    })
+    .await;
+    assert_eq!(ok.iter().filter(|ok| **ok).count(), 1, "{ok:?}");
+    assert_eq!(
+        env.scalar(
+            "SELECT COUNT(*) FROM mail_outbox WHERE subject = 'Confirm your new email address'"
+        )
+        .await,
+        2,
+        "the first link and one resend"
+    );
+});
