@@ -29,6 +29,12 @@ pub fn step_up_href(next: &str) -> String {
     format!("/step-up?next={}", query_value(next))
 }
 
+/// "Confirm it's you" before a sensitive change made with a plain form: afterwards back
+/// on `next`, where the person presses the button again.
+pub fn step_up_for_change_href(next: &str) -> String {
+    format!("{}&why=change", step_up_href(next))
+}
+
 /// The sign-in page, coming back to `next` (a local path) afterwards.
 pub fn login_href(next: &str) -> String {
     if next == "/" {

@@ -23,6 +23,10 @@ pub struct RequestInfo {
     /// This browser's device cookie, if it has one (a sign-in from a new device is
     /// announced to the person).
     pub device: Option<PendingToken>,
+    /// What a plain form's action answered, for the page it sent the browser back to
+    /// (`?error=…` naming this browser's short-lived flash cookie; see the server's
+    /// `web::forms`). A link alone cannot put words on a page.
+    pub flash: Option<String>,
 }
 
 /// The token of a pending sign-in, as sent by the browser. Never printed.

@@ -490,6 +490,36 @@ pub async fn member(state: &AppState, cmd: MemberCommand) -> Result<String, Stri
     }
 }
 
+/// `portal invite`: the same invitations as "Send invitations", sent by the operator.
+pub async fn invite(
+    state: &AppState,
+    account: i64,
+    emails: &[String],
+    group: &str,
+) -> Result<String, String> {
+    let id = group_id(state, account, group).await?;
+    let done = operator(state, account)
+        .invite(&emails.join(","), id)
+        .await
+        .map_err(failed)?;
+    let mut out = format!(
+        "Invited {} to \"{}\" in account {account}",
+        plural(done.invited, "person", "people"),
+        group.trim()
+    );
+    if done.added > 0 {
+        out.push_str(&format!(
+            "; added {} at once (the account's single sign-on domain proves them)",
+            plural(done.added, "person", "people")
+        ));
+    }
+    Ok(out)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// A pooled connection for one command's step.
 async fn conn(state: &AppState) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, String> {
     state.db.acquire().await.map_err(|e| message(e.into()))

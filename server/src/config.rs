@@ -162,6 +162,18 @@ pub enum Command {
     /// Manage memberships (a person in a group of an account).
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Invite people to a group of an account: each gets a mailed link (7 days, single
+    /// use); someone whose email domain the account proved for single sign-on, and who
+    /// already uses the portal, is added at once instead.
+    Invite {
+        #[arg(long)]
+        account: i64,
+        /// One or more addresses (repeat the flag, or separate them by commas).
+        #[arg(long, required = true)]
+        email: Vec<String>,
+        #[arg(long)]
+        group: String,
+    },
     /// Create a realistic demo (three accounts, four people) and print the sign-in
     /// credentials. Running it again changes nothing and prints them again.
     Demo,

@@ -63,6 +63,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Account(cmd) => portal::cli::account(&state, cmd, &mut stdin).await,
         Command::Group(cmd) => portal::cli::group(&state, cmd).await,
         Command::Member(cmd) => portal::cli::member(&state, cmd).await,
+        Command::Invite {
+            account,
+            email,
+            group,
+        } => portal::cli::invite(&state, account, &email, &group).await,
         Command::Demo => portal::cli::demo(&state).await,
         Command::Mail(cmd) => portal::cli::mail(&state, cmd).await,
     };

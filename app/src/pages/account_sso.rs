@@ -5,7 +5,8 @@ use crate::{
     api::{account_sso_settings, SaveAccountSso, TestAccountSso},
     components::{
         confirmation, direct_action, failure, reload_when_done, step_up_needed, submit_again,
-        use_account_id, use_done, AccountPageError, ServerForm, StepUpForm, SubmitButton,
+        use_account_id, use_done, AccountPageError, FormOutcome, ServerForm, StepUpForm,
+        SubmitButton,
     },
     format::account_mfa_href,
     models::{AccountSsoSettings, SsoDomainInfo},
@@ -102,6 +103,7 @@ fn SsoView(
             <span>{settings.account_name.clone()}</span>" › "<span>"Settings"</span>
         </nav>
         <h1>"Single sign-on"</h1>
+        <FormOutcome done=None />
         <section class="card" aria-labelledby="sso-heading">
             <h2 id="sso-heading">"Your directory (OpenID Connect)"</h2>
             <p class="hint">

@@ -10,8 +10,22 @@ use leptos_meta::Title;
 #[component]
 pub fn StepUpPage() -> impl IntoView {
     let next = use_next().unwrap_or_else(|| "/".into());
-    view! {
-        <Title text="Confirm it's you" />
+    let change = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("why")
+        .is_some_and(|w| w == "change");
+    let why = if change {
+        view! {
+            <h1>"Confirm a change"</h1>
+            <p class="hint">
+                "This change needs your own sign-in again, as every change to who administers "
+                "an account or to someone's security does. Confirm it's you; you then go back "
+                "to the page, where you press the button again."
+            </p>
+        }
+        .into_any()
+    } else {
+        view! {
         <h1>"Continue to your account"</h1>
         <p class="hint">
             "This session was started in a way that does not cover where you are going: through "
@@ -20,6 +34,12 @@ pub fn StepUpPage() -> impl IntoView {
             "continue, or "
             <a href="/profile/accounts">"choose another account"</a>"."
         </p>
+        }
+        .into_any()
+    };
+    view! {
+        <Title text="Confirm it's you" />
+        {why}
         <WithViewer children=move |v| {
             view! { <StepUpPanel code=v.mfa_enabled next=next.clone() /> }
         } />

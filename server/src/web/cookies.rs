@@ -128,6 +128,44 @@ pub fn device_from_headers(config: &Config, headers: &http::HeaderMap) -> Option
     cookie_value(headers, device_cookie_name(config)).filter(|v| Token::from_cookie(v).is_some())
 }
 
+fn flash_cookie_name(config: &Config) -> &'static str {
+    if config.secure_cookies {
+        "__Host-portal_flash"
+    } else {
+        "portal_flash"
+    }
+}
+
+/// How long a plain form's answer waits for the page it sends the browser to.
+const FLASH_TTL_SECS: u64 = 120;
+
+/// `Set-Cookie` carrying a plain form's error message for the next page: `key` is also
+/// in that page's address (`?error=key`), so the message shows only there, only in this
+/// browser, and a crafted link cannot make the portal say anything.
+pub fn flash_cookie(config: &Config, key: &str, message: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    // Far below the 4 KB browsers keep; the portal's messages are a sentence or two.
+    let message: String = message.chars().take(600).collect();
+    let value = format!("{key}.{}", URL_SAFE_NO_PAD.encode(message.as_bytes()));
+    set_cookie(config, flash_cookie_name(config), &value, FLASH_TTL_SECS)
+}
+
+pub fn clear_flash_cookie(config: &Config) -> String {
+    set_cookie(config, flash_cookie_name(config), "", 0)
+}
+
+/// The flash message for the page at `key` (the address's `error=`), if this browser
+/// carries it.
+pub fn flash_from_headers(config: &Config, headers: &http::HeaderMap, key: &str) -> Option<String> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let value = cookie_value(headers, flash_cookie_name(config))?;
+    let (k, message) = value.split_once('.')?;
+    if k.is_empty() || k != key {
+        return None;
+    }
+    String::from_utf8(URL_SAFE_NO_PAD.decode(message).ok()?).ok()
+}
+
 /// After sign-out: a short-lived flag (readable by `/pwa.js`, so not HttpOnly) that makes
 /// the sign-in page delete the portal's caches and web storage, so nothing private
 /// survives in the browser (ASVS 14.3.1). (The `Clear-Site-Data` header on the sign-out

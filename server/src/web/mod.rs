@@ -7,6 +7,7 @@ pub mod access;
 pub mod body_limit;
 pub mod cookies;
 pub mod csrf;
+pub mod forms;
 pub mod headers;
 pub mod request_id;
 pub mod session;
@@ -48,7 +49,15 @@ pub fn router(state: AppState) -> Router {
         .route("/sso/callback", get(sso_callback))
         .route(
             "/accounts/{account_id}/settings/sso/verify",
-            axum::routing::post(verify_domain_form),
+            axum::routing::post(forms::verify_domain_form),
+        )
+        .route(
+            "/accounts/{account_id}/settings/members/action",
+            axum::routing::post(forms::members_form),
+        )
+        .route(
+            "/accounts/{account_id}/settings/groups/action",
+            axum::routing::post(forms::groups_form),
         )
         .route("/accounts/{account_id}/settings/audit/csv", get(audit_csv))
         .route(
@@ -227,39 +236,6 @@ async fn sso_callback(
     response
 }
 
-/// "Verify" on the single sign-on page, a plain form: proves the domain (administrators
-/// only, as every account operation) and loads the page again saying what happened.
-async fn verify_domain_form(
-    State(state): State<AppState>,
-    axum::Extension(info): axum::Extension<RequestInfo>,
-    axum::extract::Path(account_id): axum::extract::Path<app::models::AccountId>,
-    axum::extract::Form(form): axum::extract::Form<VerifyForm>,
-) -> Response {
-    let domain = app::format::query_value(&form.domain.trim().to_ascii_lowercase());
-    let page = app::format::account_sso_href(account_id);
-    let result = match UserCtx::new(info) {
-        Ok(user) => {
-            let id = user.req.request_id.clone();
-            state
-                .verify_sso_domain(&user, account_id, &form.domain)
-                .await
-                .map_err(|e| e.into_app_error(&id))
-        }
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(()) => Redirect::to(&format!("{page}?done=domain-{domain}")).into_response(),
-        Err(app::AppError::Invalid(_)) => {
-            Redirect::to(&format!("{page}?verify_failed={domain}")).into_response()
-        }
-        Err(app::AppError::StepUpRequired { .. }) => {
-            Redirect::to(&app::format::step_up_href(&page)).into_response()
-        }
-        Err(app::AppError::Unauthenticated) => Redirect::to("/login").into_response(),
-        Err(e) => (e.status(), e.to_string()).into_response(),
-    }
-}
-
 /// "Download CSV" of the audit log: the rows the page's filter matches.
 async fn audit_csv(
     State(state): State<AppState>,
@@ -307,11 +283,6 @@ struct AuditCsvQuery {
     person: Option<String>,
     from: Option<String>,
     until: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct VerifyForm {
-    domain: String,
 }
 
 /// What the first layer learned about the request, for the layers after it.

@@ -41,6 +41,17 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         }
         None => None,
     };
+    // A plain form's answer (see `forms`): only with the key in the address.
+    let flash = req
+        .uri()
+        .query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == super::forms::ERROR_PARAM)
+                .map(|(_, v)| v.into_owned())
+        })
+        .and_then(|key| cookies::flash_from_headers(&state.config, req.headers(), &key));
+    let shown = flash.is_some();
     let info = RequestInfo {
         request_id: id,
         ip: client_ip(&state, &req),
@@ -52,9 +63,17 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         pending: cookies::pending_from_headers(&state.config, req.headers()).map(PendingToken),
         device: cookies::device_from_headers(&state.config, req.headers()).map(PendingToken),
         session,
+        flash,
     };
     req.extensions_mut().insert(info);
-    next.run(req).await
+    let mut response = next.run(req).await;
+    if shown {
+        // Said once: a reload of the page does not say it again.
+        if let Ok(v) = header::HeaderValue::from_str(&cookies::clear_flash_cookie(&state.config)) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
 }
 
 /// The client's address: the socket peer or, behind trusted proxies, the address the

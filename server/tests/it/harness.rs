@@ -163,6 +163,7 @@ impl TestEnv {
             pending: None,
             sso: None,
             device: None,
+            flash: None,
         }
     }
 
@@ -304,6 +305,8 @@ pub struct Client {
     pub sso: Option<String>,
     /// This browser's device cookie.
     pub device: Option<String>,
+    /// A plain form's answer for the next page (see the server's `web::forms`).
+    pub flash: Option<String>,
 }
 
 impl Client {
@@ -314,6 +317,7 @@ impl Client {
             pending: None,
             sso: None,
             device: None,
+            flash: None,
         }
     }
 
@@ -337,6 +341,9 @@ impl Client {
                 if name.contains("portal_device") {
                     self.device = (!value.is_empty()).then(|| format!("{name}={value}"));
                 }
+                if name.contains("portal_flash") {
+                    self.flash = (!value.is_empty()).then(|| format!("{name}={value}"));
+                }
             }
         }
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
@@ -352,11 +359,17 @@ impl Client {
             "user-agent",
             "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0 Safari/537.36",
         );
-        let cookies: Vec<&str> = [&self.cookie, &self.pending, &self.sso, &self.device]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .collect();
+        let cookies: Vec<&str> = [
+            &self.cookie,
+            &self.pending,
+            &self.sso,
+            &self.device,
+            &self.flash,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
         if !cookies.is_empty() {
             b = b.header("cookie", cookies.join("; "));
         }

@@ -9,6 +9,7 @@ mod cli;
 mod mail;
 mod mfa;
 mod people_admin;
+mod people_forms;
 mod policy;
 mod profile;
 mod recovery;

@@ -374,7 +374,10 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
     assert_eq!(form.status, 303);
     assert_eq!(
         form.header("location"),
-        Some(app::format::step_up_href(&format!("/accounts/{acme}/settings/sso")).as_str())
+        Some(
+            app::format::step_up_for_change_href(&format!("/accounts/{acme}/settings/sso"))
+                .as_str()
+        )
     );
     let s: AccountSsoSettings = json(
         &admin
