@@ -19,7 +19,7 @@ rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null
 # One person per scenario that changes a person, so tests cannot disturb each other.
-for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change people-admin people-member; do
+for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change people-admin people-member people-invitee people-outsider; do
   printf '%s\n' "connect-demo-2026" |
     "$bin" user add --email "$who@example.com" --name "${who^} Tester" --password-stdin >/dev/null
 done
@@ -58,10 +58,20 @@ strict=$(account "Strict Co" reseller)
 printf '%s\n' "e2e-client-secret" |
   "$bin" account set-sso --account "$partner" --issuer "http://127.0.0.1:$oidc_port" \
     --client-id connect-portal --client-secret-stdin --domains partner.test >/dev/null
-# Administration of people: "People Test Co", administered by people-admin.
+# Administration of people: "People Test Co", administered by people-admin. It proved
+# people.test for single sign-on (then turned sign-on off, so its people sign in with
+# passwords): helpdesk@people.test is a person it manages; people-outsider is not.
 people=$(account "People Test Co" vendor)
 "$bin" member add --account "$people" --email people-admin@example.com --group Administrators >/dev/null
 "$bin" member add --account "$people" --email people-member@example.com --group Users >/dev/null
+"$bin" member add --account "$people" --email people-outsider@example.com --group Users >/dev/null
+printf '%s\n' "connect-demo-2026" |
+  "$bin" user add --email helpdesk@people.test --name "Helpdesk Tester" --password-stdin >/dev/null
+"$bin" member add --account "$people" --email helpdesk@people.test --group Users >/dev/null
+printf '%s\n' "e2e-client-secret" |
+  "$bin" account set-sso --account "$people" --issuer "http://127.0.0.1:$oidc_port" \
+    --client-id connect-portal --client-secret-stdin --domains people.test >/dev/null
+"$bin" account set-sso --account "$people" --disable >/dev/null
 printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s, "people": %s}\n' \
   "$policy" "$open" "$grace" "$partner" "$strict" "$people" >"$PORTAL_DATA_DIR/accounts.json"
 exec "$bin" serve

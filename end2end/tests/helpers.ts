@@ -1,6 +1,7 @@
 import { expect, type Page } from "@playwright/test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { step, totp } from "./totp";
 
 export const DEMO_PASSWORD = "connect-demo-2026";
 export const ADA = { email: "ada@example.com", name: "Ada Lovelace" };
@@ -61,4 +62,27 @@ export function linkIn(mail: string, path: string): string {
   const found = mail.match(new RegExp(`https?://[^/\\s]+(${path}\\?token=[A-Za-z0-9_-]+)`));
   if (!found) throw new Error(`no ${path} link in:\n${mail}`);
   return found[1];
+}
+
+/** Turns MFA on in the Security section; the secret and the step whose code was used. */
+export async function enrolMfa(page: Page): Promise<{ secret: string; used: number }> {
+  await gotoHydrated(page, "/profile/security");
+  const card = page.getByRole("region", { name: "Multi-factor authentication" });
+  await card.getByRole("button", { name: "Set up multi-factor authentication" }).click();
+  await card.getByLabel("Current password").fill(DEMO_PASSWORD);
+  await card.getByRole("button", { name: "Confirm", exact: true }).click();
+  const secret = (await card.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
+  const used = step();
+  await card.getByLabel("Authentication code").fill(totp(secret, used));
+  await card.getByRole("button", { name: "Enable" }).click();
+  await card.getByRole("button", { name: "I have saved my codes" }).click();
+  await expect(card.getByTestId("mfa-state")).toContainText("Multi-factor authentication is on");
+  return { secret, used };
+}
+
+/** Signs out through the user menu. */
+export async function signOut(page: Page) {
+  await page.getByRole("button", { name: "User menu" }).click();
+  await page.getByRole("menuitem", { name: "Sign out" }).click();
+  await expect(page).toHaveURL(/\/login$/);
 }

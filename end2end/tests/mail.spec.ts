@@ -1,28 +1,6 @@
-import { expect, test, type Page } from "@playwright/test";
-import { DEMO_PASSWORD, gotoHydrated, linkIn, mailTo, signIn, waitForHydration } from "./helpers";
-import { nextStepAfter, step, totp } from "./totp";
-
-async function signOut(page: Page) {
-  await page.getByRole("button", { name: "User menu" }).click();
-  await page.getByRole("menuitem", { name: "Sign out" }).click();
-  await expect(page).toHaveURL(/\/login$/);
-}
-
-/** Turns MFA on in the Security section; the secret and the step whose code was used. */
-async function enrolMfa(page: Page): Promise<{ secret: string; used: number }> {
-  await gotoHydrated(page, "/profile/security");
-  const card = page.getByRole("region", { name: "Multi-factor authentication" });
-  await card.getByRole("button", { name: "Set up multi-factor authentication" }).click();
-  await card.getByLabel("Current password").fill(DEMO_PASSWORD);
-  await card.getByRole("button", { name: "Confirm", exact: true }).click();
-  const secret = (await card.getByTestId("mfa-secret").textContent())!.replace(/\s/g, "");
-  const used = step();
-  await card.getByLabel("Authentication code").fill(totp(secret, used));
-  await card.getByRole("button", { name: "Enable" }).click();
-  await card.getByRole("button", { name: "I have saved my codes" }).click();
-  await expect(card.getByTestId("mfa-state")).toContainText("Multi-factor authentication is on");
-  return { secret, used };
-}
+import { expect, test } from "@playwright/test";
+import { DEMO_PASSWORD, enrolMfa, gotoHydrated, linkIn, mailTo, signIn, signOut, waitForHydration } from "./helpers";
+import { nextStepAfter, totp } from "./totp";
 
 test("Forgot password: the mailed link and a current code set a new password", async ({ page }) => {
   test.setTimeout(120_000);
