@@ -601,9 +601,8 @@ id_type!(
 pub struct PolicyChangeInfo {
     pub by: String,
     pub at: String,
-    pub from: MfaPolicy,
-    pub to: MfaPolicy,
-    pub grace_days: GraceDays,
+    /// "Optional → Required for all users, grace period 14 days" (the audit log's words).
+    pub summary: String,
 }
 
 /// One member in an account's MFA compliance view.

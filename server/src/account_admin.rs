@@ -3,7 +3,6 @@
 //! account, so no administrative query can run for an unchecked person or account.
 
 use crate::{
-    db::directory,
     db::sso::{self, SsoError},
     display::TimeDisplay,
     oidc, policy,
@@ -20,6 +19,10 @@ use app::{
     validation::{parse_domains, policy_lockout},
     AppError,
 };
+
+/// How many changes the MFA policy and single sign-on pages list (the whole history is
+/// the audit log).
+const HISTORY_ROWS: i64 = 50;
 
 /// Single sign-on settings that passed validation.
 pub struct ValidSso {
@@ -198,38 +201,6 @@ impl AccountAdmin<'_> {
         self.state.require_recent_step_up(self.user.session).await
     }
 
-    /// Records a change of the account's settings in its audit log, on `tx`.
-    async fn record(
-        &self,
-        tx: &mut sqlx::AnyConnection,
-        actor: &crate::db::audit::Actor,
-        action: crate::db::audit::Action,
-        detail: &str,
-    ) -> Outcome<()> {
-        let name = crate::db::policy::load(tx, self.account_id)
-            .await?
-            .ok_or(AppError::Forbidden)?
-            .account_name;
-        let entry = crate::db::audit::Entry {
-            account_id: self.account_id,
-            action,
-            subject: &name,
-            subject_user_id: None,
-            detail,
-        };
-        crate::db::audit::record(tx, actor, entry, self.state.now()).await?;
-        Ok(())
-    }
-
-    /// How the administrator appears in change histories: "Name (email)".
-    async fn label(&self) -> Outcome<String> {
-        let (name, email) =
-            directory::user_identity(&mut *self.state.db.acquire().await?, self.user_id)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-        Ok(format!("{name} ({email})"))
-    }
-
     /// The single sign-on settings, without the secret.
     pub async fn sso_settings(&self) -> Outcome<AccountSsoSettings> {
         let db = &self.state.db;
@@ -238,7 +209,16 @@ impl AccountAdmin<'_> {
             .await?
             .ok_or(AppError::Forbidden)?;
         let config = sso::load(&mut *db.acquire().await?, self.account_id).await?;
-        let history = sso::history(&mut *db.acquire().await?, self.account_id).await?;
+        let history = crate::db::audit::history(
+            &mut *db.acquire().await?,
+            self.account_id,
+            &[
+                crate::db::audit::Action::SsoChanged,
+                crate::db::audit::Action::DomainProven,
+            ],
+            HISTORY_ROWS,
+        )
+        .await?;
         Ok(AccountSsoSettings {
             account_id: AccountId(self.account_id),
             account_name: account.account_name,
@@ -268,9 +248,13 @@ impl AccountAdmin<'_> {
             history: history
                 .into_iter()
                 .map(|c| SsoChangeInfo {
-                    by: c.by,
+                    summary: if c.action == crate::db::audit::Action::DomainProven.as_str() {
+                        format!("Domain {} verified", c.detail)
+                    } else {
+                        c.detail
+                    },
+                    by: c.actor,
                     at: display.format(c.at),
-                    summary: c.summary,
                 })
                 .collect(),
         })
@@ -278,7 +262,6 @@ impl AccountAdmin<'_> {
 
     /// Saves validated single sign-on settings and records the change.
     pub async fn save_sso(&self, form: ValidSso) -> Outcome<()> {
-        let label = self.label().await?;
         let actor = self.actor().await?;
         let mut tx = self.state.db.begin().await?;
         let result = sso::save(
@@ -294,21 +277,12 @@ impl AccountAdmin<'_> {
                 domains: &form.domains,
                 trusted_domains: false,
             },
-            Some(self.user_id),
-            &label,
+            &actor,
             self.state.now(),
         )
         .await;
         match result {
             Ok(()) => {
-                let detail = format!(
-                    "{} through {} for {}",
-                    if form.enabled { "on" } else { "off" },
-                    form.issuer,
-                    form.domains.join(", ")
-                );
-                self.record(&mut tx, &actor, crate::db::audit::Action::SsoChanged, &detail)
-                    .await?;
                 tx.commit().await?;
                 self.state.oidc_cache.forget(&form.issuer);
                 tracing::info!(request_id = %self.user.req.request_id, user_id = self.user_id, account_id = self.account_id, enabled = form.enabled, "single sign-on settings saved");
@@ -371,27 +345,11 @@ impl AccountAdmin<'_> {
             )).into());
         }
         let now = self.state.now();
-        let label = self.label().await?;
         let actor = self.actor().await?;
         let mut tx = self.state.db.begin().await?;
-        let outcome = sso::mark_verified(
-            &mut tx,
-            self.account_id,
-            &domain,
-            Some(self.user_id),
-            &label,
-            now,
-        )
-        .await;
+        let outcome = sso::mark_verified(&mut tx, self.account_id, &domain, &actor, now).await;
         match outcome {
             Ok(true) => {
-                self.record(
-                    &mut tx,
-                    &actor,
-                    crate::db::audit::Action::DomainProven,
-                    &domain,
-                )
-                .await?;
                 tx.commit().await?;
             }
             // Proven meanwhile (another tab): nothing more to do.
@@ -481,8 +439,13 @@ impl AccountAdmin<'_> {
             self.user_id,
         )
         .await?;
-        let history =
-            crate::db::policy::history(&mut *db.acquire().await?, self.account_id).await?;
+        let history = crate::db::audit::history(
+            &mut *db.acquire().await?,
+            self.account_id,
+            &[crate::db::audit::Action::PolicyChanged],
+            HISTORY_ROWS,
+        )
+        .await?;
         let viewer_uses_mfa = me.as_ref().is_some_and(|m| m.uses_mfa);
         let viewer_requirement = match me {
             Some(m) => crate::policy::requirement_shown(
@@ -503,11 +466,9 @@ impl AccountAdmin<'_> {
             history: history
                 .into_iter()
                 .map(|c| PolicyChangeInfo {
-                    by: c.by,
+                    by: c.actor,
                     at: display.format(c.at),
-                    from: c.from,
-                    to: c.to,
-                    grace_days: c.grace_days,
+                    summary: c.detail,
                 })
                 .collect(),
             members: members
@@ -549,40 +510,20 @@ impl AccountAdmin<'_> {
         if current.policy == policy && current.grace == grace {
             return Ok(()); // nothing to change, nothing to record
         }
-        let label = self.label().await?;
         let actor = self.actor().await?;
-        // The policy, its history row and the audit row: one transaction.
+        // The policy and its audit row: one transaction.
         let mut tx = db.begin().await?;
         let outcome = crate::db::policy::set(
             &mut tx,
             self.account_id,
             policy,
             grace,
-            Some(self.user_id),
-            &label,
+            &actor,
             self.state.now(),
         )
         .await;
         match outcome {
             Ok(()) => {
-                let detail = format!(
-                    "from {} to {} (grace period {grace_days} days)",
-                    current.policy.label(),
-                    policy.label()
-                );
-                crate::db::audit::record(
-                    &mut tx,
-                    &actor,
-                    crate::db::audit::Entry {
-                        account_id: self.account_id,
-                        action: crate::db::audit::Action::PolicyChanged,
-                        subject: &current.account_name,
-                        subject_user_id: None,
-                        detail: &detail,
-                    },
-                    self.state.now(),
-                )
-                .await?;
                 tx.commit().await?;
                 tracing::info!(
                     request_id = %self.user.req.request_id,

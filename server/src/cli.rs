@@ -134,20 +134,14 @@ pub async fn account(
         } => {
             let db_err = |e: sqlx::Error| message(e.into());
             let mut tx = state.db.begin().await.map_err(db_err)?;
-            let changed =
-                crate::db::sso::disable(&mut tx, account, None, "Operator (CLI)", state.now())
-                    .await
-                    .map_err(|e| message(e.into()))?;
-            if changed {
-                operator_record(
-                    &mut tx,
-                    account,
-                    crate::db::audit::Action::SsoChanged,
-                    "off",
-                    state.now(),
-                )
-                .await?;
-            }
+            let changed = crate::db::sso::disable(
+                &mut tx,
+                account,
+                &crate::db::audit::Actor::Operator,
+                state.now(),
+            )
+            .await
+            .map_err(|e| message(e.into()))?;
             tx.commit().await.map_err(db_err)?;
             Ok(if changed {
                 format!("Account {account}: single sign-on is off.")
@@ -193,8 +187,7 @@ pub async fn account(
                     // Operators are trusted: their domains count as proven.
                     trusted_domains: true,
                 },
-                None,
-                "Operator (CLI)",
+                &crate::db::audit::Actor::Operator,
                 state.now(),
             )
             .await
@@ -208,19 +201,6 @@ pub async fn account(
                 }
                 other => other.to_string(),
             })?;
-            let detail = format!(
-                "on through {} for {}",
-                valid.issuer,
-                valid.domains.join(", ")
-            );
-            operator_record(
-                &mut tx,
-                account,
-                crate::db::audit::Action::SsoChanged,
-                &detail,
-                state.now(),
-            )
-            .await?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Account {account}: single sign-on is on through {} for {}.\nRegister this redirect URI with the provider: {}",
@@ -263,8 +243,7 @@ pub async fn account(
                 account,
                 p,
                 grace,
-                None,
-                "Operator (CLI)",
+                &crate::db::audit::Actor::Operator,
                 state.now(),
             )
             .await
@@ -272,19 +251,6 @@ pub async fn account(
                 crate::db::policy::PolicyError::Db(e) => message(e.into()),
                 other => other.to_string(),
             })?;
-            let detail = format!(
-                "to {} (grace period {} days)",
-                p.label(),
-                grace.for_policy(p).days()
-            );
-            operator_record(
-                &mut tx,
-                account,
-                crate::db::audit::Action::PolicyChanged,
-                &detail,
-                state.now(),
-            )
-            .await?;
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
                 "Account {account}: multi-factor authentication is now \"{}\".",
@@ -372,31 +338,6 @@ fn operator(state: &AppState, account_id: i64) -> crate::people_admin::AccountPe
         actor: crate::db::audit::Actor::Operator,
         req: None,
     }
-}
-
-/// Records an operator's change of an account's settings in its audit log, on `tx`.
-async fn operator_record(
-    tx: &mut sqlx::AnyConnection,
-    account: i64,
-    action: crate::db::audit::Action,
-    detail: &str,
-    now: i64,
-) -> Result<(), String> {
-    let name = crate::db::policy::load(tx, account)
-        .await
-        .map_err(|e| message(e.into()))?
-        .map(|p| p.account_name)
-        .ok_or_else(|| format!("there is no account with id {account}"))?;
-    let entry = crate::db::audit::Entry {
-        account_id: account,
-        action,
-        subject: &name,
-        subject_user_id: None,
-        detail,
-    };
-    crate::db::audit::record(tx, &crate::db::audit::Actor::Operator, entry, now)
-        .await
-        .map_err(|e| message(e.into()))
 }
 
 /// A use case's refusal or failure, as the CLI reports it.

@@ -339,19 +339,10 @@ fn History(settings: AccountMfaSettings) -> impl IntoView {
         .history
         .into_iter()
         .map(|c| {
-            let grace = if c.to == MfaPolicy::Optional {
-                String::new()
-            } else {
-                format!(
-                    ", grace period {} day{}",
-                    c.grace_days.days(),
-                    if c.grace_days.days() == 1 { "" } else { "s" }
-                )
-            };
             view! {
                 <li>
                     <span class="item-meta">{c.at}</span>" "
-                    {format!("{}: {} → {}{grace}", c.by, c.from.label(), c.to.label())}
+                    {format!("{}: {}", c.by, c.summary)}
                 </li>
             }
         })

@@ -134,6 +134,71 @@ pub async fn record(
     Ok(())
 }
 
+/// Records a change of the account's own settings (its subject is the account, by
+/// name), on the caller's transaction.
+pub async fn record_for_account(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    account_id: i64,
+    action: Action,
+    detail: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let name: String = sqlx::query("SELECT name FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("name")?;
+    let entry = Entry {
+        account_id,
+        action,
+        subject: &name,
+        subject_user_id: None,
+        detail,
+    };
+    record(conn, actor, entry, now).await
+}
+
+/// The latest rows of the given actions, newest first: the MFA policy and single
+/// sign-on pages' histories are these views of the log.
+pub async fn history(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    actions: &[Action],
+    limit: i64,
+) -> Result<Vec<Logged>, sqlx::Error> {
+    let names: Vec<String> = actions
+        .iter()
+        .map(|a| format!("'{}'", a.as_str()))
+        .collect();
+    // The names are this enum's own constants, never input.
+    let sql = format!(
+        "SELECT id, actor_label, action, subject, detail, ip, user_agent, at FROM audit_log \
+         WHERE account_id = $1 AND action IN ({}) ORDER BY at DESC, id DESC LIMIT {limit}",
+        names.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(account_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(logged)
+        .collect()
+}
+
+fn logged(r: &sqlx::any::AnyRow) -> Result<Logged, sqlx::Error> {
+    Ok(Logged {
+        id: r.try_get("id")?,
+        actor: r.try_get("actor_label")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        detail: r.try_get("detail")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        at: r.try_get("at")?,
+    })
+}
+
 /// Which rows of an account's log to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -228,21 +293,7 @@ pub async fn page(
     let rows = bound(&rows_sql, account_id, &binds, filter)
         .fetch_all(&mut *conn)
         .await?;
-    let rows = rows
-        .iter()
-        .map(|r| {
-            Ok(Logged {
-                id: r.try_get("id")?,
-                actor: r.try_get("actor_label")?,
-                action: r.try_get("action")?,
-                subject: r.try_get("subject")?,
-                detail: r.try_get("detail")?,
-                ip: r.try_get("ip")?,
-                user_agent: r.try_get("user_agent")?,
-                at: r.try_get("at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let rows = rows.iter().map(logged).collect::<Result<Vec<_>, _>>()?;
     Ok((rows, total))
 }
 

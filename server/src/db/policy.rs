@@ -1,5 +1,6 @@
-//! Accounts' MFA policies as stored (`accounts.mfa_*`), their change history
-//! (`mfa_policy_changes`) and the members each policy covers. Stored policies and grace
+//! Accounts' MFA policies as stored (`accounts.mfa_*`), each change written to the
+//! account's audit log (its history is a view of that log), and the members each
+//! policy covers. Stored policies and grace
 //! periods decode strictly: a value this build does not know is an error (enforcement
 //! fails closed), never "optional".
 
@@ -49,16 +50,15 @@ pub async fn load(
     .await
 }
 
-/// Changes the policy and records who changed it from what to what, in one transaction
-/// (the caller's, when it runs in one). The grace period goes with the policy
-/// ([`GraceDays::for_policy`]).
+/// Changes the policy and records in the audit log who changed it from what to what,
+/// in one transaction (the caller's, when it runs in one). The grace period goes with
+/// the policy ([`GraceDays::for_policy`]).
 pub async fn set(
     conn: &mut AnyConnection,
     account_id: i64,
     policy: MfaPolicy,
     grace: GraceDays,
-    changed_by: Option<i64>,
-    changed_by_label: &str,
+    actor: &super::audit::Actor,
     now: i64,
 ) -> Result<(), PolicyError> {
     let grace_days = grace.for_policy(policy).days();
@@ -78,21 +78,30 @@ pub async fn set(
     .bind(account_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO mfa_policy_changes (account_id, changed_by, changed_by_label, at, from_policy, to_policy, grace_days) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    let from = MfaPolicy::try_from(from).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let detail = change_summary(from, policy, grace_days);
+    super::audit::record_for_account(
+        &mut tx,
+        actor,
+        account_id,
+        super::audit::Action::PolicyChanged,
+        &detail,
+        now,
     )
-    .bind(account_id)
-    .bind(changed_by)
-    .bind(changed_by_label)
-    .bind(now)
-    .bind(from)
-    .bind(policy.as_str())
-    .bind(grace_days)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// How a policy change reads in the audit log and on the policy page:
+/// "Optional → Required for all users, grace period 14 days".
+pub fn change_summary(from: MfaPolicy, to: MfaPolicy, grace_days: i64) -> String {
+    let grace = match (to, grace_days) {
+        (MfaPolicy::Optional, _) => String::new(),
+        (_, 1) => ", grace period 1 day".to_string(),
+        (_, n) => format!(", grace period {n} days"),
+    };
+    format!("{} → {}{grace}", from.label(), to.label())
 }
 
 /// One member as stored, for the compliance view.
@@ -334,43 +343,4 @@ pub async fn is_admin(
     .fetch_optional(&mut *conn)
     .await?
     .is_some())
-}
-
-/// A recorded policy change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub by: String,
-    pub at: i64,
-    pub from: MfaPolicy,
-    pub to: MfaPolicy,
-    pub grace_days: GraceDays,
-}
-
-pub async fn history(
-    conn: &mut AnyConnection,
-    account_id: i64,
-) -> Result<Vec<Change>, sqlx::Error> {
-    let rows = sqlx::query(
-        "SELECT changed_by_label, at, from_policy, to_policy, grace_days FROM mfa_policy_changes \
-         WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT 50",
-    )
-    .bind(account_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            let from: String = r.try_get("from_policy")?;
-            let to: String = r.try_get("to_policy")?;
-            let strict =
-                |v: String| MfaPolicy::try_from(v).map_err(|e| sqlx::Error::Decode(Box::new(e)));
-            Ok(Change {
-                by: r.try_get("changed_by_label")?,
-                at: r.try_get("at")?,
-                from: strict(from)?,
-                to: strict(to)?,
-                grace_days: GraceDays::try_from(r.try_get::<i64, _>("grace_days")?)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            })
-        })
-        .collect()
 }

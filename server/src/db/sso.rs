@@ -1,7 +1,10 @@
 //! Single sign-on settings per account, and the authorization requests in flight.
 
 use crate::{
-    db::is_unique_violation,
+    db::{
+        audit::{record_for_account, Action, Actor},
+        is_unique_violation,
+    },
     env::{random_hex, Random},
     secret_key::SecretKey,
 };
@@ -153,8 +156,7 @@ pub async fn save(
     rng: &dyn Random,
     account_id: i64,
     update: SsoUpdate<'_>,
-    changed_by: Option<i64>,
-    changed_by_label: &str,
+    actor: &Actor,
     now: i64,
 ) -> Result<(), SsoError> {
     let mut tx = super::transaction(conn).await?;
@@ -294,11 +296,11 @@ pub async fn save(
             ""
         }
     );
-    record_change(
+    record_for_account(
         &mut tx,
+        actor,
         account_id,
-        changed_by,
-        changed_by_label,
+        Action::SsoChanged,
         &summary,
         now,
     )
@@ -311,8 +313,7 @@ pub async fn save(
 pub async fn disable(
     conn: &mut AnyConnection,
     account_id: i64,
-    changed_by: Option<i64>,
-    changed_by_label: &str,
+    actor: &Actor,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = super::transaction(conn).await?;
@@ -324,48 +325,10 @@ pub async fn disable(
             .await?
             .rows_affected();
     if n > 0 {
-        record_change(
-            &mut tx,
-            account_id,
-            changed_by,
-            changed_by_label,
-            "Off",
-            now,
-        )
-        .await?;
+        record_for_account(&mut tx, actor, account_id, Action::SsoChanged, "Off", now).await?;
     }
     tx.commit().await?;
     Ok(n > 0)
-}
-
-/// A recorded change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    pub by: String,
-    pub at: i64,
-    pub summary: String,
-}
-
-pub async fn history(
-    conn: &mut AnyConnection,
-    account_id: i64,
-) -> Result<Vec<Change>, sqlx::Error> {
-    sqlx::query(
-        "SELECT changed_by_label, at, summary FROM sso_changes WHERE account_id = $1 \
-         ORDER BY at DESC, id DESC LIMIT 50",
-    )
-    .bind(account_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .into_iter()
-    .map(|r| {
-        Ok(Change {
-            by: r.try_get("changed_by_label")?,
-            at: r.try_get("at")?,
-            summary: r.try_get("summary")?,
-        })
-    })
-    .collect()
 }
 
 /// Proves a pending domain of an account (its TXT record was found) and records who did,
@@ -375,8 +338,7 @@ pub async fn mark_verified(
     conn: &mut AnyConnection,
     account_id: i64,
     domain: &str,
-    changed_by: Option<i64>,
-    changed_by_label: &str,
+    actor: &Actor,
     now: i64,
 ) -> Result<bool, SsoError> {
     let mut tx = super::transaction(conn).await?;
@@ -395,43 +357,18 @@ pub async fn mark_verified(
         Err(e) => return Err(e.into()),
     };
     if n == 1 {
-        let summary = format!("Domain {domain} verified");
-        record_change(
+        record_for_account(
             &mut tx,
+            actor,
             account_id,
-            changed_by,
-            changed_by_label,
-            &summary,
+            Action::DomainProven,
+            domain,
             now,
         )
         .await?;
     }
     tx.commit().await?;
     Ok(n == 1)
-}
-
-/// Records a change to the account's single sign-on (who, when, what; never a secret),
-/// inside the transaction that makes it.
-async fn record_change(
-    conn: &mut sqlx::AnyConnection,
-    account_id: i64,
-    changed_by: Option<i64>,
-    changed_by_label: &str,
-    summary: &str,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(account_id)
-    .bind(changed_by)
-    .bind(changed_by_label)
-    .bind(now)
-    .bind(summary)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// The account whose directory owns an email domain: the domain is proven and SSO is on.

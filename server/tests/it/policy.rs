@@ -61,8 +61,12 @@ both_backends!(
             acme,
             MfaPolicy::Admins,
             app::models::GraceDays::new(0).expect("in range"),
-            Some(ada),
-            "Ada Lovelace",
+            &portal::db::audit::Actor::Person {
+                user_id: ada,
+                label: "Ada Lovelace".into(),
+                ip: None,
+                user_agent: None,
+            },
             env.now(),
         )
         .await
@@ -81,8 +85,12 @@ both_backends!(
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(7).expect("in range"),
-            Some(ada),
-            "Ada Lovelace",
+            &portal::db::audit::Actor::Person {
+                user_id: ada,
+                label: "Ada Lovelace".into(),
+                ip: None,
+                user_agent: None,
+            },
             env.now(),
         )
         .await
@@ -132,18 +140,30 @@ both_backends!(
         env.clock.advance(DAY * 7);
         assert!(blocks(db, alan, acme, env.now()).await.expect("q"));
 
-        let history = portal::db::policy::history(
+        // The history is a view of the audit log: each change once, in its words.
+        let history = portal::db::audit::history(
             &mut db.acquire().await.expect("a database connection"),
             acme,
+            &[portal::db::audit::Action::PolicyChanged],
+            50,
         )
         .await
         .expect("history");
         assert_eq!(history.len(), 2);
         assert_eq!(
-            (history[0].from, history[0].to, history[0].grace_days.days()),
-            (MfaPolicy::Admins, MfaPolicy::All, 7)
+            history[0].detail,
+            "Required for administrators → Required for all users, grace period 7 days"
         );
-        assert_eq!(history[1].by, "Ada Lovelace");
+        assert_eq!(
+            history[1].detail,
+            "Optional → Required for administrators, grace period 0 days"
+        );
+        assert_eq!(history[1].actor, "Ada Lovelace");
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'policy_changed'")
+                .await,
+            2
+        );
     }
 );
 
@@ -162,8 +182,7 @@ both_backends!(
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(2).expect("in range"),
-            None,
-            "Operator (CLI)",
+            &portal::db::audit::Actor::Operator,
             env.now(),
         )
         .await
@@ -225,7 +244,8 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         .expect_err("account");
     assert!(e.contains("no account"), "{e}");
     assert_eq!(
-        env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
+        env.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'policy_changed'")
+            .await,
         0
     );
     let out = cli::account(&env.state, set("admins", 14, acme), &mut std::io::empty())
@@ -238,7 +258,8 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         .expect("account");
     assert_eq!((p.policy, p.grace.days()), (MfaPolicy::Admins, 14));
     assert_eq!(
-        env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
+        env.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'policy_changed'")
+            .await,
         1
     );
 });
@@ -291,7 +312,8 @@ both_backends!(
             .await;
         assert_eq!(r.status, 401);
         assert_eq!(
-            env.scalar("SELECT COUNT(*) FROM mfa_policy_changes").await,
+            env.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'policy_changed'")
+                .await,
             0
         );
 
@@ -336,7 +358,7 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
     env.member(acme, "ada@example.com", "Administrators").await;
     env.member(acme, "grace@example.com", "Users").await;
     let acme_s = acme.to_string();
-    let changes = "SELECT COUNT(*) FROM mfa_policy_changes";
+    let changes = "SELECT COUNT(*) FROM audit_log WHERE action = 'policy_changed'";
     let mut ada = env.client();
     ada.sign_in("ada@example.com", PASSWORD).await;
 
@@ -385,12 +407,8 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
     assert_eq!(s.history.len(), 1);
     assert_eq!(s.history[0].by, "Ada Lovelace (ada@example.com)");
     assert_eq!(
-        (
-            s.history[0].from,
-            s.history[0].to,
-            s.history[0].grace_days.days()
-        ),
-        (MfaPolicy::Optional, MfaPolicy::All, 7)
+        s.history[0].summary,
+        "Optional → Required for all users, grace period 7 days"
     );
     assert_eq!(s.members_with_mfa, 1);
     let grace = s
@@ -423,8 +441,7 @@ both_backends!(members_see_what_each_account_requires_of_them, |env| {
         acme,
         MfaPolicy::All,
         app::models::GraceDays::new(3).expect("in range"),
-        None,
-        "Operator (CLI)",
+        &portal::db::audit::Actor::Operator,
         env.now(),
     )
     .await
@@ -584,8 +601,7 @@ both_backends!(
             acme,
             MfaPolicy::All,
             app::models::GraceDays::new(0).expect("in range"),
-            None,
-            "Operator (CLI)",
+            &portal::db::audit::Actor::Operator,
             env.now(),
         )
         .await

@@ -576,8 +576,7 @@ both_backends!(mfa_policy_notices_and_reminders_are_sent_once, |env| {
         acme,
         app::models::MfaPolicy::All,
         app::models::GraceDays::new(7).expect("grace"),
-        None,
-        "test",
+        &portal::db::audit::Actor::Operator,
         env.now(),
     )
     .await
@@ -637,8 +636,7 @@ both_backends!(a_member_who_complies_gets_no_reminder, |env| {
         acme,
         app::models::MfaPolicy::All,
         app::models::GraceDays::new(7).expect("grace"),
-        None,
-        "test",
+        &portal::db::audit::Actor::Operator,
         env.now(),
     )
     .await

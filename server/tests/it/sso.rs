@@ -156,7 +156,11 @@ both_backends!(
         let m = invalid(&save_sso(&mut admin, acme, &op.issuer, "s", "not a domain").await);
         assert!(m.contains("not an email domain"), "{m}");
         // The save and the domain's proof, nothing from the refused attempts.
-        let before = env.scalar("SELECT COUNT(*) FROM sso_changes").await;
+        let before = env
+            .scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action IN ('sso_changed', 'domain_proven')",
+            )
+            .await;
         assert_eq!(before, 2);
 
         // The settings never show the secret, and the database holds it encrypted.
@@ -609,8 +613,7 @@ both_backends!(
                 account,
                 MfaPolicy::All,
                 app::models::GraceDays::NONE,
-                None,
-                "Operator (CLI)",
+                &portal::db::audit::Actor::Operator,
                 env.now(),
             )
             .await
@@ -784,7 +787,13 @@ both_backends!(
                 .expect("q"),
             None
         );
-        assert_eq!(env.scalar("SELECT COUNT(*) FROM sso_changes").await, 2);
+        assert_eq!(
+            env.scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE action IN ('sso_changed', 'domain_proven')"
+            )
+            .await,
+            2
+        );
     }
 );
 
