@@ -337,6 +337,8 @@ fn operator(state: &AppState, account_id: i64) -> crate::people_admin::AccountPe
         account_id,
         actor: crate::db::audit::Actor::Operator,
         req: None,
+        // The operator is trusted at the command line.
+        step_up: None,
     }
 }
 

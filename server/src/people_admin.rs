@@ -65,16 +65,26 @@ pub struct AccountPeople<'a> {
     pub actor: Actor,
     /// Where an administrator acted from (`None`: the CLI).
     pub req: Option<&'a app::ssr::RequestInfo>,
+    /// `None` when the actor's "Confirm it's you" is recent (or the actor is the
+    /// operator); otherwise the answer for a change that needs one. The changes check it
+    /// on their transaction, after the account is locked, against what they find there.
+    pub step_up: Option<AppError>,
 }
 
 impl AccountAdmin<'_> {
     /// The handle for changing this account's people, acting as this administrator.
     pub async fn people(&self) -> Outcome<AccountPeople<'_>> {
+        let step_up = match self.require_step_up().await {
+            Ok(()) => None,
+            Err(app::ssr::Fail::Refused(e @ AppError::StepUpRequired { .. })) => Some(e),
+            Err(e) => return Err(e),
+        };
         Ok(AccountPeople {
             state: self.state,
             account_id: self.account_id,
             actor: self.actor().await?,
             req: Some(&self.user.req),
+            step_up,
         })
     }
 
@@ -102,20 +112,26 @@ impl AccountAdmin<'_> {
         let db = &self.state.db;
         let display = self.display().await?;
         let search: String = search.trim().chars().take(200).collect();
-        let page = page.max(1);
         let db_sort = match sort {
             MemberSort::Name => Sort::Name,
             MemberSort::LastSignIn => Sort::LastSignIn,
         };
-        let (rows, total) = members::list(
-            &mut *db.acquire().await?,
-            self.account_id,
-            &search,
-            db_sort,
-            ADMIN_ROWS_PER_PAGE,
-            (page - 1) * ADMIN_ROWS_PER_PAGE,
-        )
-        .await?;
+        let list = |page: i64| {
+            let search = search.clone();
+            async move {
+                let mut conn = db.acquire().await?;
+                members::list(
+                    &mut conn,
+                    self.account_id,
+                    &search,
+                    db_sort,
+                    ADMIN_ROWS_PER_PAGE,
+                    (page - 1) * ADMIN_ROWS_PER_PAGE,
+                )
+                .await
+            }
+        };
+        let (page, (rows, total)) = within_pages(page, list).await?;
         let groups = members::groups(&mut *db.acquire().await?, self.account_id).await?;
         let proven = self.proven_domains().await?;
         let now = self.state.now();
@@ -170,23 +186,14 @@ impl AccountAdmin<'_> {
     }
 
     /// Moving anyone into or out of an administrator group changes who administers the
-    /// account: that needs a recent "Confirm it's you".
+    /// account: that needs a recent "Confirm it's you" (checked on the change's
+    /// transaction).
     pub async fn change_group(&self, people: &[UserId], group_id: i64) -> Outcome<usize> {
-        let db = &self.state.db;
-        let target = members::group(&mut *db.acquire().await?, self.account_id, group_id).await?;
-        let mut crosses = false;
-        for p in people {
-            let m = members::get(&mut *db.acquire().await?, self.account_id, p.get()).await?;
-            if let (Some(m), Some(t)) = (m, &target) {
-                crosses |= m.group_id != t.id && m.is_admin != t.is_admin;
-            }
-        }
-        if crosses {
-            self.require_step_up().await?;
-        }
         self.people().await?.change_group(people, group_id).await
     }
 
+    /// Removing another administrator needs a recent "Confirm it's you"; removing
+    /// oneself needs `confirm_self`.
     pub async fn remove_members(&self, people: &[UserId], confirm_self: bool) -> Outcome<usize> {
         if people.iter().any(|p| p.get() == self.user_id) && !confirm_self {
             return Err(AppError::Invalid(
@@ -194,29 +201,11 @@ impl AccountAdmin<'_> {
             )
             .into());
         }
-        // Removing another administrator changes who administers the account: a recent
-        // "Confirm it's you" first.
-        let mut others_admin = false;
-        for p in people.iter().filter(|p| p.get() != self.user_id) {
-            let m = members::get(
-                &mut *self.state.db.acquire().await?,
-                self.account_id,
-                p.get(),
-            )
-            .await?;
-            others_admin |= m.is_some_and(|m| m.is_admin);
-        }
-        if others_admin {
-            self.require_step_up().await?;
-        }
         self.people().await?.remove_members(people).await
     }
 
     /// An administrator group needs a recent "Confirm it's you".
     pub async fn create_group(&self, name: &str, is_admin: bool) -> Outcome<()> {
-        if is_admin {
-            self.require_step_up().await?;
-        }
         self.people().await?.create_group(name, is_admin).await
     }
 
@@ -365,21 +354,11 @@ impl AccountAdmin<'_> {
 
     /// Inviting into an administrator group needs a recent "Confirm it's you".
     pub async fn invite(&self, emails: &str, group_id: i64) -> Outcome<Invited> {
-        let group = members::group(
-            &mut *self.state.db.acquire().await?,
-            self.account_id,
-            group_id,
-        )
-        .await?;
-        if group.is_some_and(|g| g.is_admin) {
-            self.require_step_up().await?;
-        }
         self.people().await?.invite(emails, group_id).await
     }
 
     /// Needs a recent "Confirm it's you".
     pub async fn set_group_admin(&self, group_id: i64, is_admin: bool) -> Outcome<()> {
-        self.require_step_up().await?;
         self.people()
             .await?
             .set_group_admin(group_id, is_admin)
@@ -388,17 +367,23 @@ impl AccountAdmin<'_> {
 
     /// One page of the audit log, filtered.
     pub async fn audit_page(&self, query: &AuditFilter, page: i64) -> Outcome<AuditPage> {
-        let page = page.max(1);
         let filter = self.audit_filter(query).await?;
         let display = self.display().await?;
-        let (rows, total) = audit::page(
-            &mut *self.state.db.acquire().await?,
-            self.account_id,
-            &filter,
-            ADMIN_ROWS_PER_PAGE,
-            (page - 1) * ADMIN_ROWS_PER_PAGE,
-        )
-        .await?;
+        let list = |page: i64| {
+            let filter = filter.clone();
+            async move {
+                let mut conn = self.state.db.acquire().await?;
+                audit::page(
+                    &mut conn,
+                    self.account_id,
+                    &filter,
+                    ADMIN_ROWS_PER_PAGE,
+                    (page - 1) * ADMIN_ROWS_PER_PAGE,
+                )
+                .await
+            }
+        };
+        let (page, (rows, total)) = within_pages(page, list).await?;
         Ok(AuditPage {
             account_id: AccountId(self.account_id),
             account_name: self.account_name().await?,
@@ -538,6 +523,22 @@ impl AccountPeople<'_> {
         Ok((tx, name))
     }
 
+    /// A change that alters who administers the account, or reaches an administrator:
+    /// refused unless the actor confirmed it's them recently.
+    fn confirmed(&self) -> Outcome<()> {
+        match &self.step_up {
+            None => Ok(()),
+            Some(e) => Err(e.clone().into()),
+        }
+    }
+
+    fn actor_id(&self) -> Option<i64> {
+        match &self.actor {
+            Actor::Person { user_id, .. } => Some(*user_id),
+            Actor::Operator => None,
+        }
+    }
+
     /// Moves members to one of the account's groups; how many moved.
     pub async fn change_group(&self, people: &[UserId], group_id: i64) -> Outcome<usize> {
         if people.is_empty() {
@@ -558,6 +559,9 @@ impl AccountPeople<'_> {
                 })?;
             if m.group_id == group.id {
                 continue;
+            }
+            if m.is_admin != group.is_admin {
+                self.confirmed()?;
             }
             members::move_to(&mut tx, self.account_id, m.user_id, group.id).await?;
             let detail = format!("from {} to {}", m.group_name, group.name);
@@ -593,6 +597,9 @@ impl AccountPeople<'_> {
                         "One of the selected people is not a member of this account.".into(),
                     )
                 })?;
+            if m.is_admin && Some(m.user_id) != self.actor_id() {
+                self.confirmed()?;
+            }
             members::remove(&mut tx, self.account_id, m.user_id).await?;
             let subject = person_label(&m.name, &m.email);
             self.audit(
@@ -619,6 +626,9 @@ impl AccountPeople<'_> {
     /// Creates a group.
     pub async fn create_group(&self, name: &str, is_admin: bool) -> Outcome<()> {
         let name = validate_name("group name", name).map_err(AppError::Invalid)?;
+        if is_admin {
+            self.confirmed()?;
+        }
         let (mut tx, _) = self.begin_change().await?;
         match directory::create_group(&mut tx, self.account_id, &name, is_admin, self.state.now())
             .await
@@ -687,6 +697,7 @@ impl AccountPeople<'_> {
         if group.is_admin == is_admin {
             return Ok(());
         }
+        self.confirmed()?;
         members::set_group_admin(&mut tx, self.account_id, group_id, is_admin).await?;
         self.keep_an_administrator(&mut tx, &account).await?;
         let detail = if is_admin {
@@ -715,6 +726,9 @@ impl AccountPeople<'_> {
         let emails = parse_emails(emails)?;
         let (mut tx, account) = self.begin_change().await?;
         let group = self.find_group(&mut tx, group_id).await?;
+        if group.is_admin {
+            self.confirmed()?;
+        }
         let proven = crate::db::sso::load(&mut tx, self.account_id)
             .await?
             .filter(|c| c.enabled)
@@ -790,6 +804,10 @@ impl AccountPeople<'_> {
         let inv = crate::db::invitations::get(&mut tx, self.account_id, id)
             .await?
             .ok_or_else(|| AppError::Invalid(NO_INVITATION.into()))?;
+        // A new link into an administrator group is a new way to administer the account.
+        if self.find_group(&mut tx, inv.group_id).await?.is_admin {
+            self.confirmed()?;
+        }
         let token = crate::sessions::Token::generate(self.state.rng.as_ref());
         let now = self.state.now();
         crate::db::invitations::renew(
@@ -847,6 +865,27 @@ impl AccountPeople<'_> {
                 AppError::Invalid("That group is not one of this account's groups.".into())
             })?)
     }
+}
+
+/// The most pages a list may ask for: far beyond any real account, and no offset
+/// arithmetic can overflow.
+const MAX_PAGE: i64 = 1_000_000;
+
+/// Reads page `asked` of a list (rows and how many in all), or its last page when
+/// `asked` is beyond it: an address with a page number from another day (or a made-up
+/// one) shows the end of the list, never an empty page past it.
+async fn within_pages<T, F, Fut>(asked: i64, list: F) -> Result<(i64, (Vec<T>, i64)), sqlx::Error>
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, i64), sqlx::Error>>,
+{
+    let page = asked.clamp(1, MAX_PAGE);
+    let (rows, total) = list(page).await?;
+    let last = page_count(total, ADMIN_ROWS_PER_PAGE);
+    if page > last {
+        return Ok((last, list(last).await?));
+    }
+    Ok((page, (rows, total)))
 }
 
 #[async_trait::async_trait]

@@ -141,9 +141,23 @@ mod server_side {
 #[cfg(feature = "ssr")]
 type Feature = std::sync::Arc<dyn PeopleAdministration>;
 
+/// The most members one change may select (a page lists 50).
+pub const MAX_SELECTED: usize = 100;
+
+/// A selection of members is at most [`MAX_SELECTED`] people.
+pub fn check_selection(people: &[UserId]) -> Result<(), AppError> {
+    if people.len() > MAX_SELECTED {
+        return Err(AppError::Invalid(format!(
+            "Select at most {MAX_SELECTED} members at once."
+        )));
+    }
+    Ok(())
+}
+
 /// Ids of people as a form sends them: "3,7,12".
 pub fn parse_people(ids: &str) -> Result<Vec<UserId>, AppError> {
-    ids.split(',')
+    let people = ids
+        .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -151,7 +165,9 @@ pub fn parse_people(ids: &str) -> Result<Vec<UserId>, AppError> {
                 .map(UserId)
                 .map_err(|_| AppError::Invalid("Select members from the list.".into()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    check_selection(&people)?;
+    Ok(people)
 }
 
 /// One page of an account's members (administrators only).

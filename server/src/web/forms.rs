@@ -75,6 +75,7 @@ impl Fields {
         if people.is_empty() {
             return Err(AppError::Invalid("Select at least one member.".into()));
         }
+        app::api::check_selection(&people)?;
         Ok(people)
     }
 }
@@ -336,5 +337,15 @@ mod tests {
         assert_eq!(f.people().ok(), Some(vec![UserId(3), UserId(7)]));
         assert!(Fields::parse(b"person=x").people().is_err());
         assert!(Fields::parse(b"op=remove").people().is_err());
+        let many: String = (1..=101).map(|i| format!("person={i}&")).collect();
+        assert!(Fields::parse(many.as_bytes()).people().is_err());
+        let enough: String = (1..=100).map(|i| format!("person={i}&")).collect();
+        assert_eq!(
+            Fields::parse(enough.as_bytes())
+                .people()
+                .map(|p| p.len())
+                .ok(),
+            Some(100)
+        );
     }
 }

@@ -581,3 +581,85 @@ both_backends!(invitation_forms_and_portal_invite, |env| {
         "the refused commands changed nothing"
     );
 });
+
+both_backends!(
+    a_new_link_into_the_administrators_needs_a_fresh_confirmation,
+    |env| {
+        let (acme, _, _) = two_accounts(env).await;
+        let mut ada = env.client();
+        ada.sign_in("ada@example.com", PASSWORD).await;
+        let admins = group_id(&groups(&mut ada, acme).await, "Administrators");
+        ada.step_up(None).await;
+        let r = ada
+            .post_form(
+                &members_action(acme),
+                &[
+                    ("op", "invite"),
+                    ("emails", "boss@example.org"),
+                    ("group", &admins),
+                ],
+            )
+            .await;
+        assert_eq!(
+            location(&r),
+            format!("/accounts/{acme}/settings/members?done=invited-1-0")
+        );
+        let list: MembersPage = json(
+            &ada.call::<api::AccountMembers>(&[("account_id", &acme.to_string())])
+                .await,
+        );
+        let id = list.invitations[0].id.to_string();
+        // Minutes later the confirmation has run out: "Resend" (a fresh link into the
+        // administrators) asks for it again and sends nothing meanwhile.
+        env.clock.advance(std::time::Duration::from_secs(600));
+        let before = env.scalar("SELECT COUNT(*) FROM mail_outbox").await;
+        let r = ada
+            .post_form(
+                &members_action(acme),
+                &[("op", "resend"), ("invitation", &id)],
+            )
+            .await;
+        let page = format!("/accounts/{acme}/settings/members");
+        assert_eq!(location(&r), app::format::step_up_for_change_href(&page));
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM mail_outbox").await, before);
+        ada.step_up(None).await;
+        let r = ada
+            .post_form(
+                &members_action(acme),
+                &[("op", "resend"), ("invitation", &id)],
+            )
+            .await;
+        assert_eq!(location(&r), format!("{page}?done=resent"));
+        assert_eq!(
+            env.scalar("SELECT COUNT(*) FROM mail_outbox").await,
+            before + 1
+        );
+    }
+);
+
+both_backends!(page_numbers_past_the_end_show_the_last_page, |env| {
+    let (acme, _, _) = two_accounts(env).await;
+    let mut ada = env.client();
+    ada.sign_in("ada@example.com", PASSWORD).await;
+    let a = acme.to_string();
+    for asked in ["9223372036854775807", "40", "-5"] {
+        let page: MembersPage = json(
+            &ada.call::<api::AccountMembers>(&[("account_id", &a), ("page", asked)])
+                .await,
+        );
+        assert_eq!((page.page, page.members.len()), (1, 3), "page {asked}");
+        let log: AuditPage = json(
+            &ada.call::<api::AccountAudit>(&[("account_id", &a), ("page", asked)])
+                .await,
+        );
+        assert_eq!(log.page, 1, "audit page {asked}");
+    }
+    // The page itself, as a browser asks for it.
+    let r = ada
+        .get(&format!(
+            "/accounts/{acme}/settings/members?page=9223372036854775807"
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("Members 1–3 of 3"), "{}", r.body);
+});
