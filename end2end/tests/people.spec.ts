@@ -23,9 +23,10 @@ const MEMBERS = `/accounts/${ids.people}/settings/members`;
 const GROUPS = `/accounts/${ids.people}/settings/groups`;
 const AUDIT = `/accounts/${ids.people}/settings/audit`;
 
-/** After a plain form: the page it came back to, hydrated. */
-async function cameBack(page: Page, url: RegExp) {
-  await expect(page).toHaveURL(url);
+/** After a plain form: the page it came back to says `said` (the address is tidied
+ * after the page shows it), hydrated. */
+async function cameBack(page: Page, said: string | RegExp) {
+  await expect(page.getByRole("main").getByText(said)).toBeVisible();
   await waitForHydration(page);
 }
 
@@ -42,7 +43,8 @@ async function confirmChange(page: Page, code?: string) {
   await confirm.getByLabel("Current password").fill(DEMO_PASSWORD);
   if (code) await confirm.getByLabel("Authentication code").fill(code);
   await confirm.getByRole("button", { name: "Confirm" }).click();
-  await cameBack(page, new RegExp(`${MEMBERS}$`));
+  await expect(page.getByRole("heading", { name: "Members", level: 1 })).toBeVisible();
+  await waitForHydration(page);
 }
 
 test("Invite a new person: the mailed link creates them, in the group", async ({ page, browser }) => {
@@ -55,7 +57,7 @@ test("Invite a new person: the mailed link creates them, in the group", async ({
   await dialog.getByLabel("Email addresses").fill(email);
   await dialog.getByLabel("Group", { exact: true }).selectOption({ label: "Users" });
   await dialog.getByRole("button", { name: "Send invitations" }).click();
-  await cameBack(page, /done=invited-1-0/);
+  await cameBack(page, "Sent 1 invitation.");
   await expect(page.getByText("Sent 1 invitation.")).toBeFocused();
   const pending = page.getByRole("table", { name: "Invitations not accepted yet" });
   await expect(pending.getByRole("row", { name: new RegExp(email) })).toContainText("Users");
@@ -92,7 +94,7 @@ test("Invite someone who uses the portal: they accept after signing in", async (
   await dialog.getByLabel("Email addresses").fill(email);
   await dialog.getByLabel("Group", { exact: true }).selectOption({ label: "Users" });
   await dialog.getByRole("button", { name: "Send invitations" }).click();
-  await cameBack(page, /done=invited-1-0/);
+  await cameBack(page, "Sent 1 invitation.");
 
   const link = linkIn(await mailTo(email, "You are invited to join People Test Co"), "/invitation");
   const other = await browser.newContext();
@@ -126,15 +128,13 @@ test("Change group, the last administrator's guard, and removing a member ends t
   await gotoHydrated(page, GROUPS);
   await page.getByLabel("Group name").fill("Support");
   await page.getByRole("button", { name: "Create group" }).click();
-  await cameBack(page, /done=group-created/);
-  await expect(page.getByText("Group created.")).toBeVisible();
+  await cameBack(page, "Group created.");
 
   await gotoHydrated(page, MEMBERS);
   let row = memberRow(page, "People-member Tester");
   await row.getByLabel("Group for People-member Tester").selectOption({ label: "Support" });
   await row.getByRole("button", { name: "Change group" }).click();
-  await cameBack(page, /done=moved-1/);
-  await expect(page.getByText("Moved 1 member to the chosen group.")).toBeVisible();
+  await cameBack(page, "Moved 1 member to the chosen group.");
   await expect(memberRow(page, "People-member Tester").getByRole("cell").nth(1)).toHaveText("Support");
 
   // The only administrator cannot leave the administrators (after confirming it's them).
@@ -144,8 +144,9 @@ test("Change group, the last administrator's guard, and removing a member ends t
   await confirmChange(page);
   await me().getByLabel("Group for People-admin Tester").selectOption({ label: "Users" });
   await me().getByRole("button", { name: "Change group" }).click();
-  await cameBack(page, /error=/);
   await expect(page.getByRole("alert")).toContainText("People Test Co would have no administrator left");
+  await expect(page.getByRole("alert")).toBeFocused();
+  await waitForHydration(page);
   await expect(me().getByRole("cell").nth(1)).toHaveText("Administrators");
   // Said once: a reload does not say it again.
   await page.reload();
@@ -161,8 +162,7 @@ test("Change group, the last administrator's guard, and removing a member ends t
 
   row = memberRow(page, "People-member Tester");
   await row.getByRole("button", { name: "Remove from account" }).click();
-  await cameBack(page, /done=removed-1/);
-  await expect(page.getByText("Removed 1 member from the account.")).toBeVisible();
+  await cameBack(page, /Removed 1 member from the account\./);
   await expect(memberRow(page, "People-member Tester")).toHaveCount(0);
   await mailTo("people-member@example.com", "You were removed from an account");
 
@@ -184,6 +184,25 @@ test("Change group, the last administrator's guard, and removing a member ends t
   const csv = readFileSync((await file.path())!, "utf8");
   expect(csv).toContain("Member removed");
   expect(csv).toContain("people-member@example.com");
+});
+
+test("The invitation form works from the keyboard alone", async ({ page }) => {
+  await signIn(page, ADMIN);
+  await gotoHydrated(page, MEMBERS);
+  const open = page.getByRole("button", { name: "Invite people" });
+  await open.focus();
+  await page.keyboard.press("Enter");
+  const dialog = page.getByRole("dialog", { name: "Invite people" });
+  await expect(dialog).toBeVisible();
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByLabel("Email addresses")).toBeFocused();
+  await page.keyboard.type("keyboard-only@example.org");
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByLabel("Group", { exact: true })).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(dialog.getByRole("button", { name: "Send invitations" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
 });
 
 test("Help desk: Reset MFA of a person the account manages, never of anyone else", async ({ page, browser }) => {
@@ -221,8 +240,7 @@ test("Help desk: Reset MFA of a person the account manages, never of anyone else
   used = await nextStepAfter(used);
   await confirmChange(page, totp(secret, used));
   await memberRow(page, "Helpdesk Tester").getByRole("button", { name: "Reset MFA" }).click();
-  await cameBack(page, /done=mfa-reset/);
-  await expect(page.getByText("Multi-factor authentication reset")).toBeVisible();
+  await cameBack(page, /Multi-factor authentication reset/);
   await expect(memberRow(page, "Helpdesk Tester").getByRole("cell").nth(3)).toHaveText("Off");
   await mailTo("helpdesk@people.test", "Your multi-factor authentication was reset");
 
@@ -233,23 +251,4 @@ test("Help desk: Reset MFA of a person the account manages, never of anyone else
 
   await gotoHydrated(page, AUDIT);
   await expect(page.getByRole("main").getByRole("cell", { name: "MFA reset", exact: true }).first()).toBeVisible();
-});
-
-test("The invitation form works from the keyboard alone", async ({ page }) => {
-  await signIn(page, ADMIN);
-  await gotoHydrated(page, MEMBERS);
-  const open = page.getByRole("button", { name: "Invite people" });
-  await open.focus();
-  await page.keyboard.press("Enter");
-  const dialog = page.getByRole("dialog", { name: "Invite people" });
-  await expect(dialog).toBeVisible();
-  await page.keyboard.press("Tab");
-  await expect(dialog.getByLabel("Email addresses")).toBeFocused();
-  await page.keyboard.type("keyboard-only@example.org");
-  await page.keyboard.press("Tab");
-  await expect(dialog.getByLabel("Group", { exact: true })).toBeFocused();
-  await page.keyboard.press("Tab");
-  await expect(dialog.getByRole("button", { name: "Send invitations" })).toBeFocused();
-  await page.keyboard.press("Escape");
-  await expect(dialog).toBeHidden();
 });

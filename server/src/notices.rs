@@ -365,6 +365,12 @@ pub enum Notice {
     RemovedFromAccount {
         account: String,
     },
+    /// An administrator added the person to an account at once: its proven single
+    /// sign-on domain vouches for their address (no invitation to accept).
+    AddedToAccount {
+        account: String,
+        group: String,
+    },
     /// An administrator of the account that manages the person reset their MFA.
     HelpdeskMfaReset {
         account: String,
@@ -391,6 +397,7 @@ impl Notice {
             Self::NewDevice => "New sign-in to your account",
             Self::PasswordReset => "Your password was reset",
             Self::RemovedFromAccount { .. } => "You were removed from an account",
+            Self::AddedToAccount { .. } => "You were added to an account",
             Self::HelpdeskMfaReset { .. } => "Your multi-factor authentication was reset",
             Self::HelpdeskSignedOut { .. } => "You were signed out everywhere",
         }
@@ -410,6 +417,7 @@ impl Notice {
             Self::NewDevice => "Someone signed in to your account from a browser not used before",
             Self::PasswordReset => "The password of your account was reset with a link sent to this address, and every session was signed out",
             Self::RemovedFromAccount { .. } => "An administrator removed you from an account you belonged to",
+            Self::AddedToAccount { .. } => "An administrator added you to an account of your organisation",
             Self::HelpdeskMfaReset { .. } => "An administrator of your organisation's account turned off multi-factor authentication for you and ended your sessions",
             Self::HelpdeskSignedOut { .. } => "An administrator of your organisation's account ended all your sessions",
         }
@@ -423,6 +431,7 @@ impl Notice {
             Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
             Self::PasswordReset => "someone can read your mail: secure your mailbox, reset your password again and contact your administrator at once.",
             Self::RemovedFromAccount { .. } => "ask that account's administrators; your user and your other accounts are unchanged.",
+            Self::AddedToAccount { .. } => "ask that account's administrators to remove you; your user and your other accounts are unchanged.",
             _ => CHANGE_PASSWORD,
         }
     }
@@ -439,6 +448,9 @@ impl Notice {
             }
             Self::RemovedFromAccount { account } => {
                 format!("The account is {account}. You can no longer work in it; your sign-in and your other accounts are as they were.")
+            }
+            Self::AddedToAccount { account, group } => {
+                format!("The account is {account}, the group {group}; it proved your email domain for single sign-on. Choose it from your accounts when you sign in.")
             }
             Self::EmailChanged { new_email } => {
                 format!(
@@ -485,6 +497,10 @@ mod tests {
             Notice::PasswordReset,
             Notice::RemovedFromAccount {
                 account: "Acme".into(),
+            },
+            Notice::AddedToAccount {
+                account: "Acme".into(),
+                group: "Users".into(),
             },
             Notice::HelpdeskMfaReset {
                 account: "Acme".into(),

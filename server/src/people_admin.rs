@@ -766,6 +766,13 @@ impl AccountPeople<'_> {
                         format!("to {}; the account's directory proves {domain}", group.name);
                     self.audit(&mut tx, Action::MemberAdded, email, Some(user_id), &detail)
                         .await?;
+                    let notice = Notice::AddedToAccount {
+                        account: account.clone(),
+                        group: group.name.clone(),
+                    };
+                    self.state
+                        .announce(&mut tx, user_id, self.req, notice)
+                        .await?;
                     done.added += 1;
                     continue;
                 }

@@ -663,3 +663,85 @@ both_backends!(page_numbers_past_the_end_show_the_last_page, |env| {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("Members 1–3 of 3"), "{}", r.body);
 });
+
+both_backends!(
+    people_of_a_proven_domain_are_added_at_once_and_told,
+    |env| {
+        let (acme, globex, _) = two_accounts(env).await;
+        // Acme proves acme.example (the operator's domains count as proven).
+        portal::cli::account(
+            &env.state,
+            portal::config::AccountCommand::SetSso {
+                account: acme,
+                issuer: Some("https://login.acme.example".into()),
+                client_id: Some("portal".into()),
+                client_secret_stdin: true,
+                domains: Some("acme.example".into()),
+                disable: false,
+            },
+            &mut "a client secret\n".as_bytes(),
+        )
+        .await
+        .expect("sso");
+        env.user("sam@acme.example", "Sam Acme").await;
+        let mut ada = env.client();
+        ada.sign_in("ada@example.com", PASSWORD).await;
+        let users = group_id(&groups(&mut ada, acme).await, "Users");
+        let r = ada
+            .post_form(
+                &members_action(acme),
+                &[
+                    ("op", "invite"),
+                    ("emails", "sam@acme.example\nnew@acme.example"),
+                    ("group", &users),
+                ],
+            )
+            .await;
+        // Sam uses the portal and his domain is Acme's: in at once. The new address
+        // still gets an invitation (someone new chooses their own password).
+        let to = location(&r);
+        assert!(to.ends_with("?done=invited-1-1"), "{to}");
+        let page = ada.get(&to).await;
+        assert!(
+            page.body
+                .contains("Sent 1 invitation. Added 1 person at once"),
+            "{}",
+            page.body
+        );
+        assert_eq!(
+            group_of(&mut ada, acme, "Sam Acme").await.as_deref(),
+            Some("Users")
+        );
+        assert_eq!(
+            env.scalar(
+                "SELECT COUNT(*) FROM mail_outbox WHERE to_address = 'sam@acme.example' \
+                 AND subject = 'You were added to an account'"
+            )
+            .await,
+            1
+        );
+        // Globex has not proven acme.example: its administrator can only invite Sam.
+        let mut bob = env.client();
+        bob.sign_in("bob@example.com", PASSWORD).await;
+        let globex_users = group_id(&groups(&mut bob, globex).await, "Users");
+        let r = bob
+            .post_form(
+                &members_action(globex),
+                &[
+                    ("op", "invite"),
+                    ("emails", "sam@acme.example"),
+                    ("group", &globex_users),
+                ],
+            )
+            .await;
+        assert!(location(&r).ends_with("?done=invited-1-0"));
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id \
+                 WHERE m.account_id = {globex} AND u.email = 'sam@acme.example'"
+            ))
+            .await,
+            0
+        );
+    }
+);
