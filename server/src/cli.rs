@@ -332,14 +332,7 @@ pub async fn group(state: &AppState, cmd: GroupCommand) -> Result<String, String
 
 /// Changes by the operator to an account's people, recorded as "operator (CLI)".
 fn operator(state: &AppState, account_id: i64) -> crate::people_admin::AccountPeople<'_> {
-    crate::people_admin::AccountPeople {
-        state,
-        account_id,
-        actor: crate::db::audit::Actor::Operator,
-        req: None,
-        // The operator is trusted at the command line.
-        step_up: None,
-    }
+    crate::people_admin::AccountPeople::operator(state, account_id)
 }
 
 /// A use case's refusal or failure, as the CLI reports it.

@@ -60,15 +60,30 @@ impl Action {
 /// one transaction with its audit row; the account is locked first, so the guards hold
 /// when several people act at once.
 pub struct AccountPeople<'a> {
-    pub state: &'a crate::state::AppState,
-    pub account_id: i64,
-    pub actor: Actor,
+    state: &'a crate::state::AppState,
+    account_id: i64,
+    actor: Actor,
     /// Where an administrator acted from (`None`: the CLI).
-    pub req: Option<&'a app::ssr::RequestInfo>,
+    req: Option<&'a app::ssr::RequestInfo>,
     /// `None` when the actor's "Confirm it's you" is recent (or the actor is the
     /// operator); otherwise the answer for a change that needs one. The changes check it
     /// on their transaction, after the account is locked, against what they find there.
-    pub step_up: Option<AppError>,
+    step_up: Option<AppError>,
+}
+
+impl<'a> AccountPeople<'a> {
+    /// The operator's handle, for the CLI: trusted at the command line (no step-up),
+    /// recorded as "operator (CLI)". Built only by `cli`; a browser request gets its
+    /// handle from [`AccountAdmin::people`].
+    pub fn operator(state: &'a crate::state::AppState, account_id: i64) -> Self {
+        Self {
+            state,
+            account_id,
+            actor: Actor::Operator,
+            req: None,
+            step_up: None,
+        }
+    }
 }
 
 impl AccountAdmin<'_> {
@@ -237,6 +252,14 @@ impl AccountAdmin<'_> {
     /// anyone else the help-desk actions do not exist: such a person may belong to other
     /// companies' accounts, and this one must not weaken their security there.
     async fn managed_member(&self, person: UserId) -> Outcome<members::Member> {
+        // One's own MFA and sessions are changed in one's own Security and Sessions
+        // sections, with their checks (an account that requires MFA, say): never here.
+        if person.get() == self.user_id {
+            return Err(AppError::Invalid(
+                "Help-desk actions are for other people: change your own multi-factor authentication and sessions in your profile.".into(),
+            )
+            .into());
+        }
         let m = members::get(
             &mut *self.state.db.acquire().await?,
             self.account_id,

@@ -333,6 +333,8 @@ impl Profile for AppState {
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "person deleted their account");
         Ok(vec![
             crate::web::cookies::clear_cookie(&self.config),
+            // A form's message not shown yet goes with the session.
+            crate::web::cookies::clear_flash_cookie(&self.config),
             crate::web::cookies::clear_site_flag(),
         ])
     }

@@ -293,6 +293,8 @@ impl Authentication for AppState {
         }
         Ok(vec![
             crate::web::cookies::clear_cookie(&self.config),
+            // A form's message not shown yet goes with the session.
+            crate::web::cookies::clear_flash_cookie(&self.config),
             crate::web::cookies::clear_site_flag(),
         ])
     }

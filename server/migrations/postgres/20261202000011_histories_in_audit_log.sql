@@ -1,6 +1,7 @@
 -- The MFA policy and single sign-on histories become views of the audit log: their
 -- rows move there (those written before the audit log existed; later changes are in
--- both), and their own tables go. From now on each change is written once.
+-- both, written by the same person within five seconds of each other: the two writes took
+-- the time separately), and their own tables go. From now on each change is written once.
 INSERT INTO audit_log (account_id, actor_id, actor_label, action, subject, subject_user_id, detail, ip, user_agent, at)
 SELECT c.account_id, c.changed_by, c.changed_by_label, 'policy_changed', a.name, NULL,
        (CASE c.from_policy WHEN 'optional' THEN 'Optional' WHEN 'admins' THEN 'Required for administrators' ELSE 'Required for all users' END)
@@ -13,7 +14,8 @@ SELECT c.account_id, c.changed_by, c.changed_by_label, 'policy_changed', a.name,
 FROM mfa_policy_changes c JOIN accounts a ON a.id = c.account_id
 WHERE NOT EXISTS (
     SELECT 1 FROM audit_log l
-    WHERE l.account_id = c.account_id AND l.action = 'policy_changed' AND l.at = c.at
+    WHERE l.account_id = c.account_id AND l.action = 'policy_changed'
+      AND l.actor_id IS NOT DISTINCT FROM c.changed_by AND ABS(l.at - c.at) < 5000
 );
 
 INSERT INTO audit_log (account_id, actor_id, actor_label, action, subject, subject_user_id, detail, ip, user_agent, at)
@@ -27,7 +29,8 @@ SELECT c.account_id, c.changed_by, c.changed_by_label,
 FROM sso_changes c JOIN accounts a ON a.id = c.account_id
 WHERE NOT EXISTS (
     SELECT 1 FROM audit_log l
-    WHERE l.account_id = c.account_id AND l.action IN ('sso_changed', 'domain_proven') AND l.at = c.at
+    WHERE l.account_id = c.account_id AND l.action IN ('sso_changed', 'domain_proven')
+      AND l.actor_id IS NOT DISTINCT FROM c.changed_by AND ABS(l.at - c.at) < 5000
 );
 
 DROP TABLE mfa_policy_changes;

@@ -174,11 +174,12 @@ pub async fn history(
     // The names are this enum's own constants, never input.
     let sql = format!(
         "SELECT id, actor_label, action, subject, detail, ip, user_agent, at FROM audit_log \
-         WHERE account_id = $1 AND action IN ({}) ORDER BY at DESC, id DESC LIMIT {limit}",
+         WHERE account_id = $1 AND action IN ({}) ORDER BY at DESC, id DESC LIMIT $2",
         names.join(", ")
     );
     sqlx::query(&sql)
         .bind(account_id)
+        .bind(limit)
         .fetch_all(&mut *conn)
         .await?
         .iter()

@@ -93,10 +93,9 @@ pub async fn members_form(
 ) -> Response {
     let form = Fields::parse(&body);
     let page = back_address(account, form.get("back"), account_members_href(account));
-    let includes_self = info.session.is_some_and(|s| {
-        form.people()
-            .is_ok_and(|p| p.iter().any(|u| u.get() == s.user_id))
-    });
+    let me = info.session.map(|s| s.user_id);
+    let includes_self =
+        me.is_some_and(|me| form.people().is_ok_and(|p| p.iter().any(|u| u.get() == me)));
     let s = state.clone();
     let result = run(info, |user| async move {
         let s = &s;
@@ -147,10 +146,10 @@ pub async fn members_form(
         Ok(done)
     })
     .await;
-    // Someone who removed or moved themselves may no longer administer the account:
-    // their own list of accounts is where they can still go.
-    let after = match &result {
-        Ok(d) if includes_self && (d.starts_with("removed-") || d.starts_with("moved-")) => {
+    // Someone who removed themselves, or moved themselves out of the administrators, no
+    // longer administers the account: their own list of accounts is where they can go.
+    let after = match (&result, me) {
+        (Ok(_), Some(me)) if includes_self && !still_administers(&state, me, account).await => {
             Some("/profile/accounts".to_string())
         }
         _ => None,
@@ -211,20 +210,32 @@ pub async fn verify_domain_form(
 ) -> Response {
     let form = Fields::parse(&body);
     let typed = form.text("domain");
-    let domain = app::format::query_value(&typed.trim().to_ascii_lowercase());
+    // Encoded once, by `with_param`.
+    let domain = typed.trim().to_ascii_lowercase();
     let page = account_sso_href(account);
     let s = state.clone();
+    let shown = domain.clone();
     let result = run(info, |user| async move {
         s.verify_sso_domain(&user, account, &typed).await?;
-        Ok(format!("domain-{domain}"))
+        Ok(format!("domain-{shown}"))
     })
     .await;
     match result {
         Err(AppError::Invalid(_)) => {
-            let domain = app::format::query_value(&form.text("domain").trim().to_ascii_lowercase());
-            Redirect::to(&format!("{page}?verify_failed={domain}")).into_response()
+            Redirect::to(&with_param(&page, "verify_failed", &domain)).into_response()
         }
         other => answer(&state, &page, other, None),
+    }
+}
+
+/// Whether the person still administers the account (after a change of their own).
+/// A failed lookup counts as "no": the page would refuse them anyway.
+async fn still_administers(state: &AppState, user_id: i64, account: AccountId) -> bool {
+    match state.db.acquire().await {
+        Ok(mut conn) => crate::db::policy::is_admin(&mut conn, user_id, account.get())
+            .await
+            .unwrap_or(false),
+        Err(_) => false,
     }
 }
 

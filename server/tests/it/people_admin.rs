@@ -906,15 +906,15 @@ both_backends!(
          CREATE TABLE sso_changes (id {id}, account_id BIGINT NOT NULL, changed_by BIGINT, \
            changed_by_label TEXT NOT NULL, at BIGINT NOT NULL, summary TEXT NOT NULL); \
          INSERT INTO mfa_policy_changes (account_id, changed_by, changed_by_label, at, from_policy, to_policy, grace_days) \
-           VALUES ({acme}, {ada}, 'Ada Lovelace', 1000, 'optional', 'all', 14), \
-                  ({acme}, NULL, 'Operator (CLI)', 2000, 'all', 'optional', 0), \
-                  ({acme}, {ada}, 'Ada Lovelace', 3000, 'optional', 'admins', 1); \
+           VALUES ({acme}, {ada}, 'Ada Lovelace', 1000000, 'optional', 'all', 14), \
+                  ({acme}, NULL, 'Operator (CLI)', 2000000, 'all', 'optional', 0), \
+                  ({acme}, {ada}, 'Ada Lovelace', 3000004, 'optional', 'admins', 1); \
          INSERT INTO sso_changes (account_id, changed_by, changed_by_label, at, summary) \
-           VALUES ({acme}, {ada}, 'Ada Lovelace', 1500, 'On · issuer https://id.example · client c · domains example.com'), \
-                  ({acme}, {ada}, 'Ada Lovelace', 1600, 'Domain example.com verified'); \
+           VALUES ({acme}, {ada}, 'Ada Lovelace', 1500000, 'On · issuer https://id.example · client c · domains example.com'), \
+                  ({acme}, {ada}, 'Ada Lovelace', 1600000, 'Domain example.com verified'); \
          INSERT INTO audit_log (account_id, actor_id, actor_label, action, subject, detail, at) \
            VALUES ({acme}, {ada}, 'Ada Lovelace (ada@example.com)', 'policy_changed', 'Acme Networks', \
-                   'Optional → Required for administrators, grace period 1 day', 3000);"
+                   'Optional → Required for administrators, grace period 1 day', 3000000);"
     );
         sqlx::raw_sql(&setup)
             .execute(env.state.db.pool())

@@ -745,3 +745,66 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    help_desk_actions_never_reach_the_administrator_themselves,
+    |env| {
+        let (acme, _, _) = two_accounts(env).await;
+        // Pat administers Acme and is one of its people (Acme proves acme.example).
+        portal::cli::account(
+            &env.state,
+            portal::config::AccountCommand::SetSso {
+                account: acme,
+                issuer: Some("https://login.acme.example".into()),
+                client_id: Some("portal".into()),
+                client_secret_stdin: true,
+                domains: Some("acme.example".into()),
+                disable: false,
+            },
+            &mut "a client secret\n".as_bytes(),
+        )
+        .await
+        .expect("sso");
+        let pat = env.user("pat@acme.example", "Pat Acme").await;
+        env.member(acme, "pat@acme.example", "Administrators").await;
+        let (_, secret, _) = crate::mfa::enrolled(env, "pat@acme.example").await;
+        env.clock.advance(std::time::Duration::from_secs(600));
+        let mut c = env.client();
+        c.sign_in("pat@acme.example", PASSWORD).await;
+        let code = crate::mfa::code_at_time(&secret, env.now());
+        let r = c.call::<api::VerifySignInCode>(&[("code", &code)]).await;
+        assert!(r.status < 400, "{}", r.body);
+        env.clock.advance(std::time::Duration::from_secs(60));
+        let code = crate::mfa::code_at_time(&secret, env.now());
+        c.step_up(Some(&code)).await;
+        // A crafted form for oneself: refused (one's own MFA goes through the Security
+        // section's checks, e.g. an account that requires it).
+        for op in ["reset-mfa", "sign-out"] {
+            let r = c
+                .post_form(
+                    &members_action(acme),
+                    &[("op", op), ("person", &pat.to_string())],
+                )
+                .await;
+            let shown = c.get(&location(&r)).await;
+            assert!(
+                shown
+                    .body
+                    .contains("Help-desk actions are for other people"),
+                "{op}: {}",
+                shown.body
+            );
+        }
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM user_mfa WHERE user_id = {pat} AND enabled_at IS NOT NULL"
+            ))
+            .await,
+            1
+        );
+        assert!(audit_actions(&mut c, acme)
+            .await
+            .iter()
+            .all(|a| a != "MFA reset" && a != "Signed out everywhere"));
+    }
+);
