@@ -16,6 +16,7 @@ pub mod mfa;
 pub mod mfa_flow;
 pub mod notices;
 pub mod oidc;
+pub mod passkeys;
 pub mod passwords;
 pub mod people;
 pub mod people_admin;

@@ -35,6 +35,9 @@ pub struct AppState {
     pub oidc_cache: crate::oidc::Cache,
     /// Delivers the outbox's mails (SMTP, or files without a mail server).
     pub mailer: crate::mail::Mailer,
+    /// The WebAuthn relying party for the public URL (`None` at an IP address, where
+    /// browsers refuse passkeys).
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -108,7 +111,9 @@ impl AppState {
             .site_pkg_dir(format!("{ASSETS_PREFIX}/{asset_version}"))
             .site_addr(config.listen)
             .build();
+        let webauthn = crate::passkeys::relying_party(&config.public_origin);
         Ok(Self {
+            webauthn,
             db,
             config: Arc::new(config),
             clock,

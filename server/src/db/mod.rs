@@ -26,6 +26,7 @@ pub mod invitations;
 pub mod members;
 pub mod mfa;
 pub mod outbox;
+pub mod passkeys;
 pub mod password_resets;
 pub mod policy;
 pub mod policy_notices;

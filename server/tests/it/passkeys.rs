@@ -1,0 +1,293 @@
+//! Passkey ceremonies against webauthn-rs's software authenticator (a real WebAuthn
+//! client and authenticator, in memory): registration after a step-up, a second factor,
+//! single-use ceremonies bound to what started them, and a cloned authenticator's
+//! counter refused; on both databases.
+
+use crate::{both_backends, harness::*};
+use app::{
+    ssr::{RequestInfo, SessionRef, UserCtx},
+    AppError,
+};
+use portal::state::AppState;
+use webauthn_authenticator_rs::{prelude::WebauthnAuthenticator, softpasskey::SoftPasskey};
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+const LOCALHOST: &str = "http://localhost:3000";
+
+/// The portal served at a domain name (WebAuthn refuses IP addresses).
+async fn at_localhost(env: &TestEnv) -> AppState {
+    let mut config = (*env.state.config).clone();
+    config.public_origin = LOCALHOST.into();
+    env.instance_with(config).await
+}
+
+/// The signed-in person's request as the server functions see it.
+async fn user_ctx(env: &TestEnv, user_id: i64) -> UserCtx {
+    let session_id = env
+        .scalar(&format!(
+            "SELECT MAX(id) FROM sessions WHERE user_id = {user_id} AND ended_at IS NULL"
+        ))
+        .await;
+    UserCtx::new(RequestInfo {
+        request_id: "test".into(),
+        ip: None,
+        user_agent: None,
+        session: Some(SessionRef {
+            session_id,
+            user_id,
+            active_account_id: None,
+            sso_account_id: None,
+            password_verified: true,
+            mfa_verified: false,
+        }),
+        pending: None,
+        device: None,
+        flash: None,
+    })
+    .expect("a session")
+}
+
+fn refusal<T: std::fmt::Debug>(r: Result<T, app::ssr::Fail>) -> String {
+    match r.map_err(|e| e.into_app_error("test")) {
+        Err(AppError::Invalid(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+fn origin() -> Url {
+    Url::parse(LOCALHOST).expect("url")
+}
+
+/// Registers a passkey of `key` for the signed-in person.
+async fn register(portal: &AppState, user: &UserCtx, key: &mut SoftPasskey, name: &str) -> i64 {
+    let started = portal
+        .start_passkey_registration(user)
+        .await
+        .expect("start");
+    let options: CreationChallengeResponse =
+        serde_json::from_str(&started.options).expect("options");
+    let answer = key
+        .do_registration(origin(), options)
+        .expect("authenticator");
+    portal
+        .finish_passkey_registration(
+            user,
+            started.ceremony.expose(),
+            &serde_json::to_string(&answer).expect("json"),
+            name,
+        )
+        .await
+        .expect("finish")
+}
+
+/// The authenticator's answer to a second-factor ceremony bound to `bound_to`.
+async fn sign(
+    portal: &AppState,
+    user_id: i64,
+    bound_to: &str,
+    key: &mut SoftPasskey,
+) -> (String, String) {
+    let started = portal
+        .start_passkey_authentication(user_id, bound_to)
+        .await
+        .expect("start");
+    let options: RequestChallengeResponse =
+        serde_json::from_str(&started.options).expect("options");
+    let answer = key
+        .do_authentication(origin(), options)
+        .expect("authenticator");
+    (
+        started.ceremony.expose().to_string(),
+        serde_json::to_string(&answer).expect("json"),
+    )
+}
+
+both_backends!(
+    a_passkey_is_added_after_a_step_up_and_signs_in_as_a_second_factor,
+    |env| {
+        let ada = env.user("ada@example.com", "Ada Lovelace").await;
+        let portal = at_localhost(env).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        let user = user_ctx(env, ada).await;
+        // Adding a credential needs a recent "Confirm it's you".
+        env.clock.advance(std::time::Duration::from_secs(600));
+        let r = portal.start_passkey_registration(&user).await;
+        assert!(
+            matches!(
+                r.map(|_| ()).map_err(|e| e.into_app_error("t")),
+                Err(AppError::StepUpRequired { .. })
+            ),
+            "no step-up, no ceremony"
+        );
+        c.step_up(None).await;
+        let mut key = SoftPasskey::new(true);
+        let id = register(&portal, &user, &mut key, "  Work laptop ").await;
+        assert_eq!(
+        env.scalar(&format!(
+            "SELECT COUNT(*) FROM passkeys WHERE id = {id} AND user_id = {ada} AND name = 'Work laptop'"
+        ))
+        .await,
+        1
+    );
+        // The user handle is a random UUID, not the person's id or email.
+        let handle = portal::db::passkeys::handle(&mut *env.conn().await, ada)
+            .await
+            .expect("q")
+            .expect("a handle");
+        assert!(uuid::Uuid::parse_str(&handle).is_ok() && !handle.contains("ada"));
+
+        // The second factor: signed with user verification, its counter kept.
+        let (ceremony, answer) = sign(&portal, ada, "pending:abc", &mut key).await;
+        portal
+            .finish_passkey_authentication(ada, "pending:abc", &ceremony, &answer)
+            .await
+            .expect("accepted");
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM passkeys WHERE id = {id} AND last_used_at IS NOT NULL"
+            ))
+            .await,
+            1
+        );
+        // Single use: the same ceremony and answer again are refused.
+        let m = refusal(
+            portal
+                .finish_passkey_authentication(ada, "pending:abc", &ceremony, &answer)
+                .await,
+        );
+        assert!(m.contains("expired or was already used"), "{m}");
+        // The answer to one ceremony does not finish another (its challenge is not that one).
+        let (other, _) = sign(&portal, ada, "pending:abc", &mut key).await;
+        let m = refusal(
+            portal
+                .finish_passkey_authentication(ada, "pending:abc", &other, &answer)
+                .await,
+        );
+        assert!(m.contains("not accepted"), "{m}");
+        portal.db.close().await;
+    }
+);
+
+both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
+    let ada = env.user("ada@example.com", "Ada Lovelace").await;
+    let bob = env.user("bob@example.com", "Bob Builder").await;
+    let portal = at_localhost(env).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let ada_here = user_ctx(env, ada).await;
+    let mut key = SoftPasskey::new(true);
+    register(&portal, &ada_here, &mut key, "Phone").await;
+
+    // A registration started in one session cannot be finished in another of hers.
+    let started = portal
+        .start_passkey_registration(&ada_here)
+        .await
+        .expect("start");
+    let options: CreationChallengeResponse =
+        serde_json::from_str(&started.options).expect("options");
+    let answer = SoftPasskey::new(true)
+        .do_registration(origin(), options)
+        .expect("authenticator");
+    let mut elsewhere = Client::for_state(portal.clone());
+    elsewhere.sign_in("ada@example.com", PASSWORD).await;
+    let ada_elsewhere = user_ctx(env, ada).await;
+    assert_ne!(
+        ada_elsewhere.session.session_id,
+        ada_here.session.session_id
+    );
+    let m = refusal(
+        portal
+            .finish_passkey_registration(
+                &ada_elsewhere,
+                started.ceremony.expose(),
+                &serde_json::to_string(&answer).expect("json"),
+                "Stolen",
+            )
+            .await,
+    );
+    assert!(m.contains("expired or was already used"), "{m}");
+
+    // A second factor started for one pending sign-in, finished for another, or for
+    // another person: refused, and used up.
+    let (ceremony, answer) = sign(&portal, ada, "pending:one", &mut key).await;
+    let m = refusal(
+        portal
+            .finish_passkey_authentication(ada, "pending:two", &ceremony, &answer)
+            .await,
+    );
+    assert!(m.contains("expired or was already used"), "{m}");
+    let (ceremony, answer) = sign(&portal, ada, "pending:one", &mut key).await;
+    let m = refusal(
+        portal
+            .finish_passkey_authentication(bob, "pending:one", &ceremony, &answer)
+            .await,
+    );
+    assert!(m.contains("expired or was already used"), "{m}");
+    // Expired after five minutes.
+    let (ceremony, answer) = sign(&portal, ada, "pending:one", &mut key).await;
+    env.clock.advance(std::time::Duration::from_secs(301));
+    let m = refusal(
+        portal
+            .finish_passkey_authentication(ada, "pending:one", &ceremony, &answer)
+            .await,
+    );
+    assert!(m.contains("expired"), "{m}");
+    assert_eq!(
+        env.scalar("SELECT COUNT(*) FROM passkeys").await,
+        1,
+        "only the first passkey was added"
+    );
+    portal.db.close().await;
+});
+
+both_backends!(a_cloned_authenticator_is_refused, |env| {
+    let ada = env.user("ada@example.com", "Ada Lovelace").await;
+    let portal = at_localhost(env).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let user = user_ctx(env, ada).await;
+    let mut key = SoftPasskey::new(true);
+    let id = register(&portal, &user, &mut key, "Key").await;
+    let (ceremony, answer) = sign(&portal, ada, "pending:x", &mut key).await;
+    portal
+        .finish_passkey_authentication(ada, "pending:x", &ceremony, &answer)
+        .await
+        .expect("accepted");
+    // Another copy of the key signed many times meanwhile: the stored counter is ahead
+    // of this one's, as after a clone.
+    let stored = portal::db::passkeys::list(&mut *env.conn().await, ada)
+        .await
+        .expect("q")
+        .remove(0)
+        .credential;
+    let mut json: serde_json::Value = serde_json::from_str(&stored).expect("json");
+    let counter = json
+        .pointer_mut("/cred/counter")
+        .expect("the credential's counter");
+    *counter = serde_json::json!(1000);
+    portal::db::passkeys::record_use(&mut *env.conn().await, id, &json.to_string(), env.now())
+        .await
+        .expect("q");
+    let (ceremony, answer) = sign(&portal, ada, "pending:x", &mut key).await;
+    let m = refusal(
+        portal
+            .finish_passkey_authentication(ada, "pending:x", &ceremony, &answer)
+            .await,
+    );
+    assert!(m.contains("counter went backwards"), "{m}");
+    portal.db.close().await;
+});
+
+both_backends!(no_passkeys_at_an_ip_address, |env| {
+    let ada = env.user("ada@example.com", "Ada Lovelace").await;
+    let mut c = env.client();
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let user = user_ctx(env, ada).await;
+    // The tests' portal is served at 127.0.0.1: browsers refuse passkeys there.
+    let m = refusal(env.state.start_passkey_registration(&user).await);
+    assert!(m.contains("domain name"), "{m}");
+});
