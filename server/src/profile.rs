@@ -496,6 +496,8 @@ pub async fn purge_history(state: &AppState) -> Result<(u64, u64), sqlx::Error> 
     // Links: reset links once expired; email changes a retention period after (until
     // then the person sees the change they asked for, and can send it again).
     crate::db::password_resets::purge(&mut *state.db.acquire().await?, state.now()).await?;
+    // Passkey ceremonies never finished, once expired.
+    crate::db::passkeys::purge_ceremonies(&mut *state.db.acquire().await?, state.now()).await?;
     email_changes::purge(&mut *state.db.acquire().await?, cutoff).await?;
     crate::db::policy_notices::purge(&mut *state.db.acquire().await?, cutoff).await?;
     // The accounts' audit logs have their own, longer retention.

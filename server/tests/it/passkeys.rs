@@ -239,6 +239,17 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
         1,
         "only the first passkey was added"
     );
+    // Ceremonies never finished go with the hourly purge once expired.
+    sign(&portal, ada, "pending:left", &mut key).await;
+    assert!(env.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await >= 1);
+    env.clock.advance(std::time::Duration::from_secs(301));
+    portal::profile::purge_history(&portal)
+        .await
+        .expect("purge");
+    assert_eq!(
+        env.scalar("SELECT COUNT(*) FROM webauthn_ceremonies").await,
+        0
+    );
     portal.db.close().await;
 });
 
