@@ -4,7 +4,10 @@ import { join } from "node:path";
 // Browser tests run Debian's Chromium (never a downloaded browser) against the release
 // server, which `scripts/e2e-server.sh` starts on a fresh SQLite database with the demo.
 const port = Number(process.env.PORTAL_E2E_PORT ?? 3300);
-export const baseURL = `http://127.0.0.1:${port}`;
+// At `localhost`, not 127.0.0.1: WebAuthn (passkeys) refuses IP addresses as relying
+// party ids, and browsers treat http://localhost as a secure context. The server's public
+// URL is the same (scripts/e2e-server.sh).
+export const baseURL = `http://localhost:${port}`;
 // The OpenID Provider of the single sign-on tests (the certified oidc-provider package).
 const oidcPort = Number(process.env.PORTAL_E2E_OIDC_PORT ?? 3310);
 // The DNS server that proves single sign-on domains (dns/server.py, dnslib): DNS on

@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 port="${1:-3300}"
 export PORTAL_DATA_DIR="$PWD/end2end/.data"
 export PORTAL_LISTEN="127.0.0.1:$port"
+# Browsers reach it as localhost (a name, as WebAuthn needs; see playwright.config.ts).
+export PORTAL_PUBLIC_URL="http://localhost:$port"
 export LEPTOS_SITE_ROOT="$PWD/target/site"
 export PORTAL_LOG="${PORTAL_LOG:-warn}"
 # The test OpenID Provider runs on loopback.

@@ -28,7 +28,7 @@ async function singleSignOn(page: Page, email: string) {
 test.describe.serial("single sign-on", () => {
   test("a member signs in through their directory, whose MFA takes precedence for that account only", async ({ page }) => {
     await singleSignOn(page, "sso-member@partner.test");
-    await expect(page).toHaveURL(/127\.0\.0\.1:3300\/$/);
+    await expect(page).toHaveURL(/localhost:3300\/$/);
     await waitForHydration(page);
     // SSO Partner Co requires MFA of everyone, but this session came through its directory.
     await expect(page.getByTestId("active-account")).toHaveText("SSO Partner Co");
