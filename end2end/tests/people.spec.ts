@@ -47,9 +47,8 @@ async function confirmChange(page: Page, code?: string) {
   await waitForHydration(page);
 }
 
-test("Invite a new person: the mailed link creates them, in the group", async ({ page, browser }) => {
-  test.setTimeout(90_000);
-  const email = `newcomer-${Date.now()}@example.org`;
+/** The administrator signs in and invites `email` to Users through "Invite people". */
+async function inviteAsAdmin(page: Page, email: string) {
   await signIn(page, ADMIN);
   await gotoHydrated(page, MEMBERS);
   await page.getByRole("button", { name: "Invite people" }).click();
@@ -58,6 +57,12 @@ test("Invite a new person: the mailed link creates them, in the group", async ({
   await dialog.getByLabel("Group", { exact: true }).selectOption({ label: "Users" });
   await dialog.getByRole("button", { name: "Send invitations" }).click();
   await cameBack(page, "Sent 1 invitation.");
+}
+
+test("Invite a new person: the mailed link creates them, in the group", async ({ page, browser }) => {
+  test.setTimeout(90_000);
+  const email = `newcomer-${Date.now()}@example.org`;
+  await inviteAsAdmin(page, email);
   await expect(page.getByText("Sent 1 invitation.")).toBeFocused();
   const pending = page.getByRole("table", { name: "Invitations not accepted yet" });
   await expect(pending.getByRole("row", { name: new RegExp(email) })).toContainText("Users");
@@ -87,14 +92,7 @@ test("Invite a new person: the mailed link creates them, in the group", async ({
 
 test("Invite someone who uses the portal: they accept after signing in", async ({ page, browser }) => {
   const email = "people-invitee@example.com";
-  await signIn(page, ADMIN);
-  await gotoHydrated(page, MEMBERS);
-  await page.getByRole("button", { name: "Invite people" }).click();
-  const dialog = page.getByRole("dialog", { name: "Invite people" });
-  await dialog.getByLabel("Email addresses").fill(email);
-  await dialog.getByLabel("Group", { exact: true }).selectOption({ label: "Users" });
-  await dialog.getByRole("button", { name: "Send invitations" }).click();
-  await cameBack(page, "Sent 1 invitation.");
+  await inviteAsAdmin(page, email);
 
   const link = linkIn(await mailTo(email, "You are invited to join People Test Co"), "/invitation");
   const other = await browser.newContext();

@@ -8,8 +8,9 @@ use app::{
     AppError,
 };
 
-/// Acme (Ada administers it; Grace and Alan are users) and Globex (Bob administers it).
-async fn two_accounts(env: &TestEnv) -> (i64, i64, [i64; 4]) {
+/// Acme (Ada administers it; Grace and Alan are users) and Globex (Bob administers it;
+/// Grace is a user there too).
+pub(crate) async fn two_accounts(env: &TestEnv) -> (i64, i64, [i64; 4]) {
     let ada = env.user("ada@example.com", "Ada Lovelace").await;
     let grace = env.user("grace@example.com", "Grace Hopper").await;
     let alan = env.user("alan@example.com", "Alan Turing").await;
@@ -23,6 +24,25 @@ async fn two_accounts(env: &TestEnv) -> (i64, i64, [i64; 4]) {
         .await;
     env.member(globex, "grace@example.com", "Users").await;
     (acme, globex, [ada, grace, alan, bob])
+}
+
+/// Acme proves acme.example for single sign-on (an operator's domains count as proven):
+/// people of that domain are Acme's.
+pub(crate) async fn proves_acme_example(env: &TestEnv, acme: i64) {
+    portal::cli::account(
+        &env.state,
+        portal::config::AccountCommand::SetSso {
+            account: acme,
+            issuer: Some("https://login.acme.example".into()),
+            client_id: Some("portal".into()),
+            client_secret_stdin: true,
+            domains: Some("acme.example".into()),
+            disable: false,
+        },
+        &mut "a client secret\n".as_bytes(),
+    )
+    .await
+    .expect("sso");
 }
 
 fn refusal(r: &Response) -> String {
@@ -41,7 +61,7 @@ async fn members(c: &mut Client, account: i64, search: &str, sort: &str) -> Resp
     .await
 }
 
-async fn groups(c: &mut Client, account: i64) -> Vec<GroupInfo> {
+pub(crate) async fn groups(c: &mut Client, account: i64) -> Vec<GroupInfo> {
     let (_, groups): (String, Vec<GroupInfo>) = json(
         &c.call::<api::AccountGroups>(&[("account_id", &account.to_string())])
             .await,
@@ -49,7 +69,7 @@ async fn groups(c: &mut Client, account: i64) -> Vec<GroupInfo> {
     groups
 }
 
-fn group_id(groups: &[GroupInfo], name: &str) -> String {
+pub(crate) fn group_id(groups: &[GroupInfo], name: &str) -> String {
     groups
         .iter()
         .find(|g| g.name == name)
@@ -738,20 +758,7 @@ both_backends!(
         let sam = env.user("sam@acme.example", "Sam Acme").await;
         env.member(acme, "sam@acme.example", "Users").await;
         env.member(globex, "sam@acme.example", "Users").await;
-        portal::cli::account(
-            &env.state,
-            portal::config::AccountCommand::SetSso {
-                account: acme,
-                issuer: Some("https://login.acme.example".into()),
-                client_id: Some("portal".into()),
-                client_secret_stdin: true,
-                domains: Some("acme.example".into()),
-                disable: false,
-            },
-            &mut "a client secret\n".as_bytes(),
-        )
-        .await
-        .expect("sso");
+        proves_acme_example(env, acme).await;
         let (_, _, _) = crate::mfa::enrolled(env, "sam@acme.example").await;
         let mut sam_session = env.client();
         sam_session.sign_in("sam@acme.example", PASSWORD).await;

@@ -3,26 +3,13 @@
 //! browser sees once, the step-up detour, and the same refusals as the server functions
 //! for other accounts' administrators and crafted posts. Also `portal invite`.
 
-use crate::{both_backends, harness::*, mfa::json};
-use app::models::{AccountKind, AuditPage, GroupInfo, MembersPage};
-
-/// Acme (Ada administers it; Grace and Alan are users) and Globex (Bob administers it;
-/// Grace is a user there too).
-async fn two_accounts(env: &TestEnv) -> (i64, i64, [i64; 4]) {
-    let ada = env.user("ada@example.com", "Ada Lovelace").await;
-    let grace = env.user("grace@example.com", "Grace Hopper").await;
-    let alan = env.user("alan@example.com", "Alan Turing").await;
-    let bob = env.user("bob@example.com", "Bob Builder").await;
-    let acme = env.account("Acme Networks", AccountKind::Vendor).await;
-    let globex = env.account("Globex Resellers", AccountKind::Reseller).await;
-    env.member(acme, "ada@example.com", "Administrators").await;
-    env.member(acme, "grace@example.com", "Users").await;
-    env.member(acme, "alan@example.com", "Users").await;
-    env.member(globex, "bob@example.com", "Administrators")
-        .await;
-    env.member(globex, "grace@example.com", "Users").await;
-    (acme, globex, [ada, grace, alan, bob])
-}
+use crate::{
+    both_backends,
+    harness::*,
+    mfa::json,
+    people_admin::{group_id, groups, proves_acme_example, two_accounts},
+};
+use app::models::{AuditPage, MembersPage};
 
 fn members_action(account: i64) -> String {
     format!("/accounts/{account}/settings/members/action")
@@ -30,22 +17,6 @@ fn members_action(account: i64) -> String {
 
 fn groups_action(account: i64) -> String {
     format!("/accounts/{account}/settings/groups/action")
-}
-
-async fn groups(c: &mut Client, account: i64) -> Vec<GroupInfo> {
-    let (_, groups): (String, Vec<GroupInfo>) = json(
-        &c.call::<api::AccountGroups>(&[("account_id", &account.to_string())])
-            .await,
-    );
-    groups
-}
-
-fn group_id(groups: &[GroupInfo], name: &str) -> String {
-    groups
-        .iter()
-        .find(|g| g.name == name)
-        .map(|g| g.id.to_string())
-        .expect("group")
 }
 
 /// Ada's page of Acme's members: who is in which group.
@@ -669,20 +640,7 @@ both_backends!(
     |env| {
         let (acme, globex, _) = two_accounts(env).await;
         // Acme proves acme.example (the operator's domains count as proven).
-        portal::cli::account(
-            &env.state,
-            portal::config::AccountCommand::SetSso {
-                account: acme,
-                issuer: Some("https://login.acme.example".into()),
-                client_id: Some("portal".into()),
-                client_secret_stdin: true,
-                domains: Some("acme.example".into()),
-                disable: false,
-            },
-            &mut "a client secret\n".as_bytes(),
-        )
-        .await
-        .expect("sso");
+        proves_acme_example(env, acme).await;
         env.user("sam@acme.example", "Sam Acme").await;
         let mut ada = env.client();
         ada.sign_in("ada@example.com", PASSWORD).await;
@@ -751,20 +709,7 @@ both_backends!(
     |env| {
         let (acme, _, _) = two_accounts(env).await;
         // Pat administers Acme and is one of its people (Acme proves acme.example).
-        portal::cli::account(
-            &env.state,
-            portal::config::AccountCommand::SetSso {
-                account: acme,
-                issuer: Some("https://login.acme.example".into()),
-                client_id: Some("portal".into()),
-                client_secret_stdin: true,
-                domains: Some("acme.example".into()),
-                disable: false,
-            },
-            &mut "a client secret\n".as_bytes(),
-        )
-        .await
-        .expect("sso");
+        proves_acme_example(env, acme).await;
         let pat = env.user("pat@acme.example", "Pat Acme").await;
         env.member(acme, "pat@acme.example", "Administrators").await;
         let (_, secret, _) = crate::mfa::enrolled(env, "pat@acme.example").await;
