@@ -19,9 +19,9 @@ use app::{
 };
 use std::sync::Arc;
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, Passkey, PasskeyAuthentication, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid,
-    Webauthn, WebauthnBuilder, WebauthnError,
+    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
+    WebauthnError,
 };
 
 /// How long a ceremony may take between its two requests.
@@ -85,7 +85,22 @@ impl AppState {
         Uuid::parse_str(&handle).map_err(|e| Fail::internal(format!("stored user handle: {e}")))
     }
 
-    async fn start(&self, kind: Kind, ceremony: Ceremony) -> Outcome<Token> {
+    /// Stores a ceremony's state for its second half, bound to `bound_to` and `user_id`,
+    /// and gives the browser its id and `options`.
+    async fn start<S: serde::Serialize, O: serde::Serialize>(
+        &self,
+        kind: Kind,
+        bound_to: String,
+        user_id: i64,
+        state: &S,
+        options: &O,
+    ) -> Outcome<Started> {
+        let ceremony = Ceremony {
+            bound_to: Some(bound_to),
+            user_id: Some(user_id),
+            state: to_json(state)?,
+            expires_at: self.now() + CEREMONY_TTL_MS,
+        };
         let token = Token::generate(self.rng.as_ref());
         db::put_ceremony(
             &mut *self.db.acquire().await?,
@@ -94,7 +109,10 @@ impl AppState {
             &ceremony,
         )
         .await?;
-        Ok(token)
+        Ok(Started {
+            ceremony: token,
+            options: to_json(options)?,
+        })
     }
 
     /// Takes a ceremony of this kind that `bound_to` started (anything else: as if it
@@ -133,22 +151,14 @@ impl AppState {
         let (options, state) = webauthn
             .start_passkey_registration(handle, &email, &name, Some(exclude))
             .map_err(|e| Fail::internal(format!("passkey registration: {e}")))?;
-        let ceremony = self
-            .start(
-                Kind::Register,
-                Ceremony {
-                    bound_to: Some(session_binding(user)),
-                    user_id: Some(user_id),
-                    state: serde_json::to_string(&state)
-                        .map_err(|e| Fail::internal(e.to_string()))?,
-                    expires_at: self.now() + CEREMONY_TTL_MS,
-                },
-            )
-            .await?;
-        Ok(Started {
-            ceremony,
-            options: options_json(&options)?,
-        })
+        self.start(
+            Kind::Register,
+            session_binding(user),
+            user_id,
+            &state,
+            &options,
+        )
+        .await
     }
 
     /// "Add a passkey", second half: the authenticator's answer to the options of a
@@ -180,8 +190,7 @@ impl AppState {
                 tracing::info!(request_id = %user.req.request_id, error = %e, "passkey registration refused");
                 invalid("The authenticator's answer was not accepted. Start again.")
             })?;
-        let credential =
-            serde_json::to_string(&passkey).map_err(|e| Fail::internal(e.to_string()))?;
+        let credential = to_json(&passkey)?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
         let id = match db::insert(
@@ -226,22 +235,14 @@ impl AppState {
         let (options, state): (RequestChallengeResponse, PasskeyAuthentication) = webauthn
             .start_passkey_authentication(&keys)
             .map_err(|e| Fail::internal(format!("passkey authentication: {e}")))?;
-        let ceremony = self
-            .start(
-                Kind::SecondFactor,
-                Ceremony {
-                    bound_to: Some(bound_to.to_string()),
-                    user_id: Some(user_id),
-                    state: serde_json::to_string(&state)
-                        .map_err(|e| Fail::internal(e.to_string()))?,
-                    expires_at: self.now() + CEREMONY_TTL_MS,
-                },
-            )
-            .await?;
-        Ok(Started {
-            ceremony,
-            options: serde_json::to_string(&options).map_err(|e| Fail::internal(e.to_string()))?,
-        })
+        self.start(
+            Kind::SecondFactor,
+            bound_to.to_string(),
+            user_id,
+            &state,
+            &options,
+        )
+        .await
     }
 
     /// A second factor with a passkey, second half: the person's passkey signed this
@@ -279,13 +280,26 @@ impl AppState {
             }
         };
         let now = self.now();
-        for (id, mut key) in self.passkeys_of(user_id).await? {
+        for (id, checked, mut key) in self.stored_passkeys(user_id).await? {
             if key.cred_id() == result.cred_id() {
                 key.update_credential(&result);
-                let credential =
-                    serde_json::to_string(&key).map_err(|e| Fail::internal(e.to_string()))?;
-                db::record_use(&mut *self.db.acquire().await?, id, &credential, now).await?;
-                return Ok(());
+                // Written only over the credential this answer was checked against: of
+                // two answers checked at once against the same counter (a copied key
+                // racing the real one), one counts.
+                if db::record_use(
+                    &mut *self.db.acquire().await?,
+                    id,
+                    &checked,
+                    &to_json(&key)?,
+                    now,
+                )
+                .await?
+                {
+                    return Ok(());
+                }
+                return Err(invalid(
+                    "This passkey was used at the same moment elsewhere. Try again.",
+                ));
             }
         }
         // Signed by a key that is no longer the person's (removed meanwhile).
@@ -294,12 +308,22 @@ impl AppState {
 
     /// The person's passkeys with their stored ids.
     async fn passkeys_of(&self, user_id: i64) -> Outcome<Vec<(i64, Passkey)>> {
+        Ok(self
+            .stored_passkeys(user_id)
+            .await?
+            .into_iter()
+            .map(|(id, _, p)| (id, p))
+            .collect())
+    }
+
+    /// The person's passkeys with their stored ids and stored JSON.
+    async fn stored_passkeys(&self, user_id: i64) -> Outcome<Vec<(i64, String, Passkey)>> {
         db::list(&mut *self.db.acquire().await?, user_id)
             .await?
             .into_iter()
             .map(|s| {
                 serde_json::from_str::<Passkey>(&s.credential)
-                    .map(|p| (s.id, p))
+                    .map(|p| (s.id, s.credential, p))
                     .map_err(|e| Fail::internal(format!("stored passkey {}: {e}", s.id)))
             })
             .collect()
@@ -312,8 +336,8 @@ fn session_binding(user: &UserCtx) -> String {
     format!("session:{}", user.session.session_id)
 }
 
-fn options_json(options: &CreationChallengeResponse) -> Outcome<String> {
-    serde_json::to_string(options).map_err(|e| Fail::internal(e.to_string()))
+fn to_json<T: serde::Serialize>(value: &T) -> Outcome<String> {
+    serde_json::to_string(value).map_err(|e| Fail::internal(e.to_string()))
 }
 
 /// A credential id as stored (base64url, no padding).

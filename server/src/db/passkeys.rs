@@ -104,20 +104,28 @@ pub async fn insert(
 }
 
 /// After a successful authentication: the credential as updated (counter, flags) and
-/// when it was used.
+/// when it was used, only if it is still `checked` (the credential whose counter the
+/// authentication was checked against). `false`: another authentication wrote it
+/// meanwhile, and this one must not count (a compare-and-swap, so of two answers checked
+/// against the same counter, one wins).
 pub async fn record_use(
     conn: &mut AnyConnection,
     id: i64,
+    checked: &str,
     credential: &str,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3")
-        .bind(credential)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE passkeys SET credential = $1, last_used_at = $2 WHERE id = $3 AND credential = $4",
+    )
+    .bind(credential)
+    .bind(now)
+    .bind(id)
+    .bind(checked)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn rename(

@@ -279,9 +279,15 @@ both_backends!(a_cloned_authenticator_is_refused, |env| {
         .pointer_mut("/cred/counter")
         .expect("the credential's counter");
     *counter = serde_json::json!(1000);
-    portal::db::passkeys::record_use(&mut *env.conn().await, id, &json.to_string(), env.now())
-        .await
-        .expect("q");
+    assert!(portal::db::passkeys::record_use(
+        &mut *env.conn().await,
+        id,
+        &stored,
+        &json.to_string(),
+        env.now()
+    )
+    .await
+    .expect("q"));
     let (ceremony, answer) = sign(&portal, ada, "pending:x", &mut key).await;
     let m = refusal(
         portal
@@ -301,4 +307,70 @@ both_backends!(no_passkeys_at_an_ip_address, |env| {
     // The tests' portal is served at 127.0.0.1: browsers refuse passkeys there.
     let m = refusal(env.state.start_passkey_registration(&user).await);
     assert!(m.contains("domain name"), "{m}");
+});
+
+both_backends!(answers_finished_at_once_keep_the_counter_monotonic, |env| {
+    // Eight answers of one key (counters 2 to 9), finished at the same moment: each is
+    // checked against the counter it read. Whatever passes, the stored counter must end
+    // at least at every accepted one, or a copied key could later pass with a counter
+    // between them.
+    let ada = env.user("ada@example.com", "Ada Lovelace").await;
+    let portal = at_localhost(env).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let user = user_ctx(env, ada).await;
+    let mut key = SoftPasskey::new(true);
+    register(&portal, &user, &mut key, "Key").await;
+    let stored_counter = |stored: &str| {
+        let json: serde_json::Value = serde_json::from_str(stored).expect("json");
+        json.pointer("/cred/counter")
+            .and_then(serde_json::Value::as_u64)
+            .expect("counter")
+    };
+    let before = stored_counter(
+        &portal::db::passkeys::list(&mut *env.conn().await, ada)
+            .await
+            .expect("q")[0]
+            .credential,
+    );
+    let mut answers = Vec::new();
+    for _ in 0..8 {
+        answers.push(sign(&portal, ada, "pending:x", &mut key).await);
+    }
+    let tasks: Vec<_> = answers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (ceremony, answer))| {
+            let portal = portal.clone();
+            tokio::spawn(async move {
+                let ok = portal
+                    .finish_passkey_authentication(ada, "pending:x", &ceremony, &answer)
+                    .await
+                    .is_ok();
+                (i, ok)
+            })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    for t in tasks {
+        let (i, ok) = t.await.expect("task");
+        if ok {
+            // The key signs with its counter one up each time.
+            accepted.push(before + 1 + i as u64);
+        }
+    }
+    assert!(!accepted.is_empty(), "one of them counts");
+    let stored = portal::db::passkeys::list(&mut *env.conn().await, ada)
+        .await
+        .expect("q")
+        .remove(0)
+        .credential;
+    let counter = stored_counter(&stored);
+    let highest = accepted.iter().max().copied().unwrap_or(0);
+    assert!(
+        counter >= highest,
+        "stored counter {counter} is behind an accepted answer ({accepted:?})"
+    );
+    portal.db.close().await;
 });
