@@ -346,7 +346,14 @@ pub struct SecurityEventInfo {
 /// The Security section's view of multi-factor authentication.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaStatus {
+    /// A second factor is set up: an authenticator app, a passkey, or both.
     pub enabled: bool,
+    /// The authenticator app (TOTP) is set up.
+    pub totp: bool,
+    /// The person's passkeys, oldest first.
+    pub passkeys: Vec<PasskeyInfo>,
+    /// This portal can offer passkeys (it is served at a domain name).
+    pub passkeys_available: bool,
     /// When it was turned on, in the person's formats.
     pub enabled_since: Option<String>,
     pub recovery_codes_left: i64,
@@ -354,6 +361,34 @@ pub struct MfaStatus {
     pub elevated_secs: i64,
     /// Accounts whose policy requires MFA of this person.
     pub required_by: Vec<String>,
+}
+
+/// One of the person's passkeys, as the Security section lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyInfo {
+    pub id: i64,
+    /// The name the person gave it.
+    pub name: String,
+    /// When it was added and last used, in the person's formats.
+    pub added: String,
+    pub last_used: Option<String>,
+    /// What the authenticator says of itself: whether the passkey can be synced to the
+    /// person's other devices (backup eligible) or stays on one.
+    pub kind: String,
+}
+
+/// A passkey ceremony's first half, for the browser: the ceremony's id (sent back with
+/// the answer) and the options for `navigator.credentials`, as WebAuthn's JSON.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyChallenge {
+    pub ceremony: String,
+    pub options: String,
+}
+
+impl fmt::Debug for PasskeyChallenge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PasskeyChallenge([redacted])")
+    }
 }
 
 /// What the person needs to add the portal to an authenticator app. Shown once, during

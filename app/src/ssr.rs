@@ -49,10 +49,12 @@ pub struct SessionRef {
     /// The account whose directory authenticated this session (single sign-on): its
     /// portal MFA policy yields to the directory.
     pub sso_account_id: Option<i64>,
-    /// The person's own portal password was checked in this session (at sign-in or by a
-    /// step-up). Without it, a directory's session works only in its own account.
+    /// The person's own portal sign-in was checked in this session (their password or one
+    /// of their passkeys, at sign-in or by a step-up). Without it, a directory's session
+    /// works only in its own account.
     pub password_verified: bool,
-    /// A second factor (authentication or recovery code) was checked in this session.
+    /// A second factor (authentication code, recovery code or passkey) was checked in
+    /// this session.
     pub mfa_verified: bool,
 }
 

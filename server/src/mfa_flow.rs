@@ -151,6 +151,27 @@ impl AppState {
         Ok(RecoveryCodes(codes))
     }
 
+    /// The second factor a change of MFA asks for, on the transaction returned for the
+    /// change: a code from the authenticator app (spent), or, for a person whose only
+    /// factors are passkeys, a recent "Confirm it's you" (which passed a passkey).
+    async fn passed_second_factor(
+        &self,
+        user: &UserCtx,
+        code: &str,
+    ) -> Outcome<sqlx::Transaction<'static, sqlx::Any>> {
+        let (req, s) = (&user.req, user.session);
+        if !crate::db::mfa::has_totp(&mut *self.db.acquire().await?, s.user_id).await? {
+            self.require_recent_step_up(s).await?;
+            return Ok(self.db.begin().await?);
+        }
+        let attempt = self.reserve_code_try(s.user_id).await?;
+        let mut tx = self.db.begin().await?;
+        if !self.spend_code(&mut tx, req, &attempt, code, false).await? {
+            return Err(self.code_refused(tx, req, &attempt, false).await);
+        }
+        Ok(tx)
+    }
+
     /// Sensitive administration needs a recent step-up in this session.
     pub(crate) async fn require_recent_step_up(&self, s: SessionRef) -> Outcome<()> {
         let left = crate::db::sessions::elevated_for(
@@ -175,14 +196,28 @@ impl Mfa for AppState {
         let record =
             crate::db::mfa::load(&mut *self.db.acquire().await?, &self.secret_key, s.user_id)
                 .await?;
-        let enabled_at = record.and_then(|r| r.enabled_at);
+        let totp_since = record.and_then(|r| r.enabled_at);
         let (prefs, _) = self.display_for(s.user_id).await?;
+        let display = TimeDisplay::new(&prefs);
+        let first_passkey =
+            crate::db::passkeys::list(&mut *self.db.acquire().await?, s.user_id)
+                .await?
+                .first()
+                .map(|k| k.created_at);
+        // On since its first factor.
+        let enabled_at = match (totp_since, first_passkey) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let elevated =
             crate::db::sessions::elevated_for(&mut *self.db.acquire().await?, s.session_id, now)
                 .await?;
         Ok(MfaStatus {
             enabled: enabled_at.is_some(),
-            enabled_since: enabled_at.map(|t| TimeDisplay::new(&prefs).format(t)),
+            totp: totp_since.is_some(),
+            passkeys: self.passkey_list(s.user_id, &display).await?,
+            passkeys_available: self.webauthn.is_some(),
+            enabled_since: enabled_at.map(|t| display.format(t)),
             recovery_codes_left: crate::db::mfa::recovery_codes_left(
                 &mut *self.db.acquire().await?,
                 s.user_id,
@@ -255,9 +290,9 @@ impl Mfa for AppState {
         let now = self.now();
         // "Confirm it's you" first (asked again after a few minutes).
         self.require_recent_step_up(s).await?;
-        if crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await? {
+        if crate::db::mfa::has_totp(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(
-                AppError::Invalid("Multi-factor authentication is already on.".into()).into(),
+                AppError::Invalid("Your authenticator app is set up already.".into()).into(),
             );
         }
         let (_, email) = directory::user_identity(&mut *self.db.acquire().await?, s.user_id)
@@ -353,11 +388,7 @@ impl Mfa for AppState {
         if !crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(AppError::Invalid("Multi-factor authentication is not on.".into()).into());
         }
-        let attempt = self.reserve_code_try(s.user_id).await?;
-        let mut tx = self.db.begin().await?;
-        if !self.spend_code(&mut tx, req, &attempt, code, false).await? {
-            return Err(self.code_refused(tx, req, &attempt, false).await);
-        }
+        let mut tx = self.passed_second_factor(user, code).await?;
         let codes = self.fresh_recovery_codes(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::RecoveryCodesRegenerated)
             .await?;
@@ -391,11 +422,8 @@ impl Mfa for AppState {
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
-        let attempt = self.reserve_code_try(s.user_id).await?;
-        let mut tx = self.db.begin().await?;
-        if !self.spend_code(&mut tx, req, &attempt, code, false).await? {
-            return Err(self.code_refused(tx, req, &attempt, false).await);
-        }
+        let mut tx = self.passed_second_factor(user, code).await?;
+        // The authenticator app, the passkeys and the recovery codes.
         crate::db::mfa::disable(&mut tx, s.user_id).await?;
         self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
             .await?;

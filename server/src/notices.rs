@@ -379,6 +379,19 @@ pub enum Notice {
     HelpdeskSignedOut {
         account: String,
     },
+    /// The person added a passkey.
+    PasskeyAdded {
+        name: String,
+    },
+    /// The person removed a passkey.
+    PasskeyRemoved {
+        name: String,
+    },
+    /// A passkey was refused because its signature counter went backwards, as a copied
+    /// authenticator's would.
+    PasskeyRefused {
+        name: String,
+    },
 }
 
 const CHANGE_PASSWORD: &str =
@@ -400,6 +413,9 @@ impl Notice {
             Self::AddedToAccount { .. } => "You were added to an account",
             Self::HelpdeskMfaReset { .. } => "Your multi-factor authentication was reset",
             Self::HelpdeskSignedOut { .. } => "You were signed out everywhere",
+            Self::PasskeyAdded { .. } => "A passkey was added",
+            Self::PasskeyRemoved { .. } => "A passkey was removed",
+            Self::PasskeyRefused { .. } => "One of your passkeys may have been copied",
         }
     }
 
@@ -420,6 +436,9 @@ impl Notice {
             Self::AddedToAccount { .. } => "An administrator added you to an account of your organisation",
             Self::HelpdeskMfaReset { .. } => "An administrator of your organisation's account turned off multi-factor authentication for you and ended your sessions",
             Self::HelpdeskSignedOut { .. } => "An administrator of your organisation's account ended all your sessions",
+            Self::PasskeyAdded { .. } => "A passkey was added to your account: it signs you in without your password",
+            Self::PasskeyRemoved { .. } => "A passkey was removed from your account",
+            Self::PasskeyRefused { .. } => "A sign-in with one of your passkeys was refused: its signature counter went backwards, as happens when an authenticator has been copied",
         }
     }
 
@@ -432,6 +451,8 @@ impl Notice {
             Self::PasswordReset => "someone can read your mail: secure your mailbox, reset your password again and contact your administrator at once.",
             Self::RemovedFromAccount { .. } => "ask that account's administrators; your user and your other accounts are unchanged.",
             Self::AddedToAccount { .. } => "ask that account's administrators to remove you; your user and your other accounts are unchanged.",
+            Self::PasskeyAdded { .. } => "someone who could confirm it was you added their own passkey: sign in, remove it in the Security section, change your password, or contact your administrator at once.",
+            Self::PasskeyRefused { .. } => "remove that passkey in the Security section, add a new one, and change your password.",
             _ => CHANGE_PASSWORD,
         }
     }
@@ -452,6 +473,9 @@ impl Notice {
             Self::AddedToAccount { account, group } => {
                 format!("The account is {account}, the group {group}; it proved your email domain for single sign-on. Choose it from your accounts when you sign in.")
             }
+            Self::PasskeyAdded { name }
+            | Self::PasskeyRemoved { name }
+            | Self::PasskeyRefused { name } => format!("The passkey is “{name}”."),
             Self::EmailChanged { new_email } => {
                 format!(
                     "The new address is {new_email}; this old address gets no more mail from us."
@@ -507,6 +531,15 @@ mod tests {
             },
             Notice::HelpdeskSignedOut {
                 account: "Acme".into(),
+            },
+            Notice::PasskeyAdded {
+                name: "Laptop".into(),
+            },
+            Notice::PasskeyRemoved {
+                name: "Laptop".into(),
+            },
+            Notice::PasskeyRefused {
+                name: "Laptop".into(),
             },
         ] {
             let mail = mail::render(

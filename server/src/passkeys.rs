@@ -5,23 +5,30 @@
 //! session for a registration, the pending sign-in for a second factor), and its id is
 //! a random token of which only a hash is stored.
 //!
-//! This is the server's core; the Security section's list, the sign-in steps, the
-//! policy level and their browser island are built on it (see docs/mfa.md).
+//! A passkey is a second factor (after the password, or in "Confirm it's you") and,
+//! alone, a complete sign-in (discoverable credentials: it proves possession and user
+//! verification). The person's first passkey turns MFA on (see `db::mfa::mfa_on_sql`).
 
 use crate::{
+    db::events::EventKind,
     db::passkeys::{self as db, Ceremony, Kind},
-    sessions::Token,
+    display::TimeDisplay,
+    mfa,
+    notices::Notice,
+    sessions::{EndReason, Factors, Token},
     state::AppState,
 };
 use app::{
-    ssr::{Fail, Outcome, UserCtx},
-    AppError,
+    api::Passkeys,
+    models::{PasskeyChallenge, PasskeyInfo, RecoveryCodes},
+    ssr::{Fail, Outcome, RequestInfo, UserCtx},
+    AppError, Secret,
 };
 use std::sync::Arc;
 use webauthn_rs::prelude::{
-    Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder,
-    WebauthnError,
+    AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse,
+    Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 /// How long a ceremony may take between its two requests.
@@ -42,19 +49,6 @@ pub fn relying_party(public_origin: &str) -> Option<Arc<Webauthn>> {
         .map(Arc::new)
 }
 
-/// A ceremony for the browser: its id (sent back to finish it) and the options for
-/// `navigator.credentials` (JSON).
-pub struct Started {
-    pub ceremony: Token,
-    pub options: String,
-}
-
-impl std::fmt::Debug for Started {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Started").finish_non_exhaustive()
-    }
-}
-
 const UNAVAILABLE: &str = "Passkeys need the portal to be served at a domain name (not an IP address): ask your operator.";
 const NO_CEREMONY: &str = "This passkey request has expired or was already used. Start again.";
 const UNREADABLE: &str = "The browser's answer could not be read. Start again.";
@@ -62,6 +56,11 @@ const UNREADABLE: &str = "The browser's answer could not be read. Start again.";
 fn invalid(message: &str) -> Fail {
     AppError::Invalid(message.into()).into()
 }
+
+
+const NOT_ACCEPTED: &str = "The passkey was not accepted. Try again.";
+const EXPIRED_SIGN_IN: &str =
+    "This sign-in has expired. Please sign in again with your email and password.";
 
 impl AppState {
     fn webauthn(&self) -> Outcome<&Webauthn> {
@@ -90,14 +89,14 @@ impl AppState {
     async fn start<S: serde::Serialize, O: serde::Serialize>(
         &self,
         kind: Kind,
-        bound_to: String,
-        user_id: i64,
+        bound_to: Option<String>,
+        user_id: Option<i64>,
         state: &S,
         options: &O,
-    ) -> Outcome<Started> {
+    ) -> Outcome<PasskeyChallenge> {
         let ceremony = Ceremony {
-            bound_to: Some(bound_to),
-            user_id: Some(user_id),
+            bound_to,
+            user_id,
             state: to_json(state)?,
             expires_at: self.now() + CEREMONY_TTL_MS,
         };
@@ -109,8 +108,8 @@ impl AppState {
             &ceremony,
         )
         .await?;
-        Ok(Started {
-            ceremony: token,
+        Ok(PasskeyChallenge {
+            ceremony: token.expose().to_string(),
             options: to_json(options)?,
         })
     }
@@ -130,96 +129,9 @@ impl AppState {
         Ok(c)
     }
 
-    /// "Add a passkey", first half: needs a recent "Confirm it's you". The options ask
-    /// the authenticator for a new credential of this person, excluding the ones they
-    /// have.
-    pub async fn start_passkey_registration(&self, user: &UserCtx) -> Outcome<Started> {
-        let webauthn = self.webauthn()?;
-        self.require_recent_step_up(user.session).await?;
-        let user_id = user.user_id();
-        let (name, email) =
-            crate::db::directory::user_identity(&mut *self.db.acquire().await?, user_id)
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-        let handle = self.webauthn_handle(user_id).await?;
-        let exclude = self
-            .passkeys_of(user_id)
-            .await?
-            .into_iter()
-            .map(|(_, p)| p.cred_id().clone())
-            .collect::<Vec<_>>();
-        let (options, state) = webauthn
-            .start_passkey_registration(handle, &email, &name, Some(exclude))
-            .map_err(|e| Fail::internal(format!("passkey registration: {e}")))?;
-        self.start(
-            Kind::Register,
-            session_binding(user),
-            user_id,
-            &state,
-            &options,
-        )
-        .await
-    }
-
-    /// "Add a passkey", second half: the authenticator's answer to the options of a
-    /// ceremony this session started, and the name the person gave it. Returns the new
-    /// passkey's id.
-    pub async fn finish_passkey_registration(
-        &self,
-        user: &UserCtx,
-        ceremony: &str,
-        answer: &str,
-        name: &str,
-    ) -> Outcome<i64> {
-        let webauthn = self.webauthn()?;
-        let name =
-            app::validation::validate_name("passkey name", name).map_err(AppError::Invalid)?;
-        let c = self
-            .take(Kind::Register, ceremony, Some(&session_binding(user)))
-            .await?;
-        if c.user_id != Some(user.user_id()) {
-            return Err(invalid(NO_CEREMONY));
-        }
-        let state: PasskeyRegistration = serde_json::from_str(&c.state)
-            .map_err(|e| Fail::internal(format!("stored registration state: {e}")))?;
-        let answer: RegisterPublicKeyCredential =
-            serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
-        let passkey = webauthn
-            .finish_passkey_registration(&answer, &state)
-            .map_err(|e| {
-                tracing::info!(request_id = %user.req.request_id, error = %e, "passkey registration refused");
-                invalid("The authenticator's answer was not accepted. Start again.")
-            })?;
-        let credential = to_json(&passkey)?;
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        let id = match db::insert(
-            &mut tx,
-            user.user_id(),
-            &credential_id(&passkey),
-            &name,
-            &credential,
-            now,
-        )
-        .await
-        {
-            Ok(id) => id,
-            Err(e) if crate::db::is_unique_violation(&e) => {
-                return Err(invalid("This passkey is registered already."))
-            }
-            Err(e) => return Err(e.into()),
-        };
-        tx.commit().await?;
-        Ok(id)
-    }
-
-    /// A second factor with a passkey, first half: the options for the person's
-    /// passkeys, bound to `bound_to` (the pending sign-in or session token's hash).
-    pub async fn start_passkey_authentication(
-        &self,
-        user_id: i64,
-        bound_to: &str,
-    ) -> Outcome<Started> {
+    /// A ceremony in which the person's passkeys sign a challenge (a second factor, or
+    /// "Confirm it's you"), bound to `bound_to`.
+    pub async fn begin_assertion(&self, user_id: i64, bound_to: &str) -> Outcome<PasskeyChallenge> {
         let webauthn = self.webauthn()?;
         let keys: Vec<Passkey> = self
             .passkeys_of(user_id)
@@ -237,19 +149,21 @@ impl AppState {
             .map_err(|e| Fail::internal(format!("passkey authentication: {e}")))?;
         self.start(
             Kind::SecondFactor,
-            bound_to.to_string(),
-            user_id,
+            Some(bound_to.to_string()),
+            Some(user_id),
             &state,
             &options,
         )
         .await
     }
 
-    /// A second factor with a passkey, second half: the person's passkey signed this
-    /// ceremony's challenge with user verification. Its counter and flags are kept; a
-    /// counter that went backwards (a cloned authenticator) is refused.
-    pub async fn finish_passkey_authentication(
+    /// The second half of [`AppState::begin_assertion`]: one of the person's passkeys
+    /// signed this ceremony's challenge with user verification. Its counter and flags are
+    /// kept; a counter that went backwards (a cloned authenticator) is refused, recorded
+    /// and announced.
+    pub async fn complete_assertion(
         &self,
+        req: &RequestInfo,
         user_id: i64,
         bound_to: &str,
         ceremony: &str,
@@ -266,44 +180,68 @@ impl AppState {
             .map_err(|e| Fail::internal(format!("stored authentication state: {e}")))?;
         let answer: PublicKeyCredential =
             serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
-        let result = match webauthn.finish_passkey_authentication(&answer, &state) {
+        let result = webauthn.finish_passkey_authentication(&answer, &state);
+        self.verified(req, user_id, &answer, result).await
+    }
+
+    /// What a checked answer leads to: a counter regression refused (recorded and
+    /// announced), any other refusal, or the use stored.
+    async fn verified(
+        &self,
+        req: &RequestInfo,
+        user_id: i64,
+        answer: &PublicKeyCredential,
+        result: Result<AuthenticationResult, WebauthnError>,
+    ) -> Outcome<()> {
+        let result = match result {
             Ok(r) => r,
             Err(WebauthnError::CredentialPossibleCompromise) => {
-                tracing::warn!(user_id, "passkey refused: its signature counter went backwards (a cloned authenticator?)");
+                tracing::warn!(request_id = %req.request_id, user_id, "passkey refused: its signature counter went backwards (a cloned authenticator?)");
+                let name = self
+                    .stored_passkeys(user_id)
+                    .await?
+                    .into_iter()
+                    .find(|(_, p)| p.cred_id().as_slice() == answer.raw_id.as_slice())
+                    .map(|(stored, _)| stored.name);
+                let mut tx = self.db.begin().await?;
+                self.event(&mut tx, req, user_id, EventKind::PasskeyRefused)
+                    .await?;
+                if let Some(name) = name {
+                    let notice = Notice::PasskeyRefused { name };
+                    self.announce(&mut tx, user_id, Some(req), notice).await?;
+                }
+                tx.commit().await?;
                 return Err(invalid(
                     "This passkey was refused: its signature counter went backwards, as a copied authenticator's would. Use another passkey or your authentication code, and remove this one.",
                 ));
             }
             Err(e) => {
-                tracing::info!(user_id, error = %e, "passkey authentication refused");
-                return Err(invalid("The passkey was not accepted. Try again."));
+                tracing::info!(request_id = %req.request_id, user_id, error = %e, "passkey authentication refused");
+                return Err(invalid(NOT_ACCEPTED));
             }
         };
         let now = self.now();
-        for (id, checked, mut key) in self.stored_passkeys(user_id).await? {
+        for (stored, mut key) in self.stored_passkeys(user_id).await? {
             if key.cred_id() == result.cred_id() {
                 key.update_credential(&result);
                 // Written only over the credential this answer was checked against: of
                 // two answers checked at once against the same counter (a copied key
                 // racing the real one), one counts.
-                if db::record_use(
-                    &mut *self.db.acquire().await?,
-                    id,
-                    &checked,
-                    &to_json(&key)?,
-                    now,
-                )
-                .await?
-                {
-                    return Ok(());
+                let mut tx = self.db.begin().await?;
+                let updated = to_json(&key)?;
+                if !db::record_use(&mut tx, stored.id, &stored.credential, &updated, now).await? {
+                    return Err(invalid(
+                        "This passkey was used at the same moment elsewhere. Try again.",
+                    ));
                 }
-                return Err(invalid(
-                    "This passkey was used at the same moment elsewhere. Try again.",
-                ));
+                self.event(&mut tx, req, user_id, EventKind::PasskeyUsed)
+                    .await?;
+                tx.commit().await?;
+                return Ok(());
             }
         }
         // Signed by a key that is no longer the person's (removed meanwhile).
-        Err(invalid("The passkey was not accepted. Try again."))
+        Err(invalid(NOT_ACCEPTED))
     }
 
     /// The person's passkeys with their stored ids.
@@ -312,21 +250,377 @@ impl AppState {
             .stored_passkeys(user_id)
             .await?
             .into_iter()
-            .map(|(id, _, p)| (id, p))
+            .map(|(s, p)| (s.id, p))
             .collect())
     }
 
-    /// The person's passkeys with their stored ids and stored JSON.
-    async fn stored_passkeys(&self, user_id: i64) -> Outcome<Vec<(i64, String, Passkey)>> {
+    /// The person's passkeys as stored, each with its credential read.
+    async fn stored_passkeys(&self, user_id: i64) -> Outcome<Vec<(db::Stored, Passkey)>> {
         db::list(&mut *self.db.acquire().await?, user_id)
             .await?
             .into_iter()
             .map(|s| {
                 serde_json::from_str::<Passkey>(&s.credential)
-                    .map(|p| (s.id, s.credential, p))
+                    .map(|p| (s.clone(), p))
                     .map_err(|e| Fail::internal(format!("stored passkey {}: {e}", s.id)))
             })
             .collect()
+    }
+
+    /// The Security section's list of the person's passkeys, in their formats.
+    pub(crate) async fn passkey_list(
+        &self,
+        user_id: i64,
+        display: &TimeDisplay,
+    ) -> Outcome<Vec<PasskeyInfo>> {
+        Ok(self.stored_passkeys(user_id)
+            .await?
+            .into_iter()
+            .map(|(s, _)| {
+                // The authenticator's backup-eligible flag, as webauthn-rs stores it.
+                let synced = serde_json::from_str::<serde_json::Value>(&s.credential)
+                    .ok()
+                    .and_then(|v| v.pointer("/cred/backup_eligible")?.as_bool())
+                    .unwrap_or(false);
+                PasskeyInfo {
+                    id: s.id,
+                    name: s.name,
+                    added: display.format(s.created_at),
+                    last_used: s.last_used_at.map(|t| display.format(t)),
+                    kind: if synced {
+                        "Synced passkey (can be on your other devices)".into()
+                    } else {
+                        "Device-bound passkey (stays on one authenticator)".into()
+                    },
+                }
+            })
+            .collect())
+    }
+
+    /// The live pending sign-in of this browser (password done, second factor next).
+    async fn pending_sign_in(&self, req: &RequestInfo) -> Outcome<(i64, i64)> {
+        let token = req
+            .pending
+            .as_ref()
+            .and_then(|t| Token::from_cookie(&t.0))
+            .ok_or_else(|| invalid(EXPIRED_SIGN_IN))?;
+        crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token, self.now())
+            .await?
+            .ok_or_else(|| invalid(EXPIRED_SIGN_IN))
+    }
+}
+
+#[async_trait::async_trait]
+impl Passkeys for AppState {
+    /// "Add a passkey", first half: needs a recent "Confirm it's you". The options ask
+    /// the authenticator for a new discoverable credential of this person (so it can
+    /// sign in alone later), excluding the ones they have.
+    async fn start_passkey_registration(&self, user: &UserCtx) -> Outcome<PasskeyChallenge> {
+        let webauthn = self.webauthn()?;
+        self.require_recent_step_up(user.session).await?;
+        let user_id = user.user_id();
+        let (name, email) =
+            crate::db::directory::user_identity(&mut *self.db.acquire().await?, user_id)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+        let handle = self.webauthn_handle(user_id).await?;
+        let exclude = self
+            .passkeys_of(user_id)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p.cred_id().clone())
+            .collect::<Vec<_>>();
+        let (options, state) = webauthn
+            .start_passkey_registration(handle, &email, &name, Some(exclude))
+            .map_err(|e| Fail::internal(format!("passkey registration: {e}")))?;
+        // A passkey that can sign in alone must be discoverable (a resident key): asked
+        // of the authenticator here (the state does not depend on it).
+        let mut options = serde_json::to_value(&options).map_err(|e| Fail::internal(e.to_string()))?;
+        if let Some(sel) = options
+            .pointer_mut("/publicKey/authenticatorSelection")
+            .and_then(|v| v.as_object_mut())
+        {
+            // WebAuthn Level 2's member, which browsers follow over Level 1's
+            // `requireResidentKey` (left as webauthn-rs sets it).
+            sel.insert("residentKey".into(), "required".into());
+        }
+        self.start(
+            Kind::Register,
+            Some(session_binding(user)),
+            Some(user_id),
+            &state,
+            &options,
+        )
+        .await
+    }
+
+    /// "Add a passkey", second half: the authenticator's answer to the options of a
+    /// ceremony this session started. The passkey, MFA turned on with fresh recovery
+    /// codes when it was off, the session's new factor, events and notices: one
+    /// transaction.
+    async fn add_passkey(
+        &self,
+        user: &UserCtx,
+        ceremony: &str,
+        answer: &str,
+        name: &str,
+    ) -> Outcome<(Option<RecoveryCodes>, String)> {
+        let webauthn = self.webauthn()?;
+        let (req, s) = (&user.req, user.session);
+        let name =
+            app::validation::validate_name("passkey name", name).map_err(AppError::Invalid)?;
+        let c = self
+            .take(Kind::Register, ceremony, Some(&session_binding(user)))
+            .await?;
+        if c.user_id != Some(s.user_id) {
+            return Err(invalid(NO_CEREMONY));
+        }
+        let state: PasskeyRegistration = serde_json::from_str(&c.state)
+            .map_err(|e| Fail::internal(format!("stored registration state: {e}")))?;
+        let answer: RegisterPublicKeyCredential =
+            serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
+        let passkey = webauthn
+            .finish_passkey_registration(&answer, &state)
+            .map_err(|e| {
+                tracing::info!(request_id = %req.request_id, error = %e, "passkey registration refused");
+                invalid("The authenticator's answer was not accepted. Start again.")
+            })?;
+        let credential = to_json(&passkey)?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        db::lock_owner(&mut tx, self.db.backend(), s.user_id).await?;
+        let was_on = crate::db::mfa::is_enabled(&mut tx, s.user_id).await?;
+        match db::insert(
+            &mut tx,
+            s.user_id,
+            &credential_id(&passkey),
+            &name,
+            &credential,
+            now,
+        )
+        .await
+        {
+            Ok(_) => {}
+            Err(e) if crate::db::is_unique_violation(&e) => {
+                return Err(invalid("This passkey is registered already."))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let codes = if was_on {
+            None
+        } else {
+            let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
+            crate::db::mfa::replace_recovery_codes(&mut tx, s.user_id, &hashes).await?;
+            self.event(&mut tx, req, s.user_id, EventKind::MfaEnabled)
+                .await?;
+            Some(RecoveryCodes(codes))
+        };
+        self.event(&mut tx, req, s.user_id, EventKind::PasskeyAdded)
+            .await?;
+        let notice = Notice::PasskeyAdded { name };
+        self.announce(&mut tx, s.user_id, Some(req), notice).await?;
+        // A change of sign-in drops a waiting email change (perhaps someone else's).
+        crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
+        // This session just used the new passkey (with user verification).
+        let token = crate::db::sessions::gain_factors(
+            &mut tx,
+            self.rng.as_ref(),
+            s.session_id,
+            Factors {
+                passkey: true,
+                ..Factors::default()
+            },
+            None,
+            now,
+        )
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+        tx.commit().await?;
+        tracing::info!(request_id = %req.request_id, user_id = s.user_id, "passkey added");
+        Ok((codes, crate::web::cookies::cookie(&self.config, &token)))
+    }
+
+    async fn rename_passkey(&self, user: &UserCtx, id: i64, name: &str) -> Outcome<()> {
+        let name =
+            app::validation::validate_name("passkey name", name).map_err(AppError::Invalid)?;
+        if !db::rename(&mut *self.db.acquire().await?, user.user_id(), id, &name).await? {
+            return Err(invalid("That passkey is not one of yours (any more)."));
+        }
+        Ok(())
+    }
+
+    /// Removes a passkey after a recent "Confirm it's you". The person's last factor
+    /// goes only when no account requires MFA of them, and MFA is then off (the
+    /// recovery codes go with it).
+    async fn remove_passkey(&self, user: &UserCtx, id: i64) -> Outcome<()> {
+        let (req, s) = (&user.req, user.session);
+        self.require_recent_step_up(s).await?;
+        let mut tx = self.db.begin().await?;
+        db::lock_owner(&mut tx, self.db.backend(), s.user_id).await?;
+        let Some(key) = db::list(&mut tx, s.user_id)
+            .await?
+            .into_iter()
+            .find(|k| k.id == id)
+        else {
+            return Err(invalid("That passkey is not one of yours (any more)."));
+        };
+        let last = db::count(&mut tx, s.user_id).await? == 1
+            && !crate::db::mfa::has_totp(&mut tx, s.user_id).await?;
+        if last {
+            let required = crate::db::policy::required_by(&mut tx, s.user_id).await?;
+            if !required.is_empty() {
+                return Err(invalid(&format!(
+                    "You cannot remove your only passkey: {} require{} multi-factor authentication. Set up an authenticator app or add another passkey first.",
+                    required.join(", "),
+                    if required.len() == 1 { "s" } else { "" }
+                )));
+            }
+        }
+        db::delete(&mut tx, s.user_id, id).await?;
+        self.event(&mut tx, req, s.user_id, EventKind::PasskeyRemoved)
+            .await?;
+        let notice = Notice::PasskeyRemoved { name: key.name };
+        self.announce(&mut tx, s.user_id, Some(req), notice).await?;
+        if last {
+            crate::db::mfa::disable(&mut tx, s.user_id).await?;
+            self.event(&mut tx, req, s.user_id, EventKind::MfaDisabled)
+                .await?;
+            self.announce(&mut tx, s.user_id, Some(req), Notice::MfaDisabled)
+                .await?;
+        }
+        crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn start_passkey_step_up(&self, user: &UserCtx) -> Outcome<PasskeyChallenge> {
+        self.begin_assertion(user.user_id(), &step_up_binding(user))
+            .await
+    }
+
+    /// "Confirm it's you" with the password (under its throttle) and a passkey: the
+    /// session gains both and a few minutes of elevation, under a new token.
+    async fn step_up_with_passkey(
+        &self,
+        user: &UserCtx,
+        password: &Secret,
+        ceremony: &str,
+        answer: &str,
+    ) -> Outcome<String> {
+        let (req, s) = (&user.req, user.session);
+        self.check_current_password(req, s.user_id, password)
+            .await?;
+        self.complete_assertion(req, s.user_id, &step_up_binding(user), ceremony, answer)
+            .await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        let token = crate::db::sessions::gain_factors(
+            &mut tx,
+            self.rng.as_ref(),
+            s.session_id,
+            Factors {
+                passkey: true,
+                ..Factors::PASSWORD
+            },
+            Some(now + mfa::ELEVATION_MS),
+            now,
+        )
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+        self.event(&mut tx, req, s.user_id, EventKind::StepUp)
+            .await?;
+        tx.commit().await?;
+        Ok(crate::web::cookies::cookie(&self.config, &token))
+    }
+
+    async fn start_passkey_second_factor(&self, req: &RequestInfo) -> Outcome<PasskeyChallenge> {
+        let (pending_id, user_id) = self.pending_sign_in(req).await?;
+        self.begin_assertion(user_id, &pending_binding(pending_id))
+            .await
+    }
+
+    /// The second step of sign-in with a passkey: the pending sign-in ends and the
+    /// session starts (password and passkey).
+    async fn verify_sign_in_passkey(
+        &self,
+        req: &RequestInfo,
+        ceremony: &str,
+        answer: &str,
+    ) -> Outcome<Vec<String>> {
+        let (pending_id, user_id) = self.pending_sign_in(req).await?;
+        self.complete_assertion(req, user_id, &pending_binding(pending_id), ceremony, answer)
+            .await?;
+        let mut tx = self.db.begin().await?;
+        // Used once: of two second steps racing on one pending sign-in, one starts a
+        // session.
+        if !crate::db::mfa::end_pending(&mut tx, pending_id).await? {
+            return Err(invalid(EXPIRED_SIGN_IN));
+        }
+        let factors = Factors {
+            passkey: true,
+            ..Factors::PASSWORD
+        };
+        let mut cookies = self
+            .start_session(&mut tx, req, user_id, factors, None, Some("passkey"))
+            .await?;
+        tx.commit().await?;
+        cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
+        Ok(cookies)
+    }
+
+    /// "Sign in with a passkey": a challenge for any discoverable passkey of this portal.
+    /// Nobody is named yet, so the ceremony is bound to no one; its id is random and
+    /// single use, and the answer names the person through their passkey's user handle.
+    async fn start_passkey_sign_in(&self, _req: &RequestInfo) -> Outcome<PasskeyChallenge> {
+        let webauthn = self.webauthn()?;
+        let (options, state): (RequestChallengeResponse, DiscoverableAuthentication) = webauthn
+            .start_discoverable_authentication()
+            .map_err(|e| Fail::internal(format!("passkey sign-in: {e}")))?;
+        self.start(Kind::SignIn, None, None, &state, &options).await
+    }
+
+    /// "Sign in with a passkey", second half: the passkey's user handle names the
+    /// person; the passkey (with user verification) is the whole sign-in.
+    async fn sign_in_with_passkey(
+        &self,
+        req: &RequestInfo,
+        ceremony: &str,
+        answer: &str,
+    ) -> Outcome<Vec<String>> {
+        let webauthn = self.webauthn()?;
+        let c = self.take(Kind::SignIn, ceremony, None).await?;
+        let state: DiscoverableAuthentication = serde_json::from_str(&c.state)
+            .map_err(|e| Fail::internal(format!("stored sign-in state: {e}")))?;
+        let answer: PublicKeyCredential =
+            serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
+        let unknown = || invalid("This passkey is not registered here. Sign in with your email and password.");
+        let (handle, cred_id) = webauthn
+            .identify_discoverable_authentication(&answer)
+            .map_err(|_| unknown())?;
+        let user_id = db::user_by_handle(&mut *self.db.acquire().await?, &handle.to_string())
+            .await?
+            .ok_or_else(unknown)?;
+        let key = self
+            .passkeys_of(user_id)
+            .await?
+            .into_iter()
+            .map(|(_, p)| p)
+            .find(|p| p.cred_id().as_slice() == cred_id)
+            .ok_or_else(unknown)?;
+        let result =
+            webauthn.finish_discoverable_authentication_v2(&answer, state, &key);
+        self.verified(req, user_id, &answer, result).await?;
+        let now = self.now();
+        let mut tx = self.db.begin().await?;
+        // A fresh token at every sign-in: an older session in this browser ends.
+        if let Some(old) = req.session {
+            crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
+        }
+        let cookies = self
+            .start_session(&mut tx, req, user_id, Factors::PASSKEY, None, Some("passkey"))
+            .await?;
+        tx.commit().await?;
+        Ok(cookies)
     }
 }
 
@@ -334,6 +628,16 @@ impl AppState {
 /// cookie layer).
 fn session_binding(user: &UserCtx) -> String {
     format!("session:{}", user.session.session_id)
+}
+
+/// What a "Confirm it's you" ceremony is bound to.
+fn step_up_binding(user: &UserCtx) -> String {
+    format!("step_up:{}", user.session.session_id)
+}
+
+/// What a second step of sign-in is bound to: the pending sign-in (by id).
+pub fn pending_binding(pending_id: i64) -> String {
+    format!("pending:{pending_id}")
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Outcome<String> {

@@ -125,6 +125,8 @@ pub struct Factors {
     pub totp: bool,
     /// One of their recovery codes.
     pub recovery_code: bool,
+    /// One of their passkeys (possession and user verification; phishing-resistant).
+    pub passkey: bool,
     /// An account's directory (single sign-on); which one is `sso_account_id`.
     pub sso: bool,
 }
@@ -134,13 +136,23 @@ impl Factors {
         password: true,
         totp: false,
         recovery_code: false,
+        passkey: false,
         sso: false,
     };
     pub const SSO: Self = Self {
         password: false,
         totp: false,
         recovery_code: false,
+        passkey: false,
         sso: true,
+    };
+    /// A sign-in with a passkey alone: possession and user verification together.
+    pub const PASSKEY: Self = Self {
+        password: false,
+        totp: false,
+        recovery_code: false,
+        passkey: true,
+        sso: false,
     };
 
     fn names(self) -> impl Iterator<Item = &'static str> {
@@ -148,6 +160,7 @@ impl Factors {
             (self.password, "password"),
             (self.totp, "totp"),
             (self.recovery_code, "recovery_code"),
+            (self.passkey, "passkey"),
             (self.sso, "sso"),
         ]
         .into_iter()
@@ -165,6 +178,7 @@ impl Factors {
                 "password" => f.password = true,
                 "totp" => f.totp = true,
                 "recovery_code" => f.recovery_code = true,
+                "passkey" => f.passkey = true,
                 "sso" => f.sso = true,
                 other => {
                     return Err(sqlx::Error::Decode(
@@ -176,9 +190,10 @@ impl Factors {
         Ok(f)
     }
 
-    /// A second factor: an authentication code or a recovery code.
+    /// A second factor: an authentication code, a recovery code or a passkey (a passkey
+    /// alone is a complete sign-in: it proves possession and user verification).
     pub fn second_factor(self) -> bool {
-        self.totp || self.recovery_code
+        self.totp || self.recovery_code || self.passkey
     }
 
     pub fn union(self, other: Self) -> Self {
@@ -186,6 +201,7 @@ impl Factors {
             password: self.password || other.password,
             totp: self.totp || other.totp,
             recovery_code: self.recovery_code || other.recovery_code,
+            passkey: self.passkey || other.passkey,
             sso: self.sso || other.sso,
         }
     }
@@ -214,6 +230,9 @@ impl Factors {
         }
         if self.recovery_code {
             parts.push("recovery code".into());
+        }
+        if self.passkey {
+            parts.push(if parts.is_empty() { "Passkey" } else { "passkey" }.into());
         }
         match parts.len() {
             0 => "Unknown".into(),

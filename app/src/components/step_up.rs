@@ -39,8 +39,41 @@ pub fn StepUpForm(
     if nested {
         focus_on_load(field);
     }
+    // A passkey instead of the code, offered when the person has one (the server gives
+    // a challenge only then).
+    let passkey = RwSignal::new(None::<crate::models::PasskeyChallenge>);
+    let has_passkey = RwSignal::new(false);
     Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
+        if code && super::passkeys_supported() {
+            leptos::task::spawn_local(async move {
+                if let Ok(c) = crate::api::start_passkey_step_up().await {
+                    passkey.set(Some(c));
+                    has_passkey.set(true);
+                }
+            });
+        }
+    });
+    let with_passkey = Action::new_unsync(move |_: &()| async move {
+        let challenge = match passkey.get_untracked() {
+            Some(c) => c,
+            None => crate::api::start_passkey_step_up()
+                .await
+                .map_err(|e| e.to_string())?,
+        };
+        passkey.set(None);
+        let answer = super::passkey_answer(&challenge, false).await?;
+        crate::api::step_up_with_passkey(
+            Secret::new(password.get_untracked()),
+            challenge.ceremony,
+            answer,
+        )
+        .await
+        .map_err(|e| e.to_string())
+    });
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(())))
+            || matches!(with_passkey.value().get(), Some(Ok(())))
+        {
             on_done.run(())
         }
     });
@@ -88,6 +121,23 @@ pub fn StepUpForm(
                 <div>
                     <SubmitButton pending=action.pending() label="Confirm" busy="Checking…" />
                     {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
+                </div>
+                <span hidden=move || !has_passkey.get()></span>
+                <div hidden=move || !has_passkey.get()>
+                    <button type="button" class="secondary" disabled=move || with_passkey.pending().get()
+                        on:click=move |_| {
+                            if password.get_untracked().is_empty() {
+                                if let Some(f) = field.get_untracked() {
+                                    let _ = f.focus();
+                                }
+                                return;
+                            }
+                            with_passkey.dispatch(());
+                        }>
+                        {move || if with_passkey.pending().get() { "Waiting for your passkey…" } else { "Confirm with a passkey" }}
+                    </button>
+                    <p class="hint">"Your password, then your passkey instead of a code."</p>
+                    {move || with_passkey.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e}</p> })}
                 </div>
             </form>
         </section>

@@ -36,8 +36,40 @@ pub fn LoginPage() -> impl IntoView {
             {sso_failure.map(|f| view! {
                 <p class="notice error" role="alert">{f.message()}</p>
             })}
+            <PasskeySignIn next=next.clone() />
             <SignInForms next />
         </AuthCard>
+    }
+}
+
+/// "Sign in with a passkey": no email or password; the browser offers the passkeys it
+/// holds for the portal. Absent where the browser cannot use passkeys.
+#[island]
+fn PasskeySignIn(next: String) -> impl IntoView {
+    let supported = RwSignal::new(false);
+    Effect::new(move |_| supported.set(crate::components::passkeys_supported()));
+    let next = StoredValue::new(next);
+    let run = Action::new_unsync(move |_: &()| async move {
+        let challenge = crate::api::start_passkey_sign_in()
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer = crate::components::passkey_answer(&challenge, false).await?;
+        crate::api::sign_in_with_passkey(challenge.ceremony, answer, Some(next.get_value()))
+            .await
+            .map_err(|e| e.to_string())
+    });
+    let pending = run.pending();
+    view! {
+        <div class="passkey-sign-in" hidden=move || !supported.get()>
+            <button type="button" class="secondary wide" disabled=move || pending.get()
+                on:click=move |_| { run.dispatch(()); }>
+                {move || if pending.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
+            </button>
+            <div role="alert" class="form-error" aria-live="assertive">
+                {move || run.value().get().and_then(|r| r.err()).map(|e| view! { <p>{e}</p> })}
+            </div>
+            <p class="divider" aria-hidden="true"><span>"or"</span></p>
+        </div>
     }
 }
 

@@ -326,12 +326,13 @@ pub struct Person {
 
 pub async fn person(conn: &mut AnyConnection, user_id: i64) -> Result<Option<Person>, sqlx::Error> {
     use app::models::{DateFormat, Preferences, TimeFormat};
-    let row = sqlx::query(
+    let row = sqlx::query(concat!(
         "SELECT u.name, u.email, u.time_zone, u.date_format, u.time_format, u.news_opt_in, \
                 u.preferences_saved_at, u.sso_only, \
-                CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS mfa_enabled \
-         FROM users u LEFT JOIN user_mfa f ON f.user_id = u.id WHERE u.id = $1",
-    )
+                CASE WHEN ",
+        crate::mfa_on_sql!("u.id"),
+        " THEN 1 ELSE 0 END AS mfa_enabled FROM users u WHERE u.id = $1",
+    ))
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;

@@ -24,6 +24,10 @@ pub enum EventKind {
     PasswordReset,
     EmailChangeRequested,
     EmailChangeCancelled,
+    PasskeyAdded,
+    PasskeyRemoved,
+    PasskeyUsed,
+    PasskeyRefused,
 }
 
 impl EventKind {
@@ -48,6 +52,10 @@ impl EventKind {
             Self::PasswordReset => "password_reset",
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailChangeCancelled => "email_change_cancelled",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeyUsed => "passkey_used",
+            Self::PasskeyRefused => "passkey_refused",
         }
     }
 
@@ -73,6 +81,10 @@ impl EventKind {
             "password_reset" => "Password reset with a mailed link (every session signed out)",
             "email_change_requested" => "Email address change requested (waiting for confirmation)",
             "email_change_cancelled" => "Email address change cancelled",
+            "passkey_added" => "Passkey added",
+            "passkey_removed" => "Passkey removed",
+            "passkey_used" => "Passkey used (to sign in or confirm it was you)",
+            "passkey_refused" => "Passkey refused: its signature counter went backwards (a copied authenticator?)",
             _ => "Security event",
         }
     }

@@ -46,16 +46,19 @@ pub struct Member {
     pub sso_only: bool,
 }
 
-const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.name AS name, u.email AS email, \
+const MEMBER_SELECT: &str = concat!(
+    "SELECT u.id AS user_id, u.name AS name, u.email AS email, \
         g.id AS group_id, g.name AS group_name, g.is_admin AS is_admin, \
-        CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS uses_mfa, \
+        CASE WHEN ",
+    crate::mfa_on_sql!("u.id"),
+    " THEN 1 ELSE 0 END AS uses_mfa, \
         (SELECT MAX(s.created_at) FROM sessions s WHERE s.user_id = u.id) AS last_sign_in, \
         u.sso_only AS sso_only \
      FROM memberships m \
      JOIN users u ON u.id = m.user_id \
      JOIN account_groups g ON g.id = m.group_id \
-     LEFT JOIN user_mfa f ON f.user_id = u.id \
-     WHERE m.account_id = $1";
+     WHERE m.account_id = $1"
+);
 
 fn member(r: &sqlx::any::AnyRow) -> Result<Member, sqlx::Error> {
     Ok(Member {

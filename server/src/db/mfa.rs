@@ -73,8 +73,36 @@ pub async fn load(
     }))
 }
 
-/// Is MFA on for this person? (No decryption needed.)
+/// The one definition of "MFA is on" in SQL, for the person whose id is the column or
+/// parameter given: an authenticator app set up, or at least one passkey. Every query
+/// that asks whether someone uses MFA is built with it.
+#[macro_export]
+macro_rules! mfa_on_sql {
+    ($user:literal) => {
+        concat!(
+            "(EXISTS (SELECT 1 FROM user_mfa mf WHERE mf.user_id = ",
+            $user,
+            " AND mf.enabled_at IS NOT NULL) OR EXISTS (SELECT 1 FROM passkeys pk WHERE pk.user_id = ",
+            $user,
+            "))"
+        )
+    };
+}
+
+/// Is MFA on for this person (an authenticator app or a passkey)? (No decryption needed.)
 pub async fn is_enabled(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(concat!(
+        "SELECT 1 AS one FROM users u WHERE u.id = $1 AND ",
+        mfa_on_sql!("u.id")
+    ))
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some())
+}
+
+/// Has this person an authenticator app set up (TOTP)?
+pub async fn has_totp(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
     Ok(
         sqlx::query("SELECT 1 AS one FROM user_mfa WHERE user_id = $1 AND enabled_at IS NOT NULL")
             .bind(user_id)
@@ -208,19 +236,36 @@ pub async fn replace_recovery_codes(
     tx.commit().await
 }
 
-/// Turns MFA off: removes the secret and the recovery codes.
+/// Turns MFA off: removes the secret, the passkeys and the recovery codes. `true` when
+/// there was a factor to remove.
 pub async fn disable(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
     let mut tx = super::transaction(conn).await?;
-    let done = sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
+    let totp = sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+    let passkeys = sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    Ok(totp + passkeys > 0)
+}
+
+/// Removes only the authenticator app (the person keeps their passkeys and codes).
+pub async fn remove_totp(conn: &mut AnyConnection, user_id: i64) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM user_mfa WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        > 0)
 }
 
 /// Spends a recovery code; `false` if it is unknown or already used.

@@ -2,7 +2,36 @@
 //! person's WebAuthn user handle (`users.webauthn_handle`), and `webauthn_ceremonies`
 //! (registrations and authentications between their two requests, single use).
 
+use super::Backend;
 use sqlx::{AnyConnection, Row};
+
+/// Serializes changes to one person's factors until the transaction ends (a row lock on
+/// PostgreSQL; on SQLite the transaction holds the write lock): two removals at once
+/// cannot both pass the "last factor" check.
+pub async fn lock_owner(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql = match backend {
+        Backend::Postgres => "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+        Backend::Sqlite => "SELECT id FROM users WHERE id = $1",
+    };
+    Ok(sqlx::query(sql)
+        .bind(user_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+/// How many passkeys the person has.
+pub async fn count(conn: &mut AnyConnection, user_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")
+}
 
 /// A stored passkey.
 #[derive(Debug, Clone, PartialEq, Eq)]

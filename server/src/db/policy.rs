@@ -164,8 +164,11 @@ pub async fn member_counts(
     account_id: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
     let row = sqlx::query(
-        "SELECT COUNT(*) AS total, COUNT(f.enabled_at) AS with_mfa FROM memberships m \
-         LEFT JOIN user_mfa f ON f.user_id = m.user_id WHERE m.account_id = $1",
+        concat!(
+            "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ",
+            crate::mfa_on_sql!("m.user_id"),
+            " THEN 1 ELSE 0 END), 0) AS with_mfa FROM memberships m WHERE m.account_id = $1"
+        ),
     )
     .bind(account_id)
     .fetch_one(&mut *conn)
@@ -173,14 +176,17 @@ pub async fn member_counts(
     Ok((row.try_get("total")?, row.try_get("with_mfa")?))
 }
 
-const MEMBER_SELECT: &str = "SELECT u.id AS user_id, u.name AS name, u.email AS email, \
+const MEMBER_SELECT: &str = concat!(
+    "SELECT u.id AS user_id, u.name AS name, u.email AS email, \
         g.name AS group_name, g.is_admin AS is_admin, m.created_at AS joined_at, \
-        CASE WHEN f.enabled_at IS NULL THEN 0 ELSE 1 END AS uses_mfa \
+        CASE WHEN ",
+    crate::mfa_on_sql!("u.id"),
+    " THEN 1 ELSE 0 END AS uses_mfa \
      FROM memberships m \
      JOIN users u ON u.id = m.user_id \
      JOIN account_groups g ON g.id = m.group_id \
-     LEFT JOIN user_mfa f ON f.user_id = u.id \
-     WHERE m.account_id = $1";
+     WHERE m.account_id = $1"
+);
 
 /// One page of an account's members with their MFA state under its policy, by name.
 pub async fn members(
@@ -192,7 +198,7 @@ pub async fn members(
     let sql = format!(
         "{MEMBER_SELECT}{} ORDER BY u.name, u.id LIMIT $2 OFFSET $3",
         if filter.without_mfa {
-            " AND f.enabled_at IS NULL"
+            concat!(" AND NOT ", crate::mfa_on_sql!("u.id"))
         } else {
             ""
         }
@@ -303,9 +309,11 @@ pub async fn uncompliant(conn: &mut AnyConnection) -> Result<Vec<Uncompliant>, s
         is_admin: i64,
         joined_at: i64,
     }
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT a.id AS account_id, a.name AS name, a.mfa_policy AS mfa_policy,                 a.mfa_grace_days AS mfa_grace_days, a.mfa_policy_changed_at AS mfa_policy_changed_at,                 m.user_id AS user_id, g.is_admin AS is_admin, m.created_at AS joined_at          FROM accounts a          JOIN memberships m ON m.account_id = a.id          JOIN account_groups g ON g.id = m.group_id          JOIN users u ON u.id = m.user_id          LEFT JOIN user_mfa f ON f.user_id = m.user_id          WHERE a.mfa_policy <> 'optional' AND f.enabled_at IS NULL AND u.sso_only = 0          ORDER BY a.id, m.user_id",
-    )
+    let rows: Vec<Row> = sqlx::query_as(concat!(
+        "SELECT a.id AS account_id, a.name AS name, a.mfa_policy AS mfa_policy,                 a.mfa_grace_days AS mfa_grace_days, a.mfa_policy_changed_at AS mfa_policy_changed_at,                 m.user_id AS user_id, g.is_admin AS is_admin, m.created_at AS joined_at          FROM accounts a          JOIN memberships m ON m.account_id = a.id          JOIN account_groups g ON g.id = m.group_id          JOIN users u ON u.id = m.user_id          WHERE a.mfa_policy <> 'optional' AND NOT ",
+        crate::mfa_on_sql!("m.user_id"),
+        " AND u.sso_only = 0          ORDER BY a.id, m.user_id"
+    ))
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows

@@ -105,7 +105,8 @@ pub async fn resolve(
         user_id: row.try_get("user_id")?,
         active_account_id: row.try_get("active_account_id")?,
         sso_account_id: row.try_get("sso_account_id")?,
-        password_verified: factors.password,
+        // The person's own sign-in: their password, or one of their passkeys.
+        password_verified: factors.password || factors.passkey,
         mfa_verified: factors.second_factor(),
     }))
 }

@@ -14,7 +14,7 @@ pub mod session;
 
 use crate::state::AppState;
 use app::{
-    api::{AccountAdministration, Authentication, Mfa, PeopleAdministration, Profile, Recovery},
+    api::{AccountAdministration, Authentication, Mfa, Passkeys, PeopleAdministration, Profile, Recovery},
     ssr::{RequestInfo, UserCtx},
 };
 use axum::{
@@ -109,6 +109,7 @@ struct Features {
     accounts: Arc<dyn AccountAdministration>,
     recovery: Arc<dyn Recovery>,
     people: Arc<dyn PeopleAdministration>,
+    passkeys: Arc<dyn Passkeys>,
 }
 
 impl Features {
@@ -120,7 +121,8 @@ impl Features {
             mfa: shared.clone(),
             accounts: shared.clone(),
             recovery: shared.clone(),
-            people: shared,
+            people: shared.clone(),
+            passkeys: shared,
         }
     }
 
@@ -131,6 +133,7 @@ impl Features {
         provide_context(self.accounts.clone());
         provide_context(self.recovery.clone());
         provide_context(self.people.clone());
+        provide_context(self.passkeys.clone());
     }
 }
 

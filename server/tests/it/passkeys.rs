@@ -5,6 +5,7 @@
 
 use crate::{both_backends, harness::*};
 use app::{
+    api::Passkeys,
     ssr::{RequestInfo, SessionRef, UserCtx},
     AppError,
 };
@@ -47,6 +48,19 @@ async fn user_ctx(env: &TestEnv, user_id: i64) -> UserCtx {
     .expect("a session")
 }
 
+/// A request without a session (the ceremonies' own binding is what is tested).
+fn anonymous() -> RequestInfo {
+    RequestInfo {
+        request_id: "test".into(),
+        ip: None,
+        user_agent: None,
+        session: None,
+        pending: None,
+        device: None,
+        flash: None,
+    }
+}
+
 fn refusal<T: std::fmt::Debug>(r: Result<T, app::ssr::Fail>) -> String {
     match r.map_err(|e| e.into_app_error("test")) {
         Err(AppError::Invalid(m)) => m,
@@ -70,14 +84,20 @@ async fn register(portal: &AppState, user: &UserCtx, key: &mut SoftPasskey, name
         .do_registration(origin(), options)
         .expect("authenticator");
     portal
-        .finish_passkey_registration(
+        .add_passkey(
             user,
-            started.ceremony.expose(),
+            &started.ceremony,
             &serde_json::to_string(&answer).expect("json"),
             name,
         )
         .await
-        .expect("finish")
+        .expect("finish");
+    portal::db::passkeys::list(&mut *portal.db.acquire().await.expect("conn"), user.user_id())
+        .await
+        .expect("q")
+        .last()
+        .expect("the new passkey")
+        .id
 }
 
 /// The authenticator's answer to a second-factor ceremony bound to `bound_to`.
@@ -88,7 +108,7 @@ async fn sign(
     key: &mut SoftPasskey,
 ) -> (String, String) {
     let started = portal
-        .start_passkey_authentication(user_id, bound_to)
+        .begin_assertion(user_id, bound_to)
         .await
         .expect("start");
     let options: RequestChallengeResponse =
@@ -97,7 +117,7 @@ async fn sign(
         .do_authentication(origin(), options)
         .expect("authenticator");
     (
-        started.ceremony.expose().to_string(),
+        started.ceremony.clone(),
         serde_json::to_string(&answer).expect("json"),
     )
 }
@@ -140,7 +160,7 @@ both_backends!(
         // The second factor: signed with user verification, its counter kept.
         let (ceremony, answer) = sign(&portal, ada, "pending:abc", &mut key).await;
         portal
-            .finish_passkey_authentication(ada, "pending:abc", &ceremony, &answer)
+            .complete_assertion(&anonymous(), ada, "pending:abc", &ceremony, &answer)
             .await
             .expect("accepted");
         assert_eq!(
@@ -153,7 +173,7 @@ both_backends!(
         // Single use: the same ceremony and answer again are refused.
         let m = refusal(
             portal
-                .finish_passkey_authentication(ada, "pending:abc", &ceremony, &answer)
+                .complete_assertion(&anonymous(), ada, "pending:abc", &ceremony, &answer)
                 .await,
         );
         assert!(m.contains("expired or was already used"), "{m}");
@@ -161,7 +181,7 @@ both_backends!(
         let (other, _) = sign(&portal, ada, "pending:abc", &mut key).await;
         let m = refusal(
             portal
-                .finish_passkey_authentication(ada, "pending:abc", &other, &answer)
+                .complete_assertion(&anonymous(), ada, "pending:abc", &other, &answer)
                 .await,
         );
         assert!(m.contains("not accepted"), "{m}");
@@ -177,6 +197,10 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
     c.sign_in("ada@example.com", PASSWORD).await;
     c.step_up(None).await;
     let ada_here = user_ctx(env, ada).await;
+    // Another session of hers (signed in before MFA came on with the passkey).
+    let mut elsewhere = Client::for_state(portal.clone());
+    elsewhere.sign_in("ada@example.com", PASSWORD).await;
+    let ada_elsewhere = user_ctx(env, ada).await;
     let mut key = SoftPasskey::new(true);
     register(&portal, &ada_here, &mut key, "Phone").await;
 
@@ -190,18 +214,15 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
     let answer = SoftPasskey::new(true)
         .do_registration(origin(), options)
         .expect("authenticator");
-    let mut elsewhere = Client::for_state(portal.clone());
-    elsewhere.sign_in("ada@example.com", PASSWORD).await;
-    let ada_elsewhere = user_ctx(env, ada).await;
     assert_ne!(
         ada_elsewhere.session.session_id,
         ada_here.session.session_id
     );
     let m = refusal(
         portal
-            .finish_passkey_registration(
+            .add_passkey(
                 &ada_elsewhere,
-                started.ceremony.expose(),
+                &started.ceremony,
                 &serde_json::to_string(&answer).expect("json"),
                 "Stolen",
             )
@@ -214,14 +235,14 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
     let (ceremony, answer) = sign(&portal, ada, "pending:one", &mut key).await;
     let m = refusal(
         portal
-            .finish_passkey_authentication(ada, "pending:two", &ceremony, &answer)
+            .complete_assertion(&anonymous(), ada, "pending:two", &ceremony, &answer)
             .await,
     );
     assert!(m.contains("expired or was already used"), "{m}");
     let (ceremony, answer) = sign(&portal, ada, "pending:one", &mut key).await;
     let m = refusal(
         portal
-            .finish_passkey_authentication(bob, "pending:one", &ceremony, &answer)
+            .complete_assertion(&anonymous(), bob, "pending:one", &ceremony, &answer)
             .await,
     );
     assert!(m.contains("expired or was already used"), "{m}");
@@ -230,7 +251,7 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
     env.clock.advance(std::time::Duration::from_secs(301));
     let m = refusal(
         portal
-            .finish_passkey_authentication(ada, "pending:one", &ceremony, &answer)
+            .complete_assertion(&anonymous(), ada, "pending:one", &ceremony, &answer)
             .await,
     );
     assert!(m.contains("expired"), "{m}");
@@ -264,7 +285,7 @@ both_backends!(a_cloned_authenticator_is_refused, |env| {
     let id = register(&portal, &user, &mut key, "Key").await;
     let (ceremony, answer) = sign(&portal, ada, "pending:x", &mut key).await;
     portal
-        .finish_passkey_authentication(ada, "pending:x", &ceremony, &answer)
+        .complete_assertion(&anonymous(), ada, "pending:x", &ceremony, &answer)
         .await
         .expect("accepted");
     // Another copy of the key signed many times meanwhile: the stored counter is ahead
@@ -291,7 +312,7 @@ both_backends!(a_cloned_authenticator_is_refused, |env| {
     let (ceremony, answer) = sign(&portal, ada, "pending:x", &mut key).await;
     let m = refusal(
         portal
-            .finish_passkey_authentication(ada, "pending:x", &ceremony, &answer)
+            .complete_assertion(&anonymous(), ada, "pending:x", &ceremony, &answer)
             .await,
     );
     assert!(m.contains("counter went backwards"), "{m}");
@@ -345,7 +366,7 @@ both_backends!(answers_finished_at_once_keep_the_counter_monotonic, |env| {
             let portal = portal.clone();
             tokio::spawn(async move {
                 let ok = portal
-                    .finish_passkey_authentication(ada, "pending:x", &ceremony, &answer)
+                    .complete_assertion(&anonymous(), ada, "pending:x", &ceremony, &answer)
                     .await
                     .is_ok();
                 (i, ok)

@@ -2,9 +2,10 @@ use crate::{
     api::{mfa_status, DisableMfa, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
     components::{
         copy_to_clipboard, direct_action, focus_on_load, go_to, totp_countdown, DirectAction,
-        ServerForm, StepUpForm, SubmitButton,
+        submit_again, ServerForm, StepUpForm, SubmitButton,
     },
     models::{MfaEnrolment, MfaStatus},
+    AppError,
 };
 use leptos::prelude::*;
 
@@ -82,12 +83,13 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
         let s = status.get();
         match stage.get() {
             Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=done /> }.into_any(),
-            Stage::Enrolling(e) if !s.enabled => {
+            Stage::Enrolling(e) if !s.totp => {
                 view! { <EnrolView enrolment=e enable /> }.into_any()
             }
-            // "Confirm it's you" (the password: MFA is still off), then the set-up.
-            Stage::Password if !s.enabled => view! {
-                <StepUpForm code=false nested=true
+            // "Confirm it's you" (the password, and a passkey when MFA is on through
+            // passkeys), then the set-up.
+            Stage::Password if !s.totp => view! {
+                <StepUpForm code=s.enabled nested=true
                     on_done=Callback::new(move |_| { start.dispatch(StartMfaEnrolment {}); }) />
                 <p role="status" class="muted">{move || start.pending().get().then_some("Starting set-up…")}</p>
                 <p role="alert" class="field-error">
@@ -112,8 +114,12 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
                 }.into_any()
             }
             _ => {
-                view! { <ManageView status=s regenerate disable focus=finished.get_untracked() /> }
-                    .into_any()
+                let s2 = s.clone();
+                view! {
+                    <ManageView status=s regenerate disable focus=finished.get_untracked()
+                        set_up_app=Callback::new(move |_| begin(&s2)) />
+                }
+                .into_any()
             }
         }
     }
@@ -178,7 +184,7 @@ fn EnrolView(enrolment: MfaEnrolment, enable: DirectAction<EnableMfa>) -> impl I
 }
 
 #[component]
-fn RecoveryCodesView(
+pub(super) fn RecoveryCodesView(
     codes: Vec<String>,
     on_done: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -221,7 +227,31 @@ fn ManageView(
     disable: DirectAction<DisableMfa>,
     /// Focus the state line (set-up has just finished).
     focus: bool,
+    /// "Set up an authenticator app" (MFA is on through passkeys only).
+    set_up_app: Callback<()>,
 ) -> impl IntoView {
+    // Without the app, changes ask for "Confirm it's you" (with a passkey) instead of
+    // a code, then are sent again as they were.
+    let totp = status.totp;
+    let regen_form = NodeRef::<leptos::html::Form>::new();
+    let off_form = NodeRef::<leptos::html::Form>::new();
+    let code_field = move |id: &'static str| {
+        totp.then(|| view! {
+            <label for=id>"Authentication code"</label>
+            <input id=id name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
+        })
+    };
+    let error_or_step_up = move |value: Signal<Option<Result<(), AppError>>>, form: NodeRef<leptos::html::Form>| {
+        move || match value.get() {
+            Some(Err(AppError::StepUpRequired { .. })) => view! {
+                <StepUpForm code=true nested=true on_done=Callback::new(move |_| submit_again(form)) />
+            }.into_any(),
+            Some(Err(e)) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
+            _ => ().into_any(),
+        }
+    };
+    let regen_value = Signal::derive(move || regenerate.value().get().map(|r| r.map(|_| ())));
+    let off_value = Signal::derive(move || disable.value().get());
     let state = NodeRef::<leptos::html::P>::new();
     if focus {
         focus_on_load(state);
@@ -233,6 +263,10 @@ fn ManageView(
             <strong>"Multi-factor authentication is on"</strong>
             {status.enabled_since.clone().map(|t| format!(" since {t}"))}"."
         </p>
+        {(!totp).then(|| view! {
+            <p>"Your passkeys are your second factor. You can also set up an authenticator app, for devices where you have no passkey."</p>
+            <button type="button" class="secondary" on:click=move |_| set_up_app.run(())>"Set up an authenticator app"</button>
+        })}
         <p class:warning=low>
             {format!("Recovery codes left: {}.", status.recovery_codes_left)}
             {low.then_some(" Regenerate them soon so you cannot be locked out.")}
@@ -240,12 +274,11 @@ fn ManageView(
         <section aria-labelledby="regen-heading" class="subsection">
             <h3 id="regen-heading">"Recovery codes"</h3>
             <p class="hint">"New codes replace all the old ones."</p>
-            <ServerForm action=regenerate class="form-grid" read=|f| RegenerateRecoveryCodes {
+            <ServerForm action=regenerate class="form-grid" node_ref=regen_form read=|f| RegenerateRecoveryCodes {
                 code: f.text("code"),
                 sign_out_others: f.get("sign_out_others"),
             }>
-                <label for="regen_code">"Authentication code"</label>
-                <input id="regen_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
+                {code_field("regen_code")}
                 <span></span>
                 <div class="checkbox">
                     <input id="regen_sign_out_others" name="sign_out_others" type="checkbox" value="on" checked=true />
@@ -254,23 +287,23 @@ fn ManageView(
                 <span></span>
                 <div>
                     <SubmitButton pending=regenerate.pending() label="Regenerate recovery codes" busy="Regenerating…" class="secondary" />
-                    <p role="alert" class="field-error">{move || regenerate.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
                 </div>
             </ServerForm>
+            {error_or_step_up(regen_value, regen_form)}
         </section>
         <section aria-labelledby="mfa-off-heading" class="subsection">
             <h3 id="mfa-off-heading">"Turn off"</h3>
             {if required.is_empty() {
                 view! {
-                    <ServerForm action=disable class="form-grid" read=|f| DisableMfa {
+                    <p class="hint">"This removes your authenticator app, your passkeys and your recovery codes."</p>
+                    <ServerForm action=disable class="form-grid" node_ref=off_form read=|f| DisableMfa {
                         current_password: f.secret("current_password"),
                         code: f.text("code"),
                         sign_out_others: f.get("sign_out_others"),
                     }>
                         <label for="off_password">"Current password"</label>
                         <input id="off_password" name="current_password" type="password" autocomplete="current-password" required />
-                        <label for="off_code">"Authentication code"</label>
-                        <input id="off_code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
+                        {code_field("off_code")}
                         <span></span>
                         <div class="checkbox">
                             <input id="off_sign_out_others" name="sign_out_others" type="checkbox" value="on" checked=true />
@@ -279,9 +312,9 @@ fn ManageView(
                         <span></span>
                         <div>
                             <SubmitButton pending=disable.pending() label="Turn off multi-factor authentication" busy="Turning off…" class="danger" />
-                            <p role="alert" class="field-error">{move || disable.value().get().and_then(|r| r.err()).map(|e| e.to_string())}</p>
                         </div>
                     </ServerForm>
+                    {error_or_step_up(off_value, off_form)}
                 }.into_any()
             } else {
                 view! {

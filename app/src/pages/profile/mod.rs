@@ -3,6 +3,7 @@
 mod accounts;
 mod general;
 mod mfa;
+mod passkeys;
 mod security;
 mod sessions;
 

@@ -1,0 +1,197 @@
+//! Passkeys (WebAuthn): adding, renaming and removing them in the Security section, and
+//! the ceremonies that use them (the second step of sign-in, a sign-in with a passkey
+//! alone, and "Confirm it's you"). Every ceremony has two calls: `start_…` gives the
+//! browser a [`PasskeyChallenge`], and the browser's answer (`navigator.credentials`, as
+//! WebAuthn's JSON) comes back with the ceremony's id.
+
+use crate::{
+    error::AppError,
+    models::{PasskeyChallenge, RecoveryCodes},
+    Secret,
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+pub use server_side::*;
+
+#[cfg(feature = "ssr")]
+mod server_side {
+    use crate::{
+        models::{PasskeyChallenge, RecoveryCodes},
+        ssr::{Outcome, RequestInfo, UserCtx},
+        Secret,
+    };
+
+    /// Passkeys (implemented in the server's `passkeys`).
+    #[async_trait::async_trait]
+    pub trait Passkeys: Send + Sync + 'static {
+        /// "Add a passkey", first half; needs a recent step-up.
+        async fn start_passkey_registration(&self, user: &UserCtx) -> Outcome<PasskeyChallenge>;
+        /// "Add a passkey", second half: stores the passkey under `name`. When MFA was off
+        /// it is on now, and the recovery codes issued with it are returned (shown once).
+        /// The session passed the new passkey: the `Set-Cookie` value of its new token.
+        async fn add_passkey(
+            &self,
+            user: &UserCtx,
+            ceremony: &str,
+            answer: &str,
+            name: &str,
+        ) -> Outcome<(Option<RecoveryCodes>, String)>;
+        async fn rename_passkey(&self, user: &UserCtx, id: i64, name: &str) -> Outcome<()>;
+        /// Removes a passkey; needs a recent step-up, and is refused when it would leave
+        /// the person unable to meet an account's requirement.
+        async fn remove_passkey(&self, user: &UserCtx, id: i64) -> Outcome<()>;
+        /// "Confirm it's you" with a passkey, first half.
+        async fn start_passkey_step_up(&self, user: &UserCtx) -> Outcome<PasskeyChallenge>;
+        /// "Confirm it's you" with the password and a passkey; the `Set-Cookie` value of
+        /// the session's new token.
+        async fn step_up_with_passkey(
+            &self,
+            user: &UserCtx,
+            current_password: &Secret,
+            ceremony: &str,
+            answer: &str,
+        ) -> Outcome<String>;
+        /// The second step of sign-in with a passkey, first half (for the pending
+        /// sign-in of this browser).
+        async fn start_passkey_second_factor(&self, req: &RequestInfo)
+            -> Outcome<PasskeyChallenge>;
+        /// The second step of sign-in with a passkey: the session's `Set-Cookie` values.
+        async fn verify_sign_in_passkey(
+            &self,
+            req: &RequestInfo,
+            ceremony: &str,
+            answer: &str,
+        ) -> Outcome<Vec<String>>;
+        /// "Sign in with a passkey" (no email or password), first half.
+        async fn start_passkey_sign_in(&self, req: &RequestInfo) -> Outcome<PasskeyChallenge>;
+        /// "Sign in with a passkey": the session's `Set-Cookie` values.
+        async fn sign_in_with_passkey(
+            &self,
+            req: &RequestInfo,
+            ceremony: &str,
+            answer: &str,
+        ) -> Outcome<Vec<String>>;
+    }
+}
+
+#[cfg(feature = "ssr")]
+type Feature = std::sync::Arc<dyn Passkeys>;
+
+/// "Add a passkey", first half: the options for `navigator.credentials.create`.
+#[server(endpoint = "start_passkey_registration")]
+pub async fn start_passkey_registration() -> Result<PasskeyChallenge, AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move { f.start_passkey_registration(&user).await })
+        .await
+}
+
+/// "Add a passkey", second half: the authenticator's answer and the name the person gave.
+/// The recovery codes when this passkey turned MFA on.
+#[server(endpoint = "add_passkey")]
+pub async fn add_passkey(
+    ceremony: String,
+    answer: String,
+    name: String,
+) -> Result<Option<RecoveryCodes>, AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move {
+        let name = crate::validation::validate_name("passkey name", &name)
+            .map_err(AppError::Invalid)?;
+        let (codes, cookie) = f.add_passkey(&user, &ceremony, &answer, &name).await?;
+        crate::ssr::append_set_cookie(&user.req, &cookie)?;
+        Ok(codes)
+    })
+    .await
+}
+
+#[server(endpoint = "rename_passkey")]
+pub async fn rename_passkey(id: i64, name: String) -> Result<(), AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move {
+        let name = crate::validation::validate_name("passkey name", &name)
+            .map_err(AppError::Invalid)?;
+        f.rename_passkey(&user, id, &name).await
+    })
+    .await
+}
+
+#[server(endpoint = "remove_passkey")]
+pub async fn remove_passkey(id: i64) -> Result<(), AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move { f.remove_passkey(&user, id).await }).await
+}
+
+#[server(endpoint = "start_passkey_step_up")]
+pub async fn start_passkey_step_up() -> Result<PasskeyChallenge, AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move { f.start_passkey_step_up(&user).await })
+        .await
+}
+
+/// "Confirm it's you" with the current password and a passkey.
+#[server(endpoint = "step_up_with_passkey")]
+pub async fn step_up_with_passkey(
+    current_password: Secret,
+    ceremony: String,
+    answer: String,
+) -> Result<(), AppError> {
+    crate::ssr::run_user(|f: Feature, user| async move {
+        let cookie = f
+            .step_up_with_passkey(&user, &current_password, &ceremony, &answer)
+            .await?;
+        crate::ssr::append_set_cookie(&user.req, &cookie)
+    })
+    .await
+}
+
+#[server(endpoint = "start_passkey_second_factor")]
+pub async fn start_passkey_second_factor() -> Result<PasskeyChallenge, AppError> {
+    crate::ssr::run(|f: Feature, req| async move { f.start_passkey_second_factor(&req).await })
+        .await
+}
+
+/// The second step of sign-in with a passkey; then the browser goes to `next`.
+#[server(endpoint = "verify_sign_in_passkey")]
+pub async fn verify_sign_in_passkey(
+    ceremony: String,
+    answer: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|f: Feature, req| async move {
+        let cookies = f.verify_sign_in_passkey(&req, &ceremony, &answer).await?;
+        signed_in(&req, cookies, next.as_deref())
+    })
+    .await
+}
+
+#[server(endpoint = "start_passkey_sign_in")]
+pub async fn start_passkey_sign_in() -> Result<PasskeyChallenge, AppError> {
+    crate::ssr::run(|f: Feature, req| async move { f.start_passkey_sign_in(&req).await }).await
+}
+
+/// "Sign in with a passkey"; then the browser goes to `next`.
+#[server(endpoint = "sign_in_with_passkey")]
+pub async fn sign_in_with_passkey(
+    ceremony: String,
+    answer: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    crate::ssr::run(|f: Feature, req| async move {
+        let cookies = f.sign_in_with_passkey(&req, &ceremony, &answer).await?;
+        signed_in(&req, cookies, next.as_deref())
+    })
+    .await
+}
+
+/// Sets the session's cookies and sends the browser to `next` (same-site paths only).
+#[cfg(feature = "ssr")]
+fn signed_in(
+    req: &crate::ssr::RequestInfo,
+    cookies: Vec<String>,
+    next: Option<&str>,
+) -> crate::ssr::Outcome<()> {
+    for c in cookies {
+        crate::ssr::append_set_cookie(req, &c)?;
+    }
+    let target = next
+        .and_then(crate::validation::safe_next_path)
+        .unwrap_or("/");
+    leptos_axum::redirect(target);
+    Ok(())
+}
