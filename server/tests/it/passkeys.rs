@@ -395,3 +395,239 @@ both_backends!(answers_finished_at_once_keep_the_counter_monotonic, |env| {
     );
     portal.db.close().await;
 });
+
+/// "Add a passkey" through the API as the browser does; the recovery codes if any.
+async fn add_through(c: &mut Client, key: &mut SoftPasskey, name: &str) -> Option<Vec<String>> {
+    let started = challenge(&c.call::<api::StartPasskeyRegistration>(&[]).await);
+    let options: CreationChallengeResponse =
+        serde_json::from_str(&started.options).expect("options");
+    let answer = key.do_registration(origin(), options).expect("authenticator");
+    let r = c
+        .call::<api::AddPasskey>(&[
+            ("ceremony", &started.ceremony),
+            ("answer", &serde_json::to_string(&answer).expect("json")),
+            ("name", name),
+        ])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    serde_json::from_str(&r.body).expect("codes")
+}
+
+/// A ceremony's challenge as a server function answered it.
+fn challenge(r: &Response) -> app::models::PasskeyChallenge {
+    assert!(r.status < 400, "refused: {} {}", r.status, r.body);
+    serde_json::from_str(&r.body).expect("a challenge")
+}
+
+/// Signs the challenge of a `start_…` server function's answer with `key`.
+fn signed(r: &Response, key: &mut SoftPasskey) -> (String, String) {
+    let c = challenge(r);
+    let options: RequestChallengeResponse = serde_json::from_str(&c.options).expect("options");
+    let answer = key.do_authentication(origin(), options).expect("authenticator");
+    (c.ceremony, serde_json::to_string(&answer).expect("json"))
+}
+
+both_backends!(
+    through_the_api_a_first_passkey_turns_mfa_on_signs_in_and_confirms_it_is_you,
+    |env| {
+        let ada = env.user("ada@example.com", "Ada Lovelace").await;
+        let portal = at_localhost(env).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.step_up(None).await;
+
+        // "Add a passkey": MFA was off, so it is on now and recovery codes come once.
+        let mut key = SoftPasskey::new(true);
+        let r = c.call::<api::StartPasskeyRegistration>(&[]).await;
+        let started = challenge(&r);
+        let options: CreationChallengeResponse =
+            serde_json::from_str(&started.options).expect("options");
+        assert_eq!(
+            serde_json::to_value(&options).expect("json")["publicKey"]["authenticatorSelection"]
+                ["residentKey"],
+            "required",
+            "a passkey must be able to sign in alone"
+        );
+        let answer = key.do_registration(origin(), options).expect("authenticator");
+        let r = c
+            .call::<api::AddPasskey>(&[
+                ("ceremony", &started.ceremony),
+                ("answer", &serde_json::to_string(&answer).expect("json")),
+                ("name", "Work laptop"),
+            ])
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let codes: Option<Vec<String>> = serde_json::from_str(&r.body).expect("codes");
+        assert_eq!(codes.map(|c| c.len()), Some(10));
+        assert!(portal::db::mfa::is_enabled(&mut *env.conn().await, ada)
+            .await
+            .expect("q"));
+        for kind in ["mfa_enabled", "passkey_added"] {
+            assert_eq!(
+                env.scalar(&format!(
+                    "SELECT COUNT(*) FROM security_events WHERE user_id = {ada} AND kind = '{kind}'"
+                ))
+                .await,
+                1,
+                "{kind}"
+            );
+        }
+        assert!(
+            env.scalar("SELECT COUNT(*) FROM mail_outbox WHERE subject = 'A passkey was added'")
+                .await
+                == 1
+        );
+        // A second passkey adds no new codes.
+        let mut second = SoftPasskey::new(true);
+        let started = challenge(&c.call::<api::StartPasskeyRegistration>(&[]).await);
+        let options: CreationChallengeResponse =
+            serde_json::from_str(&started.options).expect("options");
+        let answer = second.do_registration(origin(), options).expect("authenticator");
+        let r = c
+            .call::<api::AddPasskey>(&[
+                ("ceremony", &started.ceremony),
+                ("answer", &serde_json::to_string(&answer).expect("json")),
+                ("name", "Phone"),
+            ])
+            .await;
+        assert_eq!(r.body, "null");
+
+        // Sign-in: the password, then the passkey instead of a code.
+        let mut b = Client::for_state(portal.clone());
+        let r = b.sign_in("ada@example.com", PASSWORD).await;
+        assert!(b.cookie.is_none() && b.pending.is_some(), "{}", r.body);
+        let r = b.call::<api::StartPasskeySecondFactor>(&[]).await;
+        let (ceremony, answer) = signed(&r, &mut key);
+        // Not for another browser's pending sign-in.
+        let mut other = Client::for_state(portal.clone());
+        other.sign_in("ada@example.com", PASSWORD).await;
+        let r = other
+            .call::<api::VerifySignInPasskey>(&[("ceremony", &ceremony), ("answer", &answer)])
+            .await;
+        assert!(r.status >= 400 && other.cookie.is_none(), "{}", r.body);
+        let r = b.call::<api::StartPasskeySecondFactor>(&[]).await;
+        let (ceremony, answer) = signed(&r, &mut key);
+        let r = b
+            .call::<api::VerifySignInPasskey>(&[("ceremony", &ceremony), ("answer", &answer)])
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        assert!(b.cookie.is_some(), "signed in");
+        // This session, and the one that added the passkeys (it used the new one).
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = {ada} AND ended_at IS NULL \
+                 AND auth_methods = 'password,passkey' AND mfa_verified_at IS NOT NULL"
+            ))
+            .await,
+            2
+        );
+
+        // "Confirm it's you" with the password and a passkey.
+        env.clock.advance(std::time::Duration::from_secs(600));
+        let r = b.call::<api::StartPasskeyStepUp>(&[]).await;
+        let (ceremony, answer) = signed(&r, &mut second);
+        let r = b
+            .call::<api::StepUpWithPasskey>(&[
+                ("current_password", "wrong password"),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
+            .await;
+        assert!(r.status >= 400, "a wrong password fails: {}", r.body);
+        let r = b.call::<api::StartPasskeyStepUp>(&[]).await;
+        let (ceremony, answer) = signed(&r, &mut second);
+        let r = b
+            .call::<api::StepUpWithPasskey>(&[
+                ("current_password", PASSWORD),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        portal.db.close().await;
+    }
+);
+
+both_backends!(
+    the_last_passkey_stays_while_an_account_requires_mfa_and_mfa_off_removes_them,
+    |env| {
+        let ada = env.user("ada@example.com", "Ada Lovelace").await;
+        let acme = env.account("Acme", app::models::AccountKind::Vendor).await;
+        env.member(acme, "ada@example.com", "Users").await;
+        let portal = at_localhost(env).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.step_up(None).await;
+        let user = user_ctx(env, ada).await;
+        let mut key = SoftPasskey::new(true);
+        add_through(&mut c, &mut key, "Laptop").await;
+        add_through(&mut c, &mut SoftPasskey::new(true), "Phone").await;
+        let id = |name: &'static str| {
+            let env = &*env;
+            async move {
+                env.scalar(&format!("SELECT id FROM passkeys WHERE name = '{name}'"))
+                    .await
+            }
+        };
+        let (first, second) = (id("Laptop").await, id("Phone").await);
+        sqlx::query("UPDATE accounts SET mfa_policy = 'all'")
+            .execute(&mut *env.conn().await)
+            .await
+            .expect("policy");
+
+        // Not someone else's passkey, whatever the id.
+        let bob = env.user("bob@example.com", "Bob Builder").await;
+        let mut b = Client::for_state(portal.clone());
+        b.sign_in("bob@example.com", PASSWORD).await;
+        b.step_up(None).await;
+        let bob_user = user_ctx(env, bob).await;
+        let m = refusal(portal.remove_passkey(&bob_user, first).await);
+        assert!(m.contains("not one of yours"), "{m}");
+        let m = refusal(portal.rename_passkey(&bob_user, first, "Mine").await);
+        assert!(m.contains("not one of yours"), "{m}");
+
+        // One of two goes; the last is refused while Acme requires MFA, naming it.
+        portal.remove_passkey(&user, second).await.expect("removed");
+        let m = refusal(portal.remove_passkey(&user, first).await);
+        assert!(m.contains("Acme") && m.contains("only passkey"), "{m}");
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM passkeys").await, 1);
+        // Without the step-up, nothing is removed.
+        env.clock.advance(std::time::Duration::from_secs(600));
+        let r = portal
+            .remove_passkey(&user, first)
+            .await
+            .map_err(|e| e.into_app_error("t"));
+        assert!(matches!(r, Err(AppError::StepUpRequired { code: true })), "{r:?}");
+
+        // With the policy optional again, turning MFA off (password, and a recent
+        // step-up in place of an app's code) removes the passkeys and the codes.
+        sqlx::query("UPDATE accounts SET mfa_policy = 'optional'")
+            .execute(&mut *env.conn().await)
+            .await
+            .expect("policy");
+        let r = c.call::<api::StartPasskeyStepUp>(&[]).await;
+        let (ceremony, answer) = signed(&r, &mut key);
+        let r = c
+            .call::<api::StepUpWithPasskey>(&[
+                ("current_password", PASSWORD),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
+            .await;
+        assert!(r.status < 400, "{}", r.body);
+        let r = c
+            .call::<api::DisableMfa>(&[("current_password", PASSWORD), ("code", "")])
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM passkeys").await, 0);
+        assert_eq!(
+            env.scalar(&format!("SELECT COUNT(*) FROM recovery_codes WHERE user_id = {ada}"))
+                .await,
+            0
+        );
+        assert!(!portal::db::mfa::is_enabled(&mut *env.conn().await, ada)
+            .await
+            .expect("q"));
+        portal.db.close().await;
+    }
+);
