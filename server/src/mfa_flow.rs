@@ -199,11 +199,10 @@ impl Mfa for AppState {
         let totp_since = record.and_then(|r| r.enabled_at);
         let (prefs, _) = self.display_for(s.user_id).await?;
         let display = TimeDisplay::new(&prefs);
-        let first_passkey =
-            crate::db::passkeys::list(&mut *self.db.acquire().await?, s.user_id)
-                .await?
-                .first()
-                .map(|k| k.created_at);
+        let first_passkey = crate::db::passkeys::list(&mut *self.db.acquire().await?, s.user_id)
+            .await?
+            .first()
+            .map(|k| k.created_at);
         // On since its first factor.
         let enabled_at = match (totp_since, first_passkey) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -27,8 +27,8 @@ use app::{
 use std::sync::Arc;
 use webauthn_rs::prelude::{
     AuthenticationResult, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse,
-    Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 
 /// How long a ceremony may take between its two requests.
@@ -56,7 +56,6 @@ const UNREADABLE: &str = "The browser's answer could not be read. Start again.";
 fn invalid(message: &str) -> Fail {
     AppError::Invalid(message.into()).into()
 }
-
 
 const NOT_ACCEPTED: &str = "The passkey was not accepted. Try again.";
 const EXPIRED_SIGN_IN: &str =
@@ -273,7 +272,8 @@ impl AppState {
         user_id: i64,
         display: &TimeDisplay,
     ) -> Outcome<Vec<PasskeyInfo>> {
-        Ok(self.stored_passkeys(user_id)
+        Ok(self
+            .stored_passkeys(user_id)
             .await?
             .into_iter()
             .map(|(s, _)| {
@@ -335,7 +335,8 @@ impl Passkeys for AppState {
             .map_err(|e| Fail::internal(format!("passkey registration: {e}")))?;
         // A passkey that can sign in alone must be discoverable (a resident key): asked
         // of the authenticator here (the state does not depend on it).
-        let mut options = serde_json::to_value(&options).map_err(|e| Fail::internal(e.to_string()))?;
+        let mut options =
+            serde_json::to_value(&options).map_err(|e| Fail::internal(e.to_string()))?;
         if let Some(sel) = options
             .pointer_mut("/publicKey/authenticatorSelection")
             .and_then(|v| v.as_object_mut())
@@ -593,7 +594,9 @@ impl Passkeys for AppState {
             .map_err(|e| Fail::internal(format!("stored sign-in state: {e}")))?;
         let answer: PublicKeyCredential =
             serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
-        let unknown = || invalid("This passkey is not registered here. Sign in with your email and password.");
+        let unknown = || {
+            invalid("This passkey is not registered here. Sign in with your email and password.")
+        };
         let (handle, cred_id) = webauthn
             .identify_discoverable_authentication(&answer)
             .map_err(|_| unknown())?;
@@ -607,8 +610,7 @@ impl Passkeys for AppState {
             .map(|(_, p)| p)
             .find(|p| p.cred_id().as_slice() == cred_id)
             .ok_or_else(unknown)?;
-        let result =
-            webauthn.finish_discoverable_authentication_v2(&answer, state, &key);
+        let result = webauthn.finish_discoverable_authentication_v2(&answer, state, &key);
         self.verified(req, user_id, &answer, result).await?;
         let now = self.now();
         let mut tx = self.db.begin().await?;
@@ -617,7 +619,14 @@ impl Passkeys for AppState {
             crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
         }
         let cookies = self
-            .start_session(&mut tx, req, user_id, Factors::PASSKEY, None, Some("passkey"))
+            .start_session(
+                &mut tx,
+                req,
+                user_id,
+                Factors::PASSKEY,
+                None,
+                Some("passkey"),
+            )
             .await?;
         tx.commit().await?;
         Ok(cookies)

@@ -232,7 +232,14 @@ impl Factors {
             parts.push("recovery code".into());
         }
         if self.passkey {
-            parts.push(if parts.is_empty() { "Passkey" } else { "passkey" }.into());
+            parts.push(
+                if parts.is_empty() {
+                    "Passkey"
+                } else {
+                    "passkey"
+                }
+                .into(),
+            );
         }
         match parts.len() {
             0 => "Unknown".into(),

@@ -81,8 +81,10 @@ type Feature = std::sync::Arc<dyn Passkeys>;
 /// "Add a passkey", first half: the options for `navigator.credentials.create`.
 #[server(endpoint = "start_passkey_registration")]
 pub async fn start_passkey_registration() -> Result<PasskeyChallenge, AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move { f.start_passkey_registration(&user).await })
-        .await
+    crate::ssr::run_user(
+        |f: Feature, user| async move { f.start_passkey_registration(&user).await },
+    )
+    .await
 }
 
 /// "Add a passkey", second half: the authenticator's answer and the name the person gave.
@@ -94,8 +96,8 @@ pub async fn add_passkey(
     name: String,
 ) -> Result<Option<RecoveryCodes>, AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
-        let name = crate::validation::validate_name("passkey name", &name)
-            .map_err(AppError::Invalid)?;
+        let name =
+            crate::validation::validate_name("passkey name", &name).map_err(AppError::Invalid)?;
         let (codes, cookie) = f.add_passkey(&user, &ceremony, &answer, &name).await?;
         crate::ssr::append_set_cookie(&user.req, &cookie)?;
         Ok(codes)
@@ -106,8 +108,8 @@ pub async fn add_passkey(
 #[server(endpoint = "rename_passkey")]
 pub async fn rename_passkey(id: i64, name: String) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
-        let name = crate::validation::validate_name("passkey name", &name)
-            .map_err(AppError::Invalid)?;
+        let name =
+            crate::validation::validate_name("passkey name", &name).map_err(AppError::Invalid)?;
         f.rename_passkey(&user, id, &name).await
     })
     .await

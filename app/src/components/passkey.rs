@@ -16,7 +16,9 @@ fn browser_error(name: &str) -> String {
         "SecurityError" => {
             "This browser refused passkeys for this address (it must be the portal's own).".into()
         }
-        "NotSupportedError" => "This authenticator cannot make a passkey of the kind needed.".into(),
+        "NotSupportedError" => {
+            "This authenticator cannot make a passkey of the kind needed.".into()
+        }
         _ => "Your browser could not use a passkey here. Try again, or use another way.".into(),
     }
 }
@@ -71,11 +73,15 @@ pub async fn answer(challenge: &PasskeyChallenge, create: bool) -> Result<String
         let public_key = parse.call1(&class, &public_key).map_err(failed)?;
         let request = Object::new();
         Reflect::set(&request, &"publicKey".into(), &public_key).map_err(failed)?;
-        let credentials = Reflect::get(&window.navigator(), &"credentials".into()).map_err(failed)?;
-        let method: Function = Reflect::get(&credentials, &(if create { "create" } else { "get" }).into())
-            .map_err(failed)?
-            .dyn_into()
-            .map_err(failed)?;
+        let credentials =
+            Reflect::get(&window.navigator(), &"credentials".into()).map_err(failed)?;
+        let method: Function = Reflect::get(
+            &credentials,
+            &(if create { "create" } else { "get" }).into(),
+        )
+        .map_err(failed)?
+        .dyn_into()
+        .map_err(failed)?;
         let promise: js_sys::Promise = method
             .call1(&credentials, &request)
             .map_err(failed)?

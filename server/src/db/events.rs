@@ -84,7 +84,9 @@ impl EventKind {
             "passkey_added" => "Passkey added",
             "passkey_removed" => "Passkey removed",
             "passkey_used" => "Passkey used (to sign in or confirm it was you)",
-            "passkey_refused" => "Passkey refused: its signature counter went backwards (a copied authenticator?)",
+            "passkey_refused" => {
+                "Passkey refused: its signature counter went backwards (a copied authenticator?)"
+            }
             _ => "Security event",
         }
     }

@@ -163,13 +163,11 @@ pub async fn member_counts(
     conn: &mut AnyConnection,
     account_id: i64,
 ) -> Result<(i64, i64), sqlx::Error> {
-    let row = sqlx::query(
-        concat!(
-            "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ",
-            crate::mfa_on_sql!("m.user_id"),
-            " THEN 1 ELSE 0 END), 0) AS with_mfa FROM memberships m WHERE m.account_id = $1"
-        ),
-    )
+    let row = sqlx::query(concat!(
+        "SELECT COUNT(*) AS total, COALESCE(SUM(CASE WHEN ",
+        crate::mfa_on_sql!("m.user_id"),
+        " THEN 1 ELSE 0 END), 0) AS with_mfa FROM memberships m WHERE m.account_id = $1"
+    ))
     .bind(account_id)
     .fetch_one(&mut *conn)
     .await?;

@@ -14,7 +14,10 @@ pub mod session;
 
 use crate::state::AppState;
 use app::{
-    api::{AccountAdministration, Authentication, Mfa, Passkeys, PeopleAdministration, Profile, Recovery},
+    api::{
+        AccountAdministration, Authentication, Mfa, Passkeys, PeopleAdministration, Profile,
+        Recovery,
+    },
     ssr::{RequestInfo, UserCtx},
 };
 use axum::{

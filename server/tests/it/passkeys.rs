@@ -92,12 +92,15 @@ async fn register(portal: &AppState, user: &UserCtx, key: &mut SoftPasskey, name
         )
         .await
         .expect("finish");
-    portal::db::passkeys::list(&mut *portal.db.acquire().await.expect("conn"), user.user_id())
-        .await
-        .expect("q")
-        .last()
-        .expect("the new passkey")
-        .id
+    portal::db::passkeys::list(
+        &mut portal.db.acquire().await.expect("conn"),
+        user.user_id(),
+    )
+    .await
+    .expect("q")
+    .last()
+    .expect("the new passkey")
+    .id
 }
 
 /// The authenticator's answer to a second-factor ceremony bound to `bound_to`.
@@ -401,7 +404,9 @@ async fn add_through(c: &mut Client, key: &mut SoftPasskey, name: &str) -> Optio
     let started = challenge(&c.call::<api::StartPasskeyRegistration>(&[]).await);
     let options: CreationChallengeResponse =
         serde_json::from_str(&started.options).expect("options");
-    let answer = key.do_registration(origin(), options).expect("authenticator");
+    let answer = key
+        .do_registration(origin(), options)
+        .expect("authenticator");
     let r = c
         .call::<api::AddPasskey>(&[
             ("ceremony", &started.ceremony),
@@ -423,7 +428,9 @@ fn challenge(r: &Response) -> app::models::PasskeyChallenge {
 fn signed(r: &Response, key: &mut SoftPasskey) -> (String, String) {
     let c = challenge(r);
     let options: RequestChallengeResponse = serde_json::from_str(&c.options).expect("options");
-    let answer = key.do_authentication(origin(), options).expect("authenticator");
+    let answer = key
+        .do_authentication(origin(), options)
+        .expect("authenticator");
     (c.ceremony, serde_json::to_string(&answer).expect("json"))
 }
 
@@ -448,7 +455,9 @@ both_backends!(
             "required",
             "a passkey must be able to sign in alone"
         );
-        let answer = key.do_registration(origin(), options).expect("authenticator");
+        let answer = key
+            .do_registration(origin(), options)
+            .expect("authenticator");
         let r = c
             .call::<api::AddPasskey>(&[
                 ("ceremony", &started.ceremony),
@@ -482,7 +491,9 @@ both_backends!(
         let started = challenge(&c.call::<api::StartPasskeyRegistration>(&[]).await);
         let options: CreationChallengeResponse =
             serde_json::from_str(&started.options).expect("options");
-        let answer = second.do_registration(origin(), options).expect("authenticator");
+        let answer = second
+            .do_registration(origin(), options)
+            .expect("authenticator");
         let r = c
             .call::<api::AddPasskey>(&[
                 ("ceremony", &started.ceremony),
@@ -597,7 +608,10 @@ both_backends!(
             .remove_passkey(&user, first)
             .await
             .map_err(|e| e.into_app_error("t"));
-        assert!(matches!(r, Err(AppError::StepUpRequired { code: true })), "{r:?}");
+        assert!(
+            matches!(r, Err(AppError::StepUpRequired { code: true })),
+            "{r:?}"
+        );
 
         // With the policy optional again, turning MFA off (password, and a recent
         // step-up in place of an app's code) removes the passkeys and the codes.
@@ -621,8 +635,10 @@ both_backends!(
         assert!(r.status < 400, "{} {}", r.status, r.body);
         assert_eq!(env.scalar("SELECT COUNT(*) FROM passkeys").await, 0);
         assert_eq!(
-            env.scalar(&format!("SELECT COUNT(*) FROM recovery_codes WHERE user_id = {ada}"))
-                .await,
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM recovery_codes WHERE user_id = {ada}"
+            ))
+            .await,
             0
         );
         assert!(!portal::db::mfa::is_enabled(&mut *env.conn().await, ada)

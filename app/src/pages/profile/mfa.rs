@@ -1,8 +1,8 @@
 use crate::{
     api::{mfa_status, DisableMfa, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
     components::{
-        copy_to_clipboard, direct_action, focus_on_load, go_to, totp_countdown, DirectAction,
-        submit_again, ServerForm, StepUpForm, SubmitButton,
+        copy_to_clipboard, direct_action, focus_on_load, go_to, submit_again, totp_countdown,
+        DirectAction, ServerForm, StepUpForm, SubmitButton,
     },
     models::{MfaEnrolment, MfaStatus},
     AppError,
@@ -241,13 +241,16 @@ fn ManageView(
             <input id=id name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
         })
     };
-    let error_or_step_up = move |value: Signal<Option<Result<(), AppError>>>, form: NodeRef<leptos::html::Form>| {
-        move || match value.get() {
+    let error_or_step_up = move |value: Signal<Option<Result<(), AppError>>>,
+                                 form: NodeRef<leptos::html::Form>| {
+        move || {
+            match value.get() {
             Some(Err(AppError::StepUpRequired { .. })) => view! {
                 <StepUpForm code=true nested=true on_done=Callback::new(move |_| submit_again(form)) />
             }.into_any(),
             Some(Err(e)) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
             _ => ().into_any(),
+        }
         }
     };
     let regen_value = Signal::derive(move || regenerate.value().get().map(|r| r.map(|_| ())));

@@ -154,9 +154,10 @@ fn PasskeyRow(passkey: PasskeyInfo, mfa_on: bool) -> impl IntoView {
             .await
             .map_err(|e| e.to_string())
     });
-    let remove = Action::new_unsync(move |_: &()| async move {
-        remove_passkey(id).await.map_err(Stop::from)
-    });
+    let remove =
+        Action::new_unsync(
+            move |_: &()| async move { remove_passkey(id).await.map_err(Stop::from) },
+        );
     Effect::new(move |_| {
         if let Some(Ok(())) = rename.value().get() {
             reload_done("passkey_renamed");
@@ -172,7 +173,10 @@ fn PasskeyRow(passkey: PasskeyInfo, mfa_on: bool) -> impl IntoView {
     let label_remove = format!("Remove {}", passkey.name);
     let rename_field = format!("passkey-rename-{id}");
     let field_for = rename_field.clone();
-    let confirm = format!("Remove the passkey “{}”? You can no longer sign in with it.", passkey.name);
+    let confirm = format!(
+        "Remove the passkey “{}”? You can no longer sign in with it.",
+        passkey.name
+    );
     view! {
         <li class="passkey">
             <p><strong>{name}</strong></p>
