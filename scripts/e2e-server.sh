@@ -21,7 +21,7 @@ rm -rf "$PORTAL_DATA_DIR"
 bin=target/release/portal
 "$bin" demo >/dev/null
 # One person per scenario that changes a person, so tests cannot disturb each other.
-for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change people-admin people-member people-invitee people-outsider; do
+for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change people-admin people-member people-invitee people-outsider passkey passkey-policy; do
   printf '%s\n' "connect-demo-2026" |
     "$bin" user add --email "$who@example.com" --name "${who^} Tester" --password-stdin >/dev/null
 done

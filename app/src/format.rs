@@ -29,6 +29,20 @@ pub fn step_up_href(next: &str) -> String {
     format!("/step-up?next={}", query_value(next))
 }
 
+/// "Confirm it's you" with a passkey: the account requires one of this session.
+pub fn passkey_step_up_href(next: &str) -> String {
+    format!("{}&why=passkey", step_up_href(next))
+}
+
+/// The Security section when an account requires a passkey of the person and they have
+/// none: add one, then continue to `next`.
+pub fn passkey_setup_href(account_id: crate::models::AccountId, next: &str) -> String {
+    format!(
+        "/profile/security?passkey_required={account_id}&next={}",
+        query_value(next)
+    )
+}
+
 /// "Confirm it's you" before a sensitive change made with a plain form: afterwards back
 /// on `next`, where the person presses the button again.
 pub fn step_up_for_change_href(next: &str) -> String {

@@ -573,9 +573,21 @@ pub struct PolicyTerms {
     pub grace: GraceDays,
     /// When the policy was last changed (ms since the epoch), if ever.
     pub changed_at: Option<i64>,
+    /// The people it covers need passkeys (phishing-resistant), not only a code.
+    pub require_passkeys: bool,
 }
 
 impl PolicyTerms {
+    /// Whether a person's factors meet what the policy asks of the people it covers:
+    /// a passkey when it requires passkeys, any second factor otherwise.
+    pub fn met_by(&self, uses_mfa: bool, has_passkey: bool) -> bool {
+        if self.require_passkeys {
+            has_passkey
+        } else {
+            uses_mfa
+        }
+    }
+
     /// When a covered member must have MFA: the later of the policy change and joining,
     /// plus the grace period.
     pub fn deadline(&self, joined_at: i64) -> i64 {
@@ -649,6 +661,8 @@ pub struct MemberCompliance {
     pub group: String,
     pub is_admin: bool,
     pub uses_mfa: bool,
+    /// The second factors the member has set up, e.g. "Passkey and authenticator app".
+    pub method: String,
     /// Whether the policy covers the member.
     pub covered: bool,
     /// For a covered member without MFA: from when they are blocked (viewer's formats).
@@ -664,6 +678,8 @@ pub struct AccountMfaSettings {
     pub account_name: String,
     pub policy: MfaPolicy,
     pub grace_days: GraceDays,
+    /// The policy requires passkeys of the people it covers.
+    pub require_passkeys: bool,
     /// Newest first; the first is the current policy's change.
     pub history: Vec<PolicyChangeInfo>,
     /// One page of members, by name ([`MEMBERS_PER_PAGE`] at most).
@@ -678,6 +694,8 @@ pub struct AccountMfaSettings {
     pub page_count: i64,
     /// Whether the administrator viewing the page uses MFA (for the lockout guard).
     pub viewer_uses_mfa: bool,
+    /// Whether the administrator viewing the page has a passkey (the same guard).
+    pub viewer_has_passkey: bool,
     /// What the policy asks of the administrator viewing the page (for the banner).
     pub viewer_requirement: MfaRequirement,
     /// Single sign-on is on: the directory's settings take precedence for its people.

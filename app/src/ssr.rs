@@ -56,6 +56,8 @@ pub struct SessionRef {
     /// A second factor (authentication code, recovery code or passkey) was checked in
     /// this session.
     pub mfa_verified: bool,
+    /// One of the person's passkeys was checked in this session (phishing-resistant).
+    pub passkey_verified: bool,
 }
 
 /// The signed-in person's request: built once per server function call from the request

@@ -206,6 +206,18 @@ pub fn policy_lockout(
     )
 }
 
+/// The same guard for requiring passkeys: every policy that requires anything covers
+/// administrators, so one without a passkey would lock themselves out.
+pub fn passkey_lockout(
+    policy: crate::models::MfaPolicy,
+    require_passkeys: bool,
+    admin_has_passkey: bool,
+) -> Option<&'static str> {
+    (require_passkeys && policy.covers(true) && !admin_has_passkey).then_some(
+        "Requiring passkeys would apply to you, and you have no passkey yet. Add one in the Security section first.",
+    )
+}
+
 #[cfg(test)]
 mod policy_tests {
     use super::*;

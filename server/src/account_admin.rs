@@ -105,7 +105,7 @@ impl AppState {
             policy::access(&mut *self.db.acquire().await?, &s, account_id, self.now()).await?;
         match outcome {
             policy::Access::Allowed => {}
-            policy::Access::StepUp => {
+            policy::Access::StepUp | policy::Access::UsePasskey => {
                 let code = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id)
                     .await?;
                 return Err(AppError::StepUpRequired { code }.into());
@@ -113,6 +113,11 @@ impl AppState {
             policy::Access::SetUpMfa => {
                 return Err(AppError::Invalid(
                     "This account requires multi-factor authentication. Set it up in your profile's Security section first.".into(),
+                ).into())
+            }
+            policy::Access::AddPasskey => {
+                return Err(AppError::Invalid(
+                    "This account requires passkeys. Add one in your profile's Security section first.".into(),
                 ).into())
             }
         }
@@ -146,10 +151,11 @@ impl AccountAdministration for AppState {
         account: AccountId,
         policy: MfaPolicy,
         grace: GraceDays,
+        require_passkeys: bool,
     ) -> Outcome<()> {
         let admin = self.account_admin(user, account).await?;
         admin.require_step_up().await?;
-        admin.set_mfa_policy(policy, grace).await
+        admin.set_mfa_policy(policy, grace, require_passkeys).await
     }
 
     async fn account_sso_settings(
@@ -447,12 +453,13 @@ impl AccountAdmin<'_> {
         )
         .await?;
         let viewer_uses_mfa = me.as_ref().is_some_and(|m| m.uses_mfa);
+        let viewer_has_passkey = me.as_ref().is_some_and(|m| m.has_passkey);
         let viewer_requirement = match me {
             Some(m) => crate::policy::requirement_shown(
                 &terms.terms(),
                 m.is_admin,
                 m.joined_at,
-                m.uses_mfa,
+                terms.terms().met_by(m.uses_mfa, m.has_passkey),
                 now,
                 &display,
             ),
@@ -463,6 +470,7 @@ impl AccountAdmin<'_> {
             account_name: terms.account_name,
             policy: terms.policy,
             grace_days: terms.grace,
+            require_passkeys: terms.require_passkeys != 0,
             history: history
                 .into_iter()
                 .map(|c| PolicyChangeInfo {
@@ -480,6 +488,13 @@ impl AccountAdmin<'_> {
                     group: m.group,
                     is_admin: m.is_admin,
                     uses_mfa: m.uses_mfa,
+                    method: match (m.has_passkey, m.has_totp) {
+                        (true, true) => "Passkey and authenticator app",
+                        (true, false) => "Passkey",
+                        (false, true) => "Authenticator app",
+                        (false, false) => "None",
+                    }
+                    .into(),
                     covered: m.covered,
                     blocked_from: m.blocked_from.map(|t| display.format(t)),
                     blocked_now: m.blocked_from.is_some_and(|t| now >= t),
@@ -491,36 +506,61 @@ impl AccountAdmin<'_> {
             page,
             page_count,
             viewer_uses_mfa,
+            viewer_has_passkey,
             viewer_requirement,
             sso_enabled: sso::enabled(&mut *db.acquire().await?, self.account_id).await?,
         })
     }
 
     /// Changes the policy, with the self-lockout guard, and records the change.
-    pub async fn set_mfa_policy(&self, policy: MfaPolicy, grace: GraceDays) -> Outcome<()> {
+    pub async fn set_mfa_policy(
+        &self,
+        policy: MfaPolicy,
+        grace: GraceDays,
+        require_passkeys: bool,
+    ) -> Outcome<()> {
         let grace_days = grace.days();
+        let require_passkeys = require_passkeys && policy != MfaPolicy::Optional;
         let db = &self.state.db;
         let uses_mfa = crate::db::mfa::is_enabled(&mut *db.acquire().await?, self.user_id).await?;
         if let Some(message) = policy_lockout(policy, uses_mfa) {
             return Err(AppError::Invalid(message.into()).into());
         }
+        let has_passkey =
+            crate::db::passkeys::count(&mut *db.acquire().await?, self.user_id).await? > 0;
+        if let Some(message) =
+            app::validation::passkey_lockout(policy, require_passkeys, has_passkey)
+        {
+            return Err(AppError::Invalid(message.into()).into());
+        }
         let current = crate::db::policy::load(&mut *db.acquire().await?, self.account_id)
             .await?
             .ok_or(AppError::Forbidden)?;
-        if current.policy == policy && current.grace == grace {
+        let passkeys_change = (current.require_passkeys != 0) != require_passkeys;
+        if current.policy == policy && current.grace == grace && !passkeys_change {
             return Ok(()); // nothing to change, nothing to record
         }
         let actor = self.actor().await?;
-        // The policy and its audit row: one transaction.
+        // The policy, the passkey requirement and their audit rows: one transaction.
         let mut tx = db.begin().await?;
-        let outcome = crate::db::policy::set(
-            &mut tx,
-            self.account_id,
-            policy,
-            grace,
-            &actor,
-            self.state.now(),
-        )
+        let now = self.state.now();
+        let outcome = async {
+            if current.policy != policy || current.grace != grace {
+                crate::db::policy::set(&mut tx, self.account_id, policy, grace, &actor, now)
+                    .await?;
+            }
+            if passkeys_change {
+                crate::db::policy::set_require_passkeys(
+                    &mut tx,
+                    self.account_id,
+                    require_passkeys,
+                    &actor,
+                    now,
+                )
+                .await?;
+            }
+            Ok::<(), crate::db::policy::PolicyError>(())
+        }
         .await;
         match outcome {
             Ok(()) => {

@@ -226,6 +226,7 @@ pub async fn account(
             account,
             policy,
             grace_days,
+            require_passkeys,
         } => {
             let p = app::models::MfaPolicy::parse(&policy).ok_or_else(|| {
                 format!("unknown MFA policy \"{policy}\": use optional, admins or all")
@@ -237,6 +238,10 @@ pub async fn account(
                 )
             })?;
             let db_err = |e: sqlx::Error| message(e.into());
+            let policy_err = |e: crate::db::policy::PolicyError| match e {
+                crate::db::policy::PolicyError::Db(e) => message(e.into()),
+                other => other.to_string(),
+            };
             let mut tx = state.db.begin().await.map_err(db_err)?;
             crate::db::policy::set(
                 &mut tx,
@@ -247,14 +252,32 @@ pub async fn account(
                 state.now(),
             )
             .await
-            .map_err(|e| match e {
-                crate::db::policy::PolicyError::Db(e) => message(e.into()),
-                other => other.to_string(),
-            })?;
+            .map_err(policy_err)?;
+            let passkeys = require_passkeys && p != app::models::MfaPolicy::Optional;
+            let was = crate::db::policy::load(&mut tx, account)
+                .await
+                .map_err(db_err)?
+                .is_some_and(|a| a.require_passkeys != 0);
+            if was != passkeys {
+                crate::db::policy::set_require_passkeys(
+                    &mut tx,
+                    account,
+                    passkeys,
+                    &crate::db::audit::Actor::Operator,
+                    state.now(),
+                )
+                .await
+                .map_err(policy_err)?;
+            }
             tx.commit().await.map_err(db_err)?;
             Ok(format!(
-                "Account {account}: multi-factor authentication is now \"{}\".",
-                p.label()
+                "Account {account}: multi-factor authentication is now \"{}\"{}.",
+                p.label(),
+                if passkeys {
+                    ", with passkeys required"
+                } else {
+                    ""
+                }
             ))
         }
     }

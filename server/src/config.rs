@@ -236,6 +236,10 @@ pub enum AccountCommand {
         /// Days covered members have to set up MFA (0 to 30; ignored for optional).
         #[arg(long, default_value_t = 0)]
         grace_days: i64,
+        /// Require passkeys (phishing-resistant) of the people the policy covers; without
+        /// it, any second factor meets the policy (ignored for optional).
+        #[arg(long)]
+        require_passkeys: bool,
     },
     /// Connect an account to its OpenID Provider for single sign-on (or turn it off).
     SetSso {

@@ -467,6 +467,16 @@ impl Passkeys for AppState {
         };
         let last = db::count(&mut tx, s.user_id).await? == 1
             && !crate::db::mfa::has_totp(&mut tx, s.user_id).await?;
+        if db::count(&mut tx, s.user_id).await? == 1 {
+            let required = crate::db::policy::passkeys_required_by(&mut tx, s.user_id).await?;
+            if !required.is_empty() {
+                return Err(invalid(&format!(
+                    "You cannot remove your only passkey: {} require{} passkeys. Add another passkey first.",
+                    required.join(", "),
+                    if required.len() == 1 { "s" } else { "" }
+                )));
+            }
+        }
         if last {
             let required = crate::db::policy::required_by(&mut tx, s.user_id).await?;
             if !required.is_empty() {

@@ -40,6 +40,10 @@ pub enum Access {
     StepUp,
     /// The account requires MFA, its grace period is over, and the person has none.
     SetUpMfa,
+    /// The account requires passkeys of this person, and this session passed none: they
+    /// have one (confirm with it) or, once the grace period is over, must add one.
+    UsePasskey,
+    AddPasskey,
 }
 
 /// Whether this session may act in `account_id` now.
@@ -61,13 +65,31 @@ pub async fn access(
     if session.sso_account_id.is_some() && !own_directory && !session.password_verified {
         return Ok(Access::StepUp);
     }
-    if own_directory || session.mfa_verified {
+    if own_directory || session.passkey_verified {
         return Ok(Access::Allowed);
     }
-    let Some(deadline) = crate::db::policy::requirement(conn, session.user_id, account_id).await?
+    let Some((deadline, passkeys)) =
+        crate::db::policy::requirement(conn, session.user_id, account_id).await?
     else {
         return Ok(Access::Allowed);
     };
+    if passkeys {
+        // A code is not enough here: only a passkey, or the grace period.
+        if crate::db::passkeys::count(conn, session.user_id).await? > 0 {
+            return Ok(Access::UsePasskey);
+        }
+        return Ok(if now >= deadline {
+            Access::AddPasskey
+        } else if session.mfa_verified || !crate::db::mfa::is_enabled(conn, session.user_id).await?
+        {
+            Access::Allowed
+        } else {
+            Access::StepUp
+        });
+    }
+    if session.mfa_verified {
+        return Ok(Access::Allowed);
+    }
     if crate::db::mfa::is_enabled(conn, session.user_id).await? {
         Ok(Access::StepUp)
     } else if now >= deadline {
@@ -92,6 +114,7 @@ mod tests {
             policy: MfaPolicy::All,
             grace: GraceDays::new(grace).expect("in range"),
             changed_at,
+            require_passkeys: false,
         };
         // Counted from the change, or from joining if later.
         assert_eq!(terms(0, Some(1_000)).deadline(500), 1_000);

@@ -170,6 +170,8 @@ impl Authentication for AppState {
         // What each account asks of the person, with times in their formats.
         let display = crate::display::TimeDisplay::new(&preferences);
         let now = self.now();
+        let has_passkey =
+            crate::db::passkeys::count(&mut *self.db.acquire().await?, s.user_id).await? > 0;
         let memberships: Vec<Membership> =
             directory::memberships(&mut *self.db.acquire().await?, s.user_id)
                 .await?
@@ -182,7 +184,7 @@ impl Authentication for AppState {
                             &m.terms,
                             m.is_admin,
                             m.joined_at,
-                            mfa_enabled,
+                            m.terms.met_by(mfa_enabled, has_passkey),
                             now,
                             &display,
                         )
@@ -324,6 +326,8 @@ impl Authentication for AppState {
             Access::Allowed => None,
             Access::StepUp => Some(app::format::step_up_href("/")),
             Access::SetUpMfa => Some(app::format::mfa_setup_href(account, "/")),
+            Access::UsePasskey => Some(app::format::passkey_step_up_href("/")),
+            Access::AddPasskey => Some(app::format::passkey_setup_href(account, "/")),
         })
     }
 

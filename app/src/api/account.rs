@@ -51,6 +51,7 @@ mod server_side {
             account: AccountId,
             policy: MfaPolicy,
             grace: GraceDays,
+            require_passkeys: bool,
         ) -> Outcome<()>;
         /// The single sign-on settings (never the secret).
         async fn account_sso_settings(
@@ -100,12 +101,14 @@ pub async fn account_mfa_settings(
 }
 
 /// Changes an account's MFA policy (administrators only). `policy` is `optional`,
-/// `admins` or `all`; `grace_days` 0–30 (ignored for `optional`).
+/// `admins` or `all`; `grace_days` 0–30 (ignored for `optional`); `require_passkeys`
+/// (present) asks passkeys of the people it covers (ignored for `optional`).
 #[server(endpoint = "set_account_mfa_policy")]
 pub async fn set_account_mfa_policy(
     account_id: AccountId,
     policy: String,
     grace_days: String,
+    require_passkeys: Option<String>,
 ) -> Result<(), AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
         // Validated here, as in the browser: bad input changes nothing.
@@ -113,7 +116,8 @@ pub async fn set_account_mfa_policy(
             .ok_or_else(|| AppError::Invalid("Choose one of the three policies.".into()))?;
         let grace =
             crate::models::GraceDays::parse_for(policy, &grace_days).map_err(AppError::Invalid)?;
-        f.set_account_mfa_policy(&user, account_id, policy, grace)
+        let passkeys = require_passkeys.is_some() && policy != crate::models::MfaPolicy::Optional;
+        f.set_account_mfa_policy(&user, account_id, policy, grace, passkeys)
             .await
     })
     .await

@@ -97,12 +97,20 @@ fn PolicyView(settings: AccountMfaSettings, saved: bool) -> impl IntoView {
                 <dd data-testid="current-policy">{settings.policy.label()}</dd>
                 <dt>"What it means"</dt>
                 <dd>{settings.policy.meaning()}{grace_note.map(|g| format!(" {g}"))}</dd>
+                <dt>"Passkeys"</dt>
+                <dd data-testid="passkey-requirement">{if settings.require_passkeys {
+                    "Required: the people the policy covers sign in with a passkey (phishing-resistant), not only a code."
+                } else {
+                    "Not required: any second factor meets the policy."
+                }}</dd>
                 <dt>"Last change"</dt>
                 <dd>{changed}</dd>
             </dl>
             <PolicyManager account_id=settings.account_id account_name=settings.account_name.clone()
                 policy=settings.policy grace_days=settings.grace_days
-                viewer_uses_mfa=settings.viewer_uses_mfa saved />
+                require_passkeys=settings.require_passkeys
+                viewer_uses_mfa=settings.viewer_uses_mfa
+                viewer_has_passkey=settings.viewer_has_passkey saved />
         </section>
         <Compliance settings=settings.clone() />
         <History settings />
@@ -118,7 +126,9 @@ fn PolicyManager(
     account_name: String,
     policy: MfaPolicy,
     grace_days: crate::models::GraceDays,
+    require_passkeys: bool,
     viewer_uses_mfa: bool,
+    viewer_has_passkey: bool,
     saved: bool,
 ) -> impl IntoView {
     let save = direct_action::<SetAccountMfaPolicy>();
@@ -129,6 +139,10 @@ fn PolicyManager(
     let initial_grace = grace_days.days().to_string();
     let choice = RwSignal::new(initial_policy);
     let grace = RwSignal::new(initial_grace.clone());
+    let passkeys = RwSignal::new(require_passkeys);
+    let passkey_lockout = move || {
+        crate::validation::passkey_lockout(choice.get(), passkeys.get(), viewer_has_passkey)
+    };
     let grace_error = move || crate::models::GraceDays::parse_for(choice.get(), &grace.get()).err();
     let lockout = move || policy_lockout(choice.get(), viewer_uses_mfa);
     // Their own set-up, then back here (no account requires it of them yet).
@@ -147,6 +161,7 @@ fn PolicyManager(
     let on_close = move |_| {
         choice.set(initial_policy);
         grace.set(initial_grace.clone());
+        passkeys.set(require_passkeys);
         server_error.set(None);
         save.value().set(None);
         if let Some(b) = manage.get_untracked() {
@@ -154,7 +169,11 @@ fn PolicyManager(
         }
     };
     let send = move || {
-        if lockout().is_some() || grace_error().is_some() || save.pending().get_untracked() {
+        if lockout().is_some()
+            || passkey_lockout().is_some()
+            || grace_error().is_some()
+            || save.pending().get_untracked()
+        {
             return;
         }
         server_error.set(None);
@@ -162,6 +181,7 @@ fn PolicyManager(
             account_id,
             policy: choice.get_untracked().as_str().to_string(),
             grace_days: grace.get_untracked(),
+            require_passkeys: passkeys.get_untracked().then(|| "on".to_string()),
         });
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -217,6 +237,20 @@ fn PolicyManager(
                     </p>
                     <p id="grace-error" class="field-error" aria-live="polite">{grace_error}</p>
                 </div>
+                <div class="checkbox" hidden=move || choice.get() == MfaPolicy::Optional>
+                    <input id="require_passkeys" name="require_passkeys" type="checkbox" value="on"
+                        aria-describedby="require-passkeys-hint"
+                        prop:checked=move || passkeys.get()
+                        on:change=move |ev| passkeys.set(event_target_checked(&ev)) />
+                    <label for="require_passkeys">"Require passkeys (phishing-resistant) for the people this policy covers"</label>
+                    <p id="require-passkeys-hint" class="hint">"Codes from an app can be phished. With this, a covered person whose session passed only a code is asked to add and use a passkey before entering the account (after the grace period)."</p>
+                </div>
+                {move || passkey_lockout().map(|message| view! {
+                    <div class="notice error" role="alert">
+                        <p>{message}</p>
+                        <p><a href="/profile/security">"Add a passkey"</a></p>
+                    </div>
+                })}
                 {move || lockout().map(|message| view! {
                     <div class="notice error" role="alert">
                         <p>{message}</p>
@@ -226,7 +260,7 @@ fn PolicyManager(
                 {move || server_error.get().map(|e| view! { <p class="form-error-text" role="alert">{e}</p> })}
                 <div class="actions">
                     <SubmitButton pending=save.pending() label="Save" busy="Saving…"
-                        blocked=Signal::derive(move || lockout().is_some()) />
+                        blocked=Signal::derive(move || lockout().is_some() || passkey_lockout().is_some()) />
                     <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
                 </div>
             </form>
@@ -286,7 +320,7 @@ fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
                     <td data-label="Group">
                         {m.group}{m.is_admin.then_some(" · administrator group")}
                     </td>
-                    <td data-label="Uses MFA">{if m.uses_mfa { "Yes" } else { "No" }}</td>
+                    <td data-label="Method">{m.method}</td>
                     <td data-label="Requirement">{blocked}</td>
                 </tr>
             }
@@ -315,7 +349,7 @@ fn Compliance(settings: AccountMfaSettings) -> impl IntoView {
                         <caption class="visually-hidden">"Members and their multi-factor authentication"</caption>
                         <thead><tr>
                             <th scope="col">"Member"</th><th scope="col">"Group"</th>
-                            <th scope="col">"Uses MFA"</th><th scope="col">"Requirement"</th>
+                            <th scope="col">"Method"</th><th scope="col">"Requirement"</th>
                         </tr></thead>
                         <tbody>{rows}</tbody>
                     </table>

@@ -14,7 +14,22 @@ pub fn StepUpPage() -> impl IntoView {
         .read_untracked()
         .get("why")
         .is_some_and(|w| w == "change");
-    let why = if change {
+    let passkey = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("why")
+        .is_some_and(|w| w == "passkey");
+    let why = if passkey {
+        view! {
+            <h1>"Continue with a passkey"</h1>
+            <p class="hint">
+                "The account you are going to requires a passkey (phishing-resistant): a code "
+                "from an app is not enough there. Confirm it's you with your password and your "
+                "passkey, or "
+                <a href="/profile/accounts">"choose another account"</a>"."
+            </p>
+        }
+        .into_any()
+    } else if change {
         view! {
             <h1>"Confirm a change"</h1>
             <p class="hint">

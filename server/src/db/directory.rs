@@ -250,6 +250,7 @@ struct RawMembership {
     #[sqlx(try_from = "i64")]
     grace_days: app::models::GraceDays,
     changed_at: Option<i64>,
+    require_passkeys: i64,
     joined_at: i64,
 }
 
@@ -263,7 +264,7 @@ pub async fn memberships(
         "SELECT a.id AS account_id, a.name AS account_name, a.kind AS kind, \
                 g.name AS group_name, g.is_admin AS is_admin, a.mfa_policy AS mfa_policy, \
                 a.mfa_grace_days AS grace_days, a.mfa_policy_changed_at AS changed_at, \
-                m.created_at AS joined_at \
+                a.mfa_require_passkeys AS require_passkeys, m.created_at AS joined_at \
          FROM memberships m \
          JOIN accounts a ON a.id = m.account_id \
          JOIN account_groups g ON g.id = m.group_id \
@@ -288,6 +289,7 @@ pub async fn memberships(
                     policy: r.mfa_policy,
                     grace: r.grace_days,
                     changed_at: r.changed_at,
+                    require_passkeys: r.require_passkeys != 0,
                 },
             })
         })

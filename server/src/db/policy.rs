@@ -26,6 +26,8 @@ pub struct AccountPolicy {
     pub grace: GraceDays,
     #[sqlx(rename = "mfa_policy_changed_at")]
     pub changed_at: Option<i64>,
+    #[sqlx(rename = "mfa_require_passkeys")]
+    pub require_passkeys: i64,
 }
 
 impl AccountPolicy {
@@ -34,6 +36,7 @@ impl AccountPolicy {
             policy: self.policy,
             grace: self.grace,
             changed_at: self.changed_at,
+            require_passkeys: self.require_passkeys != 0,
         }
     }
 }
@@ -43,7 +46,8 @@ pub async fn load(
     account_id: i64,
 ) -> Result<Option<AccountPolicy>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT name, mfa_policy, mfa_grace_days, mfa_policy_changed_at FROM accounts WHERE id = $1",
+        "SELECT name, mfa_policy, mfa_grace_days, mfa_policy_changed_at, mfa_require_passkeys \
+         FROM accounts WHERE id = $1",
     )
     .bind(account_id)
     .fetch_optional(&mut *conn)
@@ -93,6 +97,75 @@ pub async fn set(
     Ok(())
 }
 
+/// Turns the passkey requirement on or off, with its audit row (on the caller's
+/// transaction when it runs in one).
+pub async fn set_require_passkeys(
+    conn: &mut AnyConnection,
+    account_id: i64,
+    require: bool,
+    actor: &super::audit::Actor,
+    now: i64,
+) -> Result<(), PolicyError> {
+    let mut tx = super::transaction(conn).await?;
+    let done = sqlx::query(
+        "UPDATE accounts SET mfa_require_passkeys = $1, mfa_policy_changed_at = $2 WHERE id = $3",
+    )
+    .bind(i64::from(require))
+    .bind(now)
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(PolicyError::UnknownAccount(account_id));
+    }
+    let detail = if require {
+        "Passkeys (phishing-resistant) required of the people the policy covers"
+    } else {
+        "Passkeys no longer required (any second factor)"
+    };
+    super::audit::record_for_account(
+        &mut tx,
+        actor,
+        account_id,
+        super::audit::Action::PolicyChanged,
+        detail,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Names of the accounts that require passkeys of this person (their policy covers the
+/// person's membership and asks for passkeys).
+pub async fn passkeys_required_by(
+    conn: &mut AnyConnection,
+    user_id: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        #[sqlx(try_from = "String")]
+        mfa_policy: MfaPolicy,
+        is_admin: i64,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.name AS name, a.mfa_policy AS mfa_policy, g.is_admin AS is_admin \
+         FROM memberships m \
+         JOIN accounts a ON a.id = m.account_id \
+         JOIN account_groups g ON g.id = m.group_id \
+         WHERE m.user_id = $1 AND a.mfa_require_passkeys = 1 ORDER BY a.name",
+    )
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.mfa_policy.covers(r.is_admin != 0))
+        .map(|r| r.name)
+        .collect())
+}
+
 /// How a policy change reads in the audit log and on the policy page:
 /// "Optional → Required for all users, grace period 14 days".
 pub fn change_summary(from: MfaPolicy, to: MfaPolicy, grace_days: i64) -> String {
@@ -114,6 +187,8 @@ struct MemberRow {
     is_admin: i64,
     joined_at: i64,
     uses_mfa: i64,
+    has_totp: i64,
+    has_passkey: i64,
 }
 
 /// One member as the compliance view needs them.
@@ -126,15 +201,19 @@ pub struct MemberState {
     pub is_admin: bool,
     pub joined_at: i64,
     pub uses_mfa: bool,
+    pub has_totp: bool,
+    pub has_passkey: bool,
     pub covered: bool,
-    /// For a covered member without MFA: from when they are blocked.
+    /// For a covered member who does not meet the policy: from when they are blocked.
     pub blocked_from: Option<i64>,
 }
 
 impl MemberRow {
     fn under(self, terms: PolicyTerms) -> MemberState {
         let (is_admin, uses_mfa) = (self.is_admin != 0, self.uses_mfa != 0);
+        let has_passkey = self.has_passkey != 0;
         let deadline = terms.deadline_for(is_admin, self.joined_at);
+        let meets = terms.met_by(uses_mfa, has_passkey);
         MemberState {
             user_id: self.user_id,
             name: self.name,
@@ -143,8 +222,10 @@ impl MemberRow {
             is_admin,
             joined_at: self.joined_at,
             uses_mfa,
+            has_totp: self.has_totp != 0,
+            has_passkey,
             covered: deadline.is_some(),
-            blocked_from: deadline.filter(|_| !uses_mfa),
+            blocked_from: deadline.filter(|_| !meets),
         }
     }
 }
@@ -179,7 +260,10 @@ const MEMBER_SELECT: &str = concat!(
         g.name AS group_name, g.is_admin AS is_admin, m.created_at AS joined_at, \
         CASE WHEN ",
     crate::mfa_on_sql!("u.id"),
-    " THEN 1 ELSE 0 END AS uses_mfa \
+    " THEN 1 ELSE 0 END AS uses_mfa, \
+        CASE WHEN EXISTS (SELECT 1 FROM user_mfa t WHERE t.user_id = u.id AND t.enabled_at IS NOT NULL) \
+            THEN 1 ELSE 0 END AS has_totp, \
+        CASE WHEN EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id) THEN 1 ELSE 0 END AS has_passkey \
      FROM memberships m \
      JOIN users u ON u.id = m.user_id \
      JOIN account_groups g ON g.id = m.group_id \
@@ -231,7 +315,7 @@ pub async fn requirement(
     conn: &mut AnyConnection,
     user_id: i64,
     account_id: i64,
-) -> Result<Option<i64>, sqlx::Error> {
+) -> Result<Option<(i64, bool)>, sqlx::Error> {
     let Some(p) = load(&mut *conn, account_id).await? else {
         return Ok(None);
     };
@@ -245,7 +329,10 @@ pub async fn requirement(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let is_admin = row.try_get::<i64, _>("is_admin")? != 0;
-    Ok(p.terms().deadline_for(is_admin, row.try_get("joined_at")?))
+    let terms = p.terms();
+    Ok(terms
+        .deadline_for(is_admin, row.try_get("joined_at")?)
+        .map(|d| (d, terms.require_passkeys)))
 }
 
 /// Names of the accounts whose MFA policy covers this person ([`MfaPolicy::covers`] on
@@ -317,10 +404,12 @@ pub async fn uncompliant(conn: &mut AnyConnection) -> Result<Vec<Uncompliant>, s
     Ok(rows
         .into_iter()
         .filter_map(|r| {
+            // MFA itself (the reminders are about setting it up at all).
             let terms = PolicyTerms {
                 policy: r.mfa_policy,
                 grace: r.mfa_grace_days,
                 changed_at: r.mfa_policy_changed_at,
+                require_passkeys: false,
             };
             let deadline = terms.deadline_for(r.is_admin != 0, r.joined_at)?;
             Some(Uncompliant {

@@ -108,6 +108,7 @@ pub async fn resolve(
         // The person's own sign-in: their password, or one of their passkeys.
         password_verified: factors.password || factors.passkey,
         mfa_verified: factors.second_factor(),
+        passkey_verified: factors.passkey,
     }))
 }
 

@@ -63,6 +63,16 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
                 Ok(Access::StepUp) => {
                     return Redirect::to(&app::format::step_up_href(&here)).into_response()
                 }
+                Ok(Access::UsePasskey) => {
+                    return Redirect::to(&app::format::passkey_step_up_href(&here)).into_response()
+                }
+                Ok(Access::AddPasskey) => {
+                    return Redirect::to(&app::format::passkey_setup_href(
+                        app::models::AccountId(account),
+                        &here,
+                    ))
+                    .into_response();
+                }
                 Ok(Access::SetUpMfa) => {
                     // The account requires MFA of this person: set it up first, then continue.
                     return Redirect::to(&app::format::mfa_setup_href(

@@ -40,6 +40,7 @@ async fn user_ctx(env: &TestEnv, user_id: i64) -> UserCtx {
             sso_account_id: None,
             password_verified: true,
             mfa_verified: false,
+            passkey_verified: false,
         }),
         pending: None,
         device: None,

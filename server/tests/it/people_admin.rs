@@ -475,6 +475,7 @@ both_backends!(policy_and_sso_changes_are_in_the_audit_log, |env| {
             account: acme,
             policy: "all".into(),
             grace_days: 7,
+            require_passkeys: false,
         },
         &mut std::io::empty(),
     )

@@ -25,6 +25,7 @@ async fn blocks(
         sso_account_id: None,
         password_verified: true,
         mfa_verified: false,
+        passkey_verified: false,
     };
     Ok(policy::access(
         &mut db.acquire().await.expect("a database connection"),
@@ -230,6 +231,7 @@ both_backends!(the_operator_sets_policies_with_validation, |env| {
         account,
         policy: policy.into(),
         grace_days: grace,
+        require_passkeys: false,
     };
     let e = cli::account(&env.state, set("sometimes", 0, acme), &mut std::io::empty())
         .await

@@ -45,7 +45,17 @@ pub fn done_text(done: Option<&str>) -> Option<&'static str> {
 }
 
 #[island]
-pub fn PasskeysCard(status: MfaStatus) -> impl IntoView {
+pub fn PasskeysCard(
+    status: MfaStatus,
+    /// Where to continue once a passkey is added (an account that requires one sent
+    /// the person here).
+    next: Option<String>,
+) -> impl IntoView {
+    let next = StoredValue::new(next);
+    let added = move || match next.get_value() {
+        Some(n) => crate::components::go_to(Some(&n)),
+        None => reload_done("passkey_added"),
+    };
     let supported = RwSignal::new(true);
     Effect::new(move |_| supported.set(passkeys_supported()));
     let stage = RwSignal::new(Stage::Idle);
@@ -63,7 +73,7 @@ pub fn PasskeysCard(status: MfaStatus) -> impl IntoView {
     });
     Effect::new(move |_| match add.value().get() {
         Some(Ok(Some(codes))) => stage.set(Stage::Codes(codes.0)),
-        Some(Ok(None)) => reload_done("passkey_added"),
+        Some(Ok(None)) => added(),
         Some(Err(Stop::StepUp)) => stage.set(Stage::StepUp),
         _ => {}
     });
@@ -92,7 +102,7 @@ pub fn PasskeysCard(status: MfaStatus) -> impl IntoView {
         {move || match stage.get() {
             Stage::Codes(codes) => view! {
                 <p class="notice" role="status">"Your passkey was added, and multi-factor authentication is now on."</p>
-                <RecoveryCodesView codes on_done=move || reload_done("passkey_added") />
+                <RecoveryCodesView codes on_done=added />
             }.into_any(),
             Stage::StepUp => view! {
                 <StepUpForm code=mfa_on nested=true on_done=Callback::new(move |_| {

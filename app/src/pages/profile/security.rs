@@ -15,7 +15,12 @@ pub fn SecuritySection() -> impl IntoView {
         .read_untracked()
         .get("mfa_required")
         .and_then(|v| v.parse::<crate::models::AccountId>().ok());
+    let passkey_required = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("passkey_required")
+        .and_then(|v| v.parse::<crate::models::AccountId>().ok());
     let next = use_next();
+    let passkey_next = next.clone();
     let done = crate::components::use_done();
     let status = Resource::new(|| (), |_| mfa_status());
 
@@ -27,6 +32,15 @@ pub fn SecuritySection() -> impl IntoView {
                 .map(|m| view! {
                     <p class="notice error" role="alert">
                         {format!("{} requires multi-factor authentication. Set it up below to continue; you can still switch to another account.", m.account_name)}
+                    </p>
+                })
+        } />
+        <WithViewer children=move |v| {
+            passkey_required
+                .and_then(|id| v.memberships.iter().find(|m| m.account_id == id).cloned())
+                .map(|m| view! {
+                    <p class="notice error" role="alert">
+                        {format!("{} requires a passkey. Add one under Passkeys below to continue; you can still switch to another account.", m.account_name)}
                     </p>
                 })
         } />
@@ -51,13 +65,15 @@ pub fn SecuritySection() -> impl IntoView {
             <h2 id="passkeys-heading">"Passkeys"</h2>
             {super::passkeys::done_text(done.as_deref()).map(|t| view! { <p class="ok" role="status" tabindex="-1" autofocus>{t}</p> })}
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let next = passkey_next.clone();
+                    Suspend::new(async move {
                     match status.await {
-                        Ok(s) if s.passkeys_available => view! { <super::passkeys::PasskeysCard status=s /> }.into_any(),
+                        Ok(s) if s.passkeys_available => view! { <super::passkeys::PasskeysCard status=s next /> }.into_any(),
                         Ok(_) => view! { <p class="hint">"Passkeys need the portal to be served at a domain name (not an IP address): ask your operator."</p> }.into_any(),
                         Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
         </section>
 
