@@ -74,6 +74,10 @@ printf '%s\n' "e2e-client-secret" |
   "$bin" account set-sso --account "$people" --issuer "http://127.0.0.1:$oidc_port" \
     --client-id connect-portal --client-secret-stdin --domains people.test >/dev/null
 "$bin" account set-sso --account "$people" --disable >/dev/null
+# Passkeys required: "Passkey Policy Co" requires them of everyone, with no grace period.
+passkeys=$(account "Passkey Policy Co" vendor)
+"$bin" member add --account "$passkeys" --email passkey-policy@example.com --group Users >/dev/null
+"$bin" account set-mfa-policy --account "$passkeys" --policy all --require-passkeys >/dev/null
 printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s, "people": %s}\n' \
   "$policy" "$open" "$grace" "$partner" "$strict" "$people" >"$PORTAL_DATA_DIR/accounts.json"
 exec "$bin" serve

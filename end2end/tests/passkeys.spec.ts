@@ -1,5 +1,6 @@
 import { expect, test, type CDPSession, type Page } from "@playwright/test";
-import { DEMO_PASSWORD, gotoHydrated, signIn, signOut, waitForHydration } from "./helpers";
+import { DEMO_PASSWORD, enrolMfa, gotoHydrated, signIn, signOut, waitForHydration } from "./helpers";
+import { nextStepAfter, totp } from "./totp";
 
 const EMAIL = "passkey@example.com";
 
@@ -100,4 +101,52 @@ test("Passkeys: add one, sign in with password and passkey, with the passkey alo
   ).toBeVisible();
   await signOut(page);
   await signIn(page, EMAIL);
+});
+
+test("Passkeys: an account that requires them sends a person who passed only a code to add one", async ({ page }) => {
+  test.setTimeout(180_000);
+  const person = "passkey-policy@example.com";
+  await virtualAuthenticator(page);
+  // Passkey Policy Co requires passkeys of everyone, without a grace period. The
+  // person sets up an authenticator app first (their Security section is always open).
+  await signIn(page, person);
+  await expect(page).toHaveURL(/\/profile\/security\?passkey_required=/);
+  await expect(page.getByRole("alert").filter({ hasText: "Passkey Policy Co requires a passkey" })).toBeVisible();
+  const { secret, used } = await enrolMfa(page);
+
+  // Password and code: not enough for this account.
+  await signOut(page);
+  await passwordStep(page, person);
+  const codeStep = await nextStepAfter(used);
+  await page.getByLabel("Authentication code").fill(totp(secret, codeStep));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await expect(page).toHaveURL(/\/profile\/security\?passkey_required=/);
+  await waitForHydration(page);
+  await expect(page.getByRole("alert").filter({ hasText: "Passkey Policy Co requires a passkey" })).toBeVisible();
+
+  // Adding one (after "Confirm it's you" with the code) continues to the account.
+  const card = page.getByRole("region", { name: "Passkeys" });
+  await card.getByRole("button", { name: "Add a passkey" }).click();
+  const stepUp = await nextStepAfter(codeStep);
+  await card.getByLabel("Current password").fill(DEMO_PASSWORD);
+  await card.getByLabel("Authentication code").fill(totp(secret, stepUp));
+  await card.getByRole("button", { name: "Confirm", exact: true }).click();
+  await card.getByLabel("Passkey name").fill("Phone");
+  await card.getByRole("button", { name: "Create passkey" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await waitForHydration(page);
+  await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();
+
+  // Next time, the passkey is the way in; and the last one cannot be removed.
+  await signOut(page);
+  await gotoHydrated(page, "/login");
+  await page.getByRole("button", { name: "Sign in with a passkey" }).click();
+  await expect(page).toHaveURL(/\/$/);
+  await gotoHydrated(page, "/profile/security");
+  const passkeys = page.getByRole("region", { name: "Passkeys" });
+  await passkeys.getByRole("button", { name: "Remove Phone" }).click();
+  await passkeys.getByRole("button", { name: "Remove passkey" }).click();
+  await passkeys.getByLabel("Current password").fill(DEMO_PASSWORD);
+  await passkeys.getByRole("button", { name: "Confirm with a passkey" }).click();
+  await expect(passkeys.getByRole("alert").filter({ hasText: "Passkey Policy Co requires passkeys" })).toBeVisible();
 });

@@ -419,6 +419,11 @@ async fn add_through(c: &mut Client, key: &mut SoftPasskey, name: &str) -> Optio
     serde_json::from_str(&r.body).expect("codes")
 }
 
+async fn set_policy(c: &mut Client, form: Vec<(&'static str, String)>) -> Response {
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.call::<api::SetAccountMfaPolicy>(&pairs).await
+}
+
 /// A ceremony's challenge as a server function answered it.
 fn challenge(r: &Response) -> app::models::PasskeyChallenge {
     assert!(r.status < 400, "refused: {} {}", r.status, r.body);
@@ -645,6 +650,135 @@ both_backends!(
         assert!(!portal::db::mfa::is_enabled(&mut *env.conn().await, ada)
             .await
             .expect("q"));
+        portal.db.close().await;
+    }
+);
+
+both_backends!(
+    an_account_can_require_passkeys_and_only_a_passkey_session_then_enters,
+    |env| {
+        use portal::policy::{access, Access};
+        let acme = env.account("Acme", app::models::AccountKind::Vendor).await;
+        let ada = env.user("ada@example.com", "Ada Lovelace").await;
+        let bob = env.user("bob@example.com", "Bob Builder").await;
+        env.member(acme, "ada@example.com", "Administrators").await;
+        env.member(acme, "bob@example.com", "Users").await;
+        let portal = at_localhost(env).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.step_up(None).await;
+        let set = |passkeys: bool| {
+            let mut form = vec![
+                ("account_id", acme.to_string()),
+                ("policy", "all".to_string()),
+                ("grace_days", "3".to_string()),
+            ];
+            if passkeys {
+                form.push(("require_passkeys", "on".to_string()));
+            }
+            form
+        };
+        // The lockout guard: Ada has no passkey, so she cannot require passkeys (and she
+        // needs MFA at all first).
+        portal::db::mfa::insert_enabled(
+            &mut *env.conn().await,
+            &portal.secret_key,
+            portal.rng.as_ref(),
+            ada,
+            &[7u8; 20],
+            env.now(),
+        )
+        .await
+        .expect("totp");
+        let r = set_policy(&mut c, set(true)).await;
+        assert!(
+            r.status >= 400 && r.body.contains("no passkey"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        assert_eq!(
+            env.scalar("SELECT mfa_require_passkeys FROM accounts")
+                .await,
+            0
+        );
+        let mut key = SoftPasskey::new(true);
+        add_through(&mut c, &mut key, "Laptop").await;
+        let r = set_policy(&mut c, set(true)).await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        assert_eq!(
+            env.scalar("SELECT mfa_require_passkeys FROM accounts")
+                .await,
+            1
+        );
+        assert_eq!(
+            env.scalar(
+                "SELECT COUNT(*) FROM audit_log WHERE detail LIKE 'Passkeys (phishing-resistant) required%'"
+            )
+            .await,
+            1
+        );
+
+        // Who may enter: only a session that passed a passkey; a code is not enough.
+        let session = |user_id, mfa: bool, passkey: bool| app::ssr::SessionRef {
+            session_id: 0,
+            user_id,
+            active_account_id: Some(acme),
+            sso_account_id: None,
+            password_verified: true,
+            mfa_verified: mfa || passkey,
+            passkey_verified: passkey,
+        };
+        let now = env.now();
+        let gate = |s: app::ssr::SessionRef, at: i64| {
+            let portal = portal.clone();
+            async move {
+                access(&mut *portal.db.acquire().await.expect("conn"), &s, acme, at)
+                    .await
+                    .expect("access")
+            }
+        };
+        assert_eq!(
+            gate(session(ada, true, false), now).await,
+            Access::UsePasskey
+        );
+        assert_eq!(gate(session(ada, true, true), now).await, Access::Allowed);
+        // Bob has no passkey: within the grace period he works; afterwards he adds one.
+        assert_eq!(gate(session(bob, false, false), now).await, Access::Allowed);
+        let later = now + 4 * 86_400_000;
+        assert_eq!(
+            gate(session(bob, false, false), later).await,
+            Access::AddPasskey
+        );
+        assert_eq!(
+            gate(session(bob, true, false), later).await,
+            Access::AddPasskey
+        );
+        // The compliance list names the method, and only a passkey complies.
+        let r = c
+            .call::<api::AccountMfaSettings>(&[("account_id", &acme.to_string()), ("page", "1")])
+            .await;
+        let settings: app::models::AccountMfaSettings =
+            serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+        assert!(settings.require_passkeys);
+        let method = |name: &str| {
+            settings
+                .members
+                .iter()
+                .find(|m| m.name == name)
+                .map(|m| (m.method.clone(), m.blocked_from.is_some()))
+        };
+        assert_eq!(
+            method("Ada Lovelace"),
+            Some(("Passkey and authenticator app".into(), false))
+        );
+        assert_eq!(method("Bob Builder"), Some(("None".into(), true)));
+
+        // Her last passkey stays while Acme requires passkeys.
+        let last = env.scalar("SELECT id FROM passkeys").await;
+        let user = user_ctx(env, ada).await;
+        let m = refusal(portal.remove_passkey(&user, last).await);
+        assert!(m.contains("Acme require") && m.contains("passkeys"), "{m}");
         portal.db.close().await;
     }
 );
