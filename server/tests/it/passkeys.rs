@@ -733,7 +733,7 @@ both_backends!(
         let gate = |s: app::ssr::SessionRef, at: i64| {
             let portal = portal.clone();
             async move {
-                access(&mut *portal.db.acquire().await.expect("conn"), &s, acme, at)
+                access(&mut portal.db.acquire().await.expect("conn"), &s, acme, at)
                     .await
                     .expect("access")
             }
