@@ -29,6 +29,9 @@ pub fn step_up_href(next: &str) -> String {
     format!("/step-up?next={}", query_value(next))
 }
 
+/// Where the Security section's "Rename" and "Remove" of a passkey post (plain forms).
+pub const PASSKEY_FORM_PATH: &str = "/profile/security/passkeys/action";
+
 /// "Confirm it's you" with a passkey: the account requires one of this session.
 pub fn passkey_step_up_href(next: &str) -> String {
     format!("{}&why=passkey", step_up_href(next))

@@ -377,6 +377,19 @@ pub struct PasskeyInfo {
     pub kind: String,
 }
 
+/// What a passkey ceremony is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PasskeyPurpose {
+    /// "Add a passkey".
+    Register,
+    /// The second step of sign-in, after the password.
+    SecondFactor,
+    /// "Sign in with a passkey": the passkey alone.
+    SignIn,
+    /// "Confirm it's you" with the password and a passkey.
+    StepUp,
+}
+
 /// A passkey ceremony's first half, for the browser: the ceremony's id (sent back with
 /// the answer) and the options for `navigator.credentials`, as WebAuthn's JSON.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,11 +2,13 @@
 //! the ceremonies that use them (the second step of sign-in, a sign-in with a passkey
 //! alone, and "Confirm it's you"). Every ceremony has two calls: `start_…` gives the
 //! browser a [`PasskeyChallenge`], and the browser's answer (`navigator.credentials`, as
-//! WebAuthn's JSON) comes back with the ceremony's id.
+//! WebAuthn's JSON) comes back with the ceremony's id. The browser reaches every
+//! ceremony through two server functions, [`start_passkey`] and [`finish_passkey`], by
+//! [`PasskeyPurpose`]: few functions keep the client small.
 
 use crate::{
     error::AppError,
-    models::{PasskeyChallenge, RecoveryCodes},
+    models::{PasskeyChallenge, PasskeyPurpose, RecoveryCodes},
     Secret,
 };
 use leptos::prelude::*;
@@ -78,105 +80,75 @@ mod server_side {
 #[cfg(feature = "ssr")]
 type Feature = std::sync::Arc<dyn Passkeys>;
 
-/// "Add a passkey", first half: the options for `navigator.credentials.create`.
-#[server(endpoint = "start_passkey_registration")]
-pub async fn start_passkey_registration() -> Result<PasskeyChallenge, AppError> {
-    crate::ssr::run_user(
-        |f: Feature, user| async move { f.start_passkey_registration(&user).await },
-    )
+/// A ceremony's first half: the options for `navigator.credentials` (`create` for
+/// [`PasskeyPurpose::Register`], `get` otherwise).
+#[server(endpoint = "start_passkey")]
+pub async fn start_passkey(purpose: PasskeyPurpose) -> Result<PasskeyChallenge, AppError> {
+    crate::ssr::run(|f: Feature, req| async move {
+        match purpose {
+            PasskeyPurpose::Register => {
+                f.start_passkey_registration(&crate::ssr::UserCtx::new(req)?)
+                    .await
+            }
+            PasskeyPurpose::StepUp => {
+                f.start_passkey_step_up(&crate::ssr::UserCtx::new(req)?)
+                    .await
+            }
+            PasskeyPurpose::SecondFactor => f.start_passkey_second_factor(&req).await,
+            PasskeyPurpose::SignIn => f.start_passkey_sign_in(&req).await,
+        }
+    })
     .await
 }
 
-/// "Add a passkey", second half: the authenticator's answer and the name the person gave.
-/// The recovery codes when this passkey turned MFA on.
-#[server(endpoint = "add_passkey")]
-pub async fn add_passkey(
+/// A ceremony's second half: the authenticator's answer to the challenge of `ceremony`.
+/// - `Register`: with the `name` the person gave; the recovery codes when this passkey
+///   turned MFA on.
+/// - `StepUp`: with the `current_password` ("Confirm it's you").
+/// - `SecondFactor` (after the password) and `SignIn` (the passkey alone): the session
+///   starts and the browser goes to `next` (same-site paths only).
+#[server(endpoint = "finish_passkey")]
+pub async fn finish_passkey(
+    purpose: PasskeyPurpose,
     ceremony: String,
     answer: String,
-    name: String,
+    name: Option<String>,
+    current_password: Option<Secret>,
+    next: Option<String>,
 ) -> Result<Option<RecoveryCodes>, AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move {
-        let name =
-            crate::validation::validate_name("passkey name", &name).map_err(AppError::Invalid)?;
-        let (codes, cookie) = f.add_passkey(&user, &ceremony, &answer, &name).await?;
-        crate::ssr::append_set_cookie(&user.req, &cookie)?;
-        Ok(codes)
-    })
-    .await
-}
-
-#[server(endpoint = "rename_passkey")]
-pub async fn rename_passkey(id: i64, name: String) -> Result<(), AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move {
-        let name =
-            crate::validation::validate_name("passkey name", &name).map_err(AppError::Invalid)?;
-        f.rename_passkey(&user, id, &name).await
-    })
-    .await
-}
-
-#[server(endpoint = "remove_passkey")]
-pub async fn remove_passkey(id: i64) -> Result<(), AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move { f.remove_passkey(&user, id).await }).await
-}
-
-#[server(endpoint = "start_passkey_step_up")]
-pub async fn start_passkey_step_up() -> Result<PasskeyChallenge, AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move { f.start_passkey_step_up(&user).await })
-        .await
-}
-
-/// "Confirm it's you" with the current password and a passkey.
-#[server(endpoint = "step_up_with_passkey")]
-pub async fn step_up_with_passkey(
-    current_password: Secret,
-    ceremony: String,
-    answer: String,
-) -> Result<(), AppError> {
-    crate::ssr::run_user(|f: Feature, user| async move {
-        let cookie = f
-            .step_up_with_passkey(&user, &current_password, &ceremony, &answer)
-            .await?;
-        crate::ssr::append_set_cookie(&user.req, &cookie)
-    })
-    .await
-}
-
-#[server(endpoint = "start_passkey_second_factor")]
-pub async fn start_passkey_second_factor() -> Result<PasskeyChallenge, AppError> {
-    crate::ssr::run(|f: Feature, req| async move { f.start_passkey_second_factor(&req).await })
-        .await
-}
-
-/// The second step of sign-in with a passkey; then the browser goes to `next`.
-#[server(endpoint = "verify_sign_in_passkey")]
-pub async fn verify_sign_in_passkey(
-    ceremony: String,
-    answer: String,
-    next: Option<String>,
-) -> Result<(), AppError> {
     crate::ssr::run(|f: Feature, req| async move {
-        let cookies = f.verify_sign_in_passkey(&req, &ceremony, &answer).await?;
-        signed_in(&req, cookies, next.as_deref())
-    })
-    .await
-}
-
-#[server(endpoint = "start_passkey_sign_in")]
-pub async fn start_passkey_sign_in() -> Result<PasskeyChallenge, AppError> {
-    crate::ssr::run(|f: Feature, req| async move { f.start_passkey_sign_in(&req).await }).await
-}
-
-/// "Sign in with a passkey"; then the browser goes to `next`.
-#[server(endpoint = "sign_in_with_passkey")]
-pub async fn sign_in_with_passkey(
-    ceremony: String,
-    answer: String,
-    next: Option<String>,
-) -> Result<(), AppError> {
-    crate::ssr::run(|f: Feature, req| async move {
-        let cookies = f.sign_in_with_passkey(&req, &ceremony, &answer).await?;
-        signed_in(&req, cookies, next.as_deref())
+        match purpose {
+            PasskeyPurpose::Register => {
+                let user = crate::ssr::UserCtx::new(req)?;
+                let name = crate::validation::validate_name(
+                    "passkey name",
+                    name.as_deref().unwrap_or_default(),
+                )
+                .map_err(AppError::Invalid)?;
+                let (codes, cookie) = f.add_passkey(&user, &ceremony, &answer, &name).await?;
+                crate::ssr::append_set_cookie(&user.req, &cookie)?;
+                Ok(codes)
+            }
+            PasskeyPurpose::StepUp => {
+                let user = crate::ssr::UserCtx::new(req)?;
+                let password = current_password.unwrap_or_else(|| Secret::new(String::new()));
+                let cookie = f
+                    .step_up_with_passkey(&user, &password, &ceremony, &answer)
+                    .await?;
+                crate::ssr::append_set_cookie(&user.req, &cookie)?;
+                Ok(None)
+            }
+            PasskeyPurpose::SecondFactor => {
+                let cookies = f.verify_sign_in_passkey(&req, &ceremony, &answer).await?;
+                signed_in(&req, cookies, next.as_deref())?;
+                Ok(None)
+            }
+            PasskeyPurpose::SignIn => {
+                let cookies = f.sign_in_with_passkey(&req, &ceremony, &answer).await?;
+                signed_in(&req, cookies, next.as_deref())?;
+                Ok(None)
+            }
+        }
     })
     .await
 }

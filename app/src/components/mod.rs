@@ -28,7 +28,10 @@ pub use menus::{AccountSwitcher, SwitchToButton, UserMenu};
 pub use mfa_banner::MfaDueBanner;
 pub use notices::{confirmation, failure, outcome};
 pub use pager::Pager;
-pub use passkey::{answer as passkey_answer, supported as passkeys_supported};
+pub use passkey::{
+    ceremony_action as passkey_action, offered as passkey_offered, supported as passkeys_supported,
+    Finish as PasskeyFinish,
+};
 pub use plain_form::{use_form_error, FormOutcome};
 pub use step_up::{step_up_needed, StepUpForm};
 pub use submit_button::SubmitButton;

@@ -4,22 +4,70 @@
 //! (`toJSON()`). No WebAuthn types are compiled into the client: it only passes JSON
 //! between the server and the browser, which keeps the islands small.
 
-use crate::models::PasskeyChallenge;
+use crate::{
+    models::{PasskeyChallenge, PasskeyPurpose, RecoveryCodes},
+    AppError, Secret,
+};
+
+/// Fields of a ceremony's second half besides the answer.
+#[derive(Clone, Default)]
+pub struct Finish {
+    pub name: Option<String>,
+    pub current_password: Option<Secret>,
+    pub next: Option<String>,
+}
+
+/// A whole ceremony: the server's challenge, the authenticator's answer, and the
+/// server's verdict (the recovery codes when a first passkey turned MFA on).
+pub async fn ceremony(
+    purpose: PasskeyPurpose,
+    finish: Finish,
+) -> Result<Option<RecoveryCodes>, AppError> {
+    let challenge = crate::api::start_passkey(purpose).await?;
+    let answer = answer(&challenge, purpose == PasskeyPurpose::Register)
+        .await
+        .map_err(AppError::Invalid)?;
+    crate::api::finish_passkey(
+        purpose,
+        challenge.ceremony,
+        answer,
+        finish.name,
+        finish.current_password,
+        finish.next,
+    )
+    .await
+}
+
+/// A whole ceremony as an action (its value: the server's verdict). One function for
+/// every button that runs one, so the client carries this code once.
+pub type CeremonyAction = leptos::prelude::Action<(), Result<Option<RecoveryCodes>, AppError>>;
+
+pub fn ceremony_action(
+    purpose: PasskeyPurpose,
+    finish: impl Fn() -> Finish + Send + Sync + 'static,
+) -> CeremonyAction {
+    let finish: std::sync::Arc<dyn Fn() -> Finish + Send + Sync> = std::sync::Arc::new(finish);
+    leptos::prelude::Action::new(move |_: &()| {
+        let run = ceremony(purpose, finish());
+        // The browser's promises are not `Send`; the action runs on the page's one thread.
+        #[cfg(feature = "hydrate")]
+        let run = send_wrapper::SendWrapper::new(run);
+        run
+    })
+}
+
+/// Whether the server offers this ceremony now (the person has a passkey, there is a
+/// pending sign-in…): the buttons that start it are shown only then.
+pub async fn offered(purpose: PasskeyPurpose) -> bool {
+    supported() && crate::api::start_passkey(purpose).await.is_ok()
+}
 
 /// What went wrong on the browser's side, in words for the person.
 fn browser_error(name: &str) -> String {
-    match name {
-        "NotAllowedError" => {
-            "The passkey request was cancelled or timed out. Try again when you are ready.".into()
-        }
-        "InvalidStateError" => "This authenticator already holds a passkey for you here.".into(),
-        "SecurityError" => {
-            "This browser refused passkeys for this address (it must be the portal's own).".into()
-        }
-        "NotSupportedError" => {
-            "This authenticator cannot make a passkey of the kind needed.".into()
-        }
-        _ => "Your browser could not use a passkey here. Try again, or use another way.".into(),
+    if name == "NotAllowedError" {
+        "The passkey request was cancelled or timed out. Try again when you are ready.".into()
+    } else {
+        "Your browser could not use a passkey here. Try again, or use another way.".into()
     }
 }
 

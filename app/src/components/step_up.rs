@@ -41,38 +41,24 @@ pub fn StepUpForm(
     }
     // A passkey instead of the code, offered when the person has one (the server gives
     // a challenge only then).
-    let passkey = RwSignal::new(None::<crate::models::PasskeyChallenge>);
     let has_passkey = RwSignal::new(false);
     Effect::new(move |_| {
-        if code && super::passkeys_supported() {
+        if code {
             leptos::task::spawn_local(async move {
-                if let Ok(c) = crate::api::start_passkey_step_up().await {
-                    passkey.set(Some(c));
-                    has_passkey.set(true);
-                }
+                let purpose = crate::models::PasskeyPurpose::StepUp;
+                has_passkey.set(super::passkey_offered(purpose).await);
             });
         }
     });
-    let with_passkey = Action::new_unsync(move |_: &()| async move {
-        let challenge = match passkey.get_untracked() {
-            Some(c) => c,
-            None => crate::api::start_passkey_step_up()
-                .await
-                .map_err(|e| e.to_string())?,
-        };
-        passkey.set(None);
-        let answer = super::passkey_answer(&challenge, false).await?;
-        crate::api::step_up_with_passkey(
-            Secret::new(password.get_untracked()),
-            challenge.ceremony,
-            answer,
-        )
-        .await
-        .map_err(|e| e.to_string())
+    let with_passkey = super::passkey_action(crate::models::PasskeyPurpose::StepUp, move || {
+        super::PasskeyFinish {
+            current_password: Some(Secret::new(password.get_untracked())),
+            ..Default::default()
+        }
     });
     Effect::new(move |_| {
         if matches!(action.value().get(), Some(Ok(())))
-            || matches!(with_passkey.value().get(), Some(Ok(())))
+            || matches!(with_passkey.value().get(), Some(Ok(_)))
         {
             on_done.run(())
         }
@@ -136,8 +122,7 @@ pub fn StepUpForm(
                         }>
                         {move || if with_passkey.pending().get() { "Waiting for your passkey…" } else { "Confirm with a passkey" }}
                     </button>
-                    <p class="hint">"Your password, then your passkey instead of a code."</p>
-                    {move || with_passkey.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e}</p> })}
+                    {move || with_passkey.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
                 </div>
             </form>
         </section>

@@ -243,7 +243,7 @@ fn PolicyManager(
                         prop:checked=move || passkeys.get()
                         on:change=move |ev| passkeys.set(event_target_checked(&ev)) />
                     <label for="require_passkeys">"Require passkeys (phishing-resistant) for the people this policy covers"</label>
-                    <p id="require-passkeys-hint" class="hint">"Codes from an app can be phished. With this, a covered person whose session passed only a code is asked to add and use a passkey before entering the account (after the grace period)."</p>
+                    <p id="require-passkeys-hint" class="hint">"App codes can be phished. Covered people then need a passkey to enter the account (after the grace period)."</p>
                 </div>
                 {move || passkey_lockout().map(|message| view! {
                     <div class="notice error" role="alert">

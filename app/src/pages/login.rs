@@ -36,7 +36,6 @@ pub fn LoginPage() -> impl IntoView {
             {sso_failure.map(|f| view! {
                 <p class="notice error" role="alert">{f.message()}</p>
             })}
-            <PasskeySignIn next=next.clone() />
             <SignInForms next />
         </AuthCard>
     }
@@ -44,19 +43,16 @@ pub fn LoginPage() -> impl IntoView {
 
 /// "Sign in with a passkey": no email or password; the browser offers the passkeys it
 /// holds for the portal. Absent where the browser cannot use passkeys.
-#[island]
+#[component]
 fn PasskeySignIn(next: String) -> impl IntoView {
     let supported = RwSignal::new(false);
     Effect::new(move |_| supported.set(crate::components::passkeys_supported()));
     let next = StoredValue::new(next);
-    let run = Action::new_unsync(move |_: &()| async move {
-        let challenge = crate::api::start_passkey_sign_in()
-            .await
-            .map_err(|e| e.to_string())?;
-        let answer = crate::components::passkey_answer(&challenge, false).await?;
-        crate::api::sign_in_with_passkey(challenge.ceremony, answer, Some(next.get_value()))
-            .await
-            .map_err(|e| e.to_string())
+    let run = crate::components::passkey_action(crate::models::PasskeyPurpose::SignIn, move || {
+        crate::components::PasskeyFinish {
+            next: Some(next.get_value()),
+            ..Default::default()
+        }
     });
     let pending = run.pending();
     view! {
@@ -66,7 +62,7 @@ fn PasskeySignIn(next: String) -> impl IntoView {
                 {move || if pending.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }}
             </button>
             <div role="alert" class="form-error" aria-live="assertive">
-                {move || run.value().get().and_then(|r| r.err()).map(|e| view! { <p>{e}</p> })}
+                {move || run.value().get().and_then(|r| r.err()).map(|e| view! { <p>{e.to_string()}</p> })}
             </div>
             <p class="divider" aria-hidden="true"><span>"or"</span></p>
         </div>
@@ -96,7 +92,9 @@ fn SignInForms(next: String) -> impl IntoView {
     };
 
     let sso_next = next.clone();
+    let passkey_next = next.clone();
     view! {
+        <PasskeySignIn next=passkey_next />
         <ServerForm action class="stack" novalidate=true read=|f| SignIn {
             email: f.text("email"),
             password: f.secret("password"),

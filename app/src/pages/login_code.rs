@@ -36,37 +36,21 @@ fn CodeForm(next: String) -> impl IntoView {
 
     // "Use a passkey" first when the person has one: the server answers the challenge
     // for the pending sign-in only then.
-    let passkey = RwSignal::new(None::<crate::models::PasskeyChallenge>);
-    Effect::new(move |_| {
-        if crate::components::passkeys_supported() {
-            leptos::task::spawn_local(async move {
-                if let Ok(c) = crate::api::start_passkey_second_factor().await {
-                    passkey.set(Some(c));
-                }
-            });
-        }
-    });
-    let next_value = StoredValue::new(next.clone());
-    let use_passkey = Action::new_unsync(move |_: &()| async move {
-        // A fresh challenge when the first was used or has expired.
-        let challenge = match passkey.get_untracked() {
-            Some(c) => c,
-            None => crate::api::start_passkey_second_factor()
-                .await
-                .map_err(|e| e.to_string())?,
-        };
-        passkey.set(None);
-        let answer = crate::components::passkey_answer(&challenge, false).await?;
-        crate::api::verify_sign_in_passkey(challenge.ceremony, answer, Some(next_value.get_value()))
-            .await
-            .map_err(|e| e.to_string())
-    });
     let has_passkey = RwSignal::new(false);
     Effect::new(move |_| {
-        if passkey.get().is_some() {
-            has_passkey.set(true);
-        }
+        leptos::task::spawn_local(async move {
+            let purpose = crate::models::PasskeyPurpose::SecondFactor;
+            has_passkey.set(crate::components::passkey_offered(purpose).await);
+        });
     });
+    let next_value = StoredValue::new(next.clone());
+    let use_passkey =
+        crate::components::passkey_action(crate::models::PasskeyPurpose::SecondFactor, move || {
+            crate::components::PasskeyFinish {
+                next: Some(next_value.get_value()),
+                ..Default::default()
+            }
+        });
     let passkey_pending = use_passkey.pending();
 
     view! {
@@ -76,7 +60,7 @@ fn CodeForm(next: String) -> impl IntoView {
                 {move || if passkey_pending.get() { "Waiting for your passkey…" } else { "Use a passkey" }}
             </button>
             <div role="alert" class="form-error" aria-live="assertive">
-                {move || use_passkey.value().get().and_then(|r| r.err()).map(|e| view! { <p>{e}</p> })}
+                {move || use_passkey.value().get().and_then(|r| r.err()).map(|e| view! { <p>{e.to_string()}</p> })}
             </div>
             <p class="divider" aria-hidden="true"><span>"or"</span></p>
         </div>

@@ -12,7 +12,7 @@
 
 use crate::state::AppState;
 use app::{
-    api::{AccountAdministration, PeopleAdministration},
+    api::{AccountAdministration, Passkeys, PeopleAdministration},
     format::{
         account_groups_href, account_members_href, account_sso_href, step_up_for_change_href,
     },
@@ -197,6 +197,36 @@ pub async fn groups_form(
     })
     .await;
     answer(&state, &page, result, None)
+}
+
+/// The Security section's passkey forms: "Rename" (`op=rename`, `id`, `name`) and
+/// "Remove" (`op=remove`, `id`). Back to the Security section either way.
+pub async fn passkeys_form(
+    State(state): State<AppState>,
+    Extension(info): Extension<RequestInfo>,
+    body: Bytes,
+) -> Response {
+    let form = Fields::parse(&body);
+    let page = "/profile/security";
+    let s = state.clone();
+    let result = run(info, |user| async move {
+        let id = form.id("id", "Choose one of your passkeys.")?;
+        match form.get("op") {
+            Some("rename") => {
+                let name = app::validation::validate_name("passkey name", &form.text("name"))
+                    .map_err(AppError::Invalid)?;
+                s.rename_passkey(&user, id, &name).await?;
+                Ok("passkey_renamed".to_string())
+            }
+            Some("remove") => {
+                s.remove_passkey(&user, id).await?;
+                Ok("passkey_removed".to_string())
+            }
+            _ => Err(AppError::Invalid(UNKNOWN_ACTION.into()).into()),
+        }
+    })
+    .await;
+    answer(&state, page, result, None)
 }
 
 /// "Verify" on the single sign-on page: proves the domain and loads the page again

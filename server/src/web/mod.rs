@@ -55,6 +55,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(forms::verify_domain_form),
         )
         .route(
+            app::format::PASSKEY_FORM_PATH,
+            axum::routing::post(forms::passkeys_form),
+        )
+        .route(
             "/accounts/{account_id}/settings/members/action",
             axum::routing::post(forms::members_form),
         )

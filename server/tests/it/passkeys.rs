@@ -402,14 +402,18 @@ both_backends!(answers_finished_at_once_keep_the_counter_monotonic, |env| {
 
 /// "Add a passkey" through the API as the browser does; the recovery codes if any.
 async fn add_through(c: &mut Client, key: &mut SoftPasskey, name: &str) -> Option<Vec<String>> {
-    let started = challenge(&c.call::<api::StartPasskeyRegistration>(&[]).await);
+    let started = challenge(
+        &c.call::<api::StartPasskey>(&[("purpose", "Register")])
+            .await,
+    );
     let options: CreationChallengeResponse =
         serde_json::from_str(&started.options).expect("options");
     let answer = key
         .do_registration(origin(), options)
         .expect("authenticator");
     let r = c
-        .call::<api::AddPasskey>(&[
+        .call::<api::FinishPasskey>(&[
+            ("purpose", "Register"),
             ("ceremony", &started.ceremony),
             ("answer", &serde_json::to_string(&answer).expect("json")),
             ("name", name),
@@ -451,7 +455,9 @@ both_backends!(
 
         // "Add a passkey": MFA was off, so it is on now and recovery codes come once.
         let mut key = SoftPasskey::new(true);
-        let r = c.call::<api::StartPasskeyRegistration>(&[]).await;
+        let r = c
+            .call::<api::StartPasskey>(&[("purpose", "Register")])
+            .await;
         let started = challenge(&r);
         let options: CreationChallengeResponse =
             serde_json::from_str(&started.options).expect("options");
@@ -465,7 +471,8 @@ both_backends!(
             .do_registration(origin(), options)
             .expect("authenticator");
         let r = c
-            .call::<api::AddPasskey>(&[
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "Register"),
                 ("ceremony", &started.ceremony),
                 ("answer", &serde_json::to_string(&answer).expect("json")),
                 ("name", "Work laptop"),
@@ -494,14 +501,18 @@ both_backends!(
         );
         // A second passkey adds no new codes.
         let mut second = SoftPasskey::new(true);
-        let started = challenge(&c.call::<api::StartPasskeyRegistration>(&[]).await);
+        let started = challenge(
+            &c.call::<api::StartPasskey>(&[("purpose", "Register")])
+                .await,
+        );
         let options: CreationChallengeResponse =
             serde_json::from_str(&started.options).expect("options");
         let answer = second
             .do_registration(origin(), options)
             .expect("authenticator");
         let r = c
-            .call::<api::AddPasskey>(&[
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "Register"),
                 ("ceremony", &started.ceremony),
                 ("answer", &serde_json::to_string(&answer).expect("json")),
                 ("name", "Phone"),
@@ -513,19 +524,31 @@ both_backends!(
         let mut b = Client::for_state(portal.clone());
         let r = b.sign_in("ada@example.com", PASSWORD).await;
         assert!(b.cookie.is_none() && b.pending.is_some(), "{}", r.body);
-        let r = b.call::<api::StartPasskeySecondFactor>(&[]).await;
+        let r = b
+            .call::<api::StartPasskey>(&[("purpose", "SecondFactor")])
+            .await;
         let (ceremony, answer) = signed(&r, &mut key);
         // Not for another browser's pending sign-in.
         let mut other = Client::for_state(portal.clone());
         other.sign_in("ada@example.com", PASSWORD).await;
         let r = other
-            .call::<api::VerifySignInPasskey>(&[("ceremony", &ceremony), ("answer", &answer)])
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "SecondFactor"),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
             .await;
         assert!(r.status >= 400 && other.cookie.is_none(), "{}", r.body);
-        let r = b.call::<api::StartPasskeySecondFactor>(&[]).await;
+        let r = b
+            .call::<api::StartPasskey>(&[("purpose", "SecondFactor")])
+            .await;
         let (ceremony, answer) = signed(&r, &mut key);
         let r = b
-            .call::<api::VerifySignInPasskey>(&[("ceremony", &ceremony), ("answer", &answer)])
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "SecondFactor"),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
             .await;
         assert!(r.status < 400, "{} {}", r.status, r.body);
         assert!(b.cookie.is_some(), "signed in");
@@ -541,20 +564,22 @@ both_backends!(
 
         // "Confirm it's you" with the password and a passkey.
         env.clock.advance(std::time::Duration::from_secs(600));
-        let r = b.call::<api::StartPasskeyStepUp>(&[]).await;
+        let r = b.call::<api::StartPasskey>(&[("purpose", "StepUp")]).await;
         let (ceremony, answer) = signed(&r, &mut second);
         let r = b
-            .call::<api::StepUpWithPasskey>(&[
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "StepUp"),
                 ("current_password", "wrong password"),
                 ("ceremony", &ceremony),
                 ("answer", &answer),
             ])
             .await;
         assert!(r.status >= 400, "a wrong password fails: {}", r.body);
-        let r = b.call::<api::StartPasskeyStepUp>(&[]).await;
+        let r = b.call::<api::StartPasskey>(&[("purpose", "StepUp")]).await;
         let (ceremony, answer) = signed(&r, &mut second);
         let r = b
-            .call::<api::StepUpWithPasskey>(&[
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "StepUp"),
                 ("current_password", PASSWORD),
                 ("ceremony", &ceremony),
                 ("answer", &answer),
@@ -625,10 +650,11 @@ both_backends!(
             .execute(&mut *env.conn().await)
             .await
             .expect("policy");
-        let r = c.call::<api::StartPasskeyStepUp>(&[]).await;
+        let r = c.call::<api::StartPasskey>(&[("purpose", "StepUp")]).await;
         let (ceremony, answer) = signed(&r, &mut key);
         let r = c
-            .call::<api::StepUpWithPasskey>(&[
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "StepUp"),
                 ("current_password", PASSWORD),
                 ("ceremony", &ceremony),
                 ("answer", &answer),

@@ -1,8 +1,8 @@
 use crate::{
     api::{mfa_status, DisableMfa, EnableMfa, RegenerateRecoveryCodes, StartMfaEnrolment},
     components::{
-        copy_to_clipboard, direct_action, focus_on_load, go_to, submit_again, totp_countdown,
-        DirectAction, ServerForm, StepUpForm, SubmitButton,
+        copy_to_clipboard, direct_action, focus_on_load, go_to, totp_countdown, DirectAction,
+        ServerForm, StepUpForm, SubmitButton,
     },
     models::{MfaEnrolment, MfaStatus},
     AppError,
@@ -79,7 +79,9 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             stage.set(Stage::Password);
         }
     };
-    move || {
+    let passkeys = StoredValue::new(status.get_untracked());
+    let passkeys_next = next;
+    let card = move || {
         let s = status.get();
         match stage.get() {
             Stage::Codes(codes) => view! { <RecoveryCodesView codes on_done=done /> }.into_any(),
@@ -122,6 +124,22 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
                 .into_any()
             }
         }
+    };
+    view! {
+        {card}
+        {move || {
+            let s = passkeys.get_value();
+            if s.passkeys_available {
+                view! { <super::passkeys::PasskeysCard status=s next=passkeys_next.get_value() /> }.into_any()
+            } else {
+                view! {
+                    <section class="subsection" aria-labelledby="passkeys-heading">
+                        <h3 id="passkeys-heading">"Passkeys"</h3>
+                        <p class="hint">"Passkeys need the portal to be served at a domain name (not an IP address): ask your operator."</p>
+                    </section>
+                }.into_any()
+            }
+        }}
     }
 }
 
@@ -230,27 +248,28 @@ fn ManageView(
     /// "Set up an authenticator app" (MFA is on through passkeys only).
     set_up_app: Callback<()>,
 ) -> impl IntoView {
-    // Without the app, changes ask for "Confirm it's you" (with a passkey) instead of
-    // a code, then are sent again as they were.
+    // Without the app, changes ask for a recent "Confirm it's you" (with a passkey)
+    // instead of a code: the refusal links there, and back here.
     let totp = status.totp;
-    let regen_form = NodeRef::<leptos::html::Form>::new();
-    let off_form = NodeRef::<leptos::html::Form>::new();
     let code_field = move |id: &'static str| {
         totp.then(|| view! {
             <label for=id>"Authentication code"</label>
             <input id=id name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required maxlength="9" />
         })
     };
-    let error_or_step_up = move |value: Signal<Option<Result<(), AppError>>>,
-                                 form: NodeRef<leptos::html::Form>| {
+    let error_or_step_up = move |value: Signal<Option<Result<(), AppError>>>| {
         move || {
-            match value.get() {
-            Some(Err(AppError::StepUpRequired { .. })) => view! {
-                <StepUpForm code=true nested=true on_done=Callback::new(move |_| submit_again(form)) />
-            }.into_any(),
-            Some(Err(e)) => view! { <p role="alert" class="field-error">{e.to_string()}</p> }.into_any(),
-            _ => ().into_any(),
-        }
+            value.get().and_then(|r| r.err()).map(|e| {
+                let step_up = matches!(e, AppError::StepUpRequired { .. });
+                view! {
+                    <p role="alert" class="field-error">
+                        {e.to_string()}" "
+                        {step_up.then(|| view! {
+                            <a href=crate::format::step_up_for_change_href("/profile/security")>"Confirm it's you"</a>
+                        })}
+                    </p>
+                }
+            })
         }
     };
     let regen_value = Signal::derive(move || regenerate.value().get().map(|r| r.map(|_| ())));
@@ -267,7 +286,7 @@ fn ManageView(
             {status.enabled_since.clone().map(|t| format!(" since {t}"))}"."
         </p>
         {(!totp).then(|| view! {
-            <p>"Your passkeys are your second factor. You can also set up an authenticator app, for devices where you have no passkey."</p>
+            <p>"Your passkeys are your second factor. You can add an authenticator app too."</p>
             <button type="button" class="secondary" on:click=move |_| set_up_app.run(())>"Set up an authenticator app"</button>
         })}
         <p class:warning=low>
@@ -277,7 +296,7 @@ fn ManageView(
         <section aria-labelledby="regen-heading" class="subsection">
             <h3 id="regen-heading">"Recovery codes"</h3>
             <p class="hint">"New codes replace all the old ones."</p>
-            <ServerForm action=regenerate class="form-grid" node_ref=regen_form read=|f| RegenerateRecoveryCodes {
+            <ServerForm action=regenerate class="form-grid" read=|f| RegenerateRecoveryCodes {
                 code: f.text("code"),
                 sign_out_others: f.get("sign_out_others"),
             }>
@@ -292,14 +311,14 @@ fn ManageView(
                     <SubmitButton pending=regenerate.pending() label="Regenerate recovery codes" busy="Regenerating…" class="secondary" />
                 </div>
             </ServerForm>
-            {error_or_step_up(regen_value, regen_form)}
+            {error_or_step_up(regen_value)}
         </section>
         <section aria-labelledby="mfa-off-heading" class="subsection">
             <h3 id="mfa-off-heading">"Turn off"</h3>
             {if required.is_empty() {
                 view! {
                     <p class="hint">"This removes your authenticator app, your passkeys and your recovery codes."</p>
-                    <ServerForm action=disable class="form-grid" node_ref=off_form read=|f| DisableMfa {
+                    <ServerForm action=disable class="form-grid" read=|f| DisableMfa {
                         current_password: f.secret("current_password"),
                         code: f.text("code"),
                         sign_out_others: f.get("sign_out_others"),
@@ -317,7 +336,7 @@ fn ManageView(
                             <SubmitButton pending=disable.pending() label="Turn off multi-factor authentication" busy="Turning off…" class="danger" />
                         </div>
                     </ServerForm>
-                    {error_or_step_up(off_value, off_form)}
+                    {error_or_step_up(off_value)}
                 }.into_any()
             } else {
                 view! {

@@ -3,26 +3,17 @@
 
 use super::mfa::RecoveryCodesView;
 use crate::{
-    api::{add_passkey, remove_passkey, rename_passkey, start_passkey_registration},
-    components::{passkey_answer, passkeys_supported, reload_done, StepUpForm},
-    models::{MfaStatus, PasskeyInfo},
+    components::{passkey_action, reload_done, PasskeyFinish, StepUpForm},
+    models::{MfaStatus, PasskeyInfo, PasskeyPurpose},
     AppError,
 };
 use leptos::prelude::*;
 
-/// Why an action stopped: it needs "Confirm it's you" first, or a message.
-#[derive(Clone, PartialEq)]
-enum Stop {
-    StepUp,
-    Message(String),
-}
-
-impl From<AppError> for Stop {
-    fn from(e: AppError) -> Self {
-        match e {
-            AppError::StepUpRequired { .. } => Stop::StepUp,
-            e => Stop::Message(e.to_string()),
-        }
+/// A refusal's words, unless it only asks for "Confirm it's you" (shown as the prompt).
+fn message<T>(r: Option<Result<T, AppError>>) -> Option<String> {
+    match r {
+        Some(Err(AppError::StepUpRequired { .. })) | Some(Ok(_)) | None => None,
+        Some(Err(e)) => Some(e.to_string()),
     }
 }
 
@@ -44,7 +35,8 @@ pub fn done_text(done: Option<&str>) -> Option<&'static str> {
     }
 }
 
-#[island]
+/// Inside the multi-factor authentication card's island (one island for the section).
+#[component]
 pub fn PasskeysCard(
     status: MfaStatus,
     /// Where to continue once a passkey is added (an account that requires one sent
@@ -56,25 +48,18 @@ pub fn PasskeysCard(
         Some(n) => crate::components::go_to(Some(&n)),
         None => reload_done("passkey_added"),
     };
-    let supported = RwSignal::new(true);
-    Effect::new(move |_| supported.set(passkeys_supported()));
     let stage = RwSignal::new(Stage::Idle);
     let elevated = RwSignal::new(status.elevated_secs > 0);
     let mfa_on = status.enabled;
     let name = RwSignal::new(String::new());
-    let add = Action::new_unsync(move |_: &()| async move {
-        let challenge = start_passkey_registration().await.map_err(Stop::from)?;
-        let answer = passkey_answer(&challenge, true)
-            .await
-            .map_err(Stop::Message)?;
-        add_passkey(challenge.ceremony, answer, name.get_untracked())
-            .await
-            .map_err(Stop::from)
+    let add = passkey_action(PasskeyPurpose::Register, move || PasskeyFinish {
+        name: Some(name.get_untracked()),
+        ..Default::default()
     });
     Effect::new(move |_| match add.value().get() {
         Some(Ok(Some(codes))) => stage.set(Stage::Codes(codes.0)),
         Some(Ok(None)) => added(),
-        Some(Err(Stop::StepUp)) => stage.set(Stage::StepUp),
+        Some(Err(AppError::StepUpRequired { .. })) => stage.set(Stage::StepUp),
         _ => {}
     });
     let begin = move |_| {
@@ -88,14 +73,15 @@ pub fn PasskeysCard(
     let count = passkeys.len();
     let list = passkeys
         .into_iter()
-        .map(|p| view! { <PasskeyRow passkey=p mfa_on /> })
+        .map(|p| view! { <PasskeyRow passkey=p /> })
         .collect_view();
 
     view! {
+        <section class="subsection" aria-labelledby="passkeys-heading">
+        <h3 id="passkeys-heading">"Passkeys"</h3>
         <p class="hint">
-            "A passkey signs you in with your device's screen lock or a security key: nothing to type, "
-            "and it works only on this portal's own address, so it cannot be phished. It also counts as "
-            "your second factor."
+            "A passkey signs you in with your device's screen lock or a security key, and cannot be phished. "
+            "It counts as your second factor."
         </p>
         {(count == 0).then(|| view! { <p>"You have no passkeys yet."</p> })}
         {(count > 0).then(|| view! { <ul class="passkeys" aria-label="Your passkeys">{list}</ul> })}
@@ -120,76 +106,47 @@ pub fn PasskeysCard(
                     <label for="passkey_name">"Passkey name"</label>
                     <div>
                         <input id="passkey_name" type="text" required autofocus maxlength="100"
-                            placeholder="e.g. Work laptop" aria-describedby="passkey-name-hint"
+                            placeholder="e.g. Work laptop"
                             prop:value=move || name.get()
                             on:input=move |ev| name.set(event_target_value(&ev)) />
-                        <p id="passkey-name-hint" class="hint">"So you can tell your passkeys apart."</p>
                     </div>
                     <span></span>
                     <div class="actions">
                         <button type="submit" class="primary" disabled=move || add.pending().get()>
-                            {move || if add.pending().get() { "Waiting for your authenticator…" } else { "Create passkey" }}
+                            {move || if add.pending().get() { "Waiting for your passkey…" } else { "Create passkey" }}
                         </button>
                         <button type="button" class="secondary" on:click=move |_| stage.set(Stage::Idle)>"Cancel"</button>
                     </div>
                     <span></span>
                     <p role="alert" class="field-error">
-                        {move || match add.value().get() {
-                            Some(Err(Stop::Message(m))) => Some(m),
-                            _ => None,
-                        }}
+                        {move || message(add.value().get())}
                     </p>
                 </form>
             }.into_any(),
+            // A browser without passkeys says so when the button is pressed.
             Stage::Idle => view! {
-                <div hidden=move || !supported.get()>
-                    <button type="button" class="primary" on:click=begin>"Add a passkey"</button>
-                </div>
-                <p class="hint" hidden=move || supported.get()>"This browser cannot make passkeys."</p>
+                <button type="button" class="primary" on:click=begin>"Add a passkey"</button>
             }.into_any(),
         }}
+        </section>
     }
 }
 
-/// One passkey: its name and facts, "Rename" and "Remove".
+/// One passkey: its name and facts, "Rename" and "Remove". Plain forms (no script):
+/// they post to the server, which answers with the Security section again (or "Confirm
+/// it's you" first, for a removal).
 #[component]
-fn PasskeyRow(passkey: PasskeyInfo, mfa_on: bool) -> impl IntoView {
-    let id = passkey.id;
-    let renaming = RwSignal::new(false);
-    let removing = RwSignal::new(false);
-    let step_up = RwSignal::new(false);
-    let new_name = RwSignal::new(passkey.name.clone());
-    let rename = Action::new_unsync(move |_: &()| async move {
-        rename_passkey(id, new_name.get_untracked())
-            .await
-            .map_err(|e| e.to_string())
-    });
-    let remove =
-        Action::new_unsync(
-            move |_: &()| async move { remove_passkey(id).await.map_err(Stop::from) },
-        );
-    Effect::new(move |_| {
-        if let Some(Ok(())) = rename.value().get() {
-            reload_done("passkey_renamed");
-        }
-    });
-    Effect::new(move |_| match remove.value().get() {
-        Some(Ok(())) => reload_done("passkey_removed"),
-        Some(Err(Stop::StepUp)) => step_up.set(true),
-        _ => {}
-    });
+fn PasskeyRow(passkey: PasskeyInfo) -> impl IntoView {
+    let id = passkey.id.to_string();
     let name = passkey.name.clone();
-    let label_rename = format!("Rename {}", passkey.name);
-    let label_remove = format!("Remove {}", passkey.name);
-    let rename_field = format!("passkey-rename-{id}");
-    let field_for = rename_field.clone();
-    let confirm = format!(
-        "Remove the passkey “{}”? You can no longer sign in with it.",
-        passkey.name
-    );
+    let field = format!("passkey-name-{id}");
+    let panel = format!("passkey-remove-{id}");
+    let heading = format!("{panel}-heading");
+    let (panel2, panel3, panel4, heading2) =
+        (panel.clone(), panel.clone(), panel.clone(), heading.clone());
     view! {
         <li class="passkey">
-            <p><strong>{name}</strong></p>
+            <p><strong>{name.clone()}</strong></p>
             <p class="muted">
                 {passkey.kind.clone()}". Added "{passkey.added.clone()}". "
                 {match passkey.last_used.clone() {
@@ -197,63 +154,25 @@ fn PasskeyRow(passkey: PasskeyInfo, mfa_on: bool) -> impl IntoView {
                     None => "Not used yet.".to_string(),
                 }}
             </p>
-            <p class="actions" hidden=move || renaming.get() || removing.get()>
-                <button type="button" class="secondary" aria-label=label_rename on:click=move |_| renaming.set(true)>"Rename"</button>
-                <button type="button" class="danger" aria-label=label_remove on:click=move |_| removing.set(true)>"Remove"</button>
-            </p>
-            {move || renaming.get().then(|| {
-                let field_for = field_for.clone();
-                let rename_field = rename_field.clone();
-                view! {
-                <form class="form-grid" on:submit=move |ev| {
-                    ev.prevent_default();
-                    if !rename.pending().get_untracked() {
-                        rename.dispatch(());
-                    }
-                }>
-                    <label for=field_for>"Passkey name"</label>
-                    <input id=rename_field type="text" required autofocus maxlength="100"
-                        prop:value=move || new_name.get()
-                        on:input=move |ev| new_name.set(event_target_value(&ev)) />
-                    <span></span>
-                    <div class="actions">
-                        <button type="submit" class="primary" disabled=move || rename.pending().get()>"Save name"</button>
-                        <button type="button" class="secondary" on:click=move |_| renaming.set(false)>"Cancel"</button>
-                    </div>
-                    <span></span>
-                    <p role="alert" class="field-error">{move || rename.value().get().and_then(|r| r.err())}</p>
+            <form method="post" action=crate::format::PASSKEY_FORM_PATH class="inline-form">
+                <input type="hidden" name="op" value="rename" />
+                <input type="hidden" name="id" value=id.clone() />
+                <label for=field.clone()>{format!("New name for {name}")}</label>
+                <input id=field name="name" type="text" required maxlength="100" value=name.clone() />
+                <button type="submit" class="secondary" aria-label=format!("Rename {name}")>"Rename"</button>
+            </form>
+            <button type="button" class="danger" popovertarget=panel2
+                aria-label=format!("Remove {name}")>"Remove"</button>
+            <div id=panel3 popover="auto" class="modal" role="dialog" aria-labelledby=heading2>
+                <h3 id=heading>{format!("Remove the passkey “{name}”?")}</h3>
+                <p>"You can no longer sign in with it. If an account requires passkeys or multi-factor authentication of you, your last one stays."</p>
+                <form method="post" action=crate::format::PASSKEY_FORM_PATH class="actions">
+                    <input type="hidden" name="op" value="remove" />
+                    <input type="hidden" name="id" value=id />
+                    <button type="submit" class="danger">"Remove passkey"</button>
+                    <button type="button" class="secondary" popovertarget=panel4 popovertargetaction="hide">"Cancel"</button>
                 </form>
-            }})}
-            {move || removing.get().then(|| {
-                let confirm = confirm.clone();
-                view! {
-                <div class="confirm">
-                    {move || if step_up.get() {
-                        view! {
-                            <StepUpForm code=mfa_on nested=true on_done=Callback::new(move |_| {
-                                step_up.set(false);
-                                remove.dispatch(());
-                            }) />
-                        }.into_any()
-                    } else {
-                        let confirm = confirm.clone();
-                        view! {
-                            <p>{confirm}</p>
-                            <p class="actions">
-                                <button type="button" class="danger" disabled=move || remove.pending().get()
-                                    on:click=move |_| { remove.dispatch(()); }>"Remove passkey"</button>
-                                <button type="button" class="secondary" on:click=move |_| removing.set(false)>"Cancel"</button>
-                            </p>
-                        }.into_any()
-                    }}
-                    <p role="alert" class="field-error">
-                        {move || match remove.value().get() {
-                            Some(Err(Stop::Message(m))) => Some(m),
-                            _ => None,
-                        }}
-                    </p>
-                </div>
-            }})}
+            </div>
         </li>
     }
 }

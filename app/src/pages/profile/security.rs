@@ -20,7 +20,6 @@ pub fn SecuritySection() -> impl IntoView {
         .get("passkey_required")
         .and_then(|v| v.parse::<crate::models::AccountId>().ok());
     let next = use_next();
-    let passkey_next = next.clone();
     let done = crate::components::use_done();
     let status = Resource::new(|| (), |_| mfa_status());
 
@@ -48,6 +47,7 @@ pub fn SecuritySection() -> impl IntoView {
 
         <section class="card" aria-labelledby="mfa-heading">
             <h2 id="mfa-heading">"Multi-factor authentication"</h2>
+            <crate::components::FormOutcome done=super::passkeys::done_text(done.as_deref()).map(String::from) />
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || {
                     let next = next.clone();
@@ -58,22 +58,6 @@ pub fn SecuritySection() -> impl IntoView {
                         }
                     })
                 }}
-            </Suspense>
-        </section>
-
-        <section class="card" aria-labelledby="passkeys-heading">
-            <h2 id="passkeys-heading">"Passkeys"</h2>
-            {super::passkeys::done_text(done.as_deref()).map(|t| view! { <p class="ok" role="status" tabindex="-1" autofocus>{t}</p> })}
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || {
-                    let next = passkey_next.clone();
-                    Suspend::new(async move {
-                    match status.await {
-                        Ok(s) if s.passkeys_available => view! { <super::passkeys::PasskeysCard status=s next /> }.into_any(),
-                        Ok(_) => view! { <p class="hint">"Passkeys need the portal to be served at a domain name (not an IP address): ask your operator."</p> }.into_any(),
-                        Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}}
             </Suspense>
         </section>
 
