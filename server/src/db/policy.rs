@@ -107,14 +107,13 @@ pub async fn set_require_passkeys(
     now: i64,
 ) -> Result<(), PolicyError> {
     let mut tx = super::transaction(conn).await?;
-    let done = sqlx::query(
-        "UPDATE accounts SET mfa_require_passkeys = $1, mfa_policy_changed_at = $2 WHERE id = $3",
-    )
-    .bind(i64::from(require))
-    .bind(now)
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await?;
+    // The policy's change time stays: it starts the grace periods, and a new one here
+    // would let people already blocked for having no MFA in again.
+    let done = sqlx::query("UPDATE accounts SET mfa_require_passkeys = $1 WHERE id = $2")
+        .bind(i64::from(require))
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(PolicyError::UnknownAccount(account_id));
     }

@@ -808,3 +808,47 @@ both_backends!(
         portal.db.close().await;
     }
 );
+
+both_backends!(requiring_passkeys_gives_no_new_grace_period, |env| {
+    use portal::policy::{access, Access};
+    let acme = env.account("Acme", app::models::AccountKind::Vendor).await;
+    let bob = env.user("bob@example.com", "Bob Builder").await;
+    env.member(acme, "bob@example.com", "Users").await;
+    sqlx::query(
+        "UPDATE accounts SET mfa_policy = 'all', mfa_grace_days = 3, mfa_policy_changed_at = 1",
+    )
+    .execute(&mut *env.conn().await)
+    .await
+    .expect("policy");
+    let s = app::ssr::SessionRef {
+        session_id: 0,
+        user_id: bob,
+        active_account_id: Some(acme),
+        sso_account_id: None,
+        password_verified: true,
+        mfa_verified: false,
+        passkey_verified: false,
+    };
+    // Past his grace period (counted from when he joined).
+    let now = env.now() + 4 * 86_400_000;
+    let gate = |at| {
+        let state = env.state.clone();
+        async move {
+            access(&mut state.db.acquire().await.expect("conn"), &s, acme, at)
+                .await
+                .expect("access")
+        }
+    };
+    assert_eq!(gate(now).await, Access::SetUpMfa);
+    // Tightening the policy keeps him blocked (it must not restart his grace period).
+    portal::db::policy::set_require_passkeys(
+        &mut *env.conn().await,
+        acme,
+        true,
+        &portal::db::audit::Actor::Operator,
+        now,
+    )
+    .await
+    .expect("require");
+    assert_eq!(gate(now).await, Access::AddPasskey);
+});
