@@ -27,10 +27,10 @@ pub enum AppError {
     /// The person may not act on the object they named.
     #[error("You do not have access to that.")]
     Forbidden,
-    /// The action needs a recent "Confirm it's you" (the person's own password, and the
-    /// authentication code when `code` is set) in this session; then it can be repeated.
+    /// The action needs a recent "Confirm it's you" in this session (what it must
+    /// include: [`StepUpNeeds`]); then it can be repeated.
     #[error("Confirm it's you to continue.")]
-    StepUpRequired { code: bool },
+    StepUpRequired(StepUpNeeds),
     /// A specific, user-facing validation message.
     #[error("{0}")]
     Invalid(String),
@@ -42,6 +42,17 @@ pub enum AppError {
     /// The request did not reach the server or its answer could not be read.
     #[error("The portal could not be reached. Check your connection and try again.")]
     Transport,
+}
+
+/// What a "Confirm it's you" must include: always the person's own password, and:
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepUpNeeds {
+    /// A second factor (MFA is on): a code from the app, a recovery code or a passkey.
+    pub code: bool,
+    /// The person has a passkey: "Confirm with a passkey" is offered.
+    pub passkey: bool,
+    /// Only a passkey will do (phishing-resistant): no code is asked for.
+    pub only_passkey: bool,
 }
 
 impl FromServerFnError for AppError {

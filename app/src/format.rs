@@ -61,9 +61,12 @@ pub fn login_href(next: &str) -> String {
     }
 }
 
-/// The sign-in code step, going on to `next` (a local path) afterwards.
-pub fn login_code_href(next: &str) -> String {
-    format!("/login/code?next={}", query_value(next))
+/// The sign-in code step, going on to `next` (a local path) afterwards; with `passkey`,
+/// "Use a passkey" is offered first (the person has one; a crafted address only shows a
+/// button the server then refuses).
+pub fn login_code_href(next: &str, passkey: bool) -> String {
+    let passkey = if passkey { "&passkey=1" } else { "" };
+    format!("/login/code?next={}{passkey}", query_value(next))
 }
 
 /// The person's Security section, going on to `next` (a local path) afterwards.

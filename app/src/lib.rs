@@ -18,7 +18,7 @@ pub mod ssr;
 pub mod time_zones;
 pub mod validation;
 
-pub use error::AppError;
+pub use error::{AppError, StepUpNeeds};
 pub use models::Secret;
 
 use leptos::prelude::*;

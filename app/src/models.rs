@@ -104,6 +104,8 @@ pub struct Viewer {
     pub active_account_id: Option<AccountId>,
     /// Whether the person uses multi-factor authentication.
     pub mfa_enabled: bool,
+    /// Whether the person has a passkey.
+    pub has_passkey: bool,
 }
 
 impl Viewer {
@@ -359,6 +361,9 @@ pub struct MfaStatus {
     pub recovery_codes_left: i64,
     /// Seconds left of the password re-entry that sensitive actions reuse (0 if none).
     pub elevated_secs: i64,
+    /// This session passed one of the person's passkeys: only then can it add or remove
+    /// passkeys, when the person has any.
+    pub passkey_session: bool,
     /// Accounts whose policy requires MFA of this person.
     pub required_by: Vec<String>,
 }

@@ -105,11 +105,8 @@ impl AppState {
             policy::access(&mut *self.db.acquire().await?, &s, account_id, self.now()).await?;
         match outcome {
             policy::Access::Allowed => {}
-            policy::Access::StepUp | policy::Access::UsePasskey => {
-                let code = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id)
-                    .await?;
-                return Err(AppError::StepUpRequired { code }.into());
-            }
+            policy::Access::StepUp => return self.ask_step_up(s.user_id, false).await,
+            policy::Access::UsePasskey => return self.ask_step_up(s.user_id, true).await,
             policy::Access::SetUpMfa => {
                 return Err(AppError::Invalid(
                     "This account requires multi-factor authentication. Set it up in your profile's Security section first.".into(),

@@ -122,7 +122,7 @@ impl AppState {
         }
     }
 
-    async fn end_others_if(
+    pub(crate) async fn end_others_if(
         &self,
         conn: &mut AnyConnection,
         s: SessionRef,
@@ -183,8 +183,30 @@ impl AppState {
         if left > 0 {
             return Ok(());
         }
-        let code = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await?;
-        Err(AppError::StepUpRequired { code }.into())
+        self.ask_step_up(s.user_id, false).await
+    }
+
+    /// Changing a person's passkeys (or turning MFA off, which removes them) when they
+    /// have one needs a session that passed one of them, and a recent step-up: a
+    /// phished password and code cannot replace or remove the person's passkeys.
+    pub(crate) async fn require_passkey_step_up(&self, s: SessionRef) -> Outcome<()> {
+        let has = crate::db::passkeys::count(&mut *self.db.acquire().await?, s.user_id).await? > 0;
+        if has && !s.passkey_verified {
+            return self.ask_step_up(s.user_id, true).await;
+        }
+        self.require_recent_step_up(s).await
+    }
+
+    /// Refuses with "Confirm it's you", saying what it must include for this person
+    /// (`only_passkey`: nothing but a passkey will do).
+    pub(crate) async fn ask_step_up<T>(&self, user_id: i64, only_passkey: bool) -> Outcome<T> {
+        let mut conn = self.db.acquire().await?;
+        let needs = app::StepUpNeeds {
+            code: crate::db::mfa::is_enabled(&mut conn, user_id).await?,
+            passkey: crate::db::passkeys::count(&mut conn, user_id).await? > 0,
+            only_passkey,
+        };
+        Err(AppError::StepUpRequired(needs).into())
     }
 }
 
@@ -223,6 +245,7 @@ impl Mfa for AppState {
             )
             .await?,
             elevated_secs: elevated / 1000,
+            passkey_session: s.passkey_verified,
             required_by: crate::db::policy::required_by(&mut *self.db.acquire().await?, s.user_id)
                 .await?,
         })
@@ -242,7 +265,7 @@ impl Mfa for AppState {
         let (req, s) = (&user.req, user.session);
         let has_mfa = crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await?;
         if has_mfa && code.is_none() {
-            return Err(AppError::StepUpRequired { code: true }.into());
+            return self.ask_step_up(s.user_id, false).await;
         }
         self.check_current_password(req, s.user_id, password)
             .await?;
@@ -418,6 +441,12 @@ impl Mfa for AppState {
                 if required.len() == 1 { "s" } else { "" }
             ))
             .into());
+        }
+        // It removes the passkeys too: only from a session that passed one of them.
+        let has_passkey =
+            crate::db::passkeys::count(&mut *self.db.acquire().await?, s.user_id).await? > 0;
+        if has_passkey && !s.passkey_verified {
+            return self.ask_step_up(s.user_id, true).await;
         }
         self.check_current_password(req, s.user_id, password)
             .await?;

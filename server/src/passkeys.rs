@@ -12,6 +12,7 @@
 use crate::{
     db::events::EventKind,
     db::passkeys::{self as db, Ceremony, Kind},
+    db::throttle,
     display::TimeDisplay,
     mfa,
     notices::Notice,
@@ -312,12 +313,13 @@ impl AppState {
 
 #[async_trait::async_trait]
 impl Passkeys for AppState {
-    /// "Add a passkey", first half: needs a recent "Confirm it's you". The options ask
+    /// "Add a passkey", first half: needs a recent "Confirm it's you" (with a passkey,
+    /// when the person has one: [`AppState::require_passkey_step_up`]). The options ask
     /// the authenticator for a new discoverable credential of this person (so it can
     /// sign in alone later), excluding the ones they have.
     async fn start_passkey_registration(&self, user: &UserCtx) -> Outcome<PasskeyChallenge> {
         let webauthn = self.webauthn()?;
-        self.require_recent_step_up(user.session).await?;
+        self.require_passkey_step_up(user.session).await?;
         let user_id = user.user_id();
         let (name, email) =
             crate::db::directory::user_identity(&mut *self.db.acquire().await?, user_id)
@@ -357,15 +359,14 @@ impl Passkeys for AppState {
 
     /// "Add a passkey", second half: the authenticator's answer to the options of a
     /// ceremony this session started. The passkey, MFA turned on with fresh recovery
-    /// codes when it was off, the session's new factor, events and notices: one
-    /// transaction.
+    /// codes when it was off, events and notices: one transaction.
     async fn add_passkey(
         &self,
         user: &UserCtx,
         ceremony: &str,
         answer: &str,
         name: &str,
-    ) -> Outcome<(Option<RecoveryCodes>, String)> {
+    ) -> Outcome<Option<RecoveryCodes>> {
         let webauthn = self.webauthn()?;
         let (req, s) = (&user.req, user.session);
         let name =
@@ -422,23 +423,12 @@ impl Passkeys for AppState {
         self.announce(&mut tx, s.user_id, Some(req), notice).await?;
         // A change of sign-in drops a waiting email change (perhaps someone else's).
         crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
-        // This session just used the new passkey (with user verification).
-        let token = crate::db::sessions::gain_factors(
-            &mut tx,
-            self.rng.as_ref(),
-            s.session_id,
-            Factors {
-                passkey: true,
-                ..Factors::default()
-            },
-            None,
-            now,
-        )
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+        // The session does not gain the passkey factor: making a passkey is not signing
+        // in with one (a session that passed only a code, perhaps a phished one, could
+        // otherwise make itself phishing-resistant). The person uses it next.
         tx.commit().await?;
         tracing::info!(request_id = %req.request_id, user_id = s.user_id, "passkey added");
-        Ok((codes, crate::web::cookies::cookie(&self.config, &token)))
+        Ok(codes)
     }
 
     async fn rename_passkey(&self, user: &UserCtx, id: i64, name: &str) -> Outcome<()> {
@@ -453,9 +443,9 @@ impl Passkeys for AppState {
     /// Removes a passkey after a recent "Confirm it's you". The person's last factor
     /// goes only when no account requires MFA of them, and MFA is then off (the
     /// recovery codes go with it).
-    async fn remove_passkey(&self, user: &UserCtx, id: i64) -> Outcome<()> {
+    async fn remove_passkey(&self, user: &UserCtx, id: i64, sign_out_others: bool) -> Outcome<()> {
         let (req, s) = (&user.req, user.session);
-        self.require_recent_step_up(s).await?;
+        self.require_passkey_step_up(s).await?;
         let mut tx = self.db.begin().await?;
         db::lock_owner(&mut tx, self.db.backend(), s.user_id).await?;
         let Some(key) = db::list(&mut tx, s.user_id)
@@ -500,6 +490,8 @@ impl Passkeys for AppState {
                 .await?;
         }
         crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
+        // Sessions signed in with the passkey (perhaps on a lost device) end with it.
+        self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -582,8 +574,22 @@ impl Passkeys for AppState {
     /// "Sign in with a passkey": a challenge for any discoverable passkey of this portal.
     /// Nobody is named yet, so the ceremony is bound to no one; its id is random and
     /// single use, and the answer names the person through their passkey's user handle.
-    async fn start_passkey_sign_in(&self, _req: &RequestInfo) -> Outcome<PasskeyChallenge> {
+    async fn start_passkey_sign_in(&self, req: &RequestInfo) -> Outcome<PasskeyChallenge> {
         let webauthn = self.webauthn()?;
+        // Bounded per client address: each start stores a ceremony, and only a sign-in
+        // gives its count back.
+        if let Some(ip) = &req.ip {
+            let mut conn = self.db.acquire().await?;
+            if let throttle::Reserve::Locked(ms) =
+                throttle::reserve(&mut conn, throttle::Scope::PasskeyIp, ip, self.now()).await?
+            {
+                tracing::info!(request_id = %req.request_id, "passkey sign-in throttled");
+                return Err(AppError::Throttled {
+                    retry_after_secs: throttle::wait_secs(ms),
+                }
+                .into());
+            }
+        }
         let (options, state): (RequestChallengeResponse, DiscoverableAuthentication) = webauthn
             .start_discoverable_authentication()
             .map_err(|e| Fail::internal(format!("passkey sign-in: {e}")))?;
@@ -622,13 +628,27 @@ impl Passkeys for AppState {
             .ok_or_else(unknown)?;
         let result = webauthn.finish_discoverable_authentication_v2(&answer, state, &key);
         self.verified(req, user_id, &answer, result).await?;
+        // A person who signs in only through their organisation's directory signs in
+        // there (as with a password).
+        if self.person(user_id).await?.sso_only {
+            return Err(invalid(
+                "Your organisation signs you in through its own directory. Sign in with your work email.",
+            ));
+        }
         let now = self.now();
         let mut tx = self.db.begin().await?;
-        // A fresh token at every sign-in: an older session in this browser ends.
+        if let Some(ip) = &req.ip {
+            throttle::forgive_one(&mut tx, throttle::Scope::PasskeyIp, ip).await?;
+        }
+        // A fresh token at every sign-in: an older session in this browser ends, and so
+        // does a sign-in waiting for its second step here.
         if let Some(old) = req.session {
             crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
         }
-        let cookies = self
+        if let Ok((pending_id, _)) = self.pending_sign_in(req).await {
+            crate::db::mfa::end_pending(&mut tx, pending_id).await?;
+        }
+        let mut cookies = self
             .start_session(
                 &mut tx,
                 req,
@@ -639,6 +659,9 @@ impl Passkeys for AppState {
             )
             .await?;
         tx.commit().await?;
+        if req.pending.is_some() {
+            cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
+        }
         Ok(cookies)
     }
 }

@@ -91,7 +91,7 @@ impl AccountAdmin<'_> {
     pub async fn people(&self) -> Outcome<AccountPeople<'_>> {
         let step_up = match self.require_step_up().await {
             Ok(()) => None,
-            Err(app::ssr::Fail::Refused(e @ AppError::StepUpRequired { .. })) => Some(e),
+            Err(app::ssr::Fail::Refused(e @ AppError::StepUpRequired(_))) => Some(e),
             Err(e) => return Err(e),
         };
         Ok(AccountPeople {
@@ -288,7 +288,7 @@ impl AccountAdmin<'_> {
         }
         // A code must have been checked in this session (the step-up asks for it).
         if !self.user.session.mfa_verified {
-            return Err(AppError::StepUpRequired { code: true }.into());
+            return self.state.ask_step_up(self.user_id, false).await;
         }
         self.require_step_up().await
     }

@@ -463,9 +463,7 @@ impl Profile for AppState {
         // The person's whole history (sign-ins everywhere, from where): not for a session
         // only a directory vouches for. Their own password opens it (step-up).
         if sessions::Reach::of(&s) != sessions::Reach::All {
-            let code =
-                crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, s.user_id).await?;
-            return Err(AppError::StepUpRequired { code }.into());
+            return self.ask_step_up(s.user_id, false).await;
         }
         let (prefs, _) = self.display_for(s.user_id).await?;
         let display = TimeDisplay::new(&prefs);

@@ -429,9 +429,7 @@ impl Recovery for AppState {
                 // A session only another account's directory vouches for cannot join the
                 // person to this account: their own password first.
                 if crate::sessions::Reach::of(&s) != crate::sessions::Reach::All {
-                    let code =
-                        crate::db::mfa::is_enabled(&mut *self.db.acquire().await?, user_id).await?;
-                    return Err(AppError::StepUpRequired { code }.into());
+                    return self.ask_step_up(user_id, false).await;
                 }
                 None
             }

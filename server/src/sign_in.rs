@@ -207,6 +207,7 @@ impl Authentication for AppState {
             memberships,
             active_account_id,
             mfa_enabled,
+            has_passkey,
         })
     }
 
@@ -263,11 +264,13 @@ impl Authentication for AppState {
         if crate::db::mfa::is_enabled(&mut tx, user_id).await? {
             let token =
                 crate::db::mfa::create_pending(&mut tx, self.rng.as_ref(), user_id, now).await?;
+            let passkey = crate::db::passkeys::count(&mut tx, user_id).await? > 0;
             tx.commit().await?;
             tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
-            return Ok(SignInOutcome::CodeRequired(
-                crate::web::cookies::pending_cookie(&self.config, &token),
-            ));
+            return Ok(SignInOutcome::CodeRequired {
+                cookie: crate::web::cookies::pending_cookie(&self.config, &token),
+                passkey: passkey && self.webauthn.is_some(),
+            });
         }
         let cookie = self
             .start_session(&mut tx, req, user_id, Factors::PASSWORD, None, None)

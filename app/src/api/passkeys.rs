@@ -31,18 +31,24 @@ mod server_side {
         async fn start_passkey_registration(&self, user: &UserCtx) -> Outcome<PasskeyChallenge>;
         /// "Add a passkey", second half: stores the passkey under `name`. When MFA was off
         /// it is on now, and the recovery codes issued with it are returned (shown once).
-        /// The session passed the new passkey: the `Set-Cookie` value of its new token.
+        /// The session's factors stay as they were: the person uses the passkey next.
         async fn add_passkey(
             &self,
             user: &UserCtx,
             ceremony: &str,
             answer: &str,
             name: &str,
-        ) -> Outcome<(Option<RecoveryCodes>, String)>;
+        ) -> Outcome<Option<RecoveryCodes>>;
         async fn rename_passkey(&self, user: &UserCtx, id: i64, name: &str) -> Outcome<()>;
-        /// Removes a passkey; needs a recent step-up, and is refused when it would leave
-        /// the person unable to meet an account's requirement.
-        async fn remove_passkey(&self, user: &UserCtx, id: i64) -> Outcome<()>;
+        /// Removes a passkey; needs a recent step-up (with a passkey), and is refused when
+        /// it would leave the person unable to meet an account's requirement. With
+        /// `sign_out_others`, the person's other sessions end too.
+        async fn remove_passkey(
+            &self,
+            user: &UserCtx,
+            id: i64,
+            sign_out_others: bool,
+        ) -> Outcome<()>;
         /// "Confirm it's you" with a passkey, first half.
         async fn start_passkey_step_up(&self, user: &UserCtx) -> Outcome<PasskeyChallenge>;
         /// "Confirm it's you" with the password and a passkey; the `Set-Cookie` value of
@@ -125,9 +131,7 @@ pub async fn finish_passkey(
                     name.as_deref().unwrap_or_default(),
                 )
                 .map_err(AppError::Invalid)?;
-                let (codes, cookie) = f.add_passkey(&user, &ceremony, &answer, &name).await?;
-                crate::ssr::append_set_cookie(&user.req, &cookie)?;
-                Ok(codes)
+                f.add_passkey(&user, &ceremony, &answer, &name).await
             }
             PasskeyPurpose::StepUp => {
                 let user = crate::ssr::UserCtx::new(req)?;

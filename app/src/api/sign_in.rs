@@ -22,8 +22,9 @@ mod server_side {
         /// device cookie when it is new).
         SignedIn(Vec<String>),
         /// MFA is on: the `Set-Cookie` value carries the short-lived pending sign-in, and
-        /// the code step comes next.
-        CodeRequired(String),
+        /// the code step comes next (offering "Use a passkey" first when `passkey`: the
+        /// person has one).
+        CodeRequired { cookie: String, passkey: bool },
     }
 
     /// Signing in and the signed-in person (implemented in the server's `sign_in`).
@@ -99,9 +100,9 @@ pub async fn sign_in(
                 }
                 leptos_axum::redirect(target);
             }
-            SignInOutcome::CodeRequired(cookie) => {
+            SignInOutcome::CodeRequired { cookie, passkey } => {
                 crate::ssr::append_set_cookie(&req, &cookie)?;
-                leptos_axum::redirect(&crate::format::login_code_href(target));
+                leptos_axum::redirect(&crate::format::login_code_href(target, passkey));
             }
         }
         Ok(())

@@ -29,8 +29,7 @@ pub use mfa_banner::MfaDueBanner;
 pub use notices::{confirmation, failure, outcome};
 pub use pager::Pager;
 pub use passkey::{
-    ceremony_action as passkey_action, offered as passkey_offered, supported as passkeys_supported,
-    Finish as PasskeyFinish,
+    ceremony_action as passkey_action, supported as passkeys_supported, Finish as PasskeyFinish,
 };
 pub use plain_form::{use_form_error, FormOutcome};
 pub use step_up::{step_up_needed, StepUpForm};

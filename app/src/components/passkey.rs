@@ -56,12 +56,6 @@ pub fn ceremony_action(
     })
 }
 
-/// Whether the server offers this ceremony now (the person has a passkey, there is a
-/// pending sign-in…): the buttons that start it are shown only then.
-pub async fn offered(purpose: PasskeyPurpose) -> bool {
-    supported() && crate::api::start_passkey(purpose).await.is_ok()
-}
-
 /// What went wrong on the browser's side, in words for the person.
 fn browser_error(name: &str) -> String {
     if name == "NotAllowedError" {

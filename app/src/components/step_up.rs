@@ -1,18 +1,19 @@
 //! "Confirm it's you": one prompt for every place that needs the person's own credentials
 //! again inside their session (entering another account after single sign-on, sensitive
-//! account settings). The password, and the authentication code when MFA is on.
+//! account settings). The password, and the authentication code or a passkey when MFA is
+//! on; only a passkey where a code will not do.
 
 use crate::{
     api::StepUp,
     components::{direct_action, focus_on_load, SubmitButton},
-    AppError, Secret,
+    AppError, Secret, StepUpNeeds,
 };
 use leptos::prelude::*;
 
-/// Whether a result asks for a step-up, and then whether the code is needed too.
-pub fn step_up_needed<T>(result: &Option<Result<T, AppError>>) -> Option<bool> {
+/// Whether a result asks for a step-up, and then what it must include.
+pub fn step_up_needed<T>(result: &Option<Result<T, AppError>>) -> Option<StepUpNeeds> {
     match result {
-        Some(Err(AppError::StepUpRequired { code })) => Some(*code),
+        Some(Err(AppError::StepUpRequired(needs))) => Some(*needs),
         _ => None,
     }
 }
@@ -22,14 +23,18 @@ pub fn step_up_needed<T>(result: &Option<Result<T, AppError>>) -> Option<bool> {
 /// what the person had entered (see [`super::submit_again`]).
 #[component]
 pub fn StepUpForm(
-    /// Ask for the authentication code too (MFA is on).
-    code: bool,
+    /// What it asks for besides the password: a code, or a passkey (offered when the
+    /// person has one; the only way when a code will not do).
+    needs: StepUpNeeds,
     on_done: Callback<()>,
     /// Inside another card or dialog (a smaller heading, no card of its own); the
     /// password field takes focus when the prompt appears.
     #[prop(optional)]
     nested: bool,
 ) -> impl IntoView {
+    let only_passkey = needs.only_passkey;
+    let code = needs.code && !only_passkey;
+    let has_passkey = needs.passkey;
     let action = direct_action::<StepUp>();
     let password = RwSignal::new(String::new());
     let code_value = RwSignal::new(String::new());
@@ -39,17 +44,9 @@ pub fn StepUpForm(
     if nested {
         focus_on_load(field);
     }
-    // A passkey instead of the code, offered when the person has one (the server gives
-    // a challenge only then).
-    let has_passkey = RwSignal::new(false);
-    Effect::new(move |_| {
-        if code {
-            leptos::task::spawn_local(async move {
-                let purpose = crate::models::PasskeyPurpose::StepUp;
-                has_passkey.set(super::passkey_offered(purpose).await);
-            });
-        }
-    });
+    // Only a passkey will do, and this browser cannot use one: said at once.
+    let unsupported = RwSignal::new(false);
+    Effect::new(move |_| unsupported.set(only_passkey && !super::passkeys_supported()));
     let with_passkey = super::passkey_action(crate::models::PasskeyPurpose::StepUp, move || {
         super::PasskeyFinish {
             current_password: Some(Secret::new(password.get_untracked())),
@@ -72,12 +69,21 @@ pub fn StepUpForm(
         <section class=if nested { "step-up" } else { "card step-up" } aria-labelledby="step-up-heading">
             {heading}
             <p class="hint">"For your security, enter your own Connect Portal password"
-                {code.then_some(" and a code from your authenticator app")}
+                {if only_passkey { " and use one of your passkeys" } else if code { " and a code from your authenticator app" } else { "" }}
                 " to continue. This is asked again after a few minutes."</p>
+            <p role="alert" class="notice error" hidden=move || !unsupported.get()>
+                "This browser cannot use passkeys. Continue in a browser or on a device that has your passkey."
+            </p>
             // Its own form, never inside the one that asked for it (forms do not nest):
             // Enter here confirms, and the change is then submitted again as it was.
             <form class="form-grid" on:submit=move |ev| {
                 ev.prevent_default();
+                if only_passkey {
+                    if !with_passkey.pending().get_untracked() {
+                        with_passkey.dispatch(());
+                    }
+                    return;
+                }
                 if action.pending().get_untracked() {
                     return;
                 }
@@ -103,13 +109,15 @@ pub fn StepUpForm(
                         </button>
                     </div>
                 })}
-                <span></span>
-                <div>
-                    <SubmitButton pending=action.pending() label="Confirm" busy="Checking…" />
-                    {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
-                </div>
-                <span hidden=move || !has_passkey.get()></span>
-                <div hidden=move || !has_passkey.get()>
+                {(!only_passkey).then(|| view! {
+                    <span></span>
+                    <div>
+                        <SubmitButton pending=action.pending() label="Confirm" busy="Checking…" />
+                        {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
+                    </div>
+                })}
+                <span hidden=!has_passkey></span>
+                <div hidden=!has_passkey>
                     <button type="button" class="secondary" disabled=move || with_passkey.pending().get()
                         on:click=move |_| {
                             if password.get_untracked().is_empty() {

@@ -154,7 +154,7 @@ fn PolicyManager(
     let step_up = move || step_up_needed(&save.value().get());
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => reload_done("policy"),
-        Some(Err(AppError::StepUpRequired { .. })) | None => {}
+        Some(Err(AppError::StepUpRequired(_))) | None => {}
         Some(Err(e)) => server_error.set(Some(e.to_string())),
     });
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.
@@ -264,8 +264,8 @@ fn PolicyManager(
                     <button type="button" class="secondary" on:click=move |_| close_modal(dialog)>"Cancel"</button>
                 </div>
             </form>
-            {move || step_up().map(|code| view! {
-                <StepUpForm code nested=true on_done=Callback::new(move |_| {
+            {move || step_up().map(|needs| view! {
+                <StepUpForm needs nested=true on_done=Callback::new(move |_| {
                     focus_submit(form);
                     send();
                 }) />

@@ -223,8 +223,8 @@ fn SsoForm(
         </ServerForm>
         {confirmation(saved, save.value(), "Single sign-on settings saved.")}
         {move || match step_up() {
-            Some(code) => view! {
-                <StepUpForm code nested=true on_done=Callback::new(move |_| submit_again(form)) />
+            Some(needs) => view! {
+                <StepUpForm needs nested=true on_done=Callback::new(move |_| submit_again(form)) />
             }.into_any(),
             None => failure(save.value()).into_any(),
         }}

@@ -8,9 +8,13 @@ use leptos::prelude::*;
 #[component]
 pub fn CodePage() -> impl IntoView {
     let next = use_next().unwrap_or_default();
+    let passkey = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("passkey")
+        .is_some_and(|p| p == "1");
     view! {
         <AuthCard title="Verify it's you">
-            <CodeForm next />
+            <CodeForm next passkey />
             <p><a href="/login">"Cancel"</a></p>
         </AuthCard>
     }
@@ -18,7 +22,7 @@ pub fn CodePage() -> impl IntoView {
 
 /// The code form, with the switch between an authenticator code and a recovery code.
 #[island]
-fn CodeForm(next: String) -> impl IntoView {
+fn CodeForm(next: String, passkey: bool) -> impl IntoView {
     let action = direct_action::<VerifySignInCode>();
     let recovery = RwSignal::new(false);
     let pending = action.pending();
@@ -34,15 +38,10 @@ fn CodeForm(next: String) -> impl IntoView {
     };
     let expired = move || error().is_some_and(|e| e.contains("expired"));
 
-    // "Use a passkey" first when the person has one: the server answers the challenge
-    // for the pending sign-in only then.
+    // "Use a passkey" first when the person has one (the password step said so), and
+    // this browser can use one.
     let has_passkey = RwSignal::new(false);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            let purpose = crate::models::PasskeyPurpose::SecondFactor;
-            has_passkey.set(crate::components::passkey_offered(purpose).await);
-        });
-    });
+    Effect::new(move |_| has_passkey.set(passkey && crate::components::passkeys_supported()));
     let next_value = StoredValue::new(next.clone());
     let use_passkey =
         crate::components::passkey_action(crate::models::PasskeyPurpose::SecondFactor, move || {

@@ -22,9 +22,9 @@ pub fn StepUpPage() -> impl IntoView {
         view! {
             <h1>"Continue with a passkey"</h1>
             <p class="hint">
-                "The account you are going to requires a passkey (phishing-resistant): a code "
-                "from an app is not enough there. Confirm it's you with your password and your "
-                "passkey, or "
+                "Where you are going needs one of your passkeys (phishing-resistant): an account "
+                "that requires them, or a change to your passkeys. A code from an app is not "
+                "enough there. Confirm it's you with your password and your passkey, or "
                 <a href="/profile/accounts">"choose another account"</a>"."
             </p>
         }
@@ -56,15 +56,20 @@ pub fn StepUpPage() -> impl IntoView {
         <Title text="Confirm it's you" />
         {why}
         <WithViewer children=move |v| {
-            view! { <StepUpPanel code=v.mfa_enabled next=next.clone() /> }
+            let needs = crate::StepUpNeeds {
+                code: v.mfa_enabled,
+                passkey: v.has_passkey,
+                only_passkey: passkey && v.has_passkey,
+            };
+            view! { <StepUpPanel needs next=next.clone() /> }
         } />
     }
 }
 
 #[island]
-fn StepUpPanel(code: bool, next: String) -> impl IntoView {
+fn StepUpPanel(needs: crate::StepUpNeeds, next: String) -> impl IntoView {
     let next = StoredValue::new(next);
     view! {
-        <StepUpForm code on_done=Callback::new(move |_| next.with_value(|n| go_to(Some(n)))) />
+        <StepUpForm needs on_done=Callback::new(move |_| next.with_value(|n| go_to(Some(n)))) />
     }
 }

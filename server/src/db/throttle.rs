@@ -45,6 +45,9 @@ pub enum Scope {
     ResetEmail,
     /// Password reset mails asked from one client address.
     ResetIp,
+    /// "Sign in with a passkey" ceremonies started from one client address and not
+    /// finished with a sign-in: nobody is named yet, so the address bounds them.
+    PasskeyIp,
 }
 
 impl Scope {
@@ -55,13 +58,14 @@ impl Scope {
             Self::Code => "code",
             Self::ResetEmail => "reset_email",
             Self::ResetIp => "reset_ip",
+            Self::PasskeyIp => "passkey_ip",
         }
     }
 
     fn free(self) -> i64 {
         match self {
             Self::Email | Self::Code => EMAIL_FREE_FAILURES,
-            Self::Ip => IP_FREE_FAILURES,
+            Self::Ip | Self::PasskeyIp => IP_FREE_FAILURES,
             Self::ResetEmail => RESET_FREE_REQUESTS,
             Self::ResetIp => RESET_IP_FREE_REQUESTS,
         }
@@ -205,7 +209,9 @@ pub async fn reserve(
 pub async fn release(conn: &mut AnyConnection, r: &Reservation) -> Result<(), sqlx::Error> {
     match r.scope {
         Scope::Email | Scope::Code => forget(&mut *conn, r, r.count).await,
-        Scope::Ip | Scope::ResetEmail | Scope::ResetIp => forget(&mut *conn, r, 1).await,
+        Scope::Ip | Scope::ResetEmail | Scope::ResetIp | Scope::PasskeyIp => {
+            forget(&mut *conn, r, 1).await
+        }
     }
 }
 
@@ -218,6 +224,21 @@ pub async fn clear(conn: &mut AnyConnection, scope: Scope, value: &str) -> Resul
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Gives back one count of a key (an attempt reserved earlier, by another request,
+/// that succeeded: a passkey sign-in finished).
+pub async fn forgive_one(
+    conn: &mut AnyConnection,
+    scope: Scope,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    let r = Reservation {
+        scope,
+        key: key(value),
+        count: 1,
+    };
+    forget(conn, &r, 1).await
 }
 
 /// Takes back a reservation whose attempt never ran (another scope was locked, or the

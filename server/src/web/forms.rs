@@ -200,7 +200,8 @@ pub async fn groups_form(
 }
 
 /// The Security section's passkey forms: "Rename" (`op=rename`, `id`, `name`) and
-/// "Remove" (`op=remove`, `id`). Back to the Security section either way.
+/// "Remove" (`op=remove`, `id`, `sign_out_others`). Back to the Security section either
+/// way.
 pub async fn passkeys_form(
     State(state): State<AppState>,
     Extension(info): Extension<RequestInfo>,
@@ -219,7 +220,8 @@ pub async fn passkeys_form(
                 Ok("passkey_renamed".to_string())
             }
             Some("remove") => {
-                s.remove_passkey(&user, id).await?;
+                let others = form.get("sign_out_others").is_some();
+                s.remove_passkey(&user, id, others).await?;
                 Ok("passkey_removed".to_string())
             }
             _ => Err(AppError::Invalid(UNKNOWN_ACTION.into()).into()),
@@ -325,7 +327,10 @@ fn answer(
         Ok(done) => {
             Redirect::to(&after.unwrap_or_else(|| with_param(page, "done", &done))).into_response()
         }
-        Err(AppError::StepUpRequired { .. }) => {
+        Err(AppError::StepUpRequired(needs)) if needs.only_passkey => {
+            Redirect::to(&app::format::passkey_step_up_href(page)).into_response()
+        }
+        Err(AppError::StepUpRequired(_)) => {
             Redirect::to(&step_up_for_change_href(page)).into_response()
         }
         Err(AppError::Unauthenticated) => {

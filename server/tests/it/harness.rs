@@ -747,3 +747,11 @@ impl SmtpServer {
             .collect()
     }
 }
+
+/// "Confirm it's you", asking for a code or not, for a person without passkeys.
+pub fn step_up(code: bool) -> app::AppError {
+    app::AppError::StepUpRequired(app::StepUpNeeds {
+        code,
+        ..Default::default()
+    })
+}

@@ -29,6 +29,13 @@ async fn user_ctx(env: &TestEnv, user_id: i64) -> UserCtx {
             "SELECT MAX(id) FROM sessions WHERE user_id = {user_id} AND ended_at IS NULL"
         ))
         .await;
+    // As the session layer reads it: whether this session passed one of her passkeys.
+    let passkey_verified = env
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE id = {session_id} AND auth_methods LIKE '%passkey%'"
+        ))
+        .await
+        > 0;
     UserCtx::new(RequestInfo {
         request_id: "test".into(),
         ip: None,
@@ -39,8 +46,8 @@ async fn user_ctx(env: &TestEnv, user_id: i64) -> UserCtx {
             active_account_id: None,
             sso_account_id: None,
             password_verified: true,
-            mfa_verified: false,
-            passkey_verified: false,
+            mfa_verified: passkey_verified,
+            passkey_verified,
         }),
         pending: None,
         device: None,
@@ -140,7 +147,7 @@ both_backends!(
         assert!(
             matches!(
                 r.map(|_| ()).map_err(|e| e.into_app_error("t")),
-                Err(AppError::StepUpRequired { .. })
+                Err(AppError::StepUpRequired(_))
             ),
             "no step-up, no ceremony"
         );
@@ -159,7 +166,12 @@ both_backends!(
             .await
             .expect("q")
             .expect("a handle");
-        assert!(uuid::Uuid::parse_str(&handle).is_ok() && !handle.contains("ada"));
+        // (Hex digits can spell "ada": the email is what must not be in it.)
+        assert!(
+            uuid::Uuid::parse_str(&handle).is_ok()
+                && !handle.contains("example.com")
+                && handle != ada.to_string()
+        );
 
         // The second factor: signed with user verification, its counter kept.
         let (ceremony, answer) = sign(&portal, ada, "pending:abc", &mut key).await;
@@ -207,6 +219,16 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
     let ada_elsewhere = user_ctx(env, ada).await;
     let mut key = SoftPasskey::new(true);
     register(&portal, &ada_here, &mut key, "Phone").await;
+    // Her next passkey needs a session that passed this one.
+    confirm_with_passkey(&mut c, &mut key).await;
+    let ada_here = UserCtx::new(RequestInfo {
+        session: Some(SessionRef {
+            passkey_verified: true,
+            ..ada_here.session
+        }),
+        ..ada_here.req.clone()
+    })
+    .expect("a session");
 
     // A registration started in one session cannot be finished in another of hers.
     let started = portal
@@ -423,6 +445,21 @@ async fn add_through(c: &mut Client, key: &mut SoftPasskey, name: &str) -> Optio
     serde_json::from_str(&r.body).expect("codes")
 }
 
+/// "Confirm it's you" with the password and a passkey, through the API.
+async fn confirm_with_passkey(c: &mut Client, key: &mut SoftPasskey) {
+    let r = c.call::<api::StartPasskey>(&[("purpose", "StepUp")]).await;
+    let (ceremony, answer) = signed(&r, key);
+    let r = c
+        .call::<api::FinishPasskey>(&[
+            ("purpose", "StepUp"),
+            ("current_password", PASSWORD),
+            ("ceremony", &ceremony),
+            ("answer", &answer),
+        ])
+        .await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+}
+
 async fn set_policy(c: &mut Client, form: Vec<(&'static str, String)>) -> Response {
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     c.call::<api::SetAccountMfaPolicy>(&pairs).await
@@ -499,6 +536,40 @@ both_backends!(
                 .await
                 == 1
         );
+        // Making a passkey is not signing in with one: the session's factors stay.
+        assert_eq!(
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = {ada} AND ended_at IS NULL \
+                 AND auth_methods = 'password' AND mfa_verified_at IS NULL"
+            ))
+            .await,
+            1
+        );
+        // So a second passkey (or a removal) needs a session that passed the first: a
+        // session with a phished password and code cannot add the attacker's passkey.
+        let r = c
+            .call::<api::StartPasskey>(&[("purpose", "Register")])
+            .await;
+        assert!(
+            r.status == 403 && r.body.contains("\"only_passkey\":true"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        let id = env.scalar("SELECT id FROM passkeys").await.to_string();
+        let r = c
+            .post_form(
+                app::format::PASSKEY_FORM_PATH,
+                &[("op", "remove"), ("id", &id), ("sign_out_others", "on")],
+            )
+            .await;
+        assert_eq!(
+            r.header("location"),
+            Some("/step-up?next=%2Fprofile%2Fsecurity&why=passkey"),
+            "a removal asks for the passkey too"
+        );
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM passkeys").await, 1);
+        confirm_with_passkey(&mut c, &mut key).await;
         // A second passkey adds no new codes.
         let mut second = SoftPasskey::new(true);
         let started = challenge(
@@ -552,7 +623,8 @@ both_backends!(
             .await;
         assert!(r.status < 400, "{} {}", r.status, r.body);
         assert!(b.cookie.is_some(), "signed in");
-        // This session, and the one that added the passkeys (it used the new one).
+        // This session, and the one that added the second passkey (it confirmed with
+        // the first).
         assert_eq!(
             env.scalar(&format!(
                 "SELECT COUNT(*) FROM sessions WHERE user_id = {ada} AND ended_at IS NULL \
@@ -600,10 +672,12 @@ both_backends!(
         let mut c = Client::for_state(portal.clone());
         c.sign_in("ada@example.com", PASSWORD).await;
         c.step_up(None).await;
-        let user = user_ctx(env, ada).await;
         let mut key = SoftPasskey::new(true);
         add_through(&mut c, &mut key, "Laptop").await;
+        // Her second, from a session that passed the first.
+        confirm_with_passkey(&mut c, &mut key).await;
         add_through(&mut c, &mut SoftPasskey::new(true), "Phone").await;
+        let user = user_ctx(env, ada).await;
         let id = |name: &'static str| {
             let env = &*env;
             async move {
@@ -623,24 +697,27 @@ both_backends!(
         b.sign_in("bob@example.com", PASSWORD).await;
         b.step_up(None).await;
         let bob_user = user_ctx(env, bob).await;
-        let m = refusal(portal.remove_passkey(&bob_user, first).await);
+        let m = refusal(portal.remove_passkey(&bob_user, first, false).await);
         assert!(m.contains("not one of yours"), "{m}");
         let m = refusal(portal.rename_passkey(&bob_user, first, "Mine").await);
         assert!(m.contains("not one of yours"), "{m}");
 
         // One of two goes; the last is refused while Acme requires MFA, naming it.
-        portal.remove_passkey(&user, second).await.expect("removed");
-        let m = refusal(portal.remove_passkey(&user, first).await);
+        portal
+            .remove_passkey(&user, second, false)
+            .await
+            .expect("removed");
+        let m = refusal(portal.remove_passkey(&user, first, false).await);
         assert!(m.contains("Acme") && m.contains("only passkey"), "{m}");
         assert_eq!(env.scalar("SELECT COUNT(*) FROM passkeys").await, 1);
         // Without the step-up, nothing is removed.
         env.clock.advance(std::time::Duration::from_secs(600));
         let r = portal
-            .remove_passkey(&user, first)
+            .remove_passkey(&user, first, false)
             .await
             .map_err(|e| e.into_app_error("t"));
         assert!(
-            matches!(r, Err(AppError::StepUpRequired { code: true })),
+            matches!(r, Err(AppError::StepUpRequired(n)) if n.code && n.passkey && !n.only_passkey),
             "{r:?}"
         );
 
@@ -650,17 +727,7 @@ both_backends!(
             .execute(&mut *env.conn().await)
             .await
             .expect("policy");
-        let r = c.call::<api::StartPasskey>(&[("purpose", "StepUp")]).await;
-        let (ceremony, answer) = signed(&r, &mut key);
-        let r = c
-            .call::<api::FinishPasskey>(&[
-                ("purpose", "StepUp"),
-                ("current_password", PASSWORD),
-                ("ceremony", &ceremony),
-                ("answer", &answer),
-            ])
-            .await;
-        assert!(r.status < 400, "{}", r.body);
+        confirm_with_passkey(&mut c, &mut key).await;
         let r = c
             .call::<api::DisableMfa>(&[("current_password", PASSWORD), ("code", "")])
             .await;
@@ -732,6 +799,17 @@ both_backends!(
         add_through(&mut c, &mut key, "Laptop").await;
         let r = set_policy(&mut c, set(true)).await;
         assert!(r.status < 400, "{} {}", r.status, r.body);
+        // Her own session passed only a code: Acme's settings now want her passkey.
+        let r = c
+            .call::<api::AccountMfaSettings>(&[("account_id", &acme.to_string()), ("page", "1")])
+            .await;
+        assert!(
+            r.status == 403 && r.body.contains("\"only_passkey\":true"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        confirm_with_passkey(&mut c, &mut key).await;
         assert_eq!(
             env.scalar("SELECT mfa_require_passkeys FROM accounts")
                 .await,
@@ -803,7 +881,7 @@ both_backends!(
         // Her last passkey stays while Acme requires passkeys.
         let last = env.scalar("SELECT id FROM passkeys").await;
         let user = user_ctx(env, ada).await;
-        let m = refusal(portal.remove_passkey(&user, last).await);
+        let m = refusal(portal.remove_passkey(&user, last, true).await);
         assert!(m.contains("Acme require") && m.contains("passkeys"), "{m}");
         portal.db.close().await;
     }
@@ -851,4 +929,189 @@ both_backends!(requiring_passkeys_gives_no_new_grace_period, |env| {
     .await
     .expect("require");
     assert_eq!(gate(now).await, Access::AddPasskey);
+});
+
+/// Signs a "Sign in with a passkey" challenge with `key`'s passkey named `name`, as a
+/// discoverable authenticator does: the browser lists no credentials, the authenticator
+/// picks its passkey and names its user. webauthn-rs's software authenticator signs only
+/// listed credentials and names nobody, so the test lists hers and adds the user handle
+/// (which the signature does not cover).
+async fn signed_alone(
+    env: &TestEnv,
+    c: app::models::PasskeyChallenge,
+    key: &mut SoftPasskey,
+    name: &str,
+) -> (String, String) {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sqlx::Row;
+    let row = sqlx::query("SELECT user_id, credential_id FROM passkeys WHERE name = $1")
+        .bind(name)
+        .fetch_one(&mut *env.conn().await)
+        .await
+        .expect("the passkey");
+    let (user_id, credential_id): (i64, String) = (row.get(0), row.get(1));
+    let handle = portal::db::passkeys::handle(&mut *env.conn().await, user_id)
+        .await
+        .expect("q")
+        .expect("a handle");
+    let handle = uuid::Uuid::parse_str(&handle).expect("uuid");
+    let mut options: serde_json::Value = serde_json::from_str(&c.options).expect("json");
+    assert!(
+        options["publicKey"]["allowCredentials"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()),
+        "a discoverable sign-in names no credential"
+    );
+    options["publicKey"]["allowCredentials"] =
+        serde_json::json!([{ "type": "public-key", "id": credential_id }]);
+    let options: RequestChallengeResponse = serde_json::from_value(options).expect("options");
+    let answer = key
+        .do_authentication(origin(), options)
+        .expect("authenticator");
+    let mut answer = serde_json::to_value(&answer).expect("json");
+    answer["response"]["userHandle"] = URL_SAFE_NO_PAD.encode(handle.as_bytes()).into();
+    (c.ceremony, answer.to_string())
+}
+
+both_backends!(
+    a_passkey_sign_in_is_bounded_per_address_ends_a_waiting_sign_in_and_spares_sso_only_people,
+    |env| {
+        let ada = env.user("ada@example.com", "Ada Lovelace").await;
+        let portal = at_localhost(env).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.step_up(None).await;
+        let mut key = SoftPasskey::new(true);
+        add_through(&mut c, &mut key, "Laptop").await;
+
+        // A browser that typed her password (MFA is on now) and then uses the passkey
+        // alone: the waiting sign-in ends, and its cookie goes.
+        let mut b = Client::for_state(portal.clone());
+        b.sign_in("ada@example.com", PASSWORD).await;
+        assert!(b.pending.is_some());
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM pending_signins").await, 1);
+        let r = b.call::<api::StartPasskey>(&[("purpose", "SignIn")]).await;
+        let (ceremony, answer) = signed_alone(env, challenge(&r), &mut key, "Laptop").await;
+        let r = b
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "SignIn"),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
+            .await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        assert!(b.cookie.is_some() && b.pending.is_none(), "signed in");
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM pending_signins").await, 0);
+
+        // Ceremonies started from one address and never finished are bounded: each
+        // stores a row, and nobody is named yet.
+        let from = |ip: &str| RequestInfo {
+            ip: Some(ip.into()),
+            ..anonymous()
+        };
+        let started = portal
+            .start_passkey_sign_in(&from("203.0.113.9"))
+            .await
+            .expect("start");
+        let (ceremony, answer) = signed_alone(env, started, &mut key, "Laptop").await;
+        for _ in 1..portal::db::throttle::IP_FREE_FAILURES {
+            portal
+                .start_passkey_sign_in(&from("203.0.113.9"))
+                .await
+                .expect("within the bound");
+        }
+        let r = portal
+            .start_passkey_sign_in(&from("203.0.113.9"))
+            .await
+            .map_err(|e| e.into_app_error("t"));
+        assert!(matches!(r, Err(AppError::Throttled { .. })), "{r:?}");
+        // Another address is not affected.
+        portal
+            .start_passkey_sign_in(&from("198.51.100.7"))
+            .await
+            .expect("another address");
+        // A finished sign-in gives its count back: the next start may run.
+        portal
+            .sign_in_with_passkey(&from("203.0.113.9"), &ceremony, &answer)
+            .await
+            .expect("signed in");
+        // (At once: the lock would have run out by itself after 15 seconds.)
+        portal
+            .start_passkey_sign_in(&from("203.0.113.9"))
+            .await
+            .expect("a count was given back");
+
+        // Someone who signs in only through their organisation's directory is sent
+        // there, passkey or not.
+        portal::db::directory::set_sso_only(&mut *env.conn().await, ada)
+            .await
+            .expect("sso only");
+        let r = b.call::<api::StartPasskey>(&[("purpose", "SignIn")]).await;
+        let (ceremony, answer) = signed_alone(env, challenge(&r), &mut key, "Laptop").await;
+        let sessions = env.scalar("SELECT COUNT(*) FROM sessions").await;
+        let r = b
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "SignIn"),
+                ("ceremony", &ceremony),
+                ("answer", &answer),
+            ])
+            .await;
+        assert!(
+            r.status == 422 && r.body.contains("directory"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM sessions").await, sessions);
+        portal.db.close().await;
+    }
+);
+
+both_backends!(removing_a_passkey_can_sign_out_the_other_sessions, |env| {
+    let ada = env.user("ada@example.com", "Ada Lovelace").await;
+    let portal = at_localhost(env).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let mut key = SoftPasskey::new(true);
+    let mut lost = SoftPasskey::new(true);
+    add_through(&mut c, &mut key, "Laptop").await;
+    confirm_with_passkey(&mut c, &mut key).await;
+    add_through(&mut c, &mut lost, "Lost phone").await;
+    // The lost phone signed in somewhere.
+    let mut thief = Client::for_state(portal.clone());
+    let r = thief
+        .call::<api::StartPasskey>(&[("purpose", "SignIn")])
+        .await;
+    let (ceremony, answer) = signed_alone(env, challenge(&r), &mut lost, "Lost phone").await;
+    thief
+        .call::<api::FinishPasskey>(&[
+            ("purpose", "SignIn"),
+            ("ceremony", &ceremony),
+            ("answer", &answer),
+        ])
+        .await;
+    let live = format!("SELECT COUNT(*) FROM sessions WHERE user_id = {ada} AND ended_at IS NULL");
+    assert!(thief.cookie.is_some());
+    assert_eq!(env.scalar(&live).await, 2);
+    let id = env
+        .scalar("SELECT id FROM passkeys WHERE name = 'Lost phone'")
+        .await
+        .to_string();
+    let r = c
+        .post_form(
+            app::format::PASSKEY_FORM_PATH,
+            &[("op", "remove"), ("id", &id), ("sign_out_others", "on")],
+        )
+        .await;
+    assert_eq!(
+        r.header("location"),
+        Some("/profile/security?done=passkey_removed")
+    );
+    assert_eq!(
+        env.scalar(&live).await,
+        1,
+        "only the session that removed it is left"
+    );
+    portal.db.close().await;
 });

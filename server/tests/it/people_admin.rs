@@ -131,7 +131,7 @@ both_backends!(
             ])
             .await;
         assert!(
-            matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
+            matches!(r.app_error(), Some(AppError::StepUpRequired(_))),
             "{}",
             r.body
         );
@@ -320,10 +320,7 @@ both_backends!(
         let r = ada
             .call::<api::CreateGroup>(&[("account_id", &a), ("name", "Owners"), ("is_admin", "on")])
             .await;
-        assert!(matches!(
-            r.app_error(),
-            Some(AppError::StepUpRequired { .. })
-        ));
+        assert!(matches!(r.app_error(), Some(AppError::StepUpRequired(_))));
         let gs = groups(&mut ada, acme).await;
         let (support, users, admins) = (
             group_id(&gs, "Support"),
@@ -784,7 +781,7 @@ both_backends!(
             .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
             .await;
         assert!(
-            matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
+            matches!(r.app_error(), Some(AppError::StepUpRequired(_))),
             "{}",
             r.body
         );
@@ -879,7 +876,7 @@ both_backends!(removing_another_administrator_needs_a_step_up, |env| {
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = ada.call::<api::RemoveMembers>(&form).await;
     assert!(
-        matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
+        matches!(r.app_error(), Some(AppError::StepUpRequired(_))),
         "{}",
         r.body
     );

@@ -367,16 +367,13 @@ both_backends!(policy_changes_are_validated_guarded_and_recorded, |env| {
     // Changing the policy needs a recent "Confirm it's you" in this session.
     let r = set_policy(&mut ada, acme, "optional", "").await;
     assert_eq!(r.status, 403);
-    assert_eq!(
-        r.app_error(),
-        Some(AppError::StepUpRequired { code: false })
-    );
+    assert_eq!(r.app_error(), Some(crate::harness::step_up(false)));
     ada.step_up(None).await;
     // …and it lasts a few minutes.
     env.clock.advance(Duration::from_secs(6 * 60));
     assert_eq!(
         set_policy(&mut ada, acme, "optional", "").await.app_error(),
-        Some(AppError::StepUpRequired { code: false })
+        Some(crate::harness::step_up(false))
     );
     ada.step_up(None).await;
 

@@ -365,10 +365,7 @@ both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
         ("domain", "proof.partner.test"),
     ];
     let r = admin.call::<api::VerifySsoDomain>(&verify).await;
-    assert_eq!(
-        r.app_error(),
-        Some(AppError::StepUpRequired { code: false })
-    );
+    assert_eq!(r.app_error(), Some(crate::harness::step_up(false)));
     let form = admin
         .post_form(
             &format!("/accounts/{acme}/settings/sso/verify"),
@@ -490,7 +487,7 @@ both_backends!(
             "still signed in"
         );
         let r = ada.call::<api::SecurityActivity>(&[]).await;
-        assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
+        assert_eq!(r.app_error(), Some(crate::harness::step_up(true)));
         // Acme, by every way in, asks for Ada's own sign-in first.
         let acme_s = acme.to_string();
         let next: Option<String> = json(
@@ -514,17 +511,17 @@ both_backends!(
                 .await;
             assert_eq!(
                 r.app_error(),
-                Some(AppError::StepUpRequired { code: true }),
+                Some(crate::harness::step_up(true)),
                 "{endpoint}"
             );
         }
         let r = set_policy_for(&mut ada, acme).await;
-        assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
+        assert_eq!(r.app_error(), Some(crate::harness::step_up(true)));
         // The password alone is not her sign-in: MFA is on, so the code too.
         let r = ada
             .call::<api::StepUp>(&[("current_password", PASSWORD)])
             .await;
-        assert_eq!(r.app_error(), Some(AppError::StepUpRequired { code: true }));
+        assert_eq!(r.app_error(), Some(crate::harness::step_up(true)));
         let r = ada
             .call::<api::StepUp>(&[("current_password", "wrong password!"), ("code", "000000")])
             .await;
@@ -836,10 +833,7 @@ both_backends!(
         let r = c
             .call::<api::AccountMfaSettings>(&[("account_id", &other_s)])
             .await;
-        assert_eq!(
-            r.app_error(),
-            Some(AppError::StepUpRequired { code: false })
-        );
+        assert_eq!(r.app_error(), Some(crate::harness::step_up(false)));
         let m = invalid(
             &c.call::<api::StepUp>(&[("current_password", PASSWORD)])
                 .await,

@@ -58,7 +58,7 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
 
     Effect::new(move |_| match start.value().get() {
         Some(Ok(e)) => stage.set(Stage::Enrolling(e)),
-        Some(Err(crate::AppError::StepUpRequired { .. })) => stage.set(Stage::Password),
+        Some(Err(crate::AppError::StepUpRequired(_))) => stage.set(Stage::Password),
         _ => {}
     });
     Effect::new(move |_| {
@@ -91,12 +91,12 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             // "Confirm it's you" (the password, and a passkey when MFA is on through
             // passkeys), then the set-up.
             Stage::Password if !s.totp => view! {
-                <StepUpForm code=s.enabled nested=true
+                <StepUpForm needs=crate::StepUpNeeds { code: s.enabled, passkey: !s.passkeys.is_empty(), only_passkey: false } nested=true
                     on_done=Callback::new(move |_| { start.dispatch(StartMfaEnrolment {}); }) />
                 <p role="status" class="muted">{move || start.pending().get().then_some("Starting set-up…")}</p>
                 <p role="alert" class="field-error">
                     {move || match start.value().get() {
-                        Some(Err(crate::AppError::StepUpRequired { .. })) | Some(Ok(_)) | None => None,
+                        Some(Err(crate::AppError::StepUpRequired(_))) | Some(Ok(_)) | None => None,
                         Some(Err(e)) => Some(e.to_string()),
                     }}
                 </p>
@@ -260,13 +260,20 @@ fn ManageView(
     let error_or_step_up = move |value: Signal<Option<Result<(), AppError>>>| {
         move || {
             value.get().and_then(|r| r.err()).map(|e| {
-                let step_up = matches!(e, AppError::StepUpRequired { .. });
+                // Turning MFA off removes the passkeys: only a passkey confirms it then.
+                let href = match &e {
+                    AppError::StepUpRequired(n) if n.only_passkey => {
+                        Some(crate::format::passkey_step_up_href("/profile/security"))
+                    }
+                    AppError::StepUpRequired(_) => {
+                        Some(crate::format::step_up_for_change_href("/profile/security"))
+                    }
+                    _ => None,
+                };
                 view! {
                     <p role="alert" class="field-error">
                         {e.to_string()}" "
-                        {step_up.then(|| view! {
-                            <a href=crate::format::step_up_for_change_href("/profile/security")>"Confirm it's you"</a>
-                        })}
+                        {href.map(|href| view! { <a href=href>"Confirm it's you"</a> })}
                     </p>
                 }
             })

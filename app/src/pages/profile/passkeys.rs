@@ -12,7 +12,7 @@ use leptos::prelude::*;
 /// A refusal's words, unless it only asks for "Confirm it's you" (shown as the prompt).
 fn message<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     match r {
-        Some(Err(AppError::StepUpRequired { .. })) | Some(Ok(_)) | None => None,
+        Some(Err(AppError::StepUpRequired(_))) | Some(Ok(_)) | None => None,
         Some(Err(e)) => Some(e.to_string()),
     }
 }
@@ -50,6 +50,9 @@ pub fn PasskeysCard(
     };
     let stage = RwSignal::new(Stage::Idle);
     let elevated = RwSignal::new(status.elevated_secs > 0);
+    let has_passkey = !status.passkeys.is_empty();
+    // A person with passkeys changes them only from a session that passed one.
+    let only_passkey = RwSignal::new(has_passkey && !status.passkey_session);
     let mfa_on = status.enabled;
     let name = RwSignal::new(String::new());
     let add = passkey_action(PasskeyPurpose::Register, move || PasskeyFinish {
@@ -59,11 +62,14 @@ pub fn PasskeysCard(
     Effect::new(move |_| match add.value().get() {
         Some(Ok(Some(codes))) => stage.set(Stage::Codes(codes.0)),
         Some(Ok(None)) => added(),
-        Some(Err(AppError::StepUpRequired { .. })) => stage.set(Stage::StepUp),
+        Some(Err(AppError::StepUpRequired(n))) => {
+            only_passkey.set(n.only_passkey);
+            stage.set(Stage::StepUp)
+        }
         _ => {}
     });
     let begin = move |_| {
-        if elevated.get_untracked() {
+        if elevated.get_untracked() && !only_passkey.get_untracked() {
             stage.set(Stage::Naming);
         } else {
             stage.set(Stage::StepUp);
@@ -91,8 +97,11 @@ pub fn PasskeysCard(
                 <RecoveryCodesView codes on_done=added />
             }.into_any(),
             Stage::StepUp => view! {
-                <StepUpForm code=mfa_on nested=true on_done=Callback::new(move |_| {
+                <StepUpForm nested=true
+                    needs=crate::StepUpNeeds { code: mfa_on, passkey: has_passkey, only_passkey: only_passkey.get_untracked() }
+                    on_done=Callback::new(move |_| {
                     elevated.set(true);
+                    only_passkey.set(false);
                     stage.set(Stage::Naming);
                 }) />
             }.into_any(),
@@ -142,6 +151,7 @@ fn PasskeyRow(passkey: PasskeyInfo) -> impl IntoView {
     let field = format!("passkey-name-{id}");
     let panel = format!("passkey-remove-{id}");
     let heading = format!("{panel}-heading");
+    let others = format!("{panel}-sign-out-others");
     let (panel2, panel3, panel4, heading2) =
         (panel.clone(), panel.clone(), panel.clone(), heading.clone());
     view! {
@@ -166,11 +176,18 @@ fn PasskeyRow(passkey: PasskeyInfo) -> impl IntoView {
             <div id=panel3 popover="auto" class="modal" role="dialog" aria-labelledby=heading2>
                 <h3 id=heading>{format!("Remove the passkey “{name}”?")}</h3>
                 <p>"You can no longer sign in with it. If an account requires passkeys or multi-factor authentication of you, your last one stays."</p>
-                <form method="post" action=crate::format::PASSKEY_FORM_PATH class="actions">
+                <form method="post" action=crate::format::PASSKEY_FORM_PATH>
                     <input type="hidden" name="op" value="remove" />
-                    <input type="hidden" name="id" value=id />
-                    <button type="submit" class="danger">"Remove passkey"</button>
-                    <button type="button" class="secondary" popovertarget=panel4 popovertargetaction="hide">"Cancel"</button>
+                    <input type="hidden" name="id" value=id.clone() />
+                    // Sessions signed in with it (on a lost device, say) end with it.
+                    <p class="checkbox">
+                        <input id=others.clone() name="sign_out_others" type="checkbox" value="on" checked=true />
+                        <label for=others>"Sign out of other sessions"</label>
+                    </p>
+                    <p class="actions">
+                        <button type="submit" class="danger">"Remove passkey"</button>
+                        <button type="button" class="secondary" popovertarget=panel4 popovertargetaction="hide">"Cancel"</button>
+                    </p>
                 </form>
             </div>
         </li>
