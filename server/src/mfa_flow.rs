@@ -345,7 +345,7 @@ impl Mfa for AppState {
         user: &UserCtx,
         code: &str,
         sign_out_others: bool,
-    ) -> Outcome<(RecoveryCodes, String)> {
+    ) -> Outcome<(Option<RecoveryCodes>, String)> {
         let (req, s) = (&user.req, user.session);
         let now = self.now();
         let record =
@@ -360,11 +360,16 @@ impl Mfa for AppState {
                 })?;
         let step = mfa::matching_step(&record.secret, code, now)
             .ok_or_else(|| AppError::Invalid(BAD_CODE.into()))?;
-        let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
         // MFA on, the session's new factor, the event and the other sessions ended: one
-        // transaction.
+        // transaction, under the person's lock (a change of factors).
         let mut tx = self.db.begin().await?;
-        let done = crate::db::mfa::finish_enrolment(&mut tx, s.user_id, step, &hashes, now).await?;
+        crate::db::passkeys::lock_owner(&mut tx, self.db.backend(), s.user_id).await?;
+        // On already through passkeys: the app joins them, and the person's recovery
+        // codes stay (the ones they saved keep working).
+        let was_on = crate::db::mfa::is_enabled(&mut tx, s.user_id).await?;
+        let (codes, hashes) = mfa::new_recovery_codes(self.rng.as_ref());
+        let hashes = (!was_on).then_some(hashes.as_slice());
+        let done = crate::db::mfa::finish_enrolment(&mut tx, s.user_id, step, hashes, now).await?;
         if !done {
             return Err(AppError::Invalid(
                 "The set-up has expired. Start again with “Set up multi-factor authentication”."
@@ -386,16 +391,19 @@ impl Mfa for AppState {
         )
         .await?
         .ok_or(AppError::Unauthenticated)?;
-        self.event(&mut tx, req, s.user_id, EventKind::MfaEnabled)
-            .await?;
-        self.announce(&mut tx, s.user_id, Some(req), Notice::MfaEnabled)
-            .await?;
+        let (kind, notice) = if was_on {
+            (EventKind::TotpAdded, Notice::TotpAdded)
+        } else {
+            (EventKind::MfaEnabled, Notice::MfaEnabled)
+        };
+        self.event(&mut tx, req, s.user_id, kind).await?;
+        self.announce(&mut tx, s.user_id, Some(req), notice).await?;
         // A change of sign-in drops a waiting email change (perhaps someone else's).
         crate::db::email_changes::cancel(&mut tx, s.user_id).await?;
         self.end_others_if(&mut tx, s, sign_out_others).await?;
         tx.commit().await?;
         Ok((
-            RecoveryCodes(codes),
+            (!was_on).then_some(RecoveryCodes(codes)),
             crate::web::cookies::cookie(&self.config, &token),
         ))
     }

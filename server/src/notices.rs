@@ -392,6 +392,8 @@ pub enum Notice {
     PasskeyRefused {
         name: String,
     },
+    /// An authenticator app was set up while MFA was on already (through passkeys).
+    TotpAdded,
 }
 
 const CHANGE_PASSWORD: &str =
@@ -416,6 +418,7 @@ impl Notice {
             Self::PasskeyAdded { .. } => "A passkey was added",
             Self::PasskeyRemoved { .. } => "A passkey was removed",
             Self::PasskeyRefused { .. } => "One of your passkeys may have been copied",
+            Self::TotpAdded => "An authenticator app was added",
         }
     }
 
@@ -439,6 +442,7 @@ impl Notice {
             Self::PasskeyAdded { .. } => "A passkey was added to your account: it signs you in without your password",
             Self::PasskeyRemoved { .. } => "A passkey was removed from your account",
             Self::PasskeyRefused { .. } => "A sign-in with one of your passkeys was refused: its signature counter went backwards, as happens when an authenticator has been copied",
+            Self::TotpAdded => "An authenticator app was set up for your account: its codes now sign you in as your passkeys do",
         }
     }
 
@@ -447,7 +451,7 @@ impl Notice {
             Self::AccountDeleted => "contact your administrator at once: someone who knew your password deleted your account.",
             Self::EmailChanged { .. } => "within a day, open the link in our earlier mail “A change of your email address was requested”: it puts this address back, signs everyone out and lets you set a new password.",
             Self::NewDevice => "sign in, end that session in the Sessions section, change your password and set up multi-factor authentication, or contact your administrator.",
-            Self::MfaEnabled => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
+            Self::MfaEnabled | Self::TotpAdded => "someone who knows your password set up their own authenticator app: contact your administrator at once.",
             Self::PasswordReset => "someone can read your mail: secure your mailbox, reset your password again and contact your administrator at once.",
             Self::RemovedFromAccount { .. } => "ask that account's administrators; your user and your other accounts are unchanged.",
             Self::AddedToAccount { .. } => "ask that account's administrators to remove you; your user and your other accounts are unchanged.",
@@ -541,6 +545,7 @@ mod tests {
             Notice::PasskeyRefused {
                 name: "Laptop".into(),
             },
+            Notice::TotpAdded,
         ] {
             let mail = mail::render(
                 "notice",

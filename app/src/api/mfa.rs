@@ -36,14 +36,15 @@ mod server_side {
         ) -> Outcome<String>;
         /// Starts (or restarts) an enrolment; needs a recent step-up.
         async fn start_mfa_enrolment(&self, user: &UserCtx) -> Outcome<MfaEnrolment>;
-        /// Finishes the enrolment with a code from the app; the recovery codes and the
+        /// Finishes the enrolment with a code from the app; the recovery codes (when
+        /// this turned MFA on; with passkeys it was on and the codes stay) and the
         /// `Set-Cookie` value of the session's new token (it gained a factor).
         async fn enable_mfa(
             &self,
             user: &UserCtx,
             code: &str,
             sign_out_others: bool,
-        ) -> Outcome<(RecoveryCodes, String)>;
+        ) -> Outcome<(Option<RecoveryCodes>, String)>;
         /// Replaces all recovery codes; needs a valid code.
         async fn regenerate_recovery_codes(
             &self,
@@ -102,12 +103,13 @@ pub async fn start_mfa_enrolment() -> Result<MfaEnrolment, AppError> {
     crate::ssr::run_user(|f: Feature, user| async move { f.start_mfa_enrolment(&user).await }).await
 }
 
-/// Finishes enrolment with a code from the app.
+/// Finishes enrolment with a code from the app: the recovery codes, when this turned MFA
+/// on.
 #[server(endpoint = "enable_mfa")]
 pub async fn enable_mfa(
     code: String,
     sign_out_others: Option<String>,
-) -> Result<RecoveryCodes, AppError> {
+) -> Result<Option<RecoveryCodes>, AppError> {
     crate::ssr::run_user(|f: Feature, user| async move {
         let (codes, cookie) = f
             .enable_mfa(&user, &code, sign_out_others.is_some())

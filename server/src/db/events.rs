@@ -28,6 +28,8 @@ pub enum EventKind {
     PasskeyRemoved,
     PasskeyUsed,
     PasskeyRefused,
+    /// An authenticator app was set up while MFA was on already (through passkeys).
+    TotpAdded,
 }
 
 impl EventKind {
@@ -56,6 +58,7 @@ impl EventKind {
             Self::PasskeyRemoved => "passkey_removed",
             Self::PasskeyUsed => "passkey_used",
             Self::PasskeyRefused => "passkey_refused",
+            Self::TotpAdded => "totp_added",
         }
     }
 
@@ -87,6 +90,7 @@ impl EventKind {
             "passkey_refused" => {
                 "Passkey refused: its signature counter went backwards (a copied authenticator?)"
             }
+            "totp_added" => "Authenticator app added",
             _ => "Security event",
         }
     }

@@ -181,12 +181,14 @@ pub async fn consume_step(
     Ok(done.rows_affected() == 1)
 }
 
-/// Turns a pending enrolment on and stores new recovery code hashes, in one transaction.
+/// Turns a pending enrolment on and, when given, stores new recovery code hashes (none
+/// when MFA was on already through passkeys: the person's codes stay), in one
+/// transaction.
 pub async fn finish_enrolment(
     conn: &mut AnyConnection,
     user_id: i64,
     step: u64,
-    recovery_hashes: &[String],
+    recovery_hashes: Option<&[String]>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = super::transaction(conn).await?;
@@ -202,7 +204,9 @@ pub async fn finish_enrolment(
     if done.rows_affected() != 1 {
         return Ok(false);
     }
-    replace_recovery_codes_in(&mut tx, user_id, recovery_hashes).await?;
+    if let Some(hashes) = recovery_hashes {
+        replace_recovery_codes_in(&mut tx, user_id, hashes).await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

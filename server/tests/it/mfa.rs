@@ -12,7 +12,7 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(r: &Response) -> T {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {} {}", r.status, r.body))
 }
 
-fn secret_of(e: &MfaEnrolment) -> Vec<u8> {
+pub(crate) fn secret_of(e: &MfaEnrolment) -> Vec<u8> {
     let b32: String = e.secret_grouped.split_whitespace().collect();
     totp_rs::Secret::Encoded(b32).to_bytes().expect("base32")
 }

@@ -1115,3 +1115,53 @@ both_backends!(removing_a_passkey_can_sign_out_the_other_sessions, |env| {
     );
     portal.db.close().await;
 });
+
+both_backends!(an_app_added_to_passkeys_keeps_the_recovery_codes, |env| {
+    let ada = env.user("ada@example.com", "Ada Lovelace").await;
+    let portal = at_localhost(env).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    let mut key = SoftPasskey::new(true);
+    let codes = add_through(&mut c, &mut key, "Laptop")
+        .await
+        .expect("MFA came on with the passkey");
+    // Later she sets up an authenticator app too (MFA is on already).
+    let r = c.call::<api::StartMfaEnrolment>(&[]).await;
+    let e: app::models::MfaEnrolment = crate::mfa::json(&r);
+    let secret = crate::mfa::secret_of(&e);
+    let r = c
+        .call::<api::EnableMfa>(&[("code", &crate::mfa::code_at_time(&secret, env.now()))])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, "null", "no new recovery codes");
+    // The codes she saved still work: one of them confirms it's her.
+    env.clock.advance(std::time::Duration::from_secs(600));
+    let r = c
+        .call::<api::StepUp>(&[
+            ("current_password", PASSWORD),
+            ("code", &codes[0]),
+            ("recovery", "on"),
+        ])
+        .await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    let kinds = |kind: &'static str| {
+        let env = &*env;
+        async move {
+            env.scalar(&format!(
+                "SELECT COUNT(*) FROM security_events WHERE user_id = {ada} AND kind = '{kind}'"
+            ))
+            .await
+        }
+    };
+    assert_eq!(kinds("totp_added").await, 1);
+    assert_eq!(kinds("mfa_enabled").await, 1, "only when the passkey came");
+    assert_eq!(
+        env.scalar(
+            "SELECT COUNT(*) FROM mail_outbox WHERE subject = 'An authenticator app was added'"
+        )
+        .await,
+        1
+    );
+    portal.db.close().await;
+});

@@ -61,10 +61,10 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
         Some(Err(crate::AppError::StepUpRequired(_))) => stage.set(Stage::Password),
         _ => {}
     });
-    Effect::new(move |_| {
-        if let Some(Ok(codes)) = enable.value().get() {
-            stage.set(Stage::Codes(codes.0));
-        }
+    Effect::new(move |_| match enable.value().get() {
+        Some(Ok(Some(codes))) => stage.set(Stage::Codes(codes.0)),
+        Some(Ok(None)) => done(),
+        _ => {}
     });
     Effect::new(move |_| {
         if let Some(Ok(codes)) = regenerate.value().get() {
