@@ -276,6 +276,9 @@ pub struct ResetLinkInfo {
     pub email: String,
     /// The person has MFA on: a current code is needed too.
     pub code_required: bool,
+    /// The person has an authenticator app; without one (MFA through passkeys), only a
+    /// recovery code will do here.
+    pub app: bool,
 }
 
 /// What the page of an email change link shows.

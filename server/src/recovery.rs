@@ -190,9 +190,11 @@ impl Recovery for AppState {
             .await?
             .ok_or_else(invalid)?;
         let person = self.person(user_id).await?;
+        let app = crate::db::mfa::has_totp(&mut *self.db.acquire().await?, user_id).await?;
         Ok(ResetLinkInfo {
             email: person.email,
             code_required: person.mfa_enabled,
+            app,
         })
     }
 
@@ -221,6 +223,10 @@ impl Recovery for AppState {
         } else {
             None
         };
+        // MFA through passkeys only: the code can only be a recovery code.
+        let recovery = r.recovery
+            || (attempt.is_some()
+                && !crate::db::mfa::has_totp(&mut *self.db.acquire().await?, user_id).await?);
         let new_hash = self.hash_new_password(&r.new).await?;
         let now = self.now();
         // The link, the code, the password, the end of every session, the throttles,
@@ -231,10 +237,10 @@ impl Recovery for AppState {
         }
         if let Some((attempt, code)) = &attempt {
             if !self
-                .spend_code(&mut tx, req, attempt, code, r.recovery)
+                .spend_code(&mut tx, req, attempt, code, recovery)
                 .await?
             {
-                return Err(self.code_refused(tx, req, attempt, r.recovery).await);
+                return Err(self.code_refused(tx, req, attempt, recovery).await);
             }
         }
         directory::set_password_hash(&mut tx, user_id, &new_hash, now).await?;

@@ -93,7 +93,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         match link.await {
                             Ok(info) => view! {
                                 <p>"For "<strong>{info.email}</strong>"."</p>
-                                <ResetForm token code_required=info.code_required />
+                                <ResetForm token code_required=info.code_required app=info.app />
                             }.into_any(),
                             Err(e) => view! {
                                 <p class="notice error" role="alert">{e.to_string()}</p>
@@ -111,10 +111,11 @@ pub fn ResetPasswordPage() -> impl IntoView {
 /// The new password, twice, and for a person with MFA a current code (or a recovery
 /// code): a reset never bypasses MFA.
 #[island]
-fn ResetForm(token: String, code_required: bool) -> impl IntoView {
+fn ResetForm(token: String, code_required: bool, app: bool) -> impl IntoView {
     let action = direct_action::<ResetPassword>();
     let pending = action.pending();
-    let recovery = RwSignal::new(false);
+    // Without an authenticator app (passkeys only), a recovery code.
+    let recovery = RwSignal::new(!app);
     let error = move || {
         action
             .value()
@@ -144,8 +145,12 @@ fn ResetForm(token: String, code_required: bool) -> impl IntoView {
                 <input id="code" name="code" type="text" required autocomplete="one-time-code"
                     inputmode=move || if recovery.get() { "text" } else { "numeric" }
                     maxlength="40" spellcheck="false" aria-describedby="code-hint" />
-                <p id="code-hint" class="hint">"Multi-factor authentication is on: enter the code your authenticator app shows now."</p>
-                <button type="button" class="link-button" on:click=move |_| recovery.update(|r| *r = !*r)>
+                <p id="code-hint" class="hint">{if app {
+                    "Multi-factor authentication is on: enter the code your authenticator app shows now."
+                } else {
+                    "Your passkeys are your second factor: enter one of your recovery codes, or sign in with a passkey instead."
+                }}</p>
+                <button type="button" class="link-button" hidden=!app on:click=move |_| recovery.update(|r| *r = !*r)>
                     {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}
                 </button>
             })}

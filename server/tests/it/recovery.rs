@@ -191,6 +191,52 @@ both_backends!(a_reset_link_expires_after_30_minutes, |env| {
     portal.db.close().await;
 });
 
+both_backends!(
+    a_reset_for_a_passkey_only_person_takes_a_recovery_code,
+    |env| {
+        let ada = env.user("ada@example.com", "Ada Lovelace").await;
+        // MFA on through a passkey alone (the ceremony is tested in `passkeys`), with the
+        // recovery codes it brought.
+        portal::db::passkeys::insert(
+            &mut *env.conn().await,
+            ada,
+            "cred-1",
+            "Laptop",
+            "{}",
+            env.now(),
+        )
+        .await
+        .expect("passkey");
+        let (codes, hashes) = portal::mfa::new_recovery_codes(env.state.rng.as_ref());
+        portal::db::mfa::replace_recovery_codes(&mut *env.conn().await, ada, &hashes)
+            .await
+            .expect("codes");
+        let smtp = smtp_server(false);
+        let portal = sending_through(env, &smtp).await;
+        let mut c = Client::for_state(portal.clone());
+        ask_reset(&mut c, "ada@example.com").await;
+        outbox_holds(env, 1).await;
+        deliver_due(&portal).await.expect("deliver");
+        let mails = smtp.received();
+        let token = token_in(
+            mail_to(&mails, "ada@example.com", "Reset your password"),
+            "/reset-password",
+        );
+        // She has no app: the page asks for a recovery code, not the app's code.
+        let page = c.get(&format!("/reset-password?token={token}")).await;
+        assert!(
+            page.body.contains("Recovery code")
+                && page.body.contains("enter one of your recovery codes"),
+            "{}",
+            page.body
+        );
+        // As the form sends it (the switch to a recovery code is not needed).
+        let r = reset(&mut c, &token, NEW_PASSWORD, Some(&codes[0])).await;
+        assert!(r.status < 400, "{} {}", r.status, r.body);
+        portal.db.close().await;
+    }
+);
+
 both_backends!(a_reset_never_bypasses_mfa, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let (_, secret, recovery) = crate::mfa::enrolled(env, "ada@example.com").await;
