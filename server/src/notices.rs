@@ -273,21 +273,28 @@ impl AppState {
         account_name: &str,
         deadline: i64,
         reminder: bool,
+        passkeys: bool,
     ) -> Outcome<()> {
+        let account = app::models::AccountId(account_id);
+        let setup = if passkeys {
+            app::format::passkey_setup_href(account, "/")
+        } else {
+            app::format::mfa_setup_href(account, "/")
+        };
         let fields = minijinja::context! {
             account => account_name,
             deadline => TimeDisplay::new(&person.preferences).format(deadline),
             reminder => reminder,
-            setup_link => format!(
-                "{}{}",
-                self.config.public_origin,
-                app::format::mfa_setup_href(app::models::AccountId(account_id), "/")
-            ),
+            passkeys => passkeys,
+            setup_link => format!("{}{}", self.config.public_origin, setup),
         };
-        let subject = if reminder {
-            format!("Reminder: set up multi-factor authentication for {account_name}")
-        } else {
-            format!("{account_name} requires multi-factor authentication")
+        let subject = match (reminder, passkeys) {
+            (true, false) => {
+                format!("Reminder: set up multi-factor authentication for {account_name}")
+            }
+            (false, false) => format!("{account_name} requires multi-factor authentication"),
+            (true, true) => format!("Reminder: add a passkey for {account_name}"),
+            (false, true) => format!("{account_name} requires passkeys"),
         };
         self.write_mail(
             tx,

@@ -1,6 +1,7 @@
 //! MFA policy notices: when an account's policy starts to require MFA of a member who
-//! has not turned it on, they are told (naming the account and the deadline), then
-//! reminded 3 days and 1 day before the deadline; nothing once they comply. A sweep finds
+//! has not turned it on (or passkeys, of a member who has none), they are told (naming
+//! the account and the deadline), then reminded 3 days and 1 day before the deadline;
+//! nothing once they comply. A sweep finds
 //! who is due ([`send_due`], every minute in `serve`); each notice is claimed in the
 //! database with its mail, so it is sent once whatever the number of replicas. Policy
 //! notices are not news: "Receive news & announcements" does not turn them off.
@@ -36,43 +37,48 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
         if m.deadline < now - DAY_MS {
             continue;
         }
-        // Which notice is due, read first: the sweep writes only when it sends.
-        let mut conn = state.db.acquire().await?;
-        let stage = if !db::policy_notices::sent(
-            &mut conn,
-            m.account_id,
-            m.user_id,
-            m.deadline,
-            "required",
-        )
-        .await?
-        {
-            "required"
-        } else {
-            match reminder_due(m.deadline, m.grace.days(), now) {
-                Some(stage)
-                    if !db::policy_notices::sent(
-                        &mut conn,
-                        m.account_id,
-                        m.user_id,
-                        m.deadline,
-                        stage,
-                    )
-                    .await? =>
-                {
-                    stage
-                }
-                _ => continue,
+        // Which notice is due, read first: the sweep writes only when it sends. Those
+        // about passkeys are their own (a person told to set up MFA, who did with an app,
+        // is told again when the account comes to require passkeys).
+        let named = |stage: &str| {
+            if m.passkeys {
+                format!("{stage}-passkey")
+            } else {
+                stage.to_string()
             }
         };
+        let mut conn = state.db.acquire().await?;
+        let required = named("required");
+        let stage =
+            if !db::policy_notices::sent(&mut conn, m.account_id, m.user_id, m.deadline, &required)
+                .await?
+            {
+                required
+            } else {
+                match reminder_due(m.deadline, m.grace.days(), now).map(named) {
+                    Some(stage)
+                        if !db::policy_notices::sent(
+                            &mut conn,
+                            m.account_id,
+                            m.user_id,
+                            m.deadline,
+                            &stage,
+                        )
+                        .await? =>
+                    {
+                        stage
+                    }
+                    _ => continue,
+                }
+            };
         drop(conn);
         // Claimed with the mail: a replica sweeping at once finds it taken.
         let mut tx = state.db.begin().await?;
         let claimed =
-            db::policy_notices::claim(&mut tx, m.account_id, m.user_id, m.deadline, stage, now)
+            db::policy_notices::claim(&mut tx, m.account_id, m.user_id, m.deadline, &stage, now)
                 .await?;
         if claimed {
-            let reminder = stage != "required";
+            let reminder = !stage.starts_with("required");
             let Some(person) = db::directory::person(&mut tx, m.user_id).await? else {
                 continue;
             };
@@ -84,6 +90,7 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
                     &m.account_name,
                     m.deadline,
                     reminder,
+                    m.passkeys,
                 )
                 .await?;
             tx.commit().await?;

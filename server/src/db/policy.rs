@@ -374,11 +374,14 @@ pub struct Uncompliant {
     /// When the member must have MFA.
     pub deadline: i64,
     pub grace: GraceDays,
+    /// The account requires passkeys (and the member has none).
+    pub passkeys: bool,
 }
 
-/// Every member of every account whose policy covers them and who has not turned MFA on
-/// (people who sign in only through their organisation's directory are left out: the
-/// directory vouches for them), with their deadline.
+/// Every member of every account whose policy covers them and who has not turned MFA on,
+/// or has no passkey where the account requires passkeys (people who sign in only
+/// through their organisation's directory are left out: the directory vouches for them),
+/// with their deadline.
 pub async fn uncompliant(conn: &mut AnyConnection) -> Result<Vec<Uncompliant>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -392,23 +395,31 @@ pub async fn uncompliant(conn: &mut AnyConnection) -> Result<Vec<Uncompliant>, s
         user_id: i64,
         is_admin: i64,
         joined_at: i64,
+        mfa_require_passkeys: i64,
     }
     let rows: Vec<Row> = sqlx::query_as(concat!(
-        "SELECT a.id AS account_id, a.name AS name, a.mfa_policy AS mfa_policy,                 a.mfa_grace_days AS mfa_grace_days, a.mfa_policy_changed_at AS mfa_policy_changed_at,                 m.user_id AS user_id, g.is_admin AS is_admin, m.created_at AS joined_at          FROM accounts a          JOIN memberships m ON m.account_id = a.id          JOIN account_groups g ON g.id = m.group_id          JOIN users u ON u.id = m.user_id          WHERE a.mfa_policy <> 'optional' AND NOT ",
+        "SELECT a.id AS account_id, a.name AS name, a.mfa_policy AS mfa_policy,                 a.mfa_grace_days AS mfa_grace_days, a.mfa_policy_changed_at AS mfa_policy_changed_at,                 m.user_id AS user_id, g.is_admin AS is_admin, m.created_at AS joined_at, \
+                a.mfa_require_passkeys AS mfa_require_passkeys \
+         FROM accounts a \
+         JOIN memberships m ON m.account_id = a.id \
+         JOIN account_groups g ON g.id = m.group_id \
+         JOIN users u ON u.id = m.user_id \
+         WHERE a.mfa_policy <> 'optional' AND u.sso_only = 0 AND (NOT ",
         crate::mfa_on_sql!("m.user_id"),
-        " AND u.sso_only = 0          ORDER BY a.id, m.user_id"
+        " OR (a.mfa_require_passkeys = 1 AND NOT EXISTS \
+                (SELECT 1 FROM passkeys p WHERE p.user_id = m.user_id))) \
+         ORDER BY a.id, m.user_id"
     ))
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| {
-            // MFA itself (the reminders are about setting it up at all).
             let terms = PolicyTerms {
                 policy: r.mfa_policy,
                 grace: r.mfa_grace_days,
                 changed_at: r.mfa_policy_changed_at,
-                require_passkeys: false,
+                require_passkeys: r.mfa_require_passkeys != 0,
             };
             let deadline = terms.deadline_for(r.is_admin != 0, r.joined_at)?;
             Some(Uncompliant {
@@ -417,6 +428,7 @@ pub async fn uncompliant(conn: &mut AnyConnection) -> Result<Vec<Uncompliant>, s
                 user_id: r.user_id,
                 deadline,
                 grace: r.mfa_grace_days,
+                passkeys: terms.require_passkeys,
             })
         })
         .collect())

@@ -704,6 +704,88 @@ both_backends!(a_member_who_complies_gets_no_reminder, |env| {
     portal.db.close().await;
 });
 
+both_backends!(
+    an_account_that_requires_passkeys_tells_its_app_users_to_add_one,
+    |env| {
+        use app::models::AccountKind;
+        let acme = env
+            .account("Acme Distribution", AccountKind::Distributor)
+            .await;
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let bob = env.user("bob@example.com", "Bob Builder").await;
+        env.member(acme, "ada@example.com", "Users").await;
+        env.member(acme, "bob@example.com", "Users").await;
+        // Ada uses an authenticator app; Bob has a passkey (the ceremony is tested in
+        // `passkeys`).
+        crate::mfa::enrolled(env, "ada@example.com").await;
+        portal::db::passkeys::insert(
+            &mut *env.conn().await,
+            bob,
+            "cred-1",
+            "Laptop",
+            "{}",
+            env.now(),
+        )
+        .await
+        .expect("passkey");
+        let smtp = smtp_server(false);
+        let portal = sending_through(env, &smtp).await;
+        let mut conn = env.conn().await;
+        portal::db::policy::set(
+            &mut conn,
+            acme,
+            app::models::MfaPolicy::All,
+            app::models::GraceDays::new(7).expect("grace"),
+            &portal::db::audit::Actor::Operator,
+            env.now(),
+        )
+        .await
+        .expect("policy");
+        portal::db::policy::set_require_passkeys(
+            &mut conn,
+            acme,
+            true,
+            &portal::db::audit::Actor::Operator,
+            env.now(),
+        )
+        .await
+        .expect("passkeys");
+        drop(conn);
+        let sweep = || async {
+            let n = portal::policy_notices::send_due(&portal)
+                .await
+                .expect("sweep");
+            deliver_due(&portal).await.expect("deliver");
+            n
+        };
+        // Her app is not enough there: she is told to add a passkey; Bob complies.
+        assert_eq!(sweep().await, 1);
+        let mails: Vec<String> = smtp
+            .received()
+            .into_iter()
+            .map(|m| decoded(&m))
+            .filter(|m| m.contains("Subject: Acme Distribution requires passkeys"))
+            .collect();
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].contains("To: ada@example.com"), "{}", mails[0]);
+        assert!(
+            mails[0].contains("/profile/security?passkey_required="),
+            "{}",
+            mails[0]
+        );
+        assert_eq!(sweep().await, 0, "sent once");
+        env.clock.advance(Duration::from_secs(4 * 86_400 + 60));
+        assert_eq!(sweep().await, 1);
+        assert!(
+            smtp.received()
+                .iter()
+                .any(|m| decoded(m)
+                    .contains("Subject: Reminder: add a passkey for Acme Distribution"))
+        );
+        portal.db.close().await;
+    }
+);
+
 both_backends!(a_password_change_drops_a_waiting_email_change, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let smtp = smtp_server(false);
