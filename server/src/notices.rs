@@ -263,19 +263,16 @@ impl AppState {
         .await
     }
 
-    /// An account's MFA policy now asks the person to turn MFA on by `deadline`
     /// (formatted in their settings), or a reminder of it.
     pub(crate) async fn mfa_policy_mail(
         &self,
         tx: &mut AnyConnection,
         person: &Person,
-        account_id: i64,
-        account_name: &str,
-        deadline: i64,
+        due: &crate::db::policy::Uncompliant,
         reminder: bool,
-        passkeys: bool,
     ) -> Outcome<()> {
-        let account = app::models::AccountId(account_id);
+        let (account_name, deadline, passkeys) = (&due.account_name, due.deadline, due.passkeys);
+        let account = app::models::AccountId(due.account_id);
         let setup = if passkeys {
             app::format::passkey_setup_href(account, "/")
         } else {

@@ -83,15 +83,7 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
                 continue;
             };
             state
-                .mfa_policy_mail(
-                    &mut tx,
-                    &person,
-                    m.account_id,
-                    &m.account_name,
-                    m.deadline,
-                    reminder,
-                    m.passkeys,
-                )
+                .mfa_policy_mail(&mut tx, &person, &m, reminder)
                 .await?;
             tx.commit().await?;
             sent += 1;
