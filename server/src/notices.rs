@@ -263,7 +263,8 @@ impl AppState {
         .await
     }
 
-    /// (formatted in their settings), or a reminder of it.
+    /// An account's MFA policy asks the person to turn MFA on (or add a passkey) by
+    /// their deadline (formatted in their settings), or a reminder of it.
     pub(crate) async fn mfa_policy_mail(
         &self,
         tx: &mut AnyConnection,
