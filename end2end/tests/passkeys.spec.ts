@@ -138,7 +138,8 @@ test("Passkeys: an account that requires them sends a person who passed only a c
   await waitForHydration(page);
   await expect(page.getByRole("alert").filter({ hasText: "Passkey Policy Co requires a passkey" })).toBeVisible();
 
-  // Adding one (after "Confirm it's you" with the code) continues to the account.
+  // Adding one (after "Confirm it's you" with the code); making a passkey is not signing
+  // in with one, so the account then asks for it: password and passkey, no code path.
   const card = page.getByRole("region", { name: "Passkeys" });
   await card.getByRole("button", { name: "Add a passkey" }).click();
   const stepUp = await nextStepAfter(codeStep);
@@ -147,6 +148,11 @@ test("Passkeys: an account that requires them sends a person who passed only a c
   await card.getByRole("button", { name: "Confirm", exact: true }).click();
   await card.getByLabel("Passkey name").fill("Phone");
   await card.getByRole("button", { name: "Create passkey" }).click();
+  await expect(page.getByRole("heading", { name: "Continue with a passkey" })).toBeVisible();
+  await waitForHydration(page);
+  await expect(page.getByLabel("Authentication code")).toHaveCount(0);
+  await page.getByLabel("Current password").fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: "Confirm with a passkey" }).click();
   await expect(page).toHaveURL(/\/$/);
   await waitForHydration(page);
   await expect(page.getByRole("button", { name: "User menu" })).toBeVisible();

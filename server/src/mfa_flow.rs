@@ -161,7 +161,9 @@ impl AppState {
     ) -> Outcome<sqlx::Transaction<'static, sqlx::Any>> {
         let (req, s) = (&user.req, user.session);
         if !crate::db::mfa::has_totp(&mut *self.db.acquire().await?, s.user_id).await? {
-            self.require_recent_step_up(s).await?;
+            // Passkeys only: a step-up that passed one of them (a recovery code would not
+            // do: it could replace the codes the person saved).
+            self.require_passkey_step_up(s).await?;
             return Ok(self.db.begin().await?);
         }
         let attempt = self.reserve_code_try(s.user_id).await?;
@@ -310,8 +312,9 @@ impl Mfa for AppState {
     async fn start_mfa_enrolment(&self, user: &UserCtx) -> Outcome<MfaEnrolment> {
         let s = user.session;
         let now = self.now();
-        // "Confirm it's you" first (asked again after a few minutes).
-        self.require_recent_step_up(s).await?;
+        // "Confirm it's you" first (asked again after a few minutes); for a person with
+        // passkeys, with one of them (a new app is a new, phishable way in).
+        self.require_passkey_step_up(s).await?;
         if crate::db::mfa::has_totp(&mut *self.db.acquire().await?, s.user_id).await? {
             return Err(
                 AppError::Invalid("Your authenticator app is set up already.".into()).into(),

@@ -284,6 +284,7 @@ impl AppState {
             deadline => TimeDisplay::new(&person.preferences).format(deadline),
             reminder => reminder,
             passkeys => passkeys,
+            past => deadline <= self.now(),
             setup_link => format!("{}{}", self.config.public_origin, setup),
         };
         let subject = match (reminder, passkeys) {

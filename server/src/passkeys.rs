@@ -391,6 +391,11 @@ impl Passkeys for AppState {
         let now = self.now();
         let mut tx = self.db.begin().await?;
         db::lock_owner(&mut tx, self.db.backend(), s.user_id).await?;
+        // Checked again under the lock: a registration started before the person's first
+        // passkey was added (in another tab) is not finished by a session without one.
+        if db::count(&mut tx, s.user_id).await? > 0 && !s.passkey_verified {
+            return self.ask_step_up(s.user_id, true).await;
+        }
         let was_on = crate::db::mfa::is_enabled(&mut tx, s.user_id).await?;
         match db::insert(
             &mut tx,
@@ -572,8 +577,9 @@ impl Passkeys for AppState {
     }
 
     /// "Sign in with a passkey": a challenge for any discoverable passkey of this portal.
-    /// Nobody is named yet, so the ceremony is bound to no one; its id is random and
-    /// single use, and the answer names the person through their passkey's user handle.
+    /// Nobody is named yet, so the ceremony is bound to no one, only to the client
+    /// address; its id is random and single use, and the answer names the person
+    /// through their passkey's user handle.
     async fn start_passkey_sign_in(&self, req: &RequestInfo) -> Outcome<PasskeyChallenge> {
         let webauthn = self.webauthn()?;
         // Bounded per client address: each start stores a ceremony, and only a sign-in
@@ -593,7 +599,8 @@ impl Passkeys for AppState {
         let (options, state): (RequestChallengeResponse, DiscoverableAuthentication) = webauthn
             .start_discoverable_authentication()
             .map_err(|e| Fail::internal(format!("passkey sign-in: {e}")))?;
-        self.start(Kind::SignIn, None, None, &state, &options).await
+        self.start(Kind::SignIn, address_binding(req), None, &state, &options)
+            .await
     }
 
     /// "Sign in with a passkey", second half: the passkey's user handle names the
@@ -605,7 +612,9 @@ impl Passkeys for AppState {
         answer: &str,
     ) -> Outcome<Vec<String>> {
         let webauthn = self.webauthn()?;
-        let c = self.take(Kind::SignIn, ceremony, None).await?;
+        let c = self
+            .take(Kind::SignIn, ceremony, address_binding(req).as_deref())
+            .await?;
         let state: DiscoverableAuthentication = serde_json::from_str(&c.state)
             .map_err(|e| Fail::internal(format!("stored sign-in state: {e}")))?;
         let answer: PublicKeyCredential =
@@ -635,17 +644,23 @@ impl Passkeys for AppState {
                 "Your organisation signs you in through its own directory. Sign in with your work email.",
             ));
         }
+        // A sign-in of this browser waiting for its second step ends with this one.
+        let pending = match self.pending_sign_in(req).await {
+            Ok((pending_id, _)) => Some(pending_id),
+            Err(Fail::Refused(_)) => None,
+            Err(e) => return Err(e),
+        };
         let now = self.now();
         let mut tx = self.db.begin().await?;
+        // The address that started it (the ceremony is bound to it) gets its count back.
         if let Some(ip) = &req.ip {
             throttle::forgive_one(&mut tx, throttle::Scope::PasskeyIp, ip).await?;
         }
-        // A fresh token at every sign-in: an older session in this browser ends, and so
-        // does a sign-in waiting for its second step here.
+        // A fresh token at every sign-in: an older session in this browser ends.
         if let Some(old) = req.session {
             crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
         }
-        if let Ok((pending_id, _)) = self.pending_sign_in(req).await {
+        if let Some(pending_id) = pending {
             crate::db::mfa::end_pending(&mut tx, pending_id).await?;
         }
         let mut cookies = self
@@ -675,6 +690,13 @@ fn session_binding(user: &UserCtx) -> String {
 /// What a "Confirm it's you" ceremony is bound to.
 fn step_up_binding(user: &UserCtx) -> String {
     format!("step_up:{}", user.session.session_id)
+}
+
+/// What a "Sign in with a passkey" ceremony is bound to: the client address that
+/// started it, when known (it is finished from there, and that address's throttle count
+/// is given back).
+fn address_binding(req: &RequestInfo) -> Option<String> {
+    req.ip.as_ref().map(|ip| format!("address:{ip}"))
 }
 
 /// What a second step of sign-in is bound to: the pending sign-in (by id).

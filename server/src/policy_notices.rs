@@ -33,8 +33,10 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
     let mut sent = 0;
     for m in members {
         // A deadline long past: they were told (or the policy predates the notices);
-        // the portal itself now asks them at sign-in.
-        if m.deadline < now - DAY_MS {
+        // the portal itself now asks them at sign-in. Requiring passkeys does not move
+        // the deadline, so a member whose deadline had passed is told of it once, at once.
+        let late = m.deadline < now - DAY_MS;
+        if late && !m.passkeys {
             continue;
         }
         // Which notice is due, read first: the sweep writes only when it sends. Those
@@ -54,6 +56,8 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
                 .await?
             {
                 required
+            } else if late {
+                continue;
             } else {
                 match reminder_due(m.deadline, m.grace.days(), now).map(named) {
                     Some(stage)

@@ -44,9 +44,6 @@ pub fn StepUpForm(
     if nested {
         focus_on_load(field);
     }
-    // Only a passkey will do, and this browser cannot use one: said at once.
-    let unsupported = RwSignal::new(false);
-    Effect::new(move |_| unsupported.set(only_passkey && !super::passkeys_supported()));
     let with_passkey = super::passkey_action(crate::models::PasskeyPurpose::StepUp, move || {
         super::PasskeyFinish {
             current_password: Some(Secret::new(password.get_untracked())),
@@ -71,9 +68,6 @@ pub fn StepUpForm(
             <p class="hint">"For your security, enter your own Connect Portal password"
                 {if only_passkey { " and use one of your passkeys" } else if code { " and a code from your authenticator app" } else { "" }}
                 " to continue. This is asked again after a few minutes."</p>
-            <p role="alert" class="notice error" hidden=move || !unsupported.get()>
-                "This browser cannot use passkeys. Continue in a browser or on a device that has your passkey."
-            </p>
             // Its own form, never inside the one that asked for it (forms do not nest):
             // Enter here confirms, and the change is then submitted again as it was.
             <form class="form-grid" on:submit=move |ev| {
@@ -109,13 +103,13 @@ pub fn StepUpForm(
                         </button>
                     </div>
                 })}
-                {(!only_passkey).then(|| view! {
-                    <span></span>
-                    <div>
-                        <SubmitButton pending=action.pending() label="Confirm" busy="Checking…" />
-                        {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
-                    </div>
-                })}
+                // Where only a passkey will do, its button below is the way (a browser
+                // without passkeys says so when it is pressed).
+                <span hidden=only_passkey></span>
+                <div hidden=only_passkey>
+                    <SubmitButton pending=action.pending() label="Confirm" busy="Checking…" />
+                    {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <p class="form-error-text" role="alert">{e.to_string()}</p> })}
+                </div>
                 <span hidden=!has_passkey></span>
                 <div hidden=!has_passkey>
                     <button type="button" class="secondary" disabled=move || with_passkey.pending().get()

@@ -148,7 +148,7 @@ fn ResetForm(token: String, code_required: bool, app: bool) -> impl IntoView {
                 <p id="code-hint" class="hint">{if app {
                     "Multi-factor authentication is on: enter the code your authenticator app shows now."
                 } else {
-                    "Your passkeys are your second factor: enter one of your recovery codes, or sign in with a passkey instead."
+                    "Enter one of your recovery codes (or sign in with a passkey)."
                 }}</p>
                 <button type="button" class="link-button" hidden=!app on:click=move |_| recovery.update(|r| *r = !*r)>
                     {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}

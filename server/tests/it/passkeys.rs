@@ -1014,7 +1014,7 @@ both_backends!(
             .await
             .expect("start");
         let (ceremony, answer) = signed_alone(env, started, &mut key, "Laptop").await;
-        for _ in 1..portal::db::throttle::IP_FREE_FAILURES {
+        for _ in 1..portal::db::throttle::PASSKEY_IP_FREE_STARTS {
             portal
                 .start_passkey_sign_in(&from("203.0.113.9"))
                 .await
@@ -1126,7 +1126,22 @@ both_backends!(an_app_added_to_passkeys_keeps_the_recovery_codes, |env| {
     let codes = add_through(&mut c, &mut key, "Laptop")
         .await
         .expect("MFA came on with the passkey");
+    // A session that did not pass her passkey can neither add an app (a new, phishable
+    // way in) nor replace her recovery codes.
+    for r in [
+        c.call::<api::StartMfaEnrolment>(&[]).await,
+        c.call::<api::RegenerateRecoveryCodes>(&[("code", "")])
+            .await,
+    ] {
+        assert!(
+            r.status == 403 && r.body.contains("\"only_passkey\":true"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+    }
     // Later she sets up an authenticator app too (MFA is on already).
+    confirm_with_passkey(&mut c, &mut key).await;
     let r = c.call::<api::StartMfaEnrolment>(&[]).await;
     let e: app::models::MfaEnrolment = crate::mfa::json(&r);
     let secret = crate::mfa::secret_of(&e);
@@ -1165,3 +1180,42 @@ both_backends!(an_app_added_to_passkeys_keeps_the_recovery_codes, |env| {
     );
     portal.db.close().await;
 });
+
+both_backends!(
+    a_registration_started_before_the_first_passkey_needs_it_to_finish,
+    |env| {
+        env.user("ada@example.com", "Ada Lovelace").await;
+        let portal = at_localhost(env).await;
+        let mut c = Client::for_state(portal.clone());
+        c.sign_in("ada@example.com", PASSWORD).await;
+        c.step_up(None).await;
+        // Started while she had no passkey (say, in one tab)...
+        let started = challenge(
+            &c.call::<api::StartPasskey>(&[("purpose", "Register")])
+                .await,
+        );
+        // ...then a first passkey is added (another tab).
+        add_through(&mut c, &mut SoftPasskey::new(true), "First").await;
+        let options: CreationChallengeResponse =
+            serde_json::from_str(&started.options).expect("options");
+        let answer = SoftPasskey::new(true)
+            .do_registration(origin(), options)
+            .expect("authenticator");
+        let r = c
+            .call::<api::FinishPasskey>(&[
+                ("purpose", "Register"),
+                ("ceremony", &started.ceremony),
+                ("answer", &serde_json::to_string(&answer).expect("json")),
+                ("name", "Second"),
+            ])
+            .await;
+        assert!(
+            r.status == 403 && r.body.contains("\"only_passkey\":true"),
+            "{} {}",
+            r.status,
+            r.body
+        );
+        assert_eq!(env.scalar("SELECT COUNT(*) FROM passkeys").await, 1);
+        portal.db.close().await;
+    }
+);

@@ -226,7 +226,7 @@ both_backends!(
         let page = c.get(&format!("/reset-password?token={token}")).await;
         assert!(
             page.body.contains("Recovery code")
-                && page.body.contains("enter one of your recovery codes"),
+                && page.body.contains("Enter one of your recovery codes"),
             "{}",
             page.body
         );
@@ -782,6 +782,56 @@ both_backends!(
                 .any(|m| decoded(m)
                     .contains("Subject: Reminder: add a passkey for Acme Distribution"))
         );
+        portal.db.close().await;
+    }
+);
+
+both_backends!(
+    requiring_passkeys_after_the_deadline_tells_members_once,
+    |env| {
+        use app::models::AccountKind;
+        let acme = env
+            .account("Acme Distribution", AccountKind::Distributor)
+            .await;
+        env.user("ada@example.com", "Ada Lovelace").await;
+        env.member(acme, "ada@example.com", "Users").await;
+        crate::mfa::enrolled(env, "ada@example.com").await;
+        // A policy long in force (Ada complies with her app); then passkeys are required.
+        sqlx::query(
+        "UPDATE accounts SET mfa_policy = 'all', mfa_grace_days = 3, mfa_policy_changed_at = 1, \
+         mfa_require_passkeys = 1",
+    )
+    .execute(&mut *env.conn().await)
+    .await
+    .expect("policy");
+        // She joined long ago too: her grace period ended long ago.
+        sqlx::query("UPDATE memberships SET created_at = 1")
+            .execute(&mut *env.conn().await)
+            .await
+            .expect("joined");
+        let smtp = smtp_server(false);
+        let portal = sending_through(env, &smtp).await;
+        let sweep = || async {
+            let n = portal::policy_notices::send_due(&portal)
+                .await
+                .expect("sweep");
+            deliver_due(&portal).await.expect("deliver");
+            n
+        };
+        assert_eq!(
+            sweep().await,
+            1,
+            "told at once, though her deadline is long past"
+        );
+        let mail = decoded(mail_to(
+            &smtp.received(),
+            "ada@example.com",
+            "Acme Distribution requires passkeys",
+        ));
+        assert!(mail.contains("Add one now"), "{mail}");
+        assert_eq!(sweep().await, 0, "once");
+        env.clock.advance(Duration::from_secs(3 * 86_400));
+        assert_eq!(sweep().await, 0, "no reminders of a past deadline");
         portal.db.close().await;
     }
 );

@@ -91,7 +91,7 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             // "Confirm it's you" (the password, and a passkey when MFA is on through
             // passkeys), then the set-up.
             Stage::Password if !s.totp => view! {
-                <StepUpForm needs=crate::StepUpNeeds { code: s.enabled, passkey: !s.passkeys.is_empty(), only_passkey: false } nested=true
+                <StepUpForm needs=crate::StepUpNeeds { code: s.enabled, passkey: !s.passkeys.is_empty(), only_passkey: !s.passkeys.is_empty() && !s.passkey_session } nested=true
                     on_done=Callback::new(move |_| { start.dispatch(StartMfaEnrolment {}); }) />
                 <p role="status" class="muted">{move || start.pending().get().then_some("Starting set-up…")}</p>
                 <p role="alert" class="field-error">
