@@ -9,7 +9,12 @@ export PORTAL_LISTEN="127.0.0.1:$port"
 # Browsers reach it as localhost (a name, as WebAuthn needs; see playwright.config.ts).
 export PORTAL_PUBLIC_URL="http://localhost:$port"
 export LEPTOS_SITE_ROOT="$PWD/target/site"
-export PORTAL_LOG="${PORTAL_LOG:-warn}"
+export PORTAL_LOG="${PORTAL_LOG:-info,sqlx=warn}"
+# JSON lines into a file that scripts/check-log.py searches afterwards for personal data
+# and secrets.
+export PORTAL_LOG_FORMAT=json
+log="$PWD/end2end/.portal-log.jsonl"
+: >"$log"
 # The test OpenID Provider runs on loopback.
 export PORTAL_SSO_ALLOW_PRIVATE_ISSUERS=true
 # Domain proofs are looked up at the tests' DNS server (end2end/dns/server.py), which
@@ -80,4 +85,4 @@ passkeys=$(account "Passkey Policy Co" vendor)
 "$bin" account set-mfa-policy --account "$passkeys" --policy all --require-passkeys >/dev/null
 printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s, "people": %s}\n' \
   "$policy" "$open" "$grace" "$partner" "$strict" "$people" >"$PORTAL_DATA_DIR/accounts.json"
-exec "$bin" serve
+exec "$bin" serve 2>>"$log"

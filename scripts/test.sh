@@ -35,3 +35,6 @@ trunk build
 
 say "browser tests (Playwright, Debian Chromium)"
 (cd end2end && npx playwright test)
+
+say "the browser tests' server log (JSON): no personal data or secrets"
+python3 scripts/check-log.py end2end/.portal-log.jsonl

@@ -28,9 +28,13 @@ pub enum AppError {
     #[error("You do not have access to that.")]
     Forbidden,
     /// The action needs a recent "Confirm it's you" in this session (what it must
-    /// include: [`StepUpNeeds`]); then it can be repeated.
+    /// include, as in [`StepUpNeeds`]); then it can be repeated.
     #[error("Confirm it's you to continue.")]
-    StepUpRequired(StepUpNeeds),
+    StepUpRequired {
+        code: bool,
+        passkey: bool,
+        only_passkey: bool,
+    },
     /// A specific, user-facing validation message.
     #[error("{0}")]
     Invalid(String),
@@ -45,7 +49,9 @@ pub enum AppError {
 }
 
 /// What a "Confirm it's you" must include: always the person's own password, and:
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// (a plain value for the prompt; on the wire its fields travel in the error itself,
+/// which keeps the client small).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StepUpNeeds {
     /// A second factor (MFA is on): a code from the app, a recovery code or a passkey.
     pub code: bool,

@@ -142,6 +142,30 @@ pub struct Settings {
     /// The SMTP conversation is given half of it (at most 20 s).
     #[arg(long, env = "PORTAL_MAIL_CLAIM_TIMEOUT", default_value = "2m", value_parser = parse_duration, global = true)]
     pub mail_claim_timeout: Duration,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. `127.0.0.1:9464`),
+    /// a listener of its own, never the public port. Off unless set.
+    #[arg(long, env = "PORTAL_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// At SIGTERM or Ctrl-C, how long requests in flight may take to finish before the
+    /// server stops anyway.
+    #[arg(long, env = "PORTAL_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration, global = true)]
+    pub shutdown_timeout: Duration,
+    /// Log lines as human-readable text, or as JSON objects for a log shipper.
+    #[arg(
+        long,
+        env = "PORTAL_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -386,6 +410,8 @@ pub struct Config {
     pub smtp_url: Option<crate::mail::SmtpUrl>,
     pub mail_from: String,
     pub mail_claim_timeout: Duration,
+    pub metrics_listen: Option<SocketAddr>,
+    pub shutdown_timeout: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -536,6 +562,8 @@ impl Config {
             smtp_url: s.smtp_url.clone(),
             mail_from: s.mail_from.clone(),
             mail_claim_timeout: s.mail_claim_timeout,
+            metrics_listen: s.metrics_listen,
+            shutdown_timeout: s.shutdown_timeout,
         })
     }
 
@@ -563,6 +591,8 @@ impl Config {
             smtp_url: None,
             mail_from: "Connect Portal <portal@localhost>".into(),
             mail_claim_timeout: Duration::from_secs(120),
+            metrics_listen: None,
+            shutdown_timeout: Duration::from_secs(20),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod display;
 pub mod dns;
 pub mod env;
 pub mod mail;
+pub mod metrics;
 pub mod mfa;
 pub mod mfa_flow;
 pub mod notices;

@@ -215,6 +215,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, sqlx::Error> {
                 sent += 1;
             }
             Err(e) => {
+                state.metrics.mail_failures.inc();
                 let retry_at = usize::try_from(mail.attempts)
                     .ok()
                     .and_then(|n| BACKOFF_MS.get(n))
@@ -245,17 +246,6 @@ fn unseal(state: &AppState, mut mail: Claimed) -> Result<Claimed, String> {
     mail.text_body = open(&mail.text_body, "text_body")?;
     mail.html_body = open(&mail.html_body, "html_body")?;
     Ok(mail)
-}
-
-/// The background sender of `serve`: looks for due mails every two seconds.
-pub async fn send_forever(state: AppState) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
-    loop {
-        every.tick().await;
-        if let Err(e) = deliver_due(&state).await {
-            tracing::warn!(error = %e, "mail delivery round failed");
-        }
-    }
 }
 
 /// The templates, compiled into the binary and parsed once (constant data, not state).

@@ -203,12 +203,12 @@ impl AppState {
     /// (`only_passkey`: nothing but a passkey will do).
     pub(crate) async fn ask_step_up<T>(&self, user_id: i64, only_passkey: bool) -> Outcome<T> {
         let mut conn = self.db.acquire().await?;
-        let needs = app::StepUpNeeds {
+        Err(AppError::StepUpRequired {
             code: crate::db::mfa::is_enabled(&mut conn, user_id).await?,
             passkey: crate::db::passkeys::count(&mut conn, user_id).await? > 0,
             only_passkey,
-        };
-        Err(AppError::StepUpRequired(needs).into())
+        }
+        .into())
     }
 }
 

@@ -555,25 +555,31 @@ impl Passkeys for AppState {
         ceremony: &str,
         answer: &str,
     ) -> Outcome<Vec<String>> {
-        let (pending_id, user_id) = self.pending_sign_in(req).await?;
-        self.complete_assertion(req, user_id, &pending_binding(pending_id), ceremony, answer)
-            .await?;
-        let mut tx = self.db.begin().await?;
-        // Used once: of two second steps racing on one pending sign-in, one starts a
-        // session.
-        if !crate::db::mfa::end_pending(&mut tx, pending_id).await? {
-            return Err(invalid(EXPIRED_SIGN_IN));
+        let result: Outcome<Vec<String>> = async {
+            let (pending_id, user_id) = self.pending_sign_in(req).await?;
+            self.complete_assertion(req, user_id, &pending_binding(pending_id), ceremony, answer)
+                .await?;
+            let mut tx = self.db.begin().await?;
+            // Used once: of two second steps racing on one pending sign-in, one starts a
+            // session.
+            if !crate::db::mfa::end_pending(&mut tx, pending_id).await? {
+                return Err(invalid(EXPIRED_SIGN_IN));
+            }
+            let factors = Factors {
+                passkey: true,
+                ..Factors::PASSWORD
+            };
+            let mut cookies = self
+                .start_session(&mut tx, req, user_id, factors, None, Some("passkey"))
+                .await?;
+            tx.commit().await?;
+            cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
+            Ok(cookies)
         }
-        let factors = Factors {
-            passkey: true,
-            ..Factors::PASSWORD
-        };
-        let mut cookies = self
-            .start_session(&mut tx, req, user_id, factors, None, Some("passkey"))
-            .await?;
-        tx.commit().await?;
-        cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
-        Ok(cookies)
+        .await;
+        self.metrics
+            .sign_in("passkey", crate::metrics::outcome(&result));
+        result
     }
 
     /// "Sign in with a passkey": a challenge for any discoverable passkey of this portal.
@@ -611,73 +617,79 @@ impl Passkeys for AppState {
         ceremony: &str,
         answer: &str,
     ) -> Outcome<Vec<String>> {
-        let webauthn = self.webauthn()?;
-        let c = self
-            .take(Kind::SignIn, ceremony, address_binding(req).as_deref())
-            .await?;
-        let state: DiscoverableAuthentication = serde_json::from_str(&c.state)
-            .map_err(|e| Fail::internal(format!("stored sign-in state: {e}")))?;
-        let answer: PublicKeyCredential =
-            serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
-        let unknown = || {
-            invalid("This passkey is not registered here. Sign in with your email and password.")
-        };
-        let (handle, cred_id) = webauthn
-            .identify_discoverable_authentication(&answer)
-            .map_err(|_| unknown())?;
-        let user_id = db::user_by_handle(&mut *self.db.acquire().await?, &handle.to_string())
-            .await?
-            .ok_or_else(unknown)?;
-        let key = self
-            .passkeys_of(user_id)
-            .await?
-            .into_iter()
-            .map(|(_, p)| p)
-            .find(|p| p.cred_id().as_slice() == cred_id)
-            .ok_or_else(unknown)?;
-        let result = webauthn.finish_discoverable_authentication_v2(&answer, state, &key);
-        self.verified(req, user_id, &answer, result).await?;
-        // A person who signs in only through their organisation's directory signs in
-        // there (as with a password).
-        if self.person(user_id).await?.sso_only {
-            return Err(invalid(
-                "Your organisation signs you in through its own directory. Sign in with your work email.",
-            ));
+        let result: Outcome<Vec<String>> = async {
+            let webauthn = self.webauthn()?;
+            let c = self
+                .take(Kind::SignIn, ceremony, address_binding(req).as_deref())
+                .await?;
+            let state: DiscoverableAuthentication = serde_json::from_str(&c.state)
+                .map_err(|e| Fail::internal(format!("stored sign-in state: {e}")))?;
+            let answer: PublicKeyCredential =
+                serde_json::from_str(answer).map_err(|_| invalid(UNREADABLE))?;
+            let unknown = || {
+                invalid("This passkey is not registered here. Sign in with your email and password.")
+            };
+            let (handle, cred_id) = webauthn
+                .identify_discoverable_authentication(&answer)
+                .map_err(|_| unknown())?;
+            let user_id = db::user_by_handle(&mut *self.db.acquire().await?, &handle.to_string())
+                .await?
+                .ok_or_else(unknown)?;
+            let key = self
+                .passkeys_of(user_id)
+                .await?
+                .into_iter()
+                .map(|(_, p)| p)
+                .find(|p| p.cred_id().as_slice() == cred_id)
+                .ok_or_else(unknown)?;
+            let result = webauthn.finish_discoverable_authentication_v2(&answer, state, &key);
+            self.verified(req, user_id, &answer, result).await?;
+            // A person who signs in only through their organisation's directory signs in
+            // there (as with a password).
+            if self.person(user_id).await?.sso_only {
+                return Err(invalid(
+                    "Your organisation signs you in through its own directory. Sign in with your work email.",
+                ));
+            }
+            // A sign-in of this browser waiting for its second step ends with this one.
+            let pending = match self.pending_sign_in(req).await {
+                Ok((pending_id, _)) => Some(pending_id),
+                Err(Fail::Refused(_)) => None,
+                Err(e) => return Err(e),
+            };
+            let now = self.now();
+            let mut tx = self.db.begin().await?;
+            // The address that started it (the ceremony is bound to it) gets its count back.
+            if let Some(ip) = &req.ip {
+                throttle::forgive_one(&mut tx, throttle::Scope::PasskeyIp, ip).await?;
+            }
+            // A fresh token at every sign-in: an older session in this browser ends.
+            if let Some(old) = req.session {
+                crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
+            }
+            if let Some(pending_id) = pending {
+                crate::db::mfa::end_pending(&mut tx, pending_id).await?;
+            }
+            let mut cookies = self
+                .start_session(
+                    &mut tx,
+                    req,
+                    user_id,
+                    Factors::PASSKEY,
+                    None,
+                    Some("passkey"),
+                )
+                .await?;
+            tx.commit().await?;
+            if req.pending.is_some() {
+                cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
+            }
+            Ok(cookies)
         }
-        // A sign-in of this browser waiting for its second step ends with this one.
-        let pending = match self.pending_sign_in(req).await {
-            Ok((pending_id, _)) => Some(pending_id),
-            Err(Fail::Refused(_)) => None,
-            Err(e) => return Err(e),
-        };
-        let now = self.now();
-        let mut tx = self.db.begin().await?;
-        // The address that started it (the ceremony is bound to it) gets its count back.
-        if let Some(ip) = &req.ip {
-            throttle::forgive_one(&mut tx, throttle::Scope::PasskeyIp, ip).await?;
-        }
-        // A fresh token at every sign-in: an older session in this browser ends.
-        if let Some(old) = req.session {
-            crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
-        }
-        if let Some(pending_id) = pending {
-            crate::db::mfa::end_pending(&mut tx, pending_id).await?;
-        }
-        let mut cookies = self
-            .start_session(
-                &mut tx,
-                req,
-                user_id,
-                Factors::PASSKEY,
-                None,
-                Some("passkey"),
-            )
-            .await?;
-        tx.commit().await?;
-        if req.pending.is_some() {
-            cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
-        }
-        Ok(cookies)
+        .await;
+        self.metrics
+            .sign_in("passkey", crate::metrics::outcome(&result));
+        result
     }
 }
 

@@ -38,6 +38,11 @@ pub struct Passwords {
     queue: Arc<Semaphore>,
     rng: Arc<dyn Random>,
     pool: Arc<HashPool>,
+    /// Hashing threads (the running checks' limit) and the queue's size with them.
+    concurrency: usize,
+    capacity: usize,
+    /// Where each hash's time goes (the metrics), if anywhere.
+    timings: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -191,9 +196,40 @@ impl Passwords {
             queue: Arc::new(Semaphore::new(concurrency + max_waiting)),
             rng,
             pool: Arc::new(HashPool::new(concurrency)),
+            concurrency,
+            capacity: concurrency + max_waiting,
+            timings: None,
         };
         this.dummy_hash = Arc::from(dummy_phc(this.rng.as_ref(), &this.params)?);
         Ok(this)
+    }
+
+    /// Records each hash's time in `histogram`.
+    pub fn timed_by(mut self, histogram: prometheus_client::metrics::histogram::Histogram) -> Self {
+        self.timings = Some(histogram);
+        self
+    }
+
+    /// Checks running on a hashing thread, and checks waiting for one.
+    pub fn queue_counts(&self) -> (usize, usize) {
+        let running = self
+            .concurrency
+            .saturating_sub(self.permits.available_permits());
+        let queued = self.capacity.saturating_sub(self.queue.available_permits());
+        (running, queued.saturating_sub(running))
+    }
+
+    /// Runs one hash on a hashing thread, timed.
+    async fn timed<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let started = std::time::Instant::now();
+        let out = self.pool.run(work).await;
+        if let Some(h) = &self.timings {
+            h.observe(started.elapsed().as_secs_f64());
+        }
+        out
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -216,8 +252,7 @@ impl Passwords {
         let _permit = self.permits.acquire().await.map_err(|_| HashError::Join)?;
         let this = self.clone();
         let password = password.clone();
-        self.pool
-            .run(move || this.hash_blocking(password.expose()))
+        self.timed(move || this.hash_blocking(password.expose()))
             .await?
     }
 
@@ -230,8 +265,7 @@ impl Passwords {
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         let password = password.clone();
         let ok = self
-            .pool
-            .run(move || verify_reusing_memory(&phc, password.expose().as_bytes()))
+            .timed(move || verify_reusing_memory(&phc, password.expose().as_bytes()))
             .await?;
         Ok(known && ok)
     }

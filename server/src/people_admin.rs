@@ -91,7 +91,7 @@ impl AccountAdmin<'_> {
     pub async fn people(&self) -> Outcome<AccountPeople<'_>> {
         let step_up = match self.require_step_up().await {
             Ok(()) => None,
-            Err(app::ssr::Fail::Refused(e @ AppError::StepUpRequired(_))) => Some(e),
+            Err(app::ssr::Fail::Refused(e @ AppError::StepUpRequired { .. })) => Some(e),
             Err(e) => return Err(e),
         };
         Ok(AccountPeople {

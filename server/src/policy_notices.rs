@@ -96,18 +96,6 @@ pub async fn send_due(state: &AppState) -> Outcome<usize> {
     Ok(sent)
 }
 
-/// The sweep of `serve`: every minute.
-pub async fn send_forever(state: AppState) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-    loop {
-        every.tick().await;
-        if let Err(e) = send_due(&state).await {
-            let e = e.into_app_error("policy-notices");
-            tracing::warn!(error = %e, "MFA policy notice round failed");
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,66 +217,76 @@ impl Authentication for AppState {
         email: &str,
         password: &Secret,
     ) -> Outcome<SignInOutcome> {
-        let email_key = normalize_email(email);
-        let ip_key = req.ip.clone().unwrap_or_else(|| "unknown".into());
-        let ip = req.ip.as_deref();
-        let ua = req.user_agent.as_deref();
+        let result: Outcome<SignInOutcome> = async {
+            let email_key = normalize_email(email);
+            let ip_key = req.ip.clone().unwrap_or_else(|| "unknown".into());
+            let ip = req.ip.as_deref();
+            let ua = req.user_agent.as_deref();
 
-        let record = directory::login_record(&mut *self.db.acquire().await?, &email_key).await?;
-        let user_id = record.as_ref().map(|r| r.user_id);
-        let ok = self
-            .attempt_password(
-                req,
-                &email_key,
-                Some(&ip_key),
-                user_id,
-                record.map(|r| r.password_hash),
-                password,
-            )
-            .await?;
-        let now = self.now();
-        let Some(user_id) = user_id.filter(|_| ok) else {
-            if user_id.is_some() {
-                events::record(
-                    &mut *self.db.acquire().await?,
+            let record = directory::login_record(&mut *self.db.acquire().await?, &email_key).await?;
+            let user_id = record.as_ref().map(|r| r.user_id);
+            let ok = self
+                .attempt_password(
+                    req,
+                    &email_key,
+                    Some(&ip_key),
                     user_id,
-                    EventKind::SignInFailed,
-                    now,
-                    ip,
-                    ua,
-                    None,
+                    record.map(|r| r.password_hash),
+                    password,
                 )
                 .await?;
-            }
-            tracing::info!(request_id = %req.request_id, "sign-in failed");
-            return Err(AppError::BadCredentials.into());
-        };
+            let now = self.now();
+            let Some(user_id) = user_id.filter(|_| ok) else {
+                if user_id.is_some() {
+                    events::record(
+                        &mut *self.db.acquire().await?,
+                        user_id,
+                        EventKind::SignInFailed,
+                        now,
+                        ip,
+                        ua,
+                        None,
+                    )
+                    .await?;
+                }
+                tracing::info!(request_id = %req.request_id, "sign-in failed");
+                return Err(AppError::BadCredentials.into());
+            };
 
-        // One transaction: an older session in this browser ends (a fresh token at every
-        // sign-in), and either the code step or the new session begins.
-        let mut tx = self.db.begin().await?;
-        if let Some(old) = req.session {
-            crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
-        }
-        // With MFA on, the password alone grants nothing but the code step.
-        // Checked after the hash (not with the record before it), so MFA turned on while
-        // this sign-in was hashing still applies.
-        if crate::db::mfa::is_enabled(&mut tx, user_id).await? {
-            let token =
-                crate::db::mfa::create_pending(&mut tx, self.rng.as_ref(), user_id, now).await?;
-            let passkey = crate::db::passkeys::count(&mut tx, user_id).await? > 0;
+            // One transaction: an older session in this browser ends (a fresh token at every
+            // sign-in), and either the code step or the new session begins.
+            let mut tx = self.db.begin().await?;
+            if let Some(old) = req.session {
+                crate::db::sessions::end(&mut tx, old.session_id, EndReason::SignedOut, now).await?;
+            }
+            // With MFA on, the password alone grants nothing but the code step.
+            // Checked after the hash (not with the record before it), so MFA turned on while
+            // this sign-in was hashing still applies.
+            if crate::db::mfa::is_enabled(&mut tx, user_id).await? {
+                let token =
+                    crate::db::mfa::create_pending(&mut tx, self.rng.as_ref(), user_id, now).await?;
+                let passkey = crate::db::passkeys::count(&mut tx, user_id).await? > 0;
+                tx.commit().await?;
+                tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
+                return Ok(SignInOutcome::CodeRequired {
+                    cookie: crate::web::cookies::pending_cookie(&self.config, &token),
+                    passkey: passkey && self.webauthn.is_some(),
+                });
+            }
+            let cookie = self
+                .start_session(&mut tx, req, user_id, Factors::PASSWORD, None, None)
+                .await?;
             tx.commit().await?;
-            tracing::info!(request_id = %req.request_id, user_id, "password accepted; code required");
-            return Ok(SignInOutcome::CodeRequired {
-                cookie: crate::web::cookies::pending_cookie(&self.config, &token),
-                passkey: passkey && self.webauthn.is_some(),
-            });
+            Ok(SignInOutcome::SignedIn(cookie))
         }
-        let cookie = self
-            .start_session(&mut tx, req, user_id, Factors::PASSWORD, None, None)
-            .await?;
-        tx.commit().await?;
-        Ok(SignInOutcome::SignedIn(cookie))
+        .await;
+        let outcome = match &result {
+            Ok(SignInOutcome::SignedIn(_)) => "success",
+            Ok(SignInOutcome::CodeRequired { .. }) => "code_required",
+            Err(e) => crate::metrics::refusal(e),
+        };
+        self.metrics.sign_in("password", outcome);
+        result
     }
 
     async fn sign_out(&self, req: &RequestInfo) -> Outcome<Vec<String>> {
@@ -340,58 +350,65 @@ impl Authentication for AppState {
         code: &str,
         recovery: bool,
     ) -> Outcome<Vec<String>> {
-        let expired = || {
-            AppError::Invalid(
-                "This sign-in has expired. Please sign in again with your email and password."
-                    .into(),
-            )
-        };
-        let token = req
-            .pending
-            .as_ref()
-            .and_then(|t| crate::sessions::Token::from_cookie(&t.0))
-            .ok_or_else(expired)?;
-        let (pending_id, user_id) =
-            crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token, self.now())
-                .await?
+        let result: Outcome<Vec<String>> = async {
+            let expired = || {
+                AppError::Invalid(
+                    "This sign-in has expired. Please sign in again with your email and password."
+                        .into(),
+                )
+            };
+            let token = req
+                .pending
+                .as_ref()
+                .and_then(|t| crate::sessions::Token::from_cookie(&t.0))
                 .ok_or_else(expired)?;
-        let attempt = self.reserve_code_try(user_id).await?;
-        // The code spent, the pending sign-in ended and the session started: one
-        // transaction.
-        let mut tx = self.db.begin().await?;
-        if !self
-            .spend_code(&mut tx, req, &attempt, code, recovery)
-            .await?
-        {
-            return Err(self.code_refused(tx, req, &attempt, recovery).await);
+            let (pending_id, user_id) =
+                crate::db::mfa::resolve_pending(&mut *self.db.acquire().await?, &token, self.now())
+                    .await?
+                    .ok_or_else(expired)?;
+            let attempt = self.reserve_code_try(user_id).await?;
+            // The code spent, the pending sign-in ended and the session started: one
+            // transaction.
+            let mut tx = self.db.begin().await?;
+            if !self
+                .spend_code(&mut tx, req, &attempt, code, recovery)
+                .await?
+            {
+                return Err(self.code_refused(tx, req, &attempt, recovery).await);
+            }
+            // Used once: of two code steps racing on one pending sign-in, one starts a session.
+            if !crate::db::mfa::end_pending(&mut tx, pending_id).await? {
+                return Err(expired().into());
+            }
+            let (detail, second) = if recovery {
+                (
+                    "recovery code",
+                    Factors {
+                        recovery_code: true,
+                        ..Factors::PASSWORD
+                    },
+                )
+            } else {
+                (
+                    "authentication code",
+                    Factors {
+                        totp: true,
+                        ..Factors::PASSWORD
+                    },
+                )
+            };
+            let mut cookies = self
+                .start_session(&mut tx, req, user_id, second, None, Some(detail))
+                .await?;
+            tx.commit().await?;
+            cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
+            Ok(cookies)
         }
-        // Used once: of two code steps racing on one pending sign-in, one starts a session.
-        if !crate::db::mfa::end_pending(&mut tx, pending_id).await? {
-            return Err(expired().into());
-        }
-        let (detail, second) = if recovery {
-            (
-                "recovery code",
-                Factors {
-                    recovery_code: true,
-                    ..Factors::PASSWORD
-                },
-            )
-        } else {
-            (
-                "authentication code",
-                Factors {
-                    totp: true,
-                    ..Factors::PASSWORD
-                },
-            )
-        };
-        let mut cookies = self
-            .start_session(&mut tx, req, user_id, second, None, Some(detail))
-            .await?;
-        tx.commit().await?;
-        cookies.push(crate::web::cookies::clear_pending_cookie(&self.config));
-        Ok(cookies)
+        .await;
+        let method = if recovery { "recovery_code" } else { "code" };
+        self.metrics
+            .sign_in(method, crate::metrics::outcome(&result));
+        result
     }
 
     /// Starts a sign-in through the directory of the account owning the email's domain.

@@ -38,6 +38,10 @@ pub struct AppState {
     /// The WebAuthn relying party for the public URL (`None` at an IP address, where
     /// browsers refuse passkeys).
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// What an operator scrapes (`--metrics-listen`).
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Set at SIGTERM: `/readyz` answers 503 from then on, while requests in flight finish.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -90,7 +94,8 @@ impl AppState {
         params: argon2::Params,
         secret_key: SecretKey,
     ) -> Result<Self, StateError> {
-        let passwords = Passwords::new(rng.clone(), params)?;
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        let passwords = Passwords::new(rng.clone(), params)?.timed_by(metrics.hash_seconds.clone());
         let asset_version: Arc<str> = asset_version(&config.site_root).into();
         let dns = crate::dns::Dns::new(config.dns_server);
         let http = crate::oidc::http_client(crate::dns::GuardedResolver {
@@ -114,6 +119,8 @@ impl AppState {
         let webauthn = crate::passkeys::relying_party(&config.public_origin);
         Ok(Self {
             webauthn,
+            metrics,
+            draining: Arc::default(),
             db,
             config: Arc::new(config),
             clock,

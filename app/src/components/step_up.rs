@@ -13,7 +13,15 @@ use leptos::prelude::*;
 /// Whether a result asks for a step-up, and then what it must include.
 pub fn step_up_needed<T>(result: &Option<Result<T, AppError>>) -> Option<StepUpNeeds> {
     match result {
-        Some(Err(AppError::StepUpRequired(needs))) => Some(*needs),
+        Some(Err(AppError::StepUpRequired {
+            code,
+            passkey,
+            only_passkey,
+        })) => Some(StepUpNeeds {
+            code: *code,
+            passkey: *passkey,
+            only_passkey: *only_passkey,
+        }),
         _ => None,
     }
 }
@@ -66,7 +74,7 @@ pub fn StepUpForm(
         <section class=if nested { "step-up" } else { "card step-up" } aria-labelledby="step-up-heading">
             {heading}
             <p class="hint">"For your security, enter your own Connect Portal password"
-                {if only_passkey { " and use one of your passkeys" } else if code { " and a code from your authenticator app" } else { "" }}
+                {code.then_some(" and a code from your authenticator app")}
                 " to continue. This is asked again after a few minutes."</p>
             // Its own form, never inside the one that asked for it (forms do not nest):
             // Enter here confirms, and the change is then submitted again as it was.

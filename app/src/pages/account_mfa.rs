@@ -154,7 +154,7 @@ fn PolicyManager(
     let step_up = move || step_up_needed(&save.value().get());
     Effect::new(move |_| match save.value().get() {
         Some(Ok(())) => reload_done("policy"),
-        Some(Err(AppError::StepUpRequired(_))) | None => {}
+        Some(Err(AppError::StepUpRequired { .. })) | None => {}
         Some(Err(e)) => server_error.set(Some(e.to_string())),
     });
     // Closed by Save, Cancel or Escape: the next opening starts from the saved policy.

@@ -38,10 +38,8 @@ fn CodeForm(next: String, passkey: bool) -> impl IntoView {
     };
     let expired = move || error().is_some_and(|e| e.contains("expired"));
 
-    // "Use a passkey" first when the person has one (the password step said so), and
-    // this browser can use one.
-    let has_passkey = RwSignal::new(false);
-    Effect::new(move |_| has_passkey.set(passkey && crate::components::passkeys_supported()));
+    // "Use a passkey" first when the person has one (the password step said so); a
+    // browser without passkeys says so when it is pressed.
     let next_value = StoredValue::new(next.clone());
     let use_passkey =
         crate::components::passkey_action(crate::models::PasskeyPurpose::SecondFactor, move || {
@@ -53,7 +51,7 @@ fn CodeForm(next: String, passkey: bool) -> impl IntoView {
     let passkey_pending = use_passkey.pending();
 
     view! {
-        <div class="passkey-step" hidden=move || !has_passkey.get()>
+        <div class="passkey-step" hidden=!passkey>
             <button type="button" class="primary wide" disabled=move || passkey_pending.get()
                 on:click=move |_| { use_passkey.dispatch(()); }>
                 {move || if passkey_pending.get() { "Waiting for your passkey…" } else { "Use a passkey" }}

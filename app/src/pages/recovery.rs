@@ -28,6 +28,8 @@ fn use_token() -> String {
 pub fn ForgotPasswordPage() -> impl IntoView {
     view! {
         <AuthCard title="Reset your password">
+            // Static text stays outside the island (it is not in the client bundle).
+            <p class="hint">"Enter the email address you sign in with. If it belongs to an account, we send a link to set a new password."</p>
             <ForgotForm />
             <p><a href="/login">"Back to sign in"</a></p>
         </AuthCard>
@@ -48,7 +50,6 @@ fn ForgotForm() -> impl IntoView {
             .map(|e| e.to_string())
     };
     view! {
-        <p class="hint">"Enter the email address you sign in with. If it belongs to an account, we send a link to set a new password."</p>
         <ServerForm action class="stack" read=|f| RequestPasswordReset { email: f.text("email") }>
             <label for="email">"Email"</label>
             <input id="email" name="email" type="email" autocomplete="username" required autofocus
@@ -58,7 +59,7 @@ fn ForgotForm() -> impl IntoView {
             </div>
             <div role="status" aria-live="polite">
                 {move || sent().then(|| view! {
-                    <p class="ok">"If an account uses that address, a reset link is on its way. It works for 30 minutes. Check your spam folder if it does not arrive within a few minutes."</p>
+                    <p class="ok">"If an account uses that address, a reset link is on its way (it works for 30 minutes). Check your spam folder too."</p>
                 })}
             </div>
             <SubmitButton pending label="Send reset link" busy="Sending…" />
@@ -148,7 +149,7 @@ fn ResetForm(token: String, code_required: bool, app: bool) -> impl IntoView {
                 <p id="code-hint" class="hint">{if app {
                     "Multi-factor authentication is on: enter the code your authenticator app shows now."
                 } else {
-                    "Enter one of your recovery codes (or sign in with a passkey)."
+                    "Enter one of your recovery codes."
                 }}</p>
                 <button type="button" class="link-button" hidden=!app on:click=move |_| recovery.update(|r| *r = !*r)>
                     {move || if recovery.get() { "Use your authenticator app" } else { "Use a recovery code" }}

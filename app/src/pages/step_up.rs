@@ -56,19 +56,20 @@ pub fn StepUpPage() -> impl IntoView {
         <Title text="Confirm it's you" />
         {why}
         <WithViewer children=move |v| {
-            let needs = crate::StepUpNeeds {
-                code: v.mfa_enabled,
-                passkey: v.has_passkey,
-                only_passkey: passkey && v.has_passkey,
-            };
-            view! { <StepUpPanel needs next=next.clone() /> }
+            let only_passkey = passkey && v.has_passkey;
+            view! { <StepUpPanel code=v.mfa_enabled passkey=v.has_passkey only_passkey next=next.clone() /> }
         } />
     }
 }
 
 #[island]
-fn StepUpPanel(needs: crate::StepUpNeeds, next: String) -> impl IntoView {
+fn StepUpPanel(code: bool, passkey: bool, only_passkey: bool, next: String) -> impl IntoView {
     let next = StoredValue::new(next);
+    let needs = crate::StepUpNeeds {
+        code,
+        passkey,
+        only_passkey,
+    };
     view! {
         <StepUpForm needs on_done=Callback::new(move |_| next.with_value(|n| go_to(Some(n)))) />
     }

@@ -206,6 +206,14 @@ pub struct FailedMail {
     pub last_error: Option<String>,
 }
 
+/// Mails waiting to be delivered (neither sent nor given up on).
+pub async fn waiting(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")
+}
+
 pub async fn status(conn: &mut AnyConnection) -> Result<Status, sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(CASE WHEN sent_at IS NULL AND failed_at IS NULL THEN 1 END) AS waiting, \

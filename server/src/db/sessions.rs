@@ -357,6 +357,16 @@ pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::E
 }
 
 /// How many of a person's sessions other than `except` are still active.
+/// Sessions neither ended nor past their lifetime, of everyone (for the metrics; idle
+/// ones not yet swept count too).
+pub async fn count_live(conn: &mut AnyConnection, now: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query("SELECT COUNT(*) AS n FROM sessions WHERE ended_at IS NULL AND expires_at > $1")
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")
+}
+
 pub async fn count_active(
     conn: &mut AnyConnection,
     user_id: i64,

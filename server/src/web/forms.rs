@@ -327,10 +327,10 @@ fn answer(
         Ok(done) => {
             Redirect::to(&after.unwrap_or_else(|| with_param(page, "done", &done))).into_response()
         }
-        Err(AppError::StepUpRequired(needs)) if needs.only_passkey => {
-            Redirect::to(&app::format::passkey_step_up_href(page)).into_response()
-        }
-        Err(AppError::StepUpRequired(_)) => {
+        Err(AppError::StepUpRequired {
+            only_passkey: true, ..
+        }) => Redirect::to(&app::format::passkey_step_up_href(page)).into_response(),
+        Err(AppError::StepUpRequired { .. }) => {
             Redirect::to(&step_up_for_change_href(page)).into_response()
         }
         Err(AppError::Unauthenticated) => {

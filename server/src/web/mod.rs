@@ -30,7 +30,7 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 /// Builds the whole application router.
 pub fn router(state: AppState) -> Router {
@@ -181,6 +181,10 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
+    // Shutting down: the load balancer takes this replica out while requests finish.
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
     if state.db.ping().await {
         (StatusCode::OK, "ready").into_response()
     } else {
@@ -333,39 +337,152 @@ fn plain(status: StatusCode, message: String) -> Response {
 
 /// Binds and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: AppState) -> std::io::Result<()> {
-    let listen = state.config.listen;
-    let purge = state.clone();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = tokio::net::TcpListener::bind(state.config.listen).await?;
+    let metrics = match state.config.metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+        None => None,
+    };
+    serve_on(state, listener, metrics, shutdown_signal()).await
+}
+
+/// Serves on `listener` (and the metrics on `metrics`) until `shutdown` completes, then
+/// stops in order: `/readyz` answers 503 at once, no new connection is taken, requests
+/// in flight finish (within `--shutdown-timeout`), the background work finishes its
+/// round and stops, and this returns.
+pub async fn serve_on(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listen = listener.local_addr()?;
+    let timeout = state.config.shutdown_timeout;
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     // TCP_NODELAY: a page streams in several small writes; with Nagle's algorithm and the
     // client's delayed ACK, each page waited ~40 ms (measured by scripts/bench.sh).
     use axum::serve::ListenerExt;
-    let listener = tokio::net::TcpListener::bind(listen).await?.tap_io(|tcp| {
+    let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::warn!(error = %e, "cannot set TCP_NODELAY");
         }
     });
     // Only once the address is ours: a start that fails to bind does no work.
-    tokio::spawn(crate::mail::send_forever(purge.clone()));
-    tokio::spawn(crate::policy_notices::send_forever(purge.clone()));
-    tokio::spawn(purge_history_hourly(purge));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut background = vec![
+        tokio::spawn(every(Duration::from_secs(2), stopped.clone(), {
+            let state = state.clone();
+            move || {
+                let state = state.clone();
+                async move {
+                    if let Err(e) = crate::mail::deliver_due(&state).await {
+                        tracing::warn!(error = %e, "mail delivery round failed");
+                    }
+                }
+            }
+        })),
+        tokio::spawn(every(Duration::from_secs(60), stopped.clone(), {
+            let state = state.clone();
+            move || {
+                let state = state.clone();
+                async move {
+                    if let Err(e) = crate::policy_notices::send_due(&state).await {
+                        let e = e.into_app_error("policy-notices");
+                        tracing::warn!(error = %e, "MFA policy notice round failed");
+                    }
+                }
+            }
+        })),
+        tokio::spawn(every(Duration::from_secs(3600), stopped.clone(), {
+            let state = state.clone();
+            move || {
+                let state = state.clone();
+                async move { purge_history(&state).await }
+            }
+        })),
+    ];
+    if let Some(metrics) = metrics {
+        let addr = metrics.local_addr()?;
+        let mut stopped = stopped.clone();
+        let app = crate::metrics::router(state.clone());
+        tracing::info!(%addr, "metrics listening");
+        background.push(tokio::spawn(async move {
+            let until = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(metrics, app)
+                .with_graceful_shutdown(until)
+                .await
+            {
+                tracing::warn!(error = %e, "metrics listener failed");
+            }
+        }));
+    }
     tracing::info!(%listen, "Connect Portal listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let (began, begun) = tokio::sync::oneshot::channel::<()>();
+    let draining = state.draining.clone();
+    let signal = async move {
+        shutdown.await;
+        draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!("shutting down: finishing the requests in flight");
+        let _ = began.send(());
+    };
+    let server = std::future::IntoFuture::into_future(
+        axum::serve(listener, app).with_graceful_shutdown(signal),
+    );
+    let deadline = async move {
+        if begun.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(timeout).await;
+    };
+    let result = tokio::select! {
+        r = server => r,
+        () = deadline => {
+            tracing::warn!(timeout_secs = timeout.as_secs(), "requests still in flight at the shutdown timeout: stopping");
+            Ok(())
+        }
+    };
+    // The background rounds finish what they started (a mail being sent, a purge), then
+    // stop; bounded by the same timeout.
+    let _ = stop.send(true);
+    for task in background {
+        if tokio::time::timeout(timeout, task).await.is_err() {
+            tracing::warn!("background work did not stop in time");
+        }
+    }
+    tracing::info!("stopped");
+    result
+}
+
+/// Runs `round` at once and then every `period`, until `stop` turns true (a round that
+/// has started finishes first).
+async fn every<F, Fut>(period: Duration, mut stop: tokio::sync::watch::Receiver<bool>, round: F)
+where
+    F: Fn() -> Fut + Send,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            // Stopped (or the server is gone).
+            _ = stop.changed() => return,
+        }
+        round().await;
+        if *stop.borrow() {
+            return;
+        }
+    }
 }
 
 /// Keeps session and security-event history within the retention period.
-async fn purge_history_hourly(state: AppState) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
-    loop {
-        every.tick().await;
-        match crate::profile::purge_history(&state).await {
-            Ok((sessions, events)) if sessions + events > 0 => {
-                tracing::info!(sessions, events, "purged history past the retention period")
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "history purge failed"),
+async fn purge_history(state: &AppState) {
+    match crate::profile::purge_history(state).await {
+        Ok((sessions, events)) if sessions + events > 0 => {
+            tracing::info!(sessions, events, "purged history past the retention period")
         }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "history purge failed"),
     }
 }
 

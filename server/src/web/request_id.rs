@@ -1,6 +1,7 @@
 //! The first layer: every request gets a short random id, carried in the request's
 //! extensions for the layers and handlers after it, sent back as `x-request-id`, and
-//! logged with the outcome (the access log: method, path, status, time taken).
+//! logged with the outcome (the access log: method, path, status, time taken) and counted
+//! in the metrics (by route template).
 
 use super::Ctx;
 use crate::state::AppState;
@@ -33,10 +34,23 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(Ctx::of(&path));
+    // The route's template, for the metrics (never the raw path: it would carry ids).
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let mut response = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", v);
     }
+    let status = response.status().as_u16();
+    let route = state.metrics.route_label(route.as_deref(), &path);
+    state.metrics.request(
+        route,
+        method.as_str(),
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     tracing::info!(
         request_id = %id,
         %method,

@@ -750,8 +750,9 @@ impl SmtpServer {
 
 /// "Confirm it's you", asking for a code or not, for a person without passkeys.
 pub fn step_up(code: bool) -> app::AppError {
-    app::AppError::StepUpRequired(app::StepUpNeeds {
+    app::AppError::StepUpRequired {
         code,
-        ..Default::default()
-    })
+        passkey: false,
+        only_passkey: false,
+    }
 }

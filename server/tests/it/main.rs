@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod mail;
 mod mfa;
+mod operations;
 mod passkeys;
 mod people_admin;
 mod people_forms;

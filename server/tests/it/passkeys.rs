@@ -147,7 +147,7 @@ both_backends!(
         assert!(
             matches!(
                 r.map(|_| ()).map_err(|e| e.into_app_error("t")),
-                Err(AppError::StepUpRequired(_))
+                Err(AppError::StepUpRequired { .. })
             ),
             "no step-up, no ceremony"
         );
@@ -717,7 +717,14 @@ both_backends!(
             .await
             .map_err(|e| e.into_app_error("t"));
         assert!(
-            matches!(r, Err(AppError::StepUpRequired(n)) if n.code && n.passkey && !n.only_passkey),
+            matches!(
+                r,
+                Err(AppError::StepUpRequired {
+                    code: true,
+                    passkey: true,
+                    only_passkey: false
+                })
+            ),
             "{r:?}"
         );
 

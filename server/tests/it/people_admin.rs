@@ -131,7 +131,7 @@ both_backends!(
             ])
             .await;
         assert!(
-            matches!(r.app_error(), Some(AppError::StepUpRequired(_))),
+            matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
             "{}",
             r.body
         );
@@ -320,7 +320,10 @@ both_backends!(
         let r = ada
             .call::<api::CreateGroup>(&[("account_id", &a), ("name", "Owners"), ("is_admin", "on")])
             .await;
-        assert!(matches!(r.app_error(), Some(AppError::StepUpRequired(_))));
+        assert!(matches!(
+            r.app_error(),
+            Some(AppError::StepUpRequired { .. })
+        ));
         let gs = groups(&mut ada, acme).await;
         let (support, users, admins) = (
             group_id(&gs, "Support"),
@@ -781,7 +784,7 @@ both_backends!(
             .call::<api::HelpdeskSignOut>(&[("account_id", &a), ("person", &sam.to_string())])
             .await;
         assert!(
-            matches!(r.app_error(), Some(AppError::StepUpRequired(_))),
+            matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
             "{}",
             r.body
         );
@@ -876,7 +879,7 @@ both_backends!(removing_another_administrator_needs_a_step_up, |env| {
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = ada.call::<api::RemoveMembers>(&form).await;
     assert!(
-        matches!(r.app_error(), Some(AppError::StepUpRequired(_))),
+        matches!(r.app_error(), Some(AppError::StepUpRequired { .. })),
         "{}",
         r.body
     );

@@ -58,7 +58,7 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
 
     Effect::new(move |_| match start.value().get() {
         Some(Ok(e)) => stage.set(Stage::Enrolling(e)),
-        Some(Err(crate::AppError::StepUpRequired(_))) => stage.set(Stage::Password),
+        Some(Err(crate::AppError::StepUpRequired { .. })) => stage.set(Stage::Password),
         _ => {}
     });
     Effect::new(move |_| match enable.value().get() {
@@ -96,7 +96,7 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
                 <p role="status" class="muted">{move || start.pending().get().then_some("Starting set-up…")}</p>
                 <p role="alert" class="field-error">
                     {move || match start.value().get() {
-                        Some(Err(crate::AppError::StepUpRequired(_))) | Some(Ok(_)) | None => None,
+                        Some(Err(crate::AppError::StepUpRequired { .. })) | Some(Ok(_)) | None => None,
                         Some(Err(e)) => Some(e.to_string()),
                     }}
                 </p>
@@ -105,7 +105,7 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
             _ if !s.enabled => {
                 let s2 = s.clone();
                 view! {
-                    <p>"Multi-factor authentication is off. With it on, every sign-in also asks for a 6-digit code from an authenticator app (Google Authenticator, Microsoft Authenticator or any app that supports time-based codes)."</p>
+                    <p>"Multi-factor authentication is off. With it on, every sign-in also asks for a code from an authenticator app, or a passkey."</p>
                     {(!s.required_by.is_empty()).then(|| view! {
                         <p class="notice" role="status">{format!("Required by {}.", s.required_by.join(", "))}</p>
                     })}
@@ -127,18 +127,10 @@ pub fn MfaCard(status: MfaStatus, next: Option<String>) -> impl IntoView {
     };
     view! {
         {card}
+        // Where passkeys cannot be offered, the page says so outside the island.
         {move || {
             let s = passkeys.get_value();
-            if s.passkeys_available {
-                view! { <super::passkeys::PasskeysCard status=s next=passkeys_next.get_value() /> }.into_any()
-            } else {
-                view! {
-                    <section class="subsection" aria-labelledby="passkeys-heading">
-                        <h3 id="passkeys-heading">"Passkeys"</h3>
-                        <p class="hint">"Passkeys need the portal to be served at a domain name (not an IP address): ask your operator."</p>
-                    </section>
-                }.into_any()
-            }
+            s.passkeys_available.then(|| view! { <super::passkeys::PasskeysCard status=s next=passkeys_next.get_value() /> })
         }}
     }
 }
@@ -262,10 +254,10 @@ fn ManageView(
             value.get().and_then(|r| r.err()).map(|e| {
                 // Turning MFA off removes the passkeys: only a passkey confirms it then.
                 let href = match &e {
-                    AppError::StepUpRequired(n) if n.only_passkey => {
-                        Some(crate::format::passkey_step_up_href("/profile/security"))
-                    }
-                    AppError::StepUpRequired(_) => {
+                    AppError::StepUpRequired {
+                        only_passkey: true, ..
+                    } => Some(crate::format::passkey_step_up_href("/profile/security")),
+                    AppError::StepUpRequired { .. } => {
                         Some(crate::format::step_up_for_change_href("/profile/security"))
                     }
                     _ => None,

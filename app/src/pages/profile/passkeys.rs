@@ -12,7 +12,7 @@ use leptos::prelude::*;
 /// A refusal's words, unless it only asks for "Confirm it's you" (shown as the prompt).
 fn message<T>(r: Option<Result<T, AppError>>) -> Option<String> {
     match r {
-        Some(Err(AppError::StepUpRequired(_))) | Some(Ok(_)) | None => None,
+        Some(Err(AppError::StepUpRequired { .. })) | Some(Ok(_)) | None => None,
         Some(Err(e)) => Some(e.to_string()),
     }
 }
@@ -62,8 +62,10 @@ pub fn PasskeysCard(
     Effect::new(move |_| match add.value().get() {
         Some(Ok(Some(codes))) => stage.set(Stage::Codes(codes.0)),
         Some(Ok(None)) => added(),
-        Some(Err(AppError::StepUpRequired(n))) => {
-            only_passkey.set(n.only_passkey);
+        Some(Err(AppError::StepUpRequired {
+            only_passkey: n, ..
+        })) => {
+            only_passkey.set(n);
             stage.set(Stage::StepUp)
         }
         _ => {}
@@ -86,7 +88,7 @@ pub fn PasskeysCard(
         <section class="subsection" aria-labelledby="passkeys-heading">
         <h3 id="passkeys-heading">"Passkeys"</h3>
         <p class="hint">
-            "A passkey signs you in with your device's screen lock or a security key, and cannot be phished. "
+            "A passkey signs you in with your device's screen lock or a security key; it cannot be phished. "
             "It counts as your second factor."
         </p>
         {(count == 0).then(|| view! { <p>"You have no passkeys yet."</p> })}
@@ -151,7 +153,6 @@ fn PasskeyRow(passkey: PasskeyInfo) -> impl IntoView {
     let field = format!("passkey-name-{id}");
     let panel = format!("passkey-remove-{id}");
     let heading = format!("{panel}-heading");
-    let others = format!("{panel}-sign-out-others");
     let (panel2, panel3, panel4, heading2) =
         (panel.clone(), panel.clone(), panel.clone(), heading.clone());
     view! {
@@ -175,19 +176,14 @@ fn PasskeyRow(passkey: PasskeyInfo) -> impl IntoView {
                 aria-label=format!("Remove {name}")>"Remove"</button>
             <div id=panel3 popover="auto" class="modal" role="dialog" aria-labelledby=heading2>
                 <h3 id=heading>{format!("Remove the passkey “{name}”?")}</h3>
-                <p>"You can no longer sign in with it. If an account requires passkeys or multi-factor authentication of you, your last one stays."</p>
-                <form method="post" action=crate::format::PASSKEY_FORM_PATH>
+                <p>"You can no longer sign in with it."</p>
+                <form method="post" action=crate::format::PASSKEY_FORM_PATH class="actions">
                     <input type="hidden" name="op" value="remove" />
-                    <input type="hidden" name="id" value=id.clone() />
+                    <input type="hidden" name="id" value=id />
                     // Sessions signed in with it (on a lost device, say) end with it.
-                    <p class="checkbox">
-                        <input id=others.clone() name="sign_out_others" type="checkbox" value="on" checked=true />
-                        <label for=others>"Sign out of other sessions"</label>
-                    </p>
-                    <p class="actions">
-                        <button type="submit" class="danger">"Remove passkey"</button>
-                        <button type="button" class="secondary" popovertarget=panel4 popovertargetaction="hide">"Cancel"</button>
-                    </p>
+                    <label class="checkbox"><input name="sign_out_others" type="checkbox" value="on" checked=true />"Sign out of other sessions"</label>
+                    <button type="submit" class="danger">"Remove passkey"</button>
+                    <button type="button" class="secondary" popovertarget=panel4 popovertargetaction="hide">"Cancel"</button>
                 </form>
             </div>
         </li>

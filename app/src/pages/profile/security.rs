@@ -53,7 +53,18 @@ pub fn SecuritySection() -> impl IntoView {
                     let next = next.clone();
                     Suspend::new(async move {
                         match status.await {
-                            Ok(s) => view! { <super::mfa::MfaCard status=s next /> }.into_any(),
+                            Ok(s) => {
+                                let available = s.passkeys_available;
+                                view! {
+                                    <super::mfa::MfaCard status=s next />
+                                    {(!available).then(|| view! {
+                                        <section class="subsection" aria-labelledby="passkeys-heading">
+                                            <h3 id="passkeys-heading">"Passkeys"</h3>
+                                            <p class="hint">"Passkeys need the portal to be served at a domain name (not an IP address): ask your operator."</p>
+                                        </section>
+                                    })}
+                                }.into_any()
+                            }
                             Err(e) => view! { <p role="alert" class="notice error">{e.to_string()}</p> }.into_any(),
                         }
                     })

@@ -104,7 +104,7 @@ pub fn SessionsSection() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match activity.await {
-                        Err(AppError::StepUpRequired(_)) => view! {
+                        Err(AppError::StepUpRequired { .. }) => view! {
                             <p class="notice">
                                 "Your security activity covers every sign-in, whichever way you signed in. "
                                 <a href=crate::format::step_up_href("/profile/sessions")>"Confirm it's you"</a>

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Checks the JSON log of the browser tests' server (PORTAL_LOG_FORMAT=json): every line
+is a JSON object with a level and a message, and none carries personal data or a secret:
+no email address, no demo password, no cookie or token value. Run by scripts/test.sh
+after the browser tests; exits 1 with the offending lines."""
+import json
+import re
+import sys
+
+path = sys.argv[1]
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+SECRETS = [
+    "connect-demo-2026",  # the demo password (server/src/cli.rs DEMO_PASSWORD)
+    "__Host-portal",  # a cookie name with its value
+    "portal_session=",
+    "token=",
+    "Set-Cookie",
+]
+# The sender address is configuration, not a person.
+ALLOWED = {"portal@localhost"}
+bad, lines = [], 0
+with open(path, encoding="utf-8") as f:
+    for n, line in enumerate(f, 1):
+        lines += 1
+        try:
+            event = json.loads(line)
+        except ValueError:
+            bad.append(f"{n}: not JSON: {line.strip()[:200]}")
+            continue
+        if not isinstance(event, dict) or "level" not in event:
+            bad.append(f"{n}: not a log event: {line.strip()[:200]}")
+            continue
+        emails = set(EMAIL.findall(line)) - ALLOWED
+        if emails:
+            bad.append(f"{n}: email address {sorted(emails)}: {line.strip()[:300]}")
+        for s in SECRETS:
+            if s in line:
+                bad.append(f"{n}: {s!r}: {line.strip()[:300]}")
+if lines == 0:
+    bad.append("the log is empty: was the server run with PORTAL_LOG_FORMAT=json?")
+if bad:
+    print(f"{path}: {len(bad)} problem(s) in {lines} lines:")
+    print("\n".join(bad[:50]))
+    sys.exit(1)
+print(f"{path}: {lines} JSON log lines, no personal data or secrets")
