@@ -85,4 +85,5 @@ passkeys=$(account "Passkey Policy Co" vendor)
 "$bin" account set-mfa-policy --account "$passkeys" --policy all --require-passkeys >/dev/null
 printf '{"policy": %s, "open": %s, "grace": %s, "partner": %s, "strict": %s, "people": %s}\n' \
   "$policy" "$open" "$grace" "$partner" "$strict" "$people" >"$PORTAL_DATA_DIR/accounts.json"
-exec "$bin" serve 2>>"$log"
+# Into the log and, as before, to Playwright's output (startup errors stay visible).
+exec "$bin" serve 2> >(tee -a "$log" >&2)

@@ -60,7 +60,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Serve => portal::web::serve(state)
             .await
             .map(|()| String::new())
-            .map_err(|e| format!("cannot serve on --listen (PORTAL_LISTEN): {e}")),
+            .map_err(|e| {
+                format!("cannot serve on --listen (PORTAL_LISTEN) or --metrics-listen (PORTAL_METRICS_LISTEN): {e}")
+            }),
         Command::Migrate => Ok("Database is up to date.".to_string()),
         Command::User(cmd) => portal::cli::user(&state, cmd, &mut stdin).await,
         Command::Account(cmd) => portal::cli::account(&state, cmd, &mut stdin).await,

@@ -41,7 +41,8 @@ pub struct RequestLabels {
 pub struct SignInLabels {
     /// `password`, `code`, `recovery_code`, `passkey` or `sso`.
     pub method: String,
-    /// `success`, `code_required`, `bad_credentials`, `throttled`, `busy` or `refused`.
+    /// `success`, `code_required`, `bad_credentials`, `throttled`, `busy`, `refused` or
+    /// `error`.
     pub outcome: String,
 }
 
@@ -208,12 +209,23 @@ impl Metrics {
                 .copied()
                 .unwrap_or("/api/{*fn_name}"),
             Some(template) => template,
+            // The client files are nested services (no template of their own).
+            None if path.starts_with("/pkg/")
+                || path.starts_with(&format!("/{}/", crate::state::ASSETS_PREFIX)) =>
+            {
+                "static"
+            }
             None => "unmatched",
         }
     }
 
     /// Records a finished request (`route`: its template, never the raw path).
     pub fn request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        // Any other word a client sends as its method would be a label of its own.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "other",
+        };
         let class = match status {
             100..=199 => "1xx",
             200..=299 => "2xx",
@@ -268,13 +280,21 @@ async fn scrape(State(state): State<AppState>) -> Response {
     m.hash_running.set(running as i64);
     m.hash_waiting.set(waiting as i64);
     let now = state.now();
-    if let Ok(mut conn) = state.db.acquire().await {
-        if let Ok(n) = crate::db::sessions::count_live(&mut conn, now).await {
-            m.sessions_active.set(n);
+    // Bounded: a saturated pool must not hang the scrape that would show it (the
+    // database gauges then keep their last values; the pool's are current).
+    let counts = async {
+        let mut conn = state.db.acquire().await?;
+        let sessions = crate::db::sessions::count_live(&mut conn, now).await?;
+        let outbox = crate::db::outbox::waiting(&mut conn).await?;
+        Ok::<_, sqlx::Error>((sessions, outbox))
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(1), counts).await {
+        Ok(Ok((sessions, outbox))) => {
+            m.sessions_active.set(sessions);
+            m.outbox_waiting.set(outbox);
         }
-        if let Ok(n) = crate::db::outbox::waiting(&mut conn).await {
-            m.outbox_waiting.set(n);
-        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "metrics: database counts failed"),
+        Err(_) => tracing::warn!("metrics: database counts timed out"),
     }
     match m.encode() {
         Ok(body) => (

@@ -356,7 +356,6 @@ pub async fn purge(conn: &mut AnyConnection, cutoff: i64) -> Result<u64, sqlx::E
     Ok(done.rows_affected())
 }
 
-/// How many of a person's sessions other than `except` are still active.
 /// Sessions neither ended nor past their lifetime, of everyone (for the metrics; idle
 /// ones not yet swept count too).
 pub async fn count_live(conn: &mut AnyConnection, now: i64) -> Result<i64, sqlx::Error> {
@@ -367,6 +366,7 @@ pub async fn count_live(conn: &mut AnyConnection, now: i64) -> Result<i64, sqlx:
         .try_get("n")
 }
 
+/// How many of a person's sessions other than `except` are still active.
 pub async fn count_active(
     conn: &mut AnyConnection,
     user_id: i64,

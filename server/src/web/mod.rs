@@ -420,8 +420,12 @@ pub async fn serve_on(
     tracing::info!(%listen, "Connect Portal listening");
     let (began, begun) = tokio::sync::oneshot::channel::<()>();
     let draining = state.draining.clone();
+    // One deadline for the whole shutdown, from the signal.
+    let signalled = Arc::new(std::sync::OnceLock::<tokio::time::Instant>::new());
+    let signalled_at = signalled.clone();
     let signal = async move {
         shutdown.await;
+        let _ = signalled_at.set(tokio::time::Instant::now());
         draining.store(true, std::sync::atomic::Ordering::SeqCst);
         tracing::info!("shutting down: finishing the requests in flight");
         let _ = began.send(());
@@ -443,10 +447,13 @@ pub async fn serve_on(
         }
     };
     // The background rounds finish what they started (a mail being sent, a purge), then
-    // stop; bounded by the same timeout.
+    // stop; within what is left of the same deadline.
     let _ = stop.send(true);
+    let end = signalled
+        .get()
+        .map_or_else(|| tokio::time::Instant::now() + timeout, |at| *at + timeout);
     for task in background {
-        if tokio::time::timeout(timeout, task).await.is_err() {
+        if tokio::time::timeout_at(end, task).await.is_err() {
             tracing::warn!("background work did not stop in time");
         }
     }

@@ -92,8 +92,23 @@ both_backends!(metrics_count_requests_and_sign_ins_and_name_nobody, |env| {
         Some(ORIGIN),
     )
     .await;
+    // Nor does a made-up method.
+    let _ = portal::web::router(env.state.clone())
+        .oneshot(
+            http::Request::builder()
+                .method("FOO1")
+                .uri("/healthz")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
     let body = scrape(&env.state).await;
     assert!(!body.contains("no_such_function_123"), "{body}");
+    assert!(!body.contains("FOO1"), "{body}");
+    assert!(
+        body.contains(r#"route="/healthz",method="other""#),
+        "{body}"
+    );
 });
 
 both_backends!(
