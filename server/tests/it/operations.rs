@@ -217,3 +217,45 @@ both_backends!(
             .is_err());
     }
 );
+
+both_backends!(the_grafana_dashboard_uses_the_metrics_as_named, |env| {
+    // A family with labels shows once it has a sample: a request and a sign-in.
+    env.user("ada@example.com", "Ada Lovelace").await;
+    env.client().sign_in("ada@example.com", PASSWORD).await;
+    let body = scrape(&env.state).await;
+    // The families the portal exposes, from the exposition's `# TYPE` lines.
+    let families: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/grafana/connect-portal.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("the dashboard")).expect("json");
+    let mut used = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            for (i, _) in expr.match_indices("portal_") {
+                let name: String = expr[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                used.push(name);
+            }
+        }
+    }
+    assert!(used.len() >= 10, "{used:?}");
+    for name in used {
+        // A histogram's series and a counter's `_total` belong to their family.
+        let family = ["_bucket", "_count", "_sum", "_total"]
+            .iter()
+            .find_map(|s| name.strip_suffix(s).filter(|f| families.contains(f)))
+            .unwrap_or(&name);
+        assert!(
+            families.contains(&family),
+            "the dashboard uses {name}, which the portal does not expose: {families:?}"
+        );
+    }
+});
