@@ -22,6 +22,16 @@ async fn at_localhost(env: &TestEnv) -> AppState {
     env.instance_with(config).await
 }
 
+/// The portal at a domain name, and Ada's browser signed in there with a recent
+/// "Confirm it's you" (her password; she has no second factor yet).
+async fn confirmed_at_localhost(env: &TestEnv) -> (AppState, Client) {
+    let portal = at_localhost(env).await;
+    let mut c = Client::for_state(portal.clone());
+    c.sign_in("ada@example.com", PASSWORD).await;
+    c.step_up(None).await;
+    (portal, c)
+}
+
 /// The signed-in person's request as the server functions see it.
 async fn user_ctx(env: &TestEnv, user_id: i64) -> UserCtx {
     let session_id = env
@@ -208,10 +218,7 @@ both_backends!(
 both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
     let ada = env.user("ada@example.com", "Ada Lovelace").await;
     let bob = env.user("bob@example.com", "Bob Builder").await;
-    let portal = at_localhost(env).await;
-    let mut c = Client::for_state(portal.clone());
-    c.sign_in("ada@example.com", PASSWORD).await;
-    c.step_up(None).await;
+    let (portal, mut c) = confirmed_at_localhost(env).await;
     let ada_here = user_ctx(env, ada).await;
     // Another session of hers (signed in before MFA came on with the passkey).
     let mut elsewhere = Client::for_state(portal.clone());
@@ -302,10 +309,7 @@ both_backends!(a_ceremony_belongs_to_what_started_it, |env| {
 
 both_backends!(a_cloned_authenticator_is_refused, |env| {
     let ada = env.user("ada@example.com", "Ada Lovelace").await;
-    let portal = at_localhost(env).await;
-    let mut c = Client::for_state(portal.clone());
-    c.sign_in("ada@example.com", PASSWORD).await;
-    c.step_up(None).await;
+    let (portal, _browser) = confirmed_at_localhost(env).await;
     let user = user_ctx(env, ada).await;
     let mut key = SoftPasskey::new(true);
     let id = register(&portal, &user, &mut key, "Key").await;
@@ -362,10 +366,7 @@ both_backends!(answers_finished_at_once_keep_the_counter_monotonic, |env| {
     // at least at every accepted one, or a copied key could later pass with a counter
     // between them.
     let ada = env.user("ada@example.com", "Ada Lovelace").await;
-    let portal = at_localhost(env).await;
-    let mut c = Client::for_state(portal.clone());
-    c.sign_in("ada@example.com", PASSWORD).await;
-    c.step_up(None).await;
+    let (portal, _browser) = confirmed_at_localhost(env).await;
     let user = user_ctx(env, ada).await;
     let mut key = SoftPasskey::new(true);
     register(&portal, &user, &mut key, "Key").await;
@@ -485,10 +486,7 @@ both_backends!(
     through_the_api_a_first_passkey_turns_mfa_on_signs_in_and_confirms_it_is_you,
     |env| {
         let ada = env.user("ada@example.com", "Ada Lovelace").await;
-        let portal = at_localhost(env).await;
-        let mut c = Client::for_state(portal.clone());
-        c.sign_in("ada@example.com", PASSWORD).await;
-        c.step_up(None).await;
+        let (portal, mut c) = confirmed_at_localhost(env).await;
 
         // "Add a passkey": MFA was off, so it is on now and recovery codes come once.
         let mut key = SoftPasskey::new(true);
@@ -668,10 +666,7 @@ both_backends!(
         let ada = env.user("ada@example.com", "Ada Lovelace").await;
         let acme = env.account("Acme", app::models::AccountKind::Vendor).await;
         env.member(acme, "ada@example.com", "Users").await;
-        let portal = at_localhost(env).await;
-        let mut c = Client::for_state(portal.clone());
-        c.sign_in("ada@example.com", PASSWORD).await;
-        c.step_up(None).await;
+        let (portal, mut c) = confirmed_at_localhost(env).await;
         let mut key = SoftPasskey::new(true);
         add_through(&mut c, &mut key, "Laptop").await;
         // Her second, from a session that passed the first.
@@ -763,10 +758,7 @@ both_backends!(
         let bob = env.user("bob@example.com", "Bob Builder").await;
         env.member(acme, "ada@example.com", "Administrators").await;
         env.member(acme, "bob@example.com", "Users").await;
-        let portal = at_localhost(env).await;
-        let mut c = Client::for_state(portal.clone());
-        c.sign_in("ada@example.com", PASSWORD).await;
-        c.step_up(None).await;
+        let (portal, mut c) = confirmed_at_localhost(env).await;
         let set = |passkeys: bool| {
             let mut form = vec![
                 ("account_id", acme.to_string()),
@@ -984,10 +976,7 @@ both_backends!(
     a_passkey_sign_in_is_bounded_per_address_ends_a_waiting_sign_in_and_spares_sso_only_people,
     |env| {
         let ada = env.user("ada@example.com", "Ada Lovelace").await;
-        let portal = at_localhost(env).await;
-        let mut c = Client::for_state(portal.clone());
-        c.sign_in("ada@example.com", PASSWORD).await;
-        c.step_up(None).await;
+        let (portal, mut c) = confirmed_at_localhost(env).await;
         let mut key = SoftPasskey::new(true);
         add_through(&mut c, &mut key, "Laptop").await;
 
@@ -1076,10 +1065,7 @@ both_backends!(
 
 both_backends!(removing_a_passkey_can_sign_out_the_other_sessions, |env| {
     let ada = env.user("ada@example.com", "Ada Lovelace").await;
-    let portal = at_localhost(env).await;
-    let mut c = Client::for_state(portal.clone());
-    c.sign_in("ada@example.com", PASSWORD).await;
-    c.step_up(None).await;
+    let (portal, mut c) = confirmed_at_localhost(env).await;
     let mut key = SoftPasskey::new(true);
     let mut lost = SoftPasskey::new(true);
     add_through(&mut c, &mut key, "Laptop").await;
@@ -1125,10 +1111,7 @@ both_backends!(removing_a_passkey_can_sign_out_the_other_sessions, |env| {
 
 both_backends!(an_app_added_to_passkeys_keeps_the_recovery_codes, |env| {
     let ada = env.user("ada@example.com", "Ada Lovelace").await;
-    let portal = at_localhost(env).await;
-    let mut c = Client::for_state(portal.clone());
-    c.sign_in("ada@example.com", PASSWORD).await;
-    c.step_up(None).await;
+    let (portal, mut c) = confirmed_at_localhost(env).await;
     let mut key = SoftPasskey::new(true);
     let codes = add_through(&mut c, &mut key, "Laptop")
         .await
@@ -1192,10 +1175,7 @@ both_backends!(
     a_registration_started_before_the_first_passkey_needs_it_to_finish,
     |env| {
         env.user("ada@example.com", "Ada Lovelace").await;
-        let portal = at_localhost(env).await;
-        let mut c = Client::for_state(portal.clone());
-        c.sign_in("ada@example.com", PASSWORD).await;
-        c.step_up(None).await;
+        let (portal, mut c) = confirmed_at_localhost(env).await;
         // Started while she had no passkey (say, in one tab)...
         let started = challenge(
             &c.call::<api::StartPasskey>(&[("purpose", "Register")])
