@@ -41,4 +41,11 @@ try {
 } catch {
   // no notes
 }
+// The soak figures (scripts/soak.sh) stay as they were measured.
+try {
+  const soak = readFileSync(new URL("../docs/benchmarks.md", import.meta.url), "utf8").match(/<!-- soak -->[\s\S]*<!-- \/soak -->/);
+  if (soak) out.push(soak[0], "");
+} catch {
+  // no earlier report
+}
 console.log(out.join("\n"));

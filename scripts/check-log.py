@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Checks the JSON log of the browser tests' server (PORTAL_LOG_FORMAT=json): every line
 is a JSON object with a level and a message, and none carries personal data or a secret:
-no email address, no demo password, no cookie or token value. Run by scripts/test.sh
+no email address, no demo password, no cookie or token value. Each request's line names
+its route template and, for a signed-in person, their user id. Run by scripts/test.sh
 after the browser tests; exits 1 with the offending lines."""
 import json
 import re
@@ -17,6 +18,7 @@ SECRETS = [
     "Set-Cookie",
 ]
 bad, lines = [], 0
+requests, with_user = 0, 0
 with open(path, encoding="utf-8") as f:
     for n, line in enumerate(f, 1):
         lines += 1
@@ -28,6 +30,12 @@ with open(path, encoding="utf-8") as f:
         if not isinstance(event, dict) or "level" not in event:
             bad.append(f"{n}: not a log event: {line.strip()[:200]}")
             continue
+        if event.get("message") == "request":
+            requests += 1
+            if not event.get("route") or "status" not in event or "request_id" not in event:
+                bad.append(f"{n}: a request line without route, status or id: {line.strip()[:300]}")
+            if isinstance(event.get("user_id"), int):
+                with_user += 1
         emails = set(EMAIL.findall(line))
         if emails:
             bad.append(f"{n}: email address {sorted(emails)}: {line.strip()[:300]}")
@@ -36,8 +44,10 @@ with open(path, encoding="utf-8") as f:
                 bad.append(f"{n}: {s!r}: {line.strip()[:300]}")
 if lines == 0:
     bad.append("the log is empty: was the server run with PORTAL_LOG_FORMAT=json?")
+elif with_user == 0:
+    bad.append(f"none of {requests} request lines names a signed-in person's user_id")
 if bad:
     print(f"{path}: {len(bad)} problem(s) in {lines} lines:")
     print("\n".join(bad[:50]))
     sys.exit(1)
-print(f"{path}: {lines} JSON log lines, no personal data or secrets")
+print(f"{path}: {lines} JSON log lines ({requests} requests, {with_user} by a signed-in person), no personal data or secrets")

@@ -8,7 +8,12 @@ export PORTAL_DATA_DIR="$PWD/end2end/.data"
 export PORTAL_LISTEN="127.0.0.1:$port"
 # Browsers reach it as localhost (a name, as WebAuthn needs; see playwright.config.ts).
 export PORTAL_PUBLIC_URL="http://localhost:$port"
-export LEPTOS_SITE_ROOT="$PWD/target/site"
+# The release binary alone, copied to an empty folder outside the repository and run
+# from there: it serves the site it carries (no LEPTOS_SITE_ROOT), as deployed.
+unset LEPTOS_SITE_ROOT
+rm -rf /tmp/portal-alone.* # the previous run's copy
+alone=$(mktemp -d /tmp/portal-alone.XXXXXX)
+cp target/release/portal "$alone/portal"
 export PORTAL_LOG="${PORTAL_LOG:-info,sqlx=warn}"
 # JSON lines into a file that scripts/check-log.py searches afterwards for personal data
 # and secrets.
@@ -23,7 +28,10 @@ export PORTAL_DNS_SERVER="127.0.0.1:${3:-3353}"
 # Mail goes to the tests' SMTP server (end2end/smtp/server.py), started on port $4.
 export PORTAL_SMTP_URL="smtp://127.0.0.1:${4:-3325}"
 rm -rf "$PORTAL_DATA_DIR"
-bin=target/release/portal
+mkdir -p "$PORTAL_DATA_DIR"
+printf '{"folder": "%s"}\n' "$alone" >"$PORTAL_DATA_DIR/binary.json"
+cd "$alone"
+bin=./portal
 "$bin" demo >/dev/null
 # One person per scenario that changes a person, so tests cannot disturb each other.
 for who in throttle general security sessions delete mfa keyboard policy-admin policy-member policy-grace reset-mfa email-change people-admin people-member people-invitee people-outsider passkey passkey-policy; do

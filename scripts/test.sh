@@ -17,6 +17,9 @@ cargo fmt --all --check
 say "clippy (server and app, ssr)"
 cargo clippy -p server -p app --all-targets -- -D warnings
 
+say "clippy (the server with the embedded site: server/src/web/site.rs)"
+cargo clippy -p server --features embed-site -- -D warnings
+
 say "clippy (the browser build: app and frontend, hydrate, wasm32)"
 cargo clippy -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
@@ -24,10 +27,10 @@ say "Rust tests (SQLite and PostgreSQL)"
 # Both halves are required here: without PostgreSQL the tests fail instead of skipping it.
 PORTAL_TEST_REQUIRE_POSTGRES=1 cargo test -p app -p server
 
-say "release build (cargo leptos)"
-cargo leptos build --release
+say "release build (cargo leptos; the binary carries the site and its compressed copies)"
+cargo leptos build --release --precompress
 
-say "client payload (raw, gzip, brotli; writes the compressed copies the server sends)"
+say "client payload (raw, gzip, brotli: the compressed copies the server sends)"
 node scripts/payload.mjs --check
 
 say "trunk build (client-side rendered App)"

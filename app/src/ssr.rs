@@ -113,6 +113,9 @@ impl Fail {
         match self {
             Fail::Refused(e) => e,
             Fail::Internal(err) => {
+                if let Some(count) = leptos::prelude::use_context::<InternalFailures>() {
+                    (count.0)(err.as_ref());
+                }
                 tracing::error!(request_id = %request_id, error = %err, "request failed");
                 AppError::Internal {
                     request_id: request_id.to_string(),
@@ -121,6 +124,14 @@ impl Fail {
         }
     }
 }
+
+/// Counts internal failures for the metrics (the server tells database errors from the
+/// rest); the server provides it in the context of every server function.
+#[derive(Clone)]
+pub struct InternalFailures(pub Arc<dyn Fn(&InternalError) + Send + Sync>);
+
+/// An internal failure's error, as [`Fail::Internal`] holds it.
+pub type InternalError = dyn std::error::Error + Send + Sync + 'static;
 
 /// What a server operation returns.
 pub type Outcome<T> = Result<T, Fail>;

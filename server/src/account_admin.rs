@@ -377,7 +377,9 @@ impl AccountAdmin<'_> {
         let http = &self.state.http;
         let mut lines = vec![format!("Issuer: {}", config.issuer)];
         let allow_private = self.state.config.sso_allow_private_issuers;
-        let d = match oidc::discover(http, &config.issuer, allow_private).await {
+        let timing = self.state.oidc_cache.timing();
+        let discovery = oidc::discover(http, &config.issuer, allow_private);
+        let d = match oidc::timed(timing, "discovery", discovery).await {
             Ok(d) => d,
             Err(e) => {
                 lines.push(format!("Discovery failed: {e}."));
@@ -388,7 +390,7 @@ impl AccountAdmin<'_> {
             "Discovery document found: authorization at {}, tokens at {}.",
             d.authorization_endpoint, d.token_endpoint
         ));
-        match oidc::fetch_keys(http, &d).await {
+        match oidc::timed(timing, "keys", oidc::fetch_keys(http, &d)).await {
             Ok(keys) => {
                 let n = keys.rs256_keys().count();
                 lines.push(format!(

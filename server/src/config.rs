@@ -73,14 +73,11 @@ pub struct Settings {
         global = true
     )]
     pub totp_issuer: String,
-    /// Directory with the built site (`pkg/` with the wasm, JS and CSS, and public assets).
-    #[arg(
-        long,
-        env = "LEPTOS_SITE_ROOT",
-        default_value = "target/site",
-        global = true
-    )]
-    pub site_root: PathBuf,
+    /// Folder with the built site (`pkg/` with the wasm, JS and CSS, and the public
+    /// assets), served instead of the copy a release binary carries. Default: the
+    /// binary's own copy, else `target/site`.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", global = true)]
+    pub site_root: Option<PathBuf>,
     /// Shortest password accepted, in characters (at least 8).
     #[arg(
         long,
@@ -150,6 +147,12 @@ pub struct Settings {
     /// server stops anyway.
     #[arg(long, env = "PORTAL_SHUTDOWN_TIMEOUT", default_value = "20s", value_parser = parse_duration, global = true)]
     pub shutdown_timeout: Duration,
+    /// At SIGTERM or Ctrl-C, how long to go on accepting requests while `/readyz`
+    /// answers 503, before closing the port: behind a load balancer, set it above the
+    /// balancer's readiness check interval, so the balancer stops sending first and no
+    /// request reaches a closed port.
+    #[arg(long, env = "PORTAL_SHUTDOWN_DELAY", default_value = "0s", value_parser = parse_duration_or_zero, global = true)]
+    pub shutdown_delay: Duration,
     /// Log lines as human-readable text, or as JSON objects for a log shipper.
     #[arg(
         long,
@@ -204,6 +207,35 @@ pub enum Command {
     /// The mail outbox: what waits, what was sent, what was given up on.
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Copy the SQLite database to a file while the portal runs and writes: a consistent
+    /// copy (everything committed before it began), integrity checked, readable by its
+    /// owner only, and written atomically (an existing file is replaced whole or not at
+    /// all). The server key is not in it unless --with-key: keep secret.key (or
+    /// PORTAL_SECRET_KEY) too. For PostgreSQL use pg_dump (docs/operations.md).
+    Backup {
+        /// The backup file to write.
+        #[arg(long)]
+        output: PathBuf,
+        /// Put the server key in the backup, sealed with a passphrase read from standard
+        /// input (at least 12 characters; argon2id and AES-256-GCM).
+        #[arg(long, requires = "passphrase_stdin")]
+        with_key: bool,
+        /// Read the passphrase from standard input (one line).
+        #[arg(long, requires = "with_key")]
+        passphrase_stdin: bool,
+    },
+    /// Restore a backup made by `portal backup` into an empty (or new) data directory.
+    /// Refuses a non-empty one, and a backup of a newer schema than this portal knows.
+    /// Start the portal afterwards: it applies newer migrations itself.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        input: PathBuf,
+        /// Restore the server key sealed in the backup too, with the passphrase read
+        /// from standard input (one line).
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -386,6 +418,14 @@ pub fn parse_duration(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// [`parse_duration`], where zero (`0s`) means "none".
+pub fn parse_duration_or_zero(value: &str) -> Result<Duration, String> {
+    if value.trim().trim_end_matches(['s', 'm', 'h', 'd']) == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(value)
+}
+
 /// Validated configuration the server runs with.
 #[derive(Clone)]
 pub struct Config {
@@ -401,7 +441,8 @@ pub struct Config {
     pub history_retention: Duration,
     pub audit_retention: Duration,
     pub totp_issuer: String,
-    pub site_root: PathBuf,
+    /// Where the site's files come from.
+    pub site: crate::web::site::Site,
     pub min_password_length: usize,
     pub trust_forwarded_for: bool,
     pub trusted_proxy_hops: usize,
@@ -412,6 +453,7 @@ pub struct Config {
     pub mail_claim_timeout: Duration,
     pub metrics_listen: Option<SocketAddr>,
     pub shutdown_timeout: Duration,
+    pub shutdown_delay: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -553,7 +595,7 @@ impl Config {
             history_retention: s.history_retention,
             audit_retention: s.audit_retention,
             totp_issuer: issuer,
-            site_root: s.site_root.clone(),
+            site: crate::web::site::Site::choose(s.site_root.clone()),
             min_password_length: s.min_password_length,
             trust_forwarded_for: s.trust_forwarded_for,
             trusted_proxy_hops: s.trusted_proxy_hops,
@@ -564,6 +606,7 @@ impl Config {
             mail_claim_timeout: s.mail_claim_timeout,
             metrics_listen: s.metrics_listen,
             shutdown_timeout: s.shutdown_timeout,
+            shutdown_delay: s.shutdown_delay,
         })
     }
 
@@ -581,7 +624,7 @@ impl Config {
             history_retention: Duration::from_secs(90 * 86_400),
             audit_retention: Duration::from_secs(365 * 86_400),
             totp_issuer: "Connect Auth".into(),
-            site_root: PathBuf::from("target/site"),
+            site: crate::web::site::Site::Folder(PathBuf::from("target/site")),
             min_password_length: 8,
             trust_forwarded_for: false,
             trusted_proxy_hops: 1,
@@ -593,6 +636,7 @@ impl Config {
             mail_claim_timeout: Duration::from_secs(120),
             metrics_listen: None,
             shutdown_timeout: Duration::from_secs(20),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 pub mod account_admin;
+pub mod backup;
 pub mod cli;
 pub mod common_passwords;
 pub mod config;

@@ -37,6 +37,51 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<(), String> {
     let config = Config::from_settings(&cli.settings).map_err(|e| e.to_string())?;
+    // A backup reads the database as it is; a restore writes where there is none yet:
+    // neither migrates it nor creates a key.
+    let mut stdin = std::io::stdin().lock();
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    };
+    let passphrase = |wanted: bool, input: &mut dyn std::io::BufRead| {
+        wanted
+            .then(|| {
+                portal::cli::read_password_line(input).map_err(|_| {
+                    "no passphrase on standard input (pipe it in, e.g. \
+                     `printf '%s' \"$PASSPHRASE\" | portal backup --with-key --passphrase-stdin …`)"
+                        .to_string()
+                })
+            })
+            .transpose()
+    };
+    match &cli.command {
+        Some(Command::Backup {
+            output,
+            passphrase_stdin,
+            ..
+        }) => {
+            let p = passphrase(*passphrase_stdin, &mut stdin)?;
+            let env_key = std::env::var("PORTAL_SECRET_KEY").ok();
+            let out =
+                portal::backup::backup(&config, env_key.as_deref(), output, p, now_ms()).await?;
+            println!("{out}");
+            return Ok(());
+        }
+        Some(Command::Restore {
+            input,
+            passphrase_stdin,
+        }) => {
+            let p = passphrase(*passphrase_stdin, &mut stdin)?;
+            let env_key_set = std::env::var_os("PORTAL_SECRET_KEY").is_some_and(|v| !v.is_empty());
+            let out = portal::backup::restore(&config, input, p, env_key_set).await?;
+            println!("{out}");
+            return Ok(());
+        }
+        _ => {}
+    }
     let db = Db::connect(&config.database_url, config.database_max_connections)
         .await
         .map_err(|e| {
@@ -55,7 +100,6 @@ async fn run(cli: Cli) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let state = AppState::new(db.clone(), config, secret_key).map_err(|e| e.to_string())?;
     let command = cli.command.unwrap_or(Command::Serve);
-    let mut stdin = std::io::stdin().lock();
     let result = match command {
         Command::Serve => portal::web::serve(state)
             .await
@@ -75,6 +119,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         } => portal::cli::invite(&state, account, &email, &group).await,
         Command::Demo => portal::cli::demo(&state).await,
         Command::Mail(cmd) => portal::cli::mail(&state, cmd).await,
+        Command::Backup { .. } | Command::Restore { .. } => Ok(String::new()), // done above
     };
     db.close().await;
     let out = result?;

@@ -47,8 +47,17 @@ pub struct SignInLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct OutcomeLabels {
+pub struct SsoLabels {
+    /// `discovery`, `keys`, `token` or `userinfo`.
+    pub request: String,
+    /// `success`, or what went wrong ([`crate::oidc::OidcError::kind`]).
     pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    /// `database` (a query or connection failed) or `other`.
+    pub kind: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -83,9 +92,12 @@ pub struct Metrics {
     pub hash_running: Gauge,
     pub sessions_active: Gauge,
     pub db_connections: Family<PoolLabels, Gauge>,
-    pub sso_requests: HistogramFamily<OutcomeLabels>,
+    pub sso_requests: HistogramFamily<SsoLabels>,
     pub outbox_waiting: Gauge,
     pub mail_failures: Counter,
+    /// Seconds a request waited for a database connection.
+    pub db_wait_seconds: Histogram,
+    pub failures: Family<FailureLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -145,10 +157,10 @@ impl Metrics {
             "Database pool connections by state",
             db_connections.clone(),
         );
-        let sso_requests = HistogramFamily::<OutcomeLabels>::new_with_constructor(latency as _);
+        let sso_requests = HistogramFamily::<SsoLabels>::new_with_constructor(latency as _);
         registry.register(
             "sso_provider_request_duration_seconds",
-            "Requests to OpenID Providers by outcome, and their time",
+            "Requests to OpenID Providers by request and outcome, and their time",
             sso_requests.clone(),
         );
         let outbox_waiting = Gauge::default();
@@ -162,6 +174,20 @@ impl Metrics {
             "mail_delivery_failures",
             "Mail deliveries that failed (they are tried again)",
             mail_failures.clone(),
+        );
+        // 0.1 ms to about 13 s (past SQLite's 5 s busy timeout and the 10 s acquire
+        // timeout): a free connection takes microseconds.
+        let db_wait_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 18));
+        registry.register(
+            "db_connection_wait_seconds",
+            "Time taken to get a database connection from the pool (for a transaction on SQLite, with the write lock)",
+            db_wait_seconds.clone(),
+        );
+        let failures = Family::<FailureLabels, Counter>::default();
+        registry.register(
+            "internal_failures",
+            "Server functions that failed inside the portal (answered 500), by kind",
+            failures.clone(),
         );
         let build = Family::<BuildLabels, Gauge>::default();
         build
@@ -186,7 +212,40 @@ impl Metrics {
             sso_requests,
             outbox_waiting,
             mail_failures,
+            db_wait_seconds,
+            failures,
         }
+    }
+
+    /// Counts an internal failure: a database error if a `sqlx::Error` is in its chain.
+    pub fn internal_failure(&self, e: &(dyn std::error::Error + 'static)) {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let mut database = false;
+        while let Some(c) = cause {
+            if c.downcast_ref::<sqlx::Error>().is_some() {
+                database = true;
+                break;
+            }
+            cause = c.source();
+        }
+        self.failures
+            .get_or_create(&FailureLabels {
+                kind: if database { "database" } else { "other" }.into(),
+            })
+            .inc();
+    }
+
+    /// Records requests to OpenID Providers (given to [`crate::oidc::Cache::timed`]).
+    pub fn sso_timing(&self) -> crate::oidc::Timing {
+        let family = self.sso_requests.clone();
+        std::sync::Arc::new(move |request, outcome, seconds| {
+            family
+                .get_or_create(&SsoLabels {
+                    request: request.into(),
+                    outcome: outcome.into(),
+                })
+                .observe(seconds);
+        })
     }
 
     /// Counts a sign-in attempt.

@@ -195,17 +195,75 @@ fn checked_endpoint(
     Ok(url.to_string())
 }
 
+/// Records one request to a provider: which (`discovery`, `keys`, `token`, `userinfo`),
+/// its outcome ([`OidcError::kind`], or `success`) and its seconds (the metrics).
+pub type Timing = std::sync::Arc<dyn Fn(&'static str, &'static str, f64) + Send + Sync>;
+
+/// `call`, one request to a provider, timed by `timing`.
+pub async fn timed<T>(
+    timing: Option<&Timing>,
+    request: &'static str,
+    call: impl std::future::Future<Output = Result<T, OidcError>>,
+) -> Result<T, OidcError> {
+    let started = std::time::Instant::now();
+    let result = call.await;
+    if let Some(record) = timing {
+        let outcome = result.as_ref().map_or_else(OidcError::kind, |_| "success");
+        record(request, outcome, started.elapsed().as_secs_f64());
+    }
+    result
+}
+
+impl OidcError {
+    /// A short, fixed name of what went wrong (a metrics label: no URL, no text).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OidcError::Unreachable { .. } => "unreachable",
+            OidcError::HttpStatus { .. } => "http_error",
+            OidcError::TooLarge { .. } => "too_large",
+            OidcError::TokenRefused(_) => "refused",
+            OidcError::BadIssuerUrl | OidcError::NotPublic { .. } => "not_allowed",
+            OidcError::BadDocument { .. }
+            | OidcError::IssuerMismatch { .. }
+            | OidcError::Unsupported(_)
+            | OidcError::NoUsableKey
+            | OidcError::InvalidToken(_) => "invalid",
+        }
+    }
+}
+
 /// Discovery documents and key sets, per issuer, for [`CACHE_TTL`]: the unauthenticated
-/// single sign-on start does not make the portal fetch them on every call.
-#[derive(Debug, Default, Clone)]
+/// single sign-on start does not make the portal fetch them on every call. The requests
+/// it makes are timed.
+#[derive(Default, Clone)]
 pub struct Cache {
     entries: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, CacheEntry>>>,
+    timing: Option<Timing>,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache").finish_non_exhaustive()
+    }
 }
 
 /// When an issuer's documents were fetched, and what they said.
 type CacheEntry = (std::time::Instant, Discovery, Jwks);
 
 impl Cache {
+    /// A cache whose requests are recorded by `timing`.
+    pub fn timed(timing: Timing) -> Self {
+        Self {
+            timing: Some(timing),
+            ..Self::default()
+        }
+    }
+
+    /// How the requests it makes are recorded (for the caller's own requests).
+    pub fn timing(&self) -> Option<&Timing> {
+        self.timing.as_ref()
+    }
+
     fn get(&self, issuer: &str) -> Option<(Discovery, Jwks)> {
         let entries = self.entries.lock().ok()?;
         let (at, d, k) = entries.get(issuer)?;
@@ -239,8 +297,9 @@ impl Cache {
         if let Some(found) = self.get(issuer) {
             return Ok(found);
         }
-        let d = discover(http, issuer, allow_private).await?;
-        let k = fetch_keys(http, &d).await?;
+        let timing = self.timing.as_ref();
+        let d = timed(timing, "discovery", discover(http, issuer, allow_private)).await?;
+        let k = timed(timing, "keys", fetch_keys(http, &d)).await?;
         self.put(issuer, &d, &k);
         Ok((d, k))
     }

@@ -94,43 +94,79 @@ impl SecretKey {
     ) -> Result<Self, KeyError> {
         let existing_check = crate::db::server_keys::check(&mut *db.acquire().await?).await?;
         let path = data_dir.join("secret.key");
-        let file_err = |e: std::io::Error| KeyError::File {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let key = if let Some(v) = env_value.filter(|v| !v.trim().is_empty()) {
-            let bytes = STANDARD.decode(v.trim()).map_err(|_| KeyError::BadEnv)?;
-            Self::from_bytes(bytes.try_into().map_err(|_| KeyError::BadEnv)?)
-        } else if path.exists() {
-            let text = std::fs::read_to_string(&path).map_err(file_err)?;
-            let bytes = STANDARD.decode(text.trim()).map_err(|_| KeyError::File {
-                path: path.display().to_string(),
-                message: "it does not hold the base64 encoding of 32 bytes".into(),
-            })?;
-            Self::from_bytes(bytes.try_into().map_err(|_| KeyError::File {
-                path: path.display().to_string(),
-                message: "it does not hold the base64 encoding of 32 bytes".into(),
-            })?)
-        } else if existing_check.is_some() {
-            return Err(KeyError::Missing(path.display().to_string()));
-        } else {
-            let mut bytes = [0u8; 32];
-            rng.fill(&mut bytes);
-            write_key_file(&path, &STANDARD.encode(bytes)).map_err(file_err)?;
-            tracing::info!(path = %path.display(), "created a new server key");
-            Self::from_bytes(bytes)
+        let key = match Self::read(env_value, data_dir)? {
+            Some(key) => key,
+            None if existing_check.is_some() => {
+                return Err(KeyError::Missing(path.display().to_string()))
+            }
+            None => {
+                let mut bytes = [0u8; 32];
+                rng.fill(&mut bytes);
+                let key = Self::from_bytes(bytes);
+                key.write_file(data_dir)?;
+                tracing::info!(path = %path.display(), "created a new server key");
+                key
+            }
         };
         match existing_check {
-            Some(check) => match key.decrypt(&check, CHECK_AAD) {
-                Ok(p) if p == CHECK_PLAINTEXT => Ok(key),
-                _ => Err(KeyError::WrongKey),
-            },
+            Some(check) if key.matches(&check) => Ok(key),
+            Some(_) => Err(KeyError::WrongKey),
             None => {
                 let check = key.encrypt(rng, CHECK_PLAINTEXT, CHECK_AAD);
                 crate::db::server_keys::set_check(&mut *db.acquire().await?, &check).await?;
                 Ok(key)
             }
         }
+    }
+
+    /// The key the portal would use (`PORTAL_SECRET_KEY`, else `secret.key` in the data
+    /// directory), without creating one: `None` when there is neither.
+    pub fn read(env_value: Option<&str>, data_dir: &Path) -> Result<Option<Self>, KeyError> {
+        let path = data_dir.join("secret.key");
+        if let Some(v) = env_value.filter(|v| !v.trim().is_empty()) {
+            let bytes = STANDARD.decode(v.trim()).map_err(|_| KeyError::BadEnv)?;
+            return Ok(Some(Self::from_bytes(
+                bytes.try_into().map_err(|_| KeyError::BadEnv)?,
+            )));
+        }
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bad_file = |message: String| KeyError::File {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| bad_file(e.to_string()))?;
+        let bytes: [u8; 32] = STANDARD
+            .decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| bad_file("it does not hold the base64 encoding of 32 bytes".into()))?;
+        Ok(Some(Self::from_bytes(bytes)))
+    }
+
+    /// Whether this is the key that wrote a database's check value
+    /// ([`crate::db::server_keys::check`]).
+    pub fn matches(&self, check: &str) -> bool {
+        self.decrypt(check, CHECK_AAD)
+            .is_ok_and(|p| p == CHECK_PLAINTEXT)
+    }
+
+    /// The key's 32 bytes, for sealing it into a backup (never logged or printed).
+    pub(crate) fn bytes(&self) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(self.0.as_slice());
+        bytes
+    }
+
+    /// Writes the key to `secret.key` in the data directory (mode 0600), which must not
+    /// exist yet.
+    pub fn write_file(&self, data_dir: &Path) -> Result<(), KeyError> {
+        let path = data_dir.join("secret.key");
+        write_key_file(&path, &STANDARD.encode(self.bytes())).map_err(|e| KeyError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
     }
 }
 

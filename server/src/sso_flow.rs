@@ -121,14 +121,19 @@ impl AppState {
                         self.config.sso_allow_private_issuers,
                     )
                     .await?;
-                let tokens = oidc::exchange_code(
-                    &self.http,
-                    &d,
-                    &config.client_id,
-                    &secret,
-                    &code,
-                    &self.sso_redirect_uri(),
-                    &pending.verifier,
+                let timing = self.oidc_cache.timing();
+                let tokens = oidc::timed(
+                    timing,
+                    "token",
+                    oidc::exchange_code(
+                        &self.http,
+                        &d,
+                        &config.client_id,
+                        &secret,
+                        &code,
+                        &self.sso_redirect_uri(),
+                        &pending.verifier,
+                    ),
                 )
                 .await?;
                 let claims = oidc::verify_id_token(
@@ -144,7 +149,8 @@ impl AppState {
                 let email = match (claims.email.clone(), tokens.access_token.as_deref()) {
                     (Some(e), _) => Some(e),
                     (None, Some(at)) => {
-                        oidc::userinfo_email(&self.http, &d, at, &claims.subject).await?
+                        let call = oidc::userinfo_email(&self.http, &d, at, &claims.subject);
+                        oidc::timed(timing, "userinfo", call).await?
                     }
                     (None, None) => None,
                 };

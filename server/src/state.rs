@@ -96,7 +96,8 @@ impl AppState {
     ) -> Result<Self, StateError> {
         let metrics = Arc::new(crate::metrics::Metrics::new());
         let passwords = Passwords::new(rng.clone(), params)?.timed_by(metrics.hash_seconds.clone());
-        let asset_version: Arc<str> = asset_version(&config.site_root).into();
+        let db = db.timed_by(metrics.db_wait_seconds.clone());
+        let asset_version: Arc<str> = asset_version(&config.site).into();
         let dns = crate::dns::Dns::new(config.dns_server);
         let http = crate::oidc::http_client(crate::dns::GuardedResolver {
             dns: dns.clone(),
@@ -112,11 +113,19 @@ impl AppState {
         .map_err(StateError::Mail)?;
         let leptos = LeptosOptions::builder()
             .output_name("portal")
-            .site_root(config.site_root.to_string_lossy().to_string())
+            .site_root(
+                // Read only by leptos_axum's file handler, which serves a folder site
+                // (crate::web::site).
+                config.site.folder().map_or_else(
+                    || "(embedded)".to_string(),
+                    |f| f.to_string_lossy().to_string(),
+                ),
+            )
             .site_pkg_dir(format!("{ASSETS_PREFIX}/{asset_version}"))
             .site_addr(config.listen)
             .build();
         let webauthn = crate::passkeys::relying_party(&config.public_origin);
+        let oidc_cache = crate::oidc::Cache::timed(metrics.sso_timing());
         Ok(Self {
             webauthn,
             metrics,
@@ -131,7 +140,7 @@ impl AppState {
             asset_version,
             http,
             dns,
-            oidc_cache: crate::oidc::Cache::default(),
+            oidc_cache,
             mailer,
         })
     }
@@ -155,12 +164,12 @@ const CLIENT_FILES: [&str; 3] = ["pkg/portal.js", "pkg/portal.wasm", "pkg/portal
 /// A short hash of the built client files and the server's version: a new build gets new
 /// asset URLs and new service-worker cache names. Files that are missing (tests run without
 /// a client build) simply do not contribute.
-pub fn asset_version(site_root: &std::path::Path) -> String {
+pub fn asset_version(site: &crate::web::site::Site) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
     for f in CLIENT_FILES {
-        if let Ok(bytes) = std::fs::read(site_root.join(f)) {
+        if let Some(bytes) = site.read(f) {
             h.update((bytes.len() as u64).to_le_bytes());
             h.update(&bytes);
         }

@@ -5,7 +5,9 @@
 //! - `hash-rate`: the argon2id bound — hashes per second with the production parameters
 //!   on this machine, one hash per core at a time, as the server does;
 //! - `load`: a small HTTP load generator (keep-alive, fixed concurrency and duration)
-//!   printing requests/s, p50, p99 and errors as one JSON line.
+//!   printing requests/s, p50, p99 and errors as one JSON line;
+//! - `soak`: mixed traffic for a long time (`scripts/soak.sh`), one JSON line per interval
+//!   (throughput, p99, errors, the server's resident memory) and a verdict.
 
 use clap::{Parser, Subcommand};
 
@@ -72,6 +74,28 @@ enum Cmd {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// Mixed traffic for a long time: sign-ins with and without MFA, page views,
+    /// settings saves, session revocations. One JSON line per interval; exits non-zero
+    /// on any error, or when resident memory grew by 10 % or more after the warm-up.
+    Soak {
+        #[arg(long)]
+        base: String,
+        /// The server's process id (its resident memory is read from /proc).
+        #[arg(long)]
+        pid: u32,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        #[arg(long, default_value_t = 30)]
+        interval: u64,
+        /// Memory growth is counted from the end of the warm-up.
+        #[arg(long, default_value_t = 60)]
+        warm_up: u64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// The account whose policy page is viewed.
+        #[arg(long, default_value_t = 1)]
+        account: i64,
+    },
 }
 
 pub const PASSWORD: &str = "bench-password-2026";
@@ -102,6 +126,25 @@ fn main() -> Result<(), String> {
                 seed(&database_url, population, &secret_key).await
             }
             Cmd::HashRate { seconds } => hash_rate(seconds).await,
+            Cmd::Soak {
+                base,
+                pid,
+                seconds,
+                interval,
+                warm_up,
+                concurrency,
+                account,
+            } => {
+                let plan = SoakPlan {
+                    pid,
+                    seconds,
+                    interval,
+                    warm_up,
+                    concurrency,
+                    account,
+                };
+                soak(&base, plan).await
+            }
             Cmd::Load {
                 base,
                 scenario,
@@ -515,4 +558,244 @@ async fn load(target: &Target<'_>, concurrency: usize, seconds: u64) -> Result<R
         p99_ms: pct(0.99),
         errors,
     })
+}
+
+/// What `soak` runs.
+struct SoakPlan {
+    pid: u32,
+    seconds: u64,
+    interval: u64,
+    warm_up: u64,
+    concurrency: usize,
+    account: i64,
+}
+
+/// The process's resident memory in KiB (VmRSS), 0 if unreadable.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// What the workers measured in the current interval.
+#[derive(Default)]
+struct Window {
+    latencies: Vec<Duration>,
+    errors: Vec<String>,
+}
+
+/// One soak worker: signs its own person in (`bench{w+1}`), then cycles through page
+/// views, saves, extra sign-ins (whose sessions the revocations end) and MFA sign-ins.
+async fn soak_worker(
+    http: reqwest::Client,
+    base: String,
+    worker: usize,
+    account: i64,
+    deadline: Instant,
+    window: std::sync::Arc<std::sync::Mutex<Window>>,
+    next_mfa: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    let email = format!("bench{}@example.com", worker + 1);
+    let sign_in = |http: reqwest::Client, base: String, email: String| async move {
+        let r = http
+            .post(format!("{base}/api/sign_in"))
+            .header("sec-fetch-site", "same-origin")
+            .header("accept", "application/json")
+            .form(&[("email", email.as_str()), ("password", PASSWORD)])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        set_cookie(&r, "portal_session").ok_or_else(|| format!("sign-in: HTTP {}", r.status()))
+    };
+    let record = |started: Instant, outcome: Result<(), String>| {
+        if let Ok(mut w) = window.lock() {
+            match outcome {
+                Ok(()) => w.latencies.push(started.elapsed()),
+                Err(e) => w.errors.push(e),
+            }
+        }
+    };
+    let started = Instant::now();
+    let cookie = match sign_in(http.clone(), base.clone(), email.clone()).await {
+        Ok(c) => {
+            record(started, Ok(()));
+            c
+        }
+        Err(e) => {
+            record(started, Err(e));
+            return;
+        }
+    };
+    let mut step = 0u64;
+    while Instant::now() < deadline {
+        step += 1;
+        let started = Instant::now();
+        let ok = |r: Result<reqwest::Response, reqwest::Error>, what: &str| match r {
+            Ok(r) if r.status().is_success() => Ok(r),
+            Ok(r) => Err(format!("{what}: HTTP {}", r.status())),
+            Err(e) => Err(format!("{what}: {e}")),
+        };
+        let post = |path: &str| {
+            http.post(format!("{base}{path}"))
+                .header("cookie", &cookie)
+                .header("sec-fetch-site", "same-origin")
+                .header("accept", "application/json")
+        };
+        let outcome = match step % 20 {
+            // Another sign-in of the same person: a session the revocation ends.
+            0 => sign_in(http.clone(), base.clone(), email.clone())
+                .await
+                .map(|_| ()),
+            10 => {
+                let who = next_mfa.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if sign_in_with_code(&http, &base, who).await {
+                    Ok(())
+                } else {
+                    Err(format!("sign-in with code (mfa{who})"))
+                }
+            }
+            15 => ok(
+                post("/api/revoke_other_sessions").send().await,
+                "revoke other sessions",
+            )
+            .map(|_| ()),
+            n if n % 4 == 1 => ok(
+                post("/api/save_general")
+                    .form(&[
+                        ("name", format!("Soak Person {worker}-{}", step % 7)),
+                        ("time_zone", "Europe/Paris".into()),
+                        ("date_format", "iso".into()),
+                        ("time_format", "24h".into()),
+                    ])
+                    .send()
+                    .await,
+                "save",
+            )
+            .map(|_| ()),
+            n => {
+                let path = match n % 3 {
+                    0 => "/profile/general".to_string(),
+                    1 => "/profile/sessions".to_string(),
+                    _ => format!("/accounts/{account}/settings/mfa"),
+                };
+                match ok(
+                    http.get(format!("{base}{path}"))
+                        .header("cookie", &cookie)
+                        .send()
+                        .await,
+                    &path,
+                ) {
+                    Ok(r) => r
+                        .bytes()
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| format!("{path}: {e}")),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        record(started, outcome);
+    }
+}
+
+async fn soak(base: &str, plan: SoakPlan) -> Result<(), String> {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(plan.concurrency)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let begun = Instant::now();
+    let deadline = begun + Duration::from_secs(plan.seconds);
+    let window = std::sync::Arc::new(std::sync::Mutex::new(Window::default()));
+    let next_mfa = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..plan.concurrency {
+        workers.push(tokio::spawn(soak_worker(
+            http.clone(),
+            base.to_string(),
+            w,
+            plan.account,
+            deadline,
+            window.clone(),
+            next_mfa.clone(),
+        )));
+    }
+    let (mut errors, mut total) = (0usize, 0usize);
+    let mut baseline: Option<u64> = None;
+    let mut peak_after = 0u64;
+    let mut ticks = tokio::time::interval(Duration::from_secs(plan.interval.max(1)));
+    ticks.tick().await;
+    loop {
+        let finished = Instant::now() >= deadline;
+        if finished {
+            for w in workers.drain(..) {
+                let _ = w.await;
+            }
+        } else {
+            ticks.tick().await;
+        }
+        let Window {
+            mut latencies,
+            errors: errs,
+        } = std::mem::take(&mut *window.lock().map_err(|_| "lock poisoned".to_string())?);
+        latencies.sort();
+        let elapsed = begun.elapsed().as_secs();
+        let rss = rss_kib(plan.pid);
+        if elapsed >= plan.warm_up {
+            match baseline {
+                None => baseline = Some(rss),
+                Some(_) => peak_after = peak_after.max(rss),
+            }
+        }
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let p99 = latencies
+            .get(((latencies.len() as f64 - 1.0) * 0.99).round().max(0.0) as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        #[allow(clippy::cast_precision_loss)]
+        let rps = latencies.len() as f64 / plan.interval.max(1) as f64;
+        println!(
+            "{{\"t\":{elapsed},\"rps\":{rps:.1},\"p99_ms\":{p99:.1},\"errors\":{},\"rss_mb\":{:.1}}}",
+            errs.len(),
+            rss as f64 / 1024.0
+        );
+        for e in errs.iter().take(5) {
+            eprintln!("error: {e}");
+        }
+        errors += errs.len();
+        total += latencies.len();
+        if finished {
+            break;
+        }
+    }
+    let base_kib = baseline.unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)]
+    let growth = if base_kib > 0 && peak_after > 0 {
+        100.0 * (peak_after as f64 - base_kib as f64) / base_kib as f64
+    } else {
+        0.0
+    };
+    println!(
+        "{{\"summary\":true,\"requests\":{total},\"errors\":{errors},\"rss_after_warm_up_mb\":{:.1},\"rss_peak_after_mb\":{:.1},\"growth_pct\":{growth:.1}}}",
+        base_kib as f64 / 1024.0,
+        peak_after as f64 / 1024.0
+    );
+    if errors > 0 {
+        return Err(format!("{errors} request(s) failed"));
+    }
+    if growth >= 10.0 {
+        return Err(format!(
+            "resident memory grew by {growth:.1} % after the warm-up"
+        ));
+    }
+    Ok(())
 }

@@ -18,6 +18,7 @@ use sqlx::{
 use std::{str::FromStr, time::Duration};
 
 pub mod audit;
+pub mod backup;
 pub mod devices;
 pub mod directory;
 pub mod email_changes;
@@ -48,6 +49,8 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// Records how long getting a connection (or starting a transaction) took.
+    wait: Option<prometheus_client::metrics::histogram::Histogram>,
 }
 
 impl std::fmt::Debug for Db {
@@ -93,7 +96,11 @@ impl Db {
             })
             .connect_with(options)
             .await?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            wait: None,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
@@ -109,7 +116,22 @@ impl Db {
 
     /// A connection from the pool, for data functions outside a transaction.
     pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, sqlx::Error> {
-        self.pool.acquire().await
+        let started = std::time::Instant::now();
+        let conn = self.pool.acquire().await;
+        self.waited(started);
+        conn
+    }
+
+    /// The same pool, recording each wait for a connection in `wait` (the metrics).
+    pub fn timed_by(mut self, wait: prometheus_client::metrics::histogram::Histogram) -> Self {
+        self.wait = Some(wait);
+        self
+    }
+
+    fn waited(&self, since: std::time::Instant) {
+        if let Some(h) = &self.wait {
+            h.observe(since.elapsed().as_secs_f64());
+        }
     }
 
     /// Starts a transaction: the writes of one use case, committed together or not at all.
@@ -118,10 +140,13 @@ impl Db {
     /// busy timeout for another writer): a deferred transaction that reads and then
     /// writes would fail with "database is locked" when another one wrote in between.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
+        let started = std::time::Instant::now();
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
-        }
+        };
+        self.waited(started);
+        tx
     }
 
     pub fn backend(&self) -> Backend {
@@ -138,7 +163,13 @@ impl Db {
     }
 }
 
-fn sqlite_path(url: &str) -> Option<&str> {
+/// The versions of the SQLite migrations this build knows (its schema, oldest first).
+pub fn sqlite_schema_versions() -> Vec<i64> {
+    SQLITE_MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
+/// The file of a `sqlite:` URL (`None` for PostgreSQL or an in-memory database).
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

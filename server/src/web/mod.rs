@@ -11,6 +11,7 @@ pub mod forms;
 pub mod headers;
 pub mod request_id;
 pub mod session;
+pub mod site;
 
 use crate::state::AppState;
 use app::{
@@ -99,10 +100,15 @@ pub fn router(state: AppState) -> Router {
             client_files(&state, "public, max-age=31536000, immutable"),
         )
         // The same files by their plain names, for the offline page and tools: revalidated.
-        .nest_service("/pkg", client_files(&state, "no-cache"))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ));
+        .nest_service("/pkg", client_files(&state, "no-cache"));
+    // Any other address: one of the site's files (icons, manifest, offline page), else
+    // the app's "not found" page.
+    let router = match &state.config.site {
+        site::Site::Folder(_) => router.fallback(
+            leptos_axum::file_and_error_handler::<AppState, _>(app::shell),
+        ),
+        site::Site::Embedded => router.fallback(embedded_or_not_found),
+    };
     with_middleware(router, &state).with_state(state)
 }
 
@@ -117,6 +123,7 @@ struct Features {
     recovery: Arc<dyn Recovery>,
     people: Arc<dyn PeopleAdministration>,
     passkeys: Arc<dyn Passkeys>,
+    failures: app::ssr::InternalFailures,
 }
 
 impl Features {
@@ -130,6 +137,10 @@ impl Features {
             recovery: shared.clone(),
             people: shared.clone(),
             passkeys: shared,
+            failures: {
+                let metrics = state.metrics.clone();
+                app::ssr::InternalFailures(Arc::new(move |e| metrics.internal_failure(e)))
+            },
         }
     }
 
@@ -141,6 +152,7 @@ impl Features {
         provide_context(self.recovery.clone());
         provide_context(self.people.clone());
         provide_context(self.passkeys.clone());
+        provide_context(self.failures.clone());
     }
 }
 
@@ -192,13 +204,41 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The built client files (`target/site/pkg`), precompressed copies preferred, with the
+/// The built client files (the site's `pkg/`), precompressed copies preferred, with the
 /// given caching for files found (a "not found" is never cached).
 fn client_files(
     state: &AppState,
     cache_control: &'static str,
 ) -> tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible> {
-    let files = tower_http::services::ServeDir::new(state.config.site_root.join("pkg"))
+    let folder =
+        match state.config.site.folder() {
+            Some(folder) => folder.join("pkg"),
+            None => {
+                // The binary's own copy: `/…/portal.wasm` is its `pkg/portal.wasm`.
+                return tower::util::BoxCloneSyncService::new(tower::service_fn(
+                    move |req: Request| async move {
+                        let path = format!("pkg/{}", req.uri().path().trim_start_matches('/'));
+                        let readable = matches!(
+                            *req.method(),
+                            axum::http::Method::GET | axum::http::Method::HEAD
+                        );
+                        if !readable {
+                            return Ok(StatusCode::METHOD_NOT_ALLOWED.into_response());
+                        }
+                        Ok(site::embedded_response(&path, req.headers(), cache_control)
+                            .unwrap_or_else(|| {
+                                (
+                                    StatusCode::NOT_FOUND,
+                                    [(header::CACHE_CONTROL, "no-store")],
+                                    "not found",
+                                )
+                                    .into_response()
+                            }))
+                    },
+                ));
+            }
+        };
+    let files = tower_http::services::ServeDir::new(folder)
         .precompressed_br()
         .precompressed_gzip();
     tower::util::BoxCloneSyncService::new(tower::ServiceExt::<Request>::map_response(
@@ -215,6 +255,27 @@ fn client_files(
             r
         },
     ))
+}
+
+/// The fallback of a binary that carries its site: one of the site's files (revalidated
+/// each time), else the app's "not found" page.
+async fn embedded_or_not_found(State(state): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path().trim_start_matches('/').to_string();
+    if req.method() == axum::http::Method::GET || req.method() == axum::http::Method::HEAD {
+        if let Some(r) = site::embedded_response(&path, req.headers(), "no-cache") {
+            return r;
+        }
+    }
+    let options = state.leptos.clone();
+    let render = leptos_axum::render_app_to_stream_in_order_with_context(
+        move || provide_context(state.clone()),
+        move || app::shell(options.clone()),
+    );
+    let mut r = render(req).await.into_response();
+    if r.status() == StatusCode::OK {
+        *r.status_mut() = StatusCode::NOT_FOUND;
+    }
+    r
 }
 
 /// The service worker, stamped with the build's asset version: each build gets new cache
@@ -420,13 +481,22 @@ pub async fn serve_on(
     tracing::info!(%listen, "Connect Portal listening");
     let (began, begun) = tokio::sync::oneshot::channel::<()>();
     let draining = state.draining.clone();
-    // One deadline for the whole shutdown, from the signal.
+    // One deadline for the whole shutdown, from the signal (after the shutdown delay).
     let signalled = Arc::new(std::sync::OnceLock::<tokio::time::Instant>::new());
     let signalled_at = signalled.clone();
+    let delay = state.config.shutdown_delay;
     let signal = async move {
         shutdown.await;
-        let _ = signalled_at.set(tokio::time::Instant::now());
         draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        if !delay.is_zero() {
+            // Not ready, still serving: the load balancer notices and stops sending.
+            tracing::info!(
+                delay_ms = delay.as_millis() as u64,
+                "shutting down: not ready, still accepting for the shutdown delay"
+            );
+            tokio::time::sleep(delay).await;
+        }
+        let _ = signalled_at.set(tokio::time::Instant::now());
         tracing::info!("shutting down: finishing the requests in flight");
         let _ = began.send(());
     };

@@ -1,7 +1,8 @@
 //! The first layer: every request gets a short random id, carried in the request's
 //! extensions for the layers and handlers after it, sent back as `x-request-id`, and
-//! logged with the outcome (the access log: method, path, status, time taken) and counted
-//! in the metrics (by route template).
+//! logged with the outcome (the access log: method, path, route template, status, time
+//! taken, and the signed-in person's user id, never their email) and counted in the
+//! metrics (by route template).
 
 use super::Ctx;
 use crate::state::AppState;
@@ -16,6 +17,21 @@ use std::time::Instant;
 /// The id of the current request (in the request's extensions).
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
+
+/// Who the request's session belongs to, for the access log: the session layer, which
+/// runs after this one, fills it in (0: nobody signed in).
+#[derive(Debug, Clone, Default)]
+pub struct LoggedUser(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl LoggedUser {
+    pub fn set(&self, user_id: i64) {
+        self.0.store(user_id, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn get(&self) -> Option<i64> {
+        Some(self.0.load(std::sync::atomic::Ordering::Relaxed)).filter(|id| *id > 0)
+    }
+}
 
 impl RequestId {
     /// The id the first layer gave `req` (empty before it ran).
@@ -34,6 +50,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_string();
     req.extensions_mut().insert(RequestId(id.clone()));
     req.extensions_mut().insert(Ctx::of(&path));
+    let user = LoggedUser::default();
+    req.extensions_mut().insert(user.clone());
     // The route's template, for the metrics (never the raw path: it would carry ids).
     let route = req
         .extensions()
@@ -55,7 +73,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         request_id = %id,
         %method,
         %path,
+        route,
         status = response.status().as_u16(),
+        user_id = user.get(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "request"
     );

@@ -3,7 +3,11 @@
 //! request's extensions for the page and server functions. Static files skip it. A
 //! lookup that fails answers 503: no request runs with an unknown session state.
 
-use super::{cookies, plain, request_id::RequestId, Ctx};
+use super::{
+    cookies, plain,
+    request_id::{LoggedUser, RequestId},
+    Ctx,
+};
 use crate::state::AppState;
 use app::ssr::{PendingToken, RequestInfo};
 use axum::{
@@ -52,6 +56,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         })
         .and_then(|key| cookies::flash_from_headers(&state.config, req.headers(), &key));
     let shown = flash.is_some();
+    if let (Some(s), Some(logged)) = (&session, req.extensions().get::<LoggedUser>()) {
+        logged.set(s.user_id);
+    }
     let info = RequestInfo {
         request_id: id,
         ip: client_ip(&state, &req),

@@ -5,6 +5,7 @@
 mod harness;
 
 mod auth;
+mod backups;
 mod cli;
 mod mail;
 mod mfa;

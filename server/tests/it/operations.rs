@@ -7,7 +7,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 /// The metrics listener's answer to `GET /metrics`.
-async fn scrape(state: &portal::state::AppState) -> String {
+pub(crate) async fn scrape(state: &portal::state::AppState) -> String {
     let res = portal::metrics::router(state.clone())
         .oneshot(
             http::Request::get("/metrics")
@@ -22,7 +22,7 @@ async fn scrape(state: &portal::state::AppState) -> String {
 }
 
 /// The value of the sample named exactly `name{labels}` (or without labels).
-fn sample(body: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(body: &str, series: &str) -> Option<f64> {
     body.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
@@ -107,6 +107,33 @@ both_backends!(metrics_count_requests_and_sign_ins_and_name_nobody, |env| {
     assert!(!body.contains("FOO1"), "{body}");
     assert!(
         body.contains(r#"route="/healthz",method="other""#),
+        "{body}"
+    );
+    // Waiting for a database connection is timed.
+    assert!(
+        sample(&body, "portal_db_connection_wait_seconds_count").is_some_and(|n| n >= 1.0),
+        "{body}"
+    );
+    // A database failure inside a server function is counted as one.
+    assert_eq!(
+        sample(&body, r#"portal_internal_failures_total{kind="database"}"#),
+        None
+    );
+    env.fail_writes("no_names", "users", "UPDATE", "1 = 1")
+        .await;
+    let r = c
+        .call::<api::SaveGeneral>(&[
+            ("name", "Ada King"),
+            ("time_zone", "UTC"),
+            ("date_format", "iso"),
+            ("time_format", "24h"),
+        ])
+        .await;
+    assert_eq!(r.status, 500, "{}", r.body);
+    let body = scrape(&env.state).await;
+    assert_eq!(
+        sample(&body, r#"portal_internal_failures_total{kind="database"}"#),
+        Some(1.0),
         "{body}"
     );
 });

@@ -5,11 +5,12 @@ use crate::harness::*;
 use app::models::{AccountKind, MfaEnrolment};
 use base64::Engine;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 /// A running `portal serve`, killed when dropped.
-struct Replica {
-    child: Child,
-    base: String,
+pub(crate) struct Replica {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Drop for Replica {
@@ -24,7 +25,11 @@ async fn start(url: &str, data_dir: &std::path::Path) -> Replica {
 }
 
 /// [`start`] with more settings in the environment.
-async fn start_with(url: &str, data_dir: &std::path::Path, settings: &[(&str, &str)]) -> Replica {
+pub(crate) async fn start_with(
+    url: &str,
+    data_dir: &std::path::Path,
+    settings: &[(&str, &str)],
+) -> Replica {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -59,20 +64,20 @@ async fn start_with(url: &str, data_dir: &std::path::Path, settings: &[(&str, &s
 }
 
 /// A browser stand-in talking HTTP to whichever replica it is pointed at.
-struct Browser {
-    http: reqwest::Client,
-    session: Option<String>,
-    pending: Option<String>,
+pub(crate) struct Browser {
+    pub http: reqwest::Client,
+    pub session: Option<String>,
+    pub pending: Option<String>,
 }
 
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    body: String,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub fn new() -> Self {
         Self {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -124,7 +129,7 @@ impl Browser {
         }
     }
 
-    async fn get(&mut self, replica: &Replica, path: &str) -> Answer {
+    pub async fn get(&mut self, replica: &Replica, path: &str) -> Answer {
         let r = self
             .http
             .get(format!("{}{path}", replica.base))
@@ -135,7 +140,7 @@ impl Browser {
         self.answer(r).await
     }
 
-    async fn call<F: ServerFn>(&mut self, replica: &Replica, form: &[(&str, &str)]) -> Answer {
+    pub async fn call<F: ServerFn>(&mut self, replica: &Replica, form: &[(&str, &str)]) -> Answer {
         let r = self
             .http
             .post(format!("{}{}", replica.base, F::PATH))
@@ -149,13 +154,13 @@ impl Browser {
         self.answer(r).await
     }
 
-    async fn sign_in(&mut self, replica: &Replica, email: &str, password: &str) -> Answer {
+    pub async fn sign_in(&mut self, replica: &Replica, email: &str, password: &str) -> Answer {
         self.call::<api::SignIn>(replica, &[("email", email), ("password", password)])
             .await
     }
 }
 
-fn now_secs() -> u64 {
+pub(crate) fn now_secs() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -459,6 +464,246 @@ fn two_replicas_on_postgresql_deliver_each_mail_once() {
         subjects.dedup();
         assert_eq!(subjects.len(), MAILS);
         drop((a, b));
+        env.finish().await;
+    });
+}
+
+/// Sends SIGTERM to the replica.
+fn send_term(replica: &Replica) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &replica.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+}
+
+/// Waits for a replica sent SIGTERM to end; its exit status.
+async fn exit_status(mut replica: Replica) -> std::process::ExitStatus {
+    for _ in 0..300 {
+        if let Some(status) = replica.child.try_wait().expect("wait") {
+            return status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the replica did not stop within 30 s of SIGTERM");
+}
+
+/// A load balancer as the docs configure one: it sends each request to the next replica
+/// whose `/readyz` answered 200 at its last check (every 100 ms), and passes a request
+/// whose connection was refused to the next replica (the request was never sent). Each
+/// request on a connection of its own.
+#[derive(Clone, Default)]
+struct Balancer {
+    /// (base URL, ready at the last check)
+    replicas: Arc<std::sync::Mutex<Vec<(String, bool)>>>,
+    next: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Balancer {
+    fn set(&self, replicas: &[&Replica]) {
+        let mut list = self.replicas.lock().expect("lock");
+        let ready: std::collections::HashMap<String, bool> = list.iter().cloned().collect();
+        *list = replicas
+            .iter()
+            .map(|r| (r.base.clone(), ready.get(&r.base).copied().unwrap_or(true)))
+            .collect();
+    }
+
+    fn check_readiness(
+        &self,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .timeout(std::time::Duration::from_millis(200))
+                .build()
+                .expect("client");
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let bases: Vec<String> = this
+                    .replicas
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .map(|(b, _)| b.clone())
+                    .collect();
+                // All replicas at once: a round takes one timeout at most.
+                let checks = bases.iter().map(|base| {
+                    let http = http.clone();
+                    async move {
+                        matches!(
+                            http.get(format!("{base}/readyz")).send().await,
+                            Ok(r) if r.status().is_success()
+                        )
+                    }
+                });
+                let ready = futures_util::future::join_all(checks).await;
+                for (base, ready) in bases.iter().zip(ready) {
+                    for entry in this.replicas.lock().expect("lock").iter_mut() {
+                        if &entry.0 == base {
+                            entry.1 = ready;
+                        }
+                    }
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    }
+
+    fn pick(&self, skip: usize) -> Option<String> {
+        let list = self.replicas.lock().expect("lock");
+        let ready: Vec<&String> = list.iter().filter(|(_, r)| *r).map(|(b, _)| b).collect();
+        if ready.is_empty() {
+            return None;
+        }
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + skip;
+        Some(ready[n % ready.len()].clone())
+    }
+
+    /// Sends a request built for a replica's base URL; the answer's status.
+    async fn send(&self, build: impl Fn(&str) -> reqwest::RequestBuilder) -> Result<u16, String> {
+        for attempt in 0..4 {
+            let Some(base) = self.pick(attempt) else {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            };
+            match build(&base).send().await {
+                Ok(r) => return Ok(r.status().as_u16()),
+                Err(e) if e.is_connect() => continue,
+                Err(e) => return Err(format!("{base}: {e}")),
+            }
+        }
+        Err("no replica accepted the connection".into())
+    }
+}
+
+/// Stop one replica, start the new build in its place, then the other, while traffic
+/// runs through a load balancer: every request is answered 200, each client's last save
+/// is what the portal holds, a stopping replica says it is not ready while it still
+/// serves (the shutdown delay), and each stopped replica exits 0.
+#[test]
+fn a_rolling_upgrade_of_two_replicas_loses_no_request() {
+    runtime().block_on(async {
+        let Some(env) = postgres().await else {
+            return;
+        };
+        env.clock.set(i64::try_from(now_secs()).unwrap_or(0) * 1000);
+        const CLIENTS: usize = 4;
+        for i in 0..CLIENTS {
+            env.user(&format!("p{i}@example.com"), &format!("Person {i}"))
+                .await;
+        }
+        let data = tempfile::tempdir().expect("data dir");
+        // The balancer checks readiness every 100 ms: a second of delay is ample.
+        let delay = [("PORTAL_SHUTDOWN_DELAY", "1s")];
+        let a = start_with(&env.url, data.path(), &delay).await;
+        let b = start_with(&env.url, data.path(), &delay).await;
+        let balancer = Balancer::default();
+        balancer.set(&[&a, &b]);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checker = balancer.check_readiness(stop.clone());
+
+        // Each client signs in once (its session is good on every replica), then views
+        // its profile and saves its name, again and again.
+        let mut clients = Vec::new();
+        for i in 0..CLIENTS {
+            let mut browser = Browser::new();
+            let r = browser
+                .sign_in(
+                    if i % 2 == 0 { &a } else { &b },
+                    &format!("p{i}@example.com"),
+                    PASSWORD,
+                )
+                .await;
+            assert!(r.status < 400, "{}", r.body);
+            let cookie = browser.session.clone().expect("session");
+            let (balancer, stop) = (balancer.clone(), stop.clone());
+            clients.push(tokio::spawn(async move {
+                let http = reqwest::Client::builder()
+                    .pool_max_idle_per_host(0)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .expect("client");
+                let (mut answered, mut failed) = (0u32, Vec::new());
+                let (mut n, mut saved) = (0u32, 0u32);
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    n += 1;
+                    let page = balancer
+                        .send(|base| http.get(format!("{base}/")).header("cookie", &cookie))
+                        .await;
+                    let name = format!("Person {i} v{n}");
+                    let save = balancer
+                        .send(|base| {
+                            http.post(format!("{base}{}", api::SaveGeneral::PATH))
+                                .header("cookie", &cookie)
+                                .header("sec-fetch-site", "same-origin")
+                                .header("accept", "application/json")
+                                .form(&[
+                                    ("name", name.as_str()),
+                                    ("time_zone", "UTC"),
+                                    ("date_format", "iso"),
+                                    ("time_format", "24h"),
+                                ])
+                        })
+                        .await;
+                    if save == Ok(200) {
+                        saved = n;
+                    }
+                    for (what, r) in [("page", page), ("save", save)] {
+                        match r {
+                            Ok(200) => answered += 1,
+                            Ok(status) => failed.push(format!("{what}: HTTP {status}")),
+                            Err(e) => failed.push(format!("{what}: {e}")),
+                        }
+                    }
+                }
+                (answered, failed, cookie, saved)
+            }));
+        }
+
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // Replica A: stopped, and the new build started in its place. During its
+        // shutdown delay it says it is not ready, and still answers.
+        send_term(&a);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut probe = Browser::new();
+        assert_eq!(
+            probe.get(&a, "/readyz").await.status,
+            503,
+            "not ready at once"
+        );
+        assert_eq!(probe.get(&a, "/login").await.status, 200, "still serving");
+        let status = exit_status(a).await;
+        assert!(status.success(), "A exited with {status}");
+        let a2 = start_with(&env.url, data.path(), &delay).await;
+        balancer.set(&[&a2, &b]);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // Then replica B.
+        send_term(&b);
+        let status = exit_status(b).await;
+        assert!(status.success(), "B exited with {status}");
+        let b2 = start_with(&env.url, data.path(), &delay).await;
+        balancer.set(&[&a2, &b2]);
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut total = 0;
+        for (i, c) in clients.into_iter().enumerate() {
+            let (answered, failed, cookie, saved) = c.await.expect("client");
+            assert!(failed.is_empty(), "requests lost: {failed:?}");
+            total += answered;
+            // The last save is what the portal holds.
+            let mut browser = Browser::new();
+            browser.session = Some(cookie);
+            let general: app::models::GeneralSettings =
+                serde_json::from_str(&browser.call::<api::GeneralSettings>(&a2, &[]).await.body)
+                    .expect("general settings");
+            assert_eq!(general.name, format!("Person {i} v{saved}"));
+        }
+        checker.await.expect("checker");
+        assert!(total > 40, "traffic kept running: {total} answers");
+        drop((a2, b2));
         env.finish().await;
     });
 }

@@ -90,10 +90,15 @@ both_backends!(
             std::fs::write(pkg.join(file), body).expect("write");
         }
         let mut config = (*env.state.config).clone();
-        config.site_root = site.path().to_path_buf();
+        config.site = portal::web::site::Site::Folder(site.path().to_path_buf());
         let state = env.instance_with(config).await;
         let version = state.asset_version.to_string();
-        assert_eq!(version, portal::state::asset_version(site.path()));
+        assert_eq!(
+            version,
+            portal::state::asset_version(&portal::web::site::Site::Folder(
+                site.path().to_path_buf()
+            ))
+        );
         let mut c = Client::for_state(state);
 
         // Pages link the bundle under the build's hash.
@@ -128,6 +133,11 @@ both_backends!(
             .contains(&format!("const ASSETS = \"/assets/{version}\";")));
         // Any change to a file gives a new address.
         std::fs::write(pkg.join("portal.css"), "body{color:red}").expect("write");
-        assert_ne!(portal::state::asset_version(site.path()), version);
+        assert_ne!(
+            portal::state::asset_version(&portal::web::site::Site::Folder(
+                site.path().to_path_buf()
+            )),
+            version
+        );
     }
 );

@@ -252,6 +252,20 @@ both_backends!(
             last.contains("Discovery failed") && last.contains("404"),
             "{last}"
         );
+        // Each request to the provider is timed, by request and outcome.
+        use crate::operations::{sample, scrape};
+        let body = scrape(&env.state).await;
+        for (series, least) in [
+            (r#"{request="discovery",outcome="success"}"#, 1.0),
+            (r#"{request="keys",outcome="success"}"#, 1.0),
+            (r#"{request="discovery",outcome="http_error"}"#, 1.0),
+        ] {
+            let name = format!("portal_sso_provider_request_duration_seconds_count{series}");
+            assert!(
+                sample(&body, &name).is_some_and(|n| n >= least),
+                "{name}: {body}"
+            );
+        }
 
         // A domain belongs to one account only.
         env.user("admin@other.test", "Oli Other").await;
