@@ -14,11 +14,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/postgres.sh >/dev/null
 export PATH="$PWD/.tools/node_modules/.bin:$PATH" CARGO_INCREMENTAL=0
-cargo leptos build --release --precompress
+scripts/build-release.sh >/dev/null
 # The same flags and features cargo-leptos gave the server (always-erase-components,
 # embed-site), so the shared crates are not rebuilt.
 RUSTFLAGS="--cfg erase_components" cargo build --release -p server --features embed-site --bin portal-bench
-node scripts/payload.mjs >/dev/null
 
 secs="${BENCH_SECONDS:-5}"
 out=target/bench

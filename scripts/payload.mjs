@@ -1,10 +1,10 @@
 // Reports the client payload of the release build (JS + wasm + CSS): raw, gzip and
-// brotli sizes, against the 250 KB brotli budget. It measures the .br/.gz copies the
-// server sends (written by `cargo leptos build --release --precompress`, and carried by
-// the binary); where a copy is missing or older than its file, it writes one.
+// brotli sizes, against the 250 KB brotli budget, and writes the .gz/.br files the
+// server sends to browsers that accept them (the release binary embeds them: run by
+// scripts/build-release.sh between the site's build and the server's).
 //   node scripts/payload.mjs [--check]
 // --check exits non-zero when the brotli total is over budget.
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
@@ -16,22 +16,13 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 let total = { raw: 0, gz: 0, br: 0 };
 const rows = [];
 for (const f of files) {
-  const path = join(pkg, f);
-  const raw = readFileSync(path);
-  const fresh = (copy) => existsSync(copy) && statSync(copy).mtimeMs >= statSync(path).mtimeMs;
-  const copy = (ext, compress) => {
-    const p = `${path}.${ext}`;
-    if (fresh(p)) return readFileSync(p);
-    const data = compress(raw);
-    writeFileSync(p, data);
-    return data;
-  };
-  const gz = copy("gz", (d) => gzipSync(d, { level: 9 }));
-  const br = copy("br", (d) =>
-    brotliCompressSync(d, {
-      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: d.length },
-    }),
-  );
+  const raw = readFileSync(join(pkg, f));
+  const gz = gzipSync(raw, { level: 9 });
+  const br = brotliCompressSync(raw, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+  });
+  writeFileSync(join(pkg, `${f}.gz`), gz);
+  writeFileSync(join(pkg, `${f}.br`), br);
   rows.push(`| ${f} | ${kb(raw.length)} | ${kb(gz.length)} | ${kb(br.length)} |`);
   total.raw += raw.length;
   total.gz += gz.length;

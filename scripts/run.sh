@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$PWD/.tools/node_modules/.bin:$PATH"
-cargo leptos build --release --precompress
+scripts/build-release.sh >/dev/null
 target/release/portal demo
 exec target/release/portal serve "$@"

@@ -27,11 +27,8 @@ say "Rust tests (SQLite and PostgreSQL)"
 # Both halves are required here: without PostgreSQL the tests fail instead of skipping it.
 PORTAL_TEST_REQUIRE_POSTGRES=1 cargo test -p app -p server
 
-say "release build (cargo leptos; the binary carries the site and its compressed copies)"
-cargo leptos build --release --precompress
-
-say "client payload (raw, gzip, brotli: the compressed copies the server sends)"
-node scripts/payload.mjs --check
+say "release build: the site, its compressed copies and the client payload (raw, gzip, brotli; over budget fails), then the server that carries them"
+scripts/build-release.sh --check
 
 say "trunk build (client-side rendered App)"
 trunk build

@@ -40,6 +40,14 @@ fn db_failed(what: &str) -> impl Fn(sqlx::Error) -> String + '_ {
     move |e| format!("{what}: {e}")
 }
 
+/// SQLite's integrity check of `what`, as the commands report it.
+async fn check_integrity(conn: &mut sqlx::SqliteConnection, what: &str) -> Result<()> {
+    crate::db::backup::integrity(conn)
+        .await
+        .map_err(|e| format!("cannot check {what}: {e}"))?
+        .map_err(|problems| format!("{what} failed its integrity check: {problems}"))
+}
+
 /// The SQLite file the configuration points at, or why there is none.
 fn sqlite_file(config: &Config, command: &str) -> Result<PathBuf> {
     crate::db::sqlite_path(&config.database_url)
@@ -215,10 +223,7 @@ async fn write_backup(
     crate::db::backup::describe(&mut copy, &entries)
         .await
         .map_err(db_failed("cannot describe the copy"))?;
-    crate::db::backup::integrity(&mut copy)
-        .await
-        .map_err(db_failed("cannot check the copy"))?
-        .map_err(|problems| format!("the copy failed its integrity check: {problems}"))?;
+    check_integrity(&mut copy, "the copy").await?;
     let people = crate::db::backup::people(&mut copy)
         .await
         .map_err(db_failed("cannot read the copy"))?;
@@ -276,10 +281,7 @@ pub async fn restore(
     let mut backup = crate::db::backup::open(input, true)
         .await
         .map_err(db_failed("cannot open the backup"))?;
-    crate::db::backup::integrity(&mut backup)
-        .await
-        .map_err(db_failed("cannot check the backup"))?
-        .map_err(|problems| format!("the backup failed its integrity check: {problems}"))?;
+    check_integrity(&mut backup, "the backup").await?;
     let description: std::collections::HashMap<String, String> =
         crate::db::backup::description(&mut backup)
             .await

@@ -268,12 +268,9 @@ impl Metrics {
                 .copied()
                 .unwrap_or("/api/{*fn_name}"),
             Some(template) => template,
-            // The client files are nested services (no template of their own).
-            None if path.starts_with("/pkg/")
-                || path.starts_with(&format!("/{}/", crate::state::ASSETS_PREFIX)) =>
-            {
-                "static"
-            }
+            // The site's files are nested services or the fallback (no template of
+            // their own): the client bundle, icons, manifest, offline page.
+            None if crate::web::is_static(path) => "static",
             None => "unmatched",
         }
     }

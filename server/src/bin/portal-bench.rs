@@ -77,25 +77,29 @@ enum Cmd {
     /// Mixed traffic for a long time: sign-ins with and without MFA, page views,
     /// settings saves, session revocations. One JSON line per interval; exits non-zero
     /// on any error, or when resident memory grew by 10 % or more after the warm-up.
-    Soak {
-        #[arg(long)]
-        base: String,
-        /// The server's process id (its resident memory is read from /proc).
-        #[arg(long)]
-        pid: u32,
-        #[arg(long, default_value_t = 600)]
-        seconds: u64,
-        #[arg(long, default_value_t = 30)]
-        interval: u64,
-        /// Memory growth is counted from the end of the warm-up.
-        #[arg(long, default_value_t = 60)]
-        warm_up: u64,
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-        /// The account whose policy page is viewed.
-        #[arg(long, default_value_t = 1)]
-        account: i64,
-    },
+    Soak(SoakPlan),
+}
+
+/// What `soak` runs.
+#[derive(clap::Args)]
+struct SoakPlan {
+    #[arg(long)]
+    base: String,
+    /// The server's process id (its resident memory is read from /proc).
+    #[arg(long)]
+    pid: u32,
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
+    #[arg(long, default_value_t = 30)]
+    interval: u64,
+    /// Memory growth is counted from the end of the warm-up.
+    #[arg(long, default_value_t = 60)]
+    warm_up: u64,
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// The account whose policy page is viewed.
+    #[arg(long, default_value_t = 1)]
+    account: i64,
 }
 
 pub const PASSWORD: &str = "bench-password-2026";
@@ -126,25 +130,7 @@ fn main() -> Result<(), String> {
                 seed(&database_url, population, &secret_key).await
             }
             Cmd::HashRate { seconds } => hash_rate(seconds).await,
-            Cmd::Soak {
-                base,
-                pid,
-                seconds,
-                interval,
-                warm_up,
-                concurrency,
-                account,
-            } => {
-                let plan = SoakPlan {
-                    pid,
-                    seconds,
-                    interval,
-                    warm_up,
-                    concurrency,
-                    account,
-                };
-                soak(&base, plan).await
-            }
+            Cmd::Soak(plan) => soak(plan).await,
             Cmd::Load {
                 base,
                 scenario,
@@ -560,16 +546,6 @@ async fn load(target: &Target<'_>, concurrency: usize, seconds: u64) -> Result<R
     })
 }
 
-/// What `soak` runs.
-struct SoakPlan {
-    pid: u32,
-    seconds: u64,
-    interval: u64,
-    warm_up: u64,
-    concurrency: usize,
-    account: i64,
-}
-
 /// The process's resident memory in KiB (VmRSS), 0 if unreadable.
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -704,7 +680,8 @@ async fn soak_worker(
     }
 }
 
-async fn soak(base: &str, plan: SoakPlan) -> Result<(), String> {
+async fn soak(plan: SoakPlan) -> Result<(), String> {
+    let base = plan.base.as_str();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(plan.concurrency)

@@ -50,18 +50,23 @@ pub async fn integrity(conn: &mut SqliteConnection) -> Result<Result<(), String>
     })
 }
 
+/// Whether the database has a table of this name.
+async fn has_table(conn: &mut SqliteConnection, name: &str) -> Result<bool, sqlx::Error> {
+    let n: i64 =
+        sqlx::query("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)?;
+    Ok(n > 0)
+}
+
 /// The migrations applied to the database (their versions), or `None` when it has no
 /// migration table (it is not a portal database).
 pub async fn applied_migrations(
     conn: &mut SqliteConnection,
 ) -> Result<Option<Vec<i64>>, sqlx::Error> {
-    let has_table: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-    )
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
-    if has_table == 0 {
+    if !has_table(conn, "_sqlx_migrations").await? {
         return Ok(None);
     }
     let rows =
@@ -98,13 +103,7 @@ pub async fn describe(
 pub async fn description(
     conn: &mut SqliteConnection,
 ) -> Result<Option<Vec<(String, String)>>, sqlx::Error> {
-    let has_table: i64 = sqlx::query(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'portal_backup'",
-    )
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
-    if has_table == 0 {
+    if !has_table(conn, "portal_backup").await? {
         return Ok(None);
     }
     let rows = sqlx::query("SELECT name, value FROM portal_backup")

@@ -377,7 +377,7 @@ impl Ctx {
 
 /// Static files are recognised by their prefix or a file extension in the last path
 /// segment; they need no session.
-fn is_static(path: &str) -> bool {
+pub(crate) fn is_static(path: &str) -> bool {
     path.starts_with("/pkg/")
         || path.starts_with("/assets/")
         || path

@@ -1,8 +1,8 @@
 //! The site's files: the client bundle, the stylesheet, icons, the manifest, the offline
-//! page. A release build made by cargo-leptos carries them in the binary (the
-//! `embed-site` feature: cargo-leptos builds the site and its brotli and gzip copies
-//! before the server, which embeds them with rust-embed), so deploying the portal is
-//! copying one file. `--site-root` / `LEPTOS_SITE_ROOT` names a folder to serve instead
+//! page. A release build carries them in the binary (the `embed-site` feature:
+//! scripts/build-release.sh builds the site and its brotli and gzip copies before the
+//! server, which embeds them with rust-embed), so deploying the portal is copying one
+//! file. `--site-root` / `LEPTOS_SITE_ROOT` names a folder to serve instead
 //! (development, and every build without the feature).
 
 #[cfg(any(test, feature = "embed-site"))]

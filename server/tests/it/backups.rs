@@ -22,6 +22,17 @@ type Saves = Vec<(Instant, u32)>;
 /// `portal <args>` with the data directory (and database URL) given, `stdin` piped in;
 /// (succeeded, standard output and error).
 async fn portal(data_dir: &Path, url: Option<&str>, args: &[&str], stdin: &str) -> (bool, String) {
+    portal_with(data_dir, url, args, stdin, &[]).await
+}
+
+/// [`portal`] with more settings in the environment.
+async fn portal_with(
+    data_dir: &Path,
+    url: Option<&str>,
+    args: &[&str],
+    stdin: &str,
+    settings: &[(&str, &str)],
+) -> (bool, String) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portal"));
     cmd.args(args)
         .env("PORTAL_DATA_DIR", data_dir)
@@ -34,6 +45,7 @@ async fn portal(data_dir: &Path, url: Option<&str>, args: &[&str], stdin: &str) 
     if let Some(url) = url {
         cmd.env("PORTAL_DATABASE_URL", url);
     }
+    cmd.envs(settings.iter().copied());
     let mut child = cmd.spawn().expect("run portal");
     let mut input = child.stdin.take().expect("stdin");
     input
@@ -196,35 +208,21 @@ fn a_backup_taken_while_busy_restores_everyone() {
 
         let started = Instant::now();
         let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [42u8; 32]);
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_portal"));
-        cmd.args([
-            "backup",
-            "--output",
-            &file_arg,
-            "--with-key",
-            "--passphrase-stdin",
-        ])
-        .env("PORTAL_DATA_DIR", live.path())
-        .env("PORTAL_DATABASE_URL", &env.url)
-        .env("PORTAL_SECRET_KEY", &key)
-        .env("PORTAL_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("portal backup");
-        let mut input = child.stdin.take().expect("stdin");
-        input
-            .write_all(format!("{PASSPHRASE}\n").as_bytes())
-            .await
-            .expect("passphrase");
-        drop(input);
-        let out = child.wait_with_output().await.expect("backup finished");
-        let said = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "{said}");
+        let (ok, said) = portal_with(
+            live.path(),
+            Some(&env.url),
+            &[
+                "backup",
+                "--output",
+                &file_arg,
+                "--with-key",
+                "--passphrase-stdin",
+            ],
+            &format!("{PASSPHRASE}\n"),
+            &[("PORTAL_SECRET_KEY", &key)],
+        )
+        .await;
+        assert!(ok, "{said}");
         assert!(
             said.contains(&format!("Backed up {PEOPLE} people")),
             "{said}"
