@@ -9,7 +9,7 @@ const [dir, secs, concurrency, warmUp] = process.argv.slice(2);
 const doc = new URL("../docs/benchmarks.md", import.meta.url);
 const out = ["<!-- soak -->", "## Soak", ""];
 out.push(
-  `Measured by \`scripts/soak.sh\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; release binary; \`portal-bench soak\` with ${concurrency} workers on the same machine, for ${secs} s per database. Each worker signs its own person in, then cycles through page views (profile, sessions, an account's MFA policy), settings saves, further sign-ins of its person, sign-ins with password and TOTP code (a new MFA person each time), and "sign out other sessions". Memory growth is the highest resident memory after the ${warmUp} s warm-up against the resident memory at its end; the target is under 10 %, with no errors.`,
+  `Measured by \`scripts/soak.sh\` on ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; release binary; \`portal-bench soak\` with ${concurrency} workers on the same machine, for ${secs} s per database. Each worker signs its own person in, then cycles through page views (profile, sessions, the MFA policy page of the account it administers), settings saves, further sign-ins of its person, sign-ins with password and TOTP code (a new MFA person each time), and "sign out other sessions". Memory growth is the highest resident memory after the ${warmUp} s warm-up against the resident memory at its end; the target is under 10 %, with no errors.`,
   "",
 );
 for (const backend of ["sqlite", "postgres"]) {

@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/postgres.sh >/dev/null
 export PATH="$PWD/.tools/node_modules/.bin:$PATH" CARGO_INCREMENTAL=0
+export PGOPTIONS="--client-min-messages=warning" # no NOTICE per dropped table
 scripts/build-release.sh >/dev/null
 # The same flags and features cargo-leptos gave the server, so nothing shared is rebuilt.
 RUSTFLAGS="--cfg erase_components" cargo build --release -p server --features embed-site --bin portal-bench

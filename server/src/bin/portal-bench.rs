@@ -97,9 +97,6 @@ struct SoakPlan {
     warm_up: u64,
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
-    /// The account whose policy page is viewed.
-    #[arg(long, default_value_t = 1)]
-    account: i64,
 }
 
 pub const PASSWORD: &str = "bench-password-2026";
@@ -566,18 +563,20 @@ struct Window {
     errors: Vec<String>,
 }
 
-/// One soak worker: signs its own person in (`bench{w+1}`), then cycles through page
-/// views, saves, extra sign-ins (whose sessions the revocations end) and MFA sign-ins.
+/// One soak worker: signs its own person in (`bench{w+1}`, who administers account
+/// `w+2` in the seed), then cycles through page views (that account's MFA policy page
+/// among them), saves, extra sign-ins (whose sessions the revocations end) and MFA
+/// sign-ins.
 async fn soak_worker(
     http: reqwest::Client,
     base: String,
     worker: usize,
-    account: i64,
     deadline: Instant,
     window: std::sync::Arc<std::sync::Mutex<Window>>,
     next_mfa: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) {
     let email = format!("bench{}@example.com", worker + 1);
+    let account = worker + 2;
     let sign_in = |http: reqwest::Client, base: String, email: String| async move {
         let r = http
             .post(format!("{base}/api/sign_in"))
@@ -697,7 +696,6 @@ async fn soak(plan: SoakPlan) -> Result<(), String> {
             http.clone(),
             base.to_string(),
             w,
-            plan.account,
             deadline,
             window.clone(),
             next_mfa.clone(),
@@ -708,6 +706,7 @@ async fn soak(plan: SoakPlan) -> Result<(), String> {
     let mut peak_after = 0u64;
     let mut ticks = tokio::time::interval(Duration::from_secs(plan.interval.max(1)));
     ticks.tick().await;
+    let mut window_start = Instant::now();
     loop {
         let finished = Instant::now() >= deadline;
         if finished {
@@ -739,7 +738,8 @@ async fn soak(plan: SoakPlan) -> Result<(), String> {
             .get(((latencies.len() as f64 - 1.0) * 0.99).round().max(0.0) as usize)
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
         #[allow(clippy::cast_precision_loss)]
-        let rps = latencies.len() as f64 / plan.interval.max(1) as f64;
+        let rps = latencies.len() as f64 / window_start.elapsed().as_secs_f64().max(0.001);
+        window_start = Instant::now();
         println!(
             "{{\"t\":{elapsed},\"rps\":{rps:.1},\"p99_ms\":{p99:.1},\"errors\":{},\"rss_mb\":{:.1}}}",
             errs.len(),

@@ -246,9 +246,23 @@ both_backends!(
 );
 
 both_backends!(the_grafana_dashboard_uses_the_metrics_as_named, |env| {
-    // A family with labels shows once it has a sample: a request and a sign-in.
+    // A family with labels shows once it has a sample: a request, a sign-in, a
+    // database failure, and (recorded directly: sso.rs makes real ones) a provider
+    // request.
     env.user("ada@example.com", "Ada Lovelace").await;
-    env.client().sign_in("ada@example.com", PASSWORD).await;
+    let mut c = env.client();
+    c.sign_in("ada@example.com", PASSWORD).await;
+    env.fail_writes("no_names", "users", "UPDATE", "1 = 1").await;
+    let r = c
+        .call::<api::SaveGeneral>(&[
+            ("name", "Ada King"),
+            ("time_zone", "UTC"),
+            ("date_format", "iso"),
+            ("time_format", "24h"),
+        ])
+        .await;
+    assert_eq!(r.status, 500);
+    (env.state.metrics.sso_timing())("token", "success", 0.01);
     let body = scrape(&env.state).await;
     // The families the portal exposes, from the exposition's `# TYPE` lines.
     let families: Vec<&str> = body
