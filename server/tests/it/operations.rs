@@ -252,7 +252,8 @@ both_backends!(the_grafana_dashboard_uses_the_metrics_as_named, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    env.fail_writes("no_names", "users", "UPDATE", "1 = 1").await;
+    env.fail_writes("no_names", "users", "UPDATE", "1 = 1")
+        .await;
     let r = c
         .call::<api::SaveGeneral>(&[
             ("name", "Ada King"),
