@@ -27,6 +27,22 @@ pub(crate) fn sample(body: &str, series: &str) -> Option<f64> {
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
+/// A save of the signed-in person's settings that the database refuses (an injected
+/// failure): the server function answers 500.
+async fn save_failing_in_the_database(env: &TestEnv, c: &mut Client) {
+    env.fail_writes("no_names", "users", "UPDATE", "1 = 1")
+        .await;
+    let r = c
+        .call::<api::SaveGeneral>(&[
+            ("name", "Ada King"),
+            ("time_zone", "UTC"),
+            ("date_format", "iso"),
+            ("time_format", "24h"),
+        ])
+        .await;
+    assert_eq!(r.status, 500, "{}", r.body);
+}
+
 both_backends!(metrics_count_requests_and_sign_ins_and_name_nobody, |env| {
     let acme = env.account("Acme", app::models::AccountKind::Vendor).await;
     env.user("ada@example.com", "Ada Lovelace").await;
@@ -119,17 +135,7 @@ both_backends!(metrics_count_requests_and_sign_ins_and_name_nobody, |env| {
         sample(&body, r#"portal_internal_failures_total{kind="database"}"#),
         None
     );
-    env.fail_writes("no_names", "users", "UPDATE", "1 = 1")
-        .await;
-    let r = c
-        .call::<api::SaveGeneral>(&[
-            ("name", "Ada King"),
-            ("time_zone", "UTC"),
-            ("date_format", "iso"),
-            ("time_format", "24h"),
-        ])
-        .await;
-    assert_eq!(r.status, 500, "{}", r.body);
+    save_failing_in_the_database(env, &mut c).await;
     let body = scrape(&env.state).await;
     assert_eq!(
         sample(&body, r#"portal_internal_failures_total{kind="database"}"#),
@@ -252,17 +258,7 @@ both_backends!(the_grafana_dashboard_uses_the_metrics_as_named, |env| {
     env.user("ada@example.com", "Ada Lovelace").await;
     let mut c = env.client();
     c.sign_in("ada@example.com", PASSWORD).await;
-    env.fail_writes("no_names", "users", "UPDATE", "1 = 1")
-        .await;
-    let r = c
-        .call::<api::SaveGeneral>(&[
-            ("name", "Ada King"),
-            ("time_zone", "UTC"),
-            ("date_format", "iso"),
-            ("time_format", "24h"),
-        ])
-        .await;
-    assert_eq!(r.status, 500);
+    save_failing_in_the_database(env, &mut c).await;
     (env.state.metrics.sso_timing())("token", "success", 0.01);
     let body = scrape(&env.state).await;
     // The families the portal exposes, from the exposition's `# TYPE` lines.
