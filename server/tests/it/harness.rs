@@ -186,6 +186,15 @@ impl TestEnv {
         .expect("state")
     }
 
+    /// Sets the test clock to the real time (for tests with real processes, providers or
+    /// authenticator codes, which use the real clock).
+    pub fn use_real_clock(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(T0, |d| i64::try_from(d.as_millis()).unwrap_or(T0));
+        self.clock.set(now);
+    }
+
     pub fn now(&self) -> i64 {
         self.state.now()
     }

@@ -173,9 +173,7 @@ fn two_replicas_on_one_postgresql_behave_as_one() {
         let Some(env) = postgres().await else {
             return;
         };
-        env.clock.set(
-            i64::try_from(now_secs()).unwrap_or(0) * 1000, // the processes use the real clock
-        );
+        env.use_real_clock(); // the processes use the real clock
         env.user("ada@example.com", "Ada Lovelace").await;
         env.user("grace@example.com", "Grace Hopper").await;
         env.user("alan@example.com", "Alan Turing").await;
@@ -338,7 +336,7 @@ async fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
 /// A change, then the server is killed (SIGKILL) while it is sending the change's mail:
 /// the mail is not lost; after the restart it is delivered, once.
 async fn killed_while_sending(env: &TestEnv) {
-    env.clock.set(i64::try_from(now_secs()).unwrap_or(0) * 1000);
+    env.use_real_clock();
     env.user("ada@example.com", "Ada Lovelace").await;
     let data = tempfile::tempdir().expect("data dir");
     let hung = format!("smtp://127.0.0.1:{}", hanging_smtp());
@@ -430,7 +428,7 @@ fn two_replicas_on_postgresql_deliver_each_mail_once() {
         let Some(env) = postgres().await else {
             return;
         };
-        env.clock.set(i64::try_from(now_secs()).unwrap_or(0) * 1000);
+        env.use_real_clock();
         let smtp = smtp_server(false);
         let data = tempfile::tempdir().expect("data dir");
         let settings = [("PORTAL_SMTP_URL", smtp.url.as_str())];
@@ -588,7 +586,7 @@ fn a_rolling_upgrade_of_two_replicas_loses_no_request() {
         let Some(env) = postgres().await else {
             return;
         };
-        env.clock.set(i64::try_from(now_secs()).unwrap_or(0) * 1000);
+        env.use_real_clock();
         const CLIENTS: usize = 4;
         for i in 0..CLIENTS {
             env.user(&format!("p{i}@example.com"), &format!("Person {i}"))

@@ -9,13 +9,6 @@ use app::{
     AppError,
 };
 
-fn real_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(T0)
-}
-
 async fn save_sso(
     c: &mut Client,
     account: i64,
@@ -38,7 +31,7 @@ async fn save_sso(
 /// An account with SSO on for partner.test, its administrator signed in.
 async fn partner_account(env: &TestEnv) -> (i64, Client) {
     let op = oidc_provider();
-    env.clock.set(real_now());
+    env.use_real_clock();
     env.user("admin@partner.test", "Pat Admin").await;
     let acme = env.account("Partner Co", AccountKind::Vendor).await;
     env.member(acme, "admin@partner.test", "Administrators")
@@ -295,7 +288,7 @@ both_backends!(
         // Alan administers only Globex and points it at a directory of his own, which
         // signs anyone in as whatever email is typed there.
         let evil = hostile_provider();
-        env.clock.set(real_now());
+        env.use_real_clock();
         env.user("ada@acme.test", "Ada Lovelace").await;
         env.user("alan@globex.test", "Alan Turing").await;
         let acme = env.account("Acme Networks", AccountKind::Vendor).await;
@@ -346,7 +339,7 @@ both_backends!(
 );
 
 both_backends!(proving_a_domain_needs_a_recent_step_up, |env| {
-    env.clock.set(real_now());
+    env.use_real_clock();
     let (acme, mut admin) = partner_account(env).await;
     let acme_s = acme.to_string();
     let r = save_sso(
@@ -412,7 +405,7 @@ both_backends!(
     a_directory_cannot_claim_or_speak_for_other_accounts,
     |env| {
         let op = oidc_provider();
-        env.clock.set(real_now());
+        env.use_real_clock();
         // Ada administers Acme with MFA on, and is a plain member of Globex. Alan
         // administers only Globex and points its single sign-on at a provider he
         // controls (here the tests' provider, which knows Ada; the hostile one, which
